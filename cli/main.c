@@ -1,0 +1,1 @@
+int ll_cli_stub_main;

@@ -1,0 +1,443 @@
+/*
+ * logitlab.h - the one public header of logitlab.
+ *
+ * logitlab turns a vector of next-token logits into a token through a chain
+ * of logits processors, with the exact semantics of the frameworks people
+ * compare it to (Hugging Face generate(), llama.cpp, the OpenAI/vLLM API),
+ * and records what every stage did so the result can be explained.
+ *
+ * Conventions
+ *  - Every object is created by a *_new function and released by the
+ *    matching *_free function; nothing is global or hidden.
+ *  - Every function that can fail returns ll_status (or NULL) and, when the
+ *    caller passes a non-NULL ll_error*, leaves a human-readable message
+ *    naming the bad value and the valid range.
+ *  - Token ids are int32_t, logits float32, as in every GGUF runtime.
+ */
+#ifndef LOGITLAB_H
+#define LOGITLAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LL_VERSION_MAJOR 0
+#define LL_VERSION_MINOR 1
+#define LL_VERSION_PATCH 0
+#define LL_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef enum ll_status {
+    LL_OK = 0,
+    LL_ERR_INVALID_ARGUMENT, /* a value outside its valid range */
+    LL_ERR_OUT_OF_MEMORY,
+    LL_ERR_IO,
+    LL_ERR_FORMAT,           /* malformed file or data */
+    LL_ERR_UNSUPPORTED,      /* valid input that logitlab does not handle */
+    LL_ERR_STATE,            /* call not valid in the object's state */
+    LL_ERR_INTERRUPTED
+} ll_status;
+
+#define LL_ERROR_MESSAGE_MAX 512
+
+typedef struct ll_error {
+    ll_status status;
+    char message[LL_ERROR_MESSAGE_MAX];
+} ll_error;
+
+const char *ll_status_string(ll_status status);
+void ll_error_clear(ll_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Profiles: the same parameter names, each framework's exact meaning  */
+/* ------------------------------------------------------------------ */
+
+typedef enum ll_profile {
+    LL_PROFILE_HF = 0,     /* Hugging Face transformers generate() */
+    LL_PROFILE_LLAMACPP,   /* llama.cpp common_sampler / llama-server */
+    LL_PROFILE_OPENAI,     /* OpenAI API as implemented by vLLM */
+    LL_PROFILE_LLAMA2C,    /* karpathy/llama2.c run.c */
+    LL_PROFILE_COUNT
+} ll_profile;
+
+const char *ll_profile_name(ll_profile profile);
+/* Accepts "hf", "llama.cpp" (or "llamacpp"), "openai" (or "vllm"), "llama2.c". */
+ll_status ll_profile_from_name(const char *name, ll_profile *out, ll_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Candidates: the array every processor works on                      */
+/* ------------------------------------------------------------------ */
+
+struct ll_workspace;
+
+/*
+ * Structure of arrays. While `id` is NULL the array is the whole vocabulary
+ * in id order (id of position i is i); processors that reorder or drop
+ * candidates materialise ids in the chain's workspace. Probabilities are
+ * p[i] / p_norm (a pending normalisation keeps full-vocabulary sampling from
+ * paying a division per token); use ll_candidates_prob().
+ */
+typedef struct ll_candidates {
+    int32_t *id;
+    float *logit;
+    float *p;
+    size_t size;
+    int64_t selected;  /* index into the arrays, -1 when nothing is selected */
+    bool sorted;       /* by logit, descending */
+    bool p_valid;      /* p holds a softmax computed by some stage */
+    double p_norm;     /* divisor still to apply to p (1.0 when normalised) */
+    struct ll_workspace *ws;
+} ll_candidates;
+
+static inline int32_t ll_candidates_id(const ll_candidates *c, size_t i) {
+    return c->id ? c->id[i] : (int32_t)i;
+}
+
+/* Probability of candidate i: the stored softmax if a stage computed one,
+ * else NaN. */
+float ll_candidates_prob(const ll_candidates *c, size_t i);
+
+/* ------------------------------------------------------------------ */
+/* Token history seen by processors                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct ll_history {
+    const int32_t *tokens; /* prompt tokens followed by generated tokens */
+    size_t n;
+    size_t prompt_len;
+} ll_history;
+
+/* ------------------------------------------------------------------ */
+/* Samplers (logits processors and token selectors)                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct ll_sampler ll_sampler;
+
+enum {
+    LL_SAMPLER_SELECTS = 1u << 0,      /* sets c->selected (must be last) */
+    LL_SAMPLER_NEEDS_SORTED = 1u << 1, /* the chain sorts the input first */
+    LL_SAMPLER_NOOP = 1u << 2          /* disabled by its parameters */
+};
+
+/* The one interface every processor implements; a custom processor is an
+ * ops table plus a state pointer (see ll_sampler_custom_new). */
+typedef struct ll_sampler_ops {
+    const char *name;
+    unsigned flags;
+    ll_status (*apply)(void *state, ll_candidates *c, const ll_history *h, ll_error *err);
+    void (*accept)(void *state, int32_t token, bool is_prompt); /* may be NULL */
+    void (*reset)(void *state);                                 /* may be NULL */
+    void (*free_state)(void *state);                            /* may be NULL */
+} ll_sampler_ops;
+
+ll_sampler *ll_sampler_custom_new(const ll_sampler_ops *ops, void *state, ll_error *err);
+void ll_sampler_free(ll_sampler *s);
+const char *ll_sampler_name(const ll_sampler *s);
+/* A human-readable description with the parameters, e.g. "top_k(k=40)". */
+const char *ll_sampler_describe(const ll_sampler *s);
+unsigned ll_sampler_flags(const ll_sampler *s);
+
+/* Where repetition/frequency/presence penalties look for repeated tokens. */
+typedef enum ll_penalty_scope {
+    LL_PENALTY_SCOPE_LAST_N = 0,  /* the last N accepted tokens (llama.cpp) */
+    LL_PENALTY_SCOPE_ALL,         /* prompt and generated tokens (HF) */
+    LL_PENALTY_SCOPE_GENERATED    /* generated tokens only (OpenAI/vLLM) */
+} ll_penalty_scope;
+
+const char *ll_penalty_scope_name(ll_penalty_scope scope);
+
+typedef struct ll_token_bias {
+    int32_t token;
+    float bias; /* -INFINITY bans the token */
+} ll_token_bias;
+
+typedef struct ll_token_seq {
+    const int32_t *tokens;
+    size_t n;
+} ll_token_seq;
+
+typedef struct ll_sequence_bias {
+    ll_token_seq seq;
+    float bias;
+} ll_sequence_bias;
+
+/* Probability-valued parameters are taken as double and rounded to float
+ * where the matched framework computes in float. */
+
+/* Temperature. t == 0 means greedy: in the llama.cpp profile every logit
+ * but the first maximum becomes -inf (as llama.cpp does); elsewhere the
+ * chain builder selects greedy decoding instead. */
+ll_sampler *ll_sampler_temperature_new(float t, ll_profile sem, ll_error *err);
+/* Entropy-scaled temperature (llama.cpp temp_ext, "DynaTemp"). */
+ll_sampler *ll_sampler_dynatemp_new(float t, float range, float exponent, ll_error *err);
+ll_sampler *ll_sampler_top_k_new(int32_t k, size_t min_keep, ll_profile sem, ll_error *err);
+ll_sampler *ll_sampler_top_p_new(double p, size_t min_keep, ll_profile sem, ll_error *err);
+ll_sampler *ll_sampler_min_p_new(double p, size_t min_keep, ll_profile sem, ll_error *err);
+ll_sampler *ll_sampler_typical_new(double p, size_t min_keep, ll_profile sem, ll_error *err);
+ll_sampler *ll_sampler_epsilon_new(double epsilon, size_t min_keep, ll_error *err);
+ll_sampler *ll_sampler_eta_new(double eta, size_t min_keep, ll_error *err);
+ll_sampler *ll_sampler_top_n_sigma_new(float n, ll_error *err);
+/* Top-H (Hugging Face main): entropy-bounded truncation of the 100 most
+ * likely tokens; top_h in (0, 1]. */
+ll_sampler *ll_sampler_top_h_new(double top_h, ll_error *err);
+
+typedef struct ll_penalty_params {
+    float repetition;   /* 1.0 = off; > 0 */
+    float frequency;    /* 0 = off */
+    float presence;     /* 0 = off */
+    ll_penalty_scope scope;            /* tokens counted by frequency/presence */
+    ll_penalty_scope repetition_scope; /* tokens the repetition penalty sees */
+    int32_t last_n;     /* window for LL_PENALTY_SCOPE_LAST_N */
+    ll_profile sem;     /* arithmetic of the framework being matched */
+} ll_penalty_params;
+ll_sampler *ll_sampler_penalties_new(const ll_penalty_params *pp, ll_error *err);
+
+ll_sampler *ll_sampler_no_repeat_ngram_new(int32_t n, ll_error *err);
+/* Encoder-decoder models: bans tokens that would repeat an n-gram of the
+ * encoder input (HF encoder_no_repeat_ngram_size). */
+ll_sampler *ll_sampler_encoder_no_repeat_ngram_new(int32_t n, const int32_t *encoder_ids,
+                                                   size_t n_enc, ll_error *err);
+ll_sampler *ll_sampler_logit_bias_new(const ll_token_bias *biases, size_t n, size_t n_vocab,
+                                      ll_error *err);
+ll_sampler *ll_sampler_sequence_bias_new(const ll_sequence_bias *biases, size_t n,
+                                         size_t n_vocab, ll_error *err);
+/* Bad-word sequences are banned (their last token gets -inf when the rest
+ * matches the end of the history). Single-token entries equal to an EOS id
+ * are dropped, as Hugging Face does. */
+ll_sampler *ll_sampler_bad_words_new(const ll_token_seq *seqs, size_t n, const int32_t *eos,
+                                     size_t n_eos, size_t n_vocab, ll_error *err);
+ll_sampler *ll_sampler_suppress_tokens_new(const int32_t *ids, size_t n, size_t n_vocab,
+                                           ll_error *err);
+/* HF begin_suppress_tokens: only while the history has begin_index tokens. */
+ll_sampler *ll_sampler_suppress_tokens_at_begin_new(const int32_t *ids, size_t n, size_t n_vocab,
+                                                    size_t begin_index, ll_error *err);
+/* EOS ids get -inf while fewer than `min_new_tokens` tokens were generated
+ * (counted after the prompt), or while the whole sequence is shorter than
+ * `min_length` (prompt included, as HF counts it). Pass -1 to leave one off. */
+ll_sampler *ll_sampler_min_length_new(int32_t min_length, int32_t min_new_tokens,
+                                      const int32_t *eos, size_t n_eos, ll_error *err);
+/* HF ForcedBOS / ForcedEOS: every logit -inf except the forced token when
+ * the history has 1 token (BOS) or max_length - 1 tokens (EOS). */
+ll_sampler *ll_sampler_forced_bos_new(int32_t bos, ll_error *err);
+ll_sampler *ll_sampler_forced_eos_new(int32_t max_length, const int32_t *eos, size_t n_eos,
+                                      ll_error *err);
+/* HF exponential_decay_length_penalty: after start_index generated tokens,
+ * EOS logits grow by |logit| * (factor^(len - start) - 1). */
+ll_sampler *ll_sampler_exp_decay_length_new(int32_t start_index, double decay_factor,
+                                            size_t prompt_len, const int32_t *eos, size_t n_eos,
+                                            ll_error *err);
+/* Remaining Hugging Face processors, for exact reproduction of HF setups. */
+ll_sampler *ll_sampler_inf_nan_remove_new(ll_error *err);
+ll_sampler *ll_sampler_log_softmax_new(ll_error *err); /* renormalize_logits */
+ll_sampler *ll_sampler_encoder_repetition_penalty_new(float penalty, const int32_t *encoder_ids,
+                                                      size_t n, ll_error *err);
+/* Writes the tokens allowed after history h into allowed (at most cap);
+ * returns their count. */
+typedef size_t (*ll_allowed_tokens_fn)(void *user, const ll_history *h, int32_t *allowed, size_t cap);
+ll_sampler *ll_sampler_prefix_allowed_new(ll_allowed_tokens_fn fn, void *user, ll_error *err);
+ll_sampler *ll_sampler_bark_eos_prioritizer_new(const int32_t *eos, size_t n_eos, float min_eos_p,
+                                                ll_error *err);
+/* Group beam search: scores[t] -= penalty for each token chosen by the
+ * earlier groups at this step (HF HammingDiversityLogitsProcessor). */
+void ll_hamming_diversity(float *scores, size_t n_vocab, const int32_t *previous_group_tokens,
+                          size_t n, float diversity_penalty);
+/* HF WatermarkLogitsProcessor with "lefthash" seeding (torch's CPU
+ * generator and randperm reproduced). HF defaults: ratio 0.25, bias 2,
+ * key 15485863. */
+ll_sampler *ll_sampler_watermark_new(size_t vocab_size, double greenlist_ratio, float bias,
+                                     uint64_t hashing_key, ll_error *err);
+ll_sampler *ll_sampler_xtc_new(float probability, float threshold, size_t min_keep,
+                               uint32_t seed, ll_error *err);
+
+typedef struct ll_dry_params {
+    float multiplier;      /* 0 = off */
+    float base;            /* >= 1 */
+    int32_t allowed_length;
+    int32_t last_n;        /* window; 0 = off */
+    const ll_token_seq *breakers; /* sequence breakers as token sequences */
+    size_t n_breakers;
+} ll_dry_params;
+ll_sampler *ll_sampler_dry_new(const ll_dry_params *dp, ll_error *err);
+
+ll_sampler *ll_sampler_mirostat_new(int32_t n_vocab, uint32_t seed, float tau, float eta,
+                                    int32_t m, ll_error *err);
+ll_sampler *ll_sampler_mirostat_v2_new(uint32_t seed, float tau, float eta, ll_error *err);
+
+/* Greedy: argmax; ties go to the first maximum in array order (the lowest
+ * id while the array is in id order). */
+ll_sampler *ll_sampler_greedy_new(ll_error *err);
+/* Multinomial sampling with a seeded RNG: inverse CDF over the current
+ * array order. LLAMACPP: std::mt19937 + libstdc++ generate_canonical<double>
+ * exactly as llama.cpp's dist; HF/OPENAI: the same generator, candidates
+ * walked in token-id order; LLAMA2C: llama2.c's xorshift and sampler. */
+ll_sampler *ll_sampler_dist_new(uint32_t seed, ll_profile sem, ll_error *err);
+/* llama2.c's top-p sampler (prefilter, qsort, cum > p); selects a token. */
+ll_sampler *ll_sampler_llama2c_top_p_new(float p, uint64_t seed, ll_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Trace: what every stage of a chain did                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct ll_trace_token {
+    int32_t id;
+    float logit;
+    float p; /* softmax over the candidates at that point */
+} ll_trace_token;
+
+#define LL_TRACE_MAX_TOP 64
+
+typedef struct ll_trace_stage {
+    char name[64];           /* ll_sampler_describe() of the stage */
+    size_t n_before, n_after;        /* candidates with a finite logit */
+    double mass_removed;     /* probability (before the stage) of tokens it removed */
+    double entropy_before, entropy_after; /* nats */
+    size_t n_top, n_top_after;
+    ll_trace_token top_before[LL_TRACE_MAX_TOP];
+    ll_trace_token top_after[LL_TRACE_MAX_TOP];
+    int32_t selected;        /* token chosen by this stage, -1 if none */
+} ll_trace_stage;
+
+typedef struct ll_trace ll_trace;
+
+ll_trace *ll_trace_new(size_t top_n, ll_error *err);
+void ll_trace_free(ll_trace *t);
+size_t ll_trace_n_stages(const ll_trace *t);
+const ll_trace_stage *ll_trace_stage_at(const ll_trace *t, size_t i);
+
+/* ------------------------------------------------------------------ */
+/* Chains                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct ll_chain ll_chain;
+
+ll_chain *ll_chain_new(size_t n_vocab, ll_error *err);
+void ll_chain_free(ll_chain *chain);
+/* Appends s; the chain owns it from now on (also on failure). */
+ll_status ll_chain_add(ll_chain *chain, ll_sampler *s, ll_error *err);
+size_t ll_chain_length(const ll_chain *chain);
+const ll_sampler *ll_chain_get(const ll_chain *chain, size_t i);
+size_t ll_chain_n_vocab(const ll_chain *chain);
+/* "top_k(k=40) -> top_p(p=0.95) -> ..." into buf; returns buf. */
+const char *ll_chain_describe(const ll_chain *chain, char *buf, size_t cap);
+
+/* Forget all state (history, penalties, RNG back to its seed). */
+void ll_chain_reset(ll_chain *chain);
+/* Reset, then accept `n` prompt tokens (they count as history). */
+ll_status ll_chain_set_prompt(ll_chain *chain, const int32_t *tokens, size_t n, ll_error *err);
+/* Add one generated token to the history of the chain and its samplers. */
+ll_status ll_chain_accept(ll_chain *chain, int32_t token, ll_error *err);
+ll_history ll_chain_history(const ll_chain *chain);
+
+/* Record every stage of the following sample calls in `trace` (NULL stops). */
+void ll_chain_set_trace(ll_chain *chain, ll_trace *trace);
+
+/* Runs the chain on n_vocab logits and returns the selected token. The
+ * logits are copied; NaN or +inf is an error naming the first bad index.
+ * Does not accept the token (call ll_chain_accept). */
+ll_status ll_chain_sample(ll_chain *chain, const float *logits, size_t n_vocab,
+                          int32_t *token, ll_error *err);
+/* Same, but works in place on `logits` (the caller's scratch buffer, e.g.
+ * the model's output) and so avoids the copy. */
+ll_status ll_chain_sample_inplace(ll_chain *chain, float *logits, size_t n_vocab,
+                                  int32_t *token, ll_error *err);
+/* Applies the chain without requiring a selecting stage (token may be -1).
+ * Useful to inspect a distribution. */
+ll_status ll_chain_apply(ll_chain *chain, const float *logits, size_t n_vocab, int32_t *token,
+                         ll_error *err);
+/* The candidates left by the last sample/apply call; valid until the next
+ * call. Probabilities are filled in (softmax over the survivors) if no
+ * stage computed them. */
+const ll_candidates *ll_chain_candidates(ll_chain *chain);
+
+/* ------------------------------------------------------------------ */
+/* Building a chain from named hyperparameters                         */
+/* ------------------------------------------------------------------ */
+
+#define LL_UNSET_INT INT32_MIN
+
+/* Float fields left as NaN and int fields left as LL_UNSET_INT take the
+ * profile's default (see docs/semantics.md). */
+typedef struct ll_sampling_params {
+    ll_profile profile;
+    int do_sample;              /* -1 unset, 0 greedy, 1 sample */
+    float temperature;
+    float dynatemp_range, dynatemp_exponent;
+    int32_t top_k;
+    /* probabilities are double: HF compares cumulative mass with 1 - top_p
+     * computed in double, and the user's "0.9" must reach it unrounded */
+    double top_p, min_p, typical_p;
+    double epsilon_cutoff, eta_cutoff;
+    float top_n_sigma;
+    int32_t min_keep;
+    float repetition_penalty, frequency_penalty, presence_penalty;
+    int32_t penalty_last_n;
+    int penalty_scope;          /* ll_penalty_scope, or -1 for the profile's */
+    int32_t no_repeat_ngram_size;
+    const ll_token_bias *logit_bias;
+    size_t n_logit_bias;
+    const ll_sequence_bias *sequence_bias;
+    size_t n_sequence_bias;
+    const ll_token_seq *bad_words;
+    size_t n_bad_words;
+    const int32_t *suppress_tokens;
+    size_t n_suppress_tokens;
+    int32_t min_new_tokens, min_length;
+    const int32_t *eos_ids;
+    size_t n_eos_ids;
+    float xtc_probability, xtc_threshold;
+    float dry_multiplier, dry_base;
+    int32_t dry_allowed_length, dry_penalty_last_n;
+    const ll_token_seq *dry_breakers;
+    size_t n_dry_breakers;
+    int32_t mirostat;           /* 0 off, 1, 2 */
+    float mirostat_tau, mirostat_eta;
+    int64_t seed;               /* -1 or unset: LL_DEFAULT_SEED */
+    const char *samplers;       /* user order, e.g. "penalties,top_k,temperature,top_p" */
+} ll_sampling_params;
+
+#define LL_DEFAULT_SEED 42u
+
+void ll_sampling_params_init(ll_sampling_params *p, ll_profile profile);
+ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_error *err);
+/* Non-fatal remarks about the parameters (e.g. HF ignores temperature when
+ * do_sample is false); written to buf, empty when there is none. */
+void ll_sampling_params_warnings(const ll_sampling_params *p, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------ */
+/* Random numbers: reproducible across runs and platforms              */
+/* ------------------------------------------------------------------ */
+
+typedef struct ll_mt19937 {
+    uint32_t mt[624];
+    size_t index;
+} ll_mt19937;
+
+void ll_mt19937_seed(ll_mt19937 *r, uint32_t seed);
+uint32_t ll_mt19937_next(ll_mt19937 *r);
+/* libstdc++ std::generate_canonical<double, 53>: two draws. */
+double ll_mt19937_canonical_double(ll_mt19937 *r);
+/* libstdc++ std::uniform_real_distribution<float>(0, 1): one draw. */
+float ll_mt19937_canonical_float(ll_mt19937 *r);
+
+/* ------------------------------------------------------------------ */
+/* Numerics shared by every stage                                      */
+/* ------------------------------------------------------------------ */
+
+/* exp(x) rounded to float, computed in double: deterministic on every
+ * platform and identical in the scalar and SIMD kernels. */
+float ll_expf(float x);
+/* Name of the SIMD kernel set a new chain would use: "avx512", "avx2" or
+ * "scalar" (LOGITLAB_SIMD=scalar|avx2|avx512 in the environment lowers it). */
+const char *ll_simd_level_name(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LOGITLAB_H */

@@ -1,0 +1,53 @@
+/*
+ * dispatch.c - picks the kernel table for this CPU.
+ *
+ * Detection is a pure function of the CPU and the LOGITLAB_SIMD variable
+ * (so tests can force the scalar reference); nothing is cached globally.
+ */
+#include "kernels.h"
+
+#include "logitlab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int cpu_has_avx2(void) {
+#if defined(LL_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static int cpu_has_avx512(void) {
+#if defined(LL_HAVE_AVX512) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
+const ll_kernels *ll_kernels_best(void) {
+    const char *want = getenv("LOGITLAB_SIMD");
+    int allow512 = 1, allow2 = 1;
+    if (want && strcmp(want, "scalar") == 0) allow512 = allow2 = 0;
+    if (want && strcmp(want, "avx2") == 0) allow512 = 0;
+#if defined(LL_HAVE_AVX512)
+    if (allow512 && cpu_has_avx512()) return &ll_kernels_avx512;
+#endif
+#if defined(LL_HAVE_AVX2)
+    if (allow2 && cpu_has_avx2()) return &ll_kernels_avx2;
+#endif
+    (void)allow512;
+    (void)allow2;
+    (void)cpu_has_avx2;
+    (void)cpu_has_avx512;
+    return &ll_kernels_scalar;
+}
+
+const char *ll_simd_level_name(void) {
+    return ll_kernels_best()->name;
+}
