@@ -1,1 +1,41 @@
-int ll_cli_stub_main;
+/*
+ * main.c - the logitlab command: dispatches to a subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "logitlab %s - LLM inference hyperparameters, exact and explained\n"
+            "\n"
+            "usage: logitlab COMMAND [options]\n"
+            "\n"
+            "commands:\n"
+            "  sample     apply a sampling chain to a logits vector (no model needed)\n"
+            "  version    print the version and the SIMD level in use\n"
+            "\n"
+            "Run 'logitlab COMMAND --help' for the options of a command.\n",
+            LL_VERSION_STRING);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "sample")) return ll_cmd_sample(argc - 2, argv + 2);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("logitlab %s (simd: %s)\n", LL_VERSION_STRING, ll_simd_level_name());
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "logitlab: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -220,7 +220,7 @@ ll_sampler *ll_sampler_suppress_tokens_at_begin_new(const int32_t *ids, size_t n
                                                     size_t begin_index, ll_error *err);
 /* EOS ids get -inf while fewer than `min_new_tokens` tokens were generated
  * (counted after the prompt), or while the whole sequence is shorter than
- * `min_length` (prompt included, as HF counts it). Pass -1 to leave one off. */
+ * `min_length` (prompt included, as HF counts it). 0 leaves one off. */
 ll_sampler *ll_sampler_min_length_new(int32_t min_length, int32_t min_new_tokens,
                                       const int32_t *eos, size_t n_eos, ll_error *err);
 /* HF ForcedBOS / ForcedEOS: every logit -inf except the forced token when

@@ -62,6 +62,10 @@ static ll_status eta_apply(void *state, ll_candidates *c, const ll_history *h, l
 static ll_sampler *cutoff_new(const char *name, double v, size_t min_keep, ll_error *err,
                               ll_status (*apply)(void *, ll_candidates *, const ll_history *, ll_error *)) {
     if (ll_check_range(name, v, 0.0, true, 1.0, true, err) != LL_OK) return NULL;
+    if (min_keep < 1) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "min_keep = 0 is out of range: %s needs >= 1", name);
+        return NULL;
+    }
     cutoff_state *s = ll_calloc(1, sizeof *s, err);
     if (!s) return NULL;
     s->v = v;

@@ -60,10 +60,9 @@ static ll_status check_eos(const char *who, const int32_t *eos, size_t n_eos, ll
 
 ll_sampler *ll_sampler_min_length_new(int32_t min_length, int32_t min_new_tokens, const int32_t *eos,
                                       size_t n_eos, ll_error *err) {
-    if (min_length < -1 || min_new_tokens < -1) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                "%s = %d is negative: valid is [0, inf) (or -1 to leave it off)",
-                min_length < -1 ? "min_length" : "min_new_tokens", min_length < -1 ? min_length : min_new_tokens);
+    if (min_length < 0 || min_new_tokens < 0) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %d is negative: valid is [0, inf), 0 = no minimum",
+                min_length < 0 ? "min_length" : "min_new_tokens", min_length < 0 ? min_length : min_new_tokens);
         return NULL;
     }
     if (min_length <= 0 && min_new_tokens <= 0)

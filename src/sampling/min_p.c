@@ -80,6 +80,10 @@ ll_sampler *ll_sampler_min_p_new(double p, size_t min_keep, ll_profile sem, ll_e
     if (ll_check_range("min_p", p, 0.0, false, sem == LL_PROFILE_LLAMACPP ? INFINITY : 1.0, false, err) != LL_OK)
         return NULL;
     if (p <= 0.0 && sem != LL_PROFILE_HF) return ll_sampler_noop_new("min_p", "min_p(p=0: off)", err);
+    if (sem == LL_PROFILE_HF && min_keep < 1) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "min_keep = 0 is out of range: the hf profile needs >= 1");
+        return NULL;
+    }
     min_p_state *s = ll_calloc(1, sizeof *s, err);
     if (!s) return NULL;
     s->p = p;

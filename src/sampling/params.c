@@ -320,14 +320,14 @@ static void add_constraints(builder *b, const ll_sampling_params *p, const resol
     if (r->prof == LL_PROFILE_OPENAI) {
         if (p->n_bad_words) add(b, ll_sampler_bad_words_new(p->bad_words, p->n_bad_words, p->eos_ids, p->n_eos_ids, n_vocab, err));
         if (SETI(p->min_new_tokens) || SETI(p->min_length))
-            add(b, ll_sampler_min_length_new(PICKI(p->min_length, -1), PICKI(p->min_new_tokens, -1), p->eos_ids,
+            add(b, ll_sampler_min_length_new(PICKI(p->min_length, 0), PICKI(p->min_new_tokens, 0), p->eos_ids,
                                              p->n_eos_ids, err));
         if (p->n_logit_bias) add(b, ll_sampler_logit_bias_new(p->logit_bias, p->n_logit_bias, n_vocab, err));
     } else {
         if (p->n_logit_bias) add(b, ll_sampler_logit_bias_new(p->logit_bias, p->n_logit_bias, n_vocab, err));
         if (p->n_bad_words) add(b, ll_sampler_bad_words_new(p->bad_words, p->n_bad_words, p->eos_ids, p->n_eos_ids, n_vocab, err));
         if (SETI(p->min_new_tokens) || SETI(p->min_length))
-            add(b, ll_sampler_min_length_new(PICKI(p->min_length, -1), PICKI(p->min_new_tokens, -1), p->eos_ids,
+            add(b, ll_sampler_min_length_new(PICKI(p->min_length, 0), PICKI(p->min_new_tokens, 0), p->eos_ids,
                                              p->n_eos_ids, err));
     }
     if (p->n_sequence_bias) add(b, ll_sampler_sequence_bias_new(p->sequence_bias, p->n_sequence_bias, n_vocab, err));
@@ -447,7 +447,7 @@ ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_e
         if (p->n_bad_words)
             add(&b, ll_sampler_bad_words_new(p->bad_words, p->n_bad_words, p->eos_ids, p->n_eos_ids, n_vocab, err));
         if ((SETI(p->min_length) && p->min_length > 0) || (SETI(p->min_new_tokens) && p->min_new_tokens > 0))
-            add(&b, ll_sampler_min_length_new(PICKI(p->min_length, -1), PICKI(p->min_new_tokens, -1), p->eos_ids,
+            add(&b, ll_sampler_min_length_new(PICKI(p->min_length, 0), PICKI(p->min_new_tokens, 0), p->eos_ids,
                                               p->n_eos_ids, err));
         if (p->n_suppress_tokens)
             add(&b, ll_sampler_suppress_tokens_new(p->suppress_tokens, p->n_suppress_tokens, n_vocab, err));

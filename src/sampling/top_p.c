@@ -52,6 +52,25 @@ static ll_status top_p_llamacpp(const top_p_state *s, ll_candidates *c) {
     return LL_OK;
 }
 
+/* HF sorts ascending (torch keeps equal keys in index order) and keeps the
+ * top of that order, so when the cut falls inside a run of equal logits the
+ * highest positions of the run survive. pos[0..m) is sorted with the lowest
+ * position first among ties; fix the run at the cut. */
+static void keep_highest_of_tie(ll_candidates *c, int32_t *pos, size_t keep, size_t m) {
+    if (keep == 0 || keep >= c->size) return;
+    float v = c->logit[pos[keep - 1]];
+    if (!(keep < m ? c->logit[pos[keep]] == v : true)) return;
+    size_t first = keep - 1;
+    while (first > 0 && c->logit[pos[first - 1]] == v) first--;
+    /* every position holding v, ascending (a stable scan), last ones win */
+    size_t need = keep - first, n_tie = 0;
+    int32_t *tie = (int32_t *)c->ws->tmp;
+    for (size_t i = 0; i < c->size; i++)
+        if (c->logit[i] == v) tie[n_tie++] = (int32_t)i;
+    if (n_tie <= need) return;
+    for (size_t k = 0; k < need; k++) pos[first + k] = tie[n_tie - need + k];
+}
+
 static ll_status top_p_hf(const top_p_state *s, ll_candidates *c) {
     float thr = s->sem == LL_PROFILE_OPENAI ? 1.0f - (float)s->p : (float)(1.0 - s->p);
     size_t min_keep = s->min_keep ? s->min_keep : 1;
@@ -82,6 +101,7 @@ static ll_status top_p_hf(const top_p_state *s, ll_candidates *c) {
             }
         }
         if (keep < min_keep) keep = LL_MIN(min_keep, c->size);
+        keep_highest_of_tie(c, pos, keep, m);
         ll_cand_gather(c, pos, keep, true);
         c->p_valid = false;
         return LL_OK;
@@ -104,6 +124,10 @@ ll_sampler *ll_sampler_top_p_new(double p, size_t min_keep, ll_profile sem, ll_e
         return NULL;
     }
     if (sem == LL_PROFILE_LLAMA2C) sem = LL_PROFILE_LLAMACPP;
+    if (sem == LL_PROFILE_HF && min_keep < 1) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "min_keep = 0 is out of range: the hf profile needs >= 1");
+        return NULL;
+    }
     if ((sem == LL_PROFILE_LLAMACPP && (float)p >= 1.0f) || p >= 1.0)
         return ll_sampler_noop_new("top_p", "top_p(p=1: off)", err);
     top_p_state *s = ll_calloc(1, sizeof *s, err);

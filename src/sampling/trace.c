@@ -135,12 +135,19 @@ void ll_trace_after(ll_trace *t, const ll_candidates *c, const char *desc) {
     if (t->n >= t->cap || t->n_vocab == 0) return;
     ll_trace_stage *st = &t->stages[t->n];
     snprintf(st->name, sizeof st->name, "%s", desc);
-    double kept = 0.0;
+    /* mark survivors (negative), then add up what is still positive */
     for (size_t i = 0; i < c->size; i++)
-        if (c->logit[i] > -INFINITY) kept += t->p_by_id[ll_candidates_id(c, i)];
-    st->mass_removed = kept < 1.0 ? 1.0 - kept : 0.0;
-    if (st->n_before == 0) st->mass_removed = 0.0;
-    for (size_t i = 0; i < t->n_ids; i++) t->p_by_id[t->ids[i]] = 0.0f;
+        if (c->logit[i] > -INFINITY) {
+            float *q = &t->p_by_id[ll_candidates_id(c, i)];
+            *q = -*q;
+        }
+    double removed = 0.0;
+    for (size_t i = 0; i < t->n_ids; i++) {
+        float q = t->p_by_id[t->ids[i]];
+        if (q > 0.0f) removed += q;
+        t->p_by_id[t->ids[i]] = 0.0f;
+    }
+    st->mass_removed = removed;
     st->entropy_after = snapshot(t, c, &st->n_after);
     st->n_top_after = top_tokens(t, c, st->top_after);
     if (c->selected >= 0 && (size_t)c->selected < c->size) st->selected = ll_candidates_id(c, (size_t)c->selected);

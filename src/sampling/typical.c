@@ -102,6 +102,10 @@ ll_sampler *ll_sampler_typical_new(double p, size_t min_keep, ll_profile sem, ll
     } else {
         if (ll_check_range("typical_p", p, 0.0, true, 1.0, true, err) != LL_OK) return NULL;
     }
+    if (sem == LL_PROFILE_HF && min_keep < 1) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "min_keep = 0 is out of range: the hf profile needs >= 1");
+        return NULL;
+    }
     typical_state *s = ll_calloc(1, sizeof *s, err);
     if (!s) return NULL;
     s->p = p;

@@ -1,0 +1,13 @@
+/*
+ * commands.h - the logitlab subcommands (each gets argv after its name).
+ */
+#ifndef LL_CLI_COMMANDS_H
+#define LL_CLI_COMMANDS_H
+
+#include "logitlab.h"
+#include "util/json.h"
+
+int ll_cmd_sample(int argc, char **argv);
+void ll_cli_write_trace(lj_writer *w, const ll_trace *trace);
+
+#endif /* LL_CLI_COMMANDS_H */
