@@ -13,6 +13,10 @@
 
 #include "logitlab.h"
 
+#ifndef LL_ARRAY_LEN
+#define LL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 static int tu_failures, tu_checks;
 
 #define CHECK(cond, ...)                                                   \

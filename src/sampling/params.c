@@ -358,20 +358,20 @@ static ll_status add_named(builder *b, const char *name, const resolved *r, size
         if (r->prof == LL_PROFILE_HF && r->top_k == 0) add(b, ll_sampler_noop_new("top_k", "top_k(k=0: off)", err));
         else add(b, ll_sampler_top_k_new(r->top_k, r->min_keep, r->prof, err));
     } else if (strcmp(name, "top_p") == 0) {
-        if (r->prof != LL_PROFILE_LLAMACPP && r->top_p >= 1.0) add(b, ll_sampler_noop_new("top_p", "top_p(p=1: off)", err));
+        if (r->prof != LL_PROFILE_LLAMACPP && r->top_p == 1.0) add(b, ll_sampler_noop_new("top_p", "top_p(p=1: off)", err));
         else add(b, ll_sampler_top_p_new(r->top_p, r->min_keep, r->prof, err));
     } else if (strcmp(name, "min_p") == 0) {
-        if (!r->min_p_set || (r->prof != LL_PROFILE_HF && r->min_p <= 0.0))
-            add(b, ll_sampler_noop_new("min_p", "min_p(off)", err));
+        if (!r->min_p_set || (r->prof != LL_PROFILE_HF && r->min_p == 0.0))
+            add(b, ll_sampler_noop_new("min_p", "min_p(p=0: off)", err));
         else add(b, ll_sampler_min_p_new(r->min_p, r->min_keep, r->prof, err));
     } else if (strcmp(name, "typical") == 0 || strcmp(name, "typical_p") == 0 || strcmp(name, "typ_p") == 0) {
-        if (r->typical_p >= 1.0) add(b, ll_sampler_noop_new("typical", "typical(p=1: off)", err));
+        if (r->typical_p == 1.0) add(b, ll_sampler_noop_new("typical", "typical(p=1: off)", err));
         else add(b, ll_sampler_typical_new(r->typical_p, r->min_keep, r->prof, err));
     } else if (strcmp(name, "epsilon") == 0 || strcmp(name, "epsilon_cutoff") == 0) {
-        if (!(r->epsilon > 0.0 && r->epsilon < 1.0)) add(b, ll_sampler_noop_new("epsilon", "epsilon(off)", err));
+        if (r->epsilon == 0.0) add(b, ll_sampler_noop_new("epsilon", "epsilon(off)", err));
         else add(b, ll_sampler_epsilon_new(r->epsilon, r->min_keep, err));
     } else if (strcmp(name, "eta") == 0 || strcmp(name, "eta_cutoff") == 0) {
-        if (!(r->eta > 0.0 && r->eta < 1.0)) add(b, ll_sampler_noop_new("eta", "eta(off)", err));
+        if (r->eta == 0.0) add(b, ll_sampler_noop_new("eta", "eta(off)", err));
         else add(b, ll_sampler_eta_new(r->eta, r->min_keep, err));
     } else if (strcmp(name, "top_n_sigma") == 0) add(b, ll_sampler_top_n_sigma_new(r->top_n_sigma, err));
     else if (strcmp(name, "xtc") == 0) add(b, ll_sampler_xtc_new(r->xtc_p, r->xtc_t, r->min_keep, r->seed, err));
