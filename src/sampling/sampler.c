@@ -17,6 +17,8 @@ ll_sampler *ll_sampler_make(const ll_sampler_ops *ops, void *state, ll_error *er
         return NULL;
     }
     s->ops = *ops;
+    /* built-in states are plain allocations unless they say otherwise */
+    if (!s->ops.free_state) s->ops.free_state = free;
     s->state = state;
     va_list ap;
     va_start(ap, desc_fmt);

@@ -165,6 +165,10 @@ static ll_status llama2c_apply(void *state, ll_candidates *c, const ll_history *
     size_t n0 = 0;
     for (size_t i = 0; i < n; i++)
         if (c->p[i] >= cutoff) keys[n0++] = ((uint64_t)(~ll_float_order(c->p[i])) << 32) | i;
+    if (n0 == 0) { /* n == 1 (run.c divides by n - 1 = 0 here): the only token */
+        c->selected = (int64_t)ll_cand_argmax(c);
+        return LL_OK;
+    }
     ll_sort_keys(keys, n0, keys + c->ws->n_vocab + 1);
     float cum = 0.0f;
     size_t last = n0 - 1;
