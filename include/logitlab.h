@@ -411,6 +411,106 @@ ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_e
 void ll_sampling_params_warnings(const ll_sampling_params *p, char *buf, size_t cap);
 
 /* ------------------------------------------------------------------ */
+/* Tokenizers                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef struct ll_tokenizer ll_tokenizer;
+
+typedef enum ll_tokenizer_kind {
+    LL_TOKENIZER_SPM = 0, /* SentencePiece-style BPE with byte fallback ("llama") */
+    LL_TOKENIZER_BPE,     /* GPT-2 byte-level BPE with a pre-tokenizer ("gpt2") */
+    LL_TOKENIZER_WPM      /* WordPiece ("bert") */
+} ll_tokenizer_kind;
+
+/* A GGUF file (a model, or a vocabulary-only file) or a llama2.c
+ * tokenizer.bin. */
+ll_tokenizer *ll_tokenizer_load(const char *path, ll_error *err);
+void ll_tokenizer_free(ll_tokenizer *t);
+ll_tokenizer_kind ll_tokenizer_get_kind(const ll_tokenizer *t);
+/* "llama", "gpt2:deepseek-llm", "bert", ... */
+const char *ll_tokenizer_describe(const ll_tokenizer *t);
+size_t ll_tokenizer_n_vocab(const ll_tokenizer *t);
+int32_t ll_tokenizer_bos(const ll_tokenizer *t); /* -1 if none */
+int32_t ll_tokenizer_eos(const ll_tokenizer *t);
+/* Whether encoding adds BOS by default (tokenizer.ggml.add_bos_token, or
+ * the tokenizer type's default). */
+bool ll_tokenizer_adds_bos(const ll_tokenizer *t);
+/* End-of-generation ids (EOS, EOT, ...): writes up to cap, returns count. */
+size_t ll_tokenizer_eog_ids(const ll_tokenizer *t, int32_t *ids, size_t cap);
+bool ll_tokenizer_is_eog(const ll_tokenizer *t, int32_t id);
+
+/* Encodes text (len bytes, any UTF-8). add_special: BOS/EOS as the
+ * tokenizer's defaults say; parse_special: recognise special-token text
+ * such as "<s>". *ids is allocated (caller frees). */
+ll_status ll_tokenize(const ll_tokenizer *t, const char *text, size_t len, bool add_special, bool parse_special,
+                      int32_t **ids, size_t *n_ids, ll_error *err);
+/* The piece as stored in the vocabulary (NUL-terminated, never NULL). */
+const char *ll_token_text(const ll_tokenizer *t, int32_t id);
+/* The bytes the token stands for in decoded text (byte tokens give their
+ * byte, SentencePiece's U+2581 gives a space, control tokens nothing
+ * unless `special`); returns the length (may exceed cap: nothing is
+ * written past cap). */
+size_t ll_token_to_bytes(const ll_tokenizer *t, int32_t id, bool special, char *buf, size_t cap);
+
+/* Streaming decoder: turns tokens into text that is always valid UTF-8,
+ * holding back the bytes of a character split across tokens. */
+typedef struct ll_detokenizer ll_detokenizer;
+ll_detokenizer *ll_detokenizer_new(const ll_tokenizer *t, ll_error *err);
+void ll_detokenizer_free(ll_detokenizer *d);
+/* Feeds one token; returns the text that became complete (valid UTF-8,
+ * NUL-terminated, valid until the next call) and its length in *len. */
+const char *ll_detokenizer_push(ll_detokenizer *d, int32_t id, size_t *len);
+/* Whatever is still held back (an incomplete character becomes U+FFFD). */
+const char *ll_detokenizer_flush(ll_detokenizer *d, size_t *len);
+void ll_detokenizer_reset(ll_detokenizer *d);
+
+/* ------------------------------------------------------------------ */
+/* Models and inference                                                */
+/* ------------------------------------------------------------------ */
+
+typedef struct ll_model ll_model;
+
+typedef struct ll_model_info {
+    char format[16];        /* "gguf" or "llama2.c" */
+    char arch[32];          /* "llama" */
+    char name[128];
+    char file_type[32];     /* main weight type, e.g. "Q4_K" */
+    uint32_t gguf_version;
+    size_t n_vocab, n_ctx_train, dim, n_layers, n_heads, n_kv_heads, head_dim, ffn_dim, rope_dim;
+    float rope_base, rms_eps;
+    bool rope_neox;         /* rotate halves (NeoX) rather than adjacent pairs */
+    bool tied_output;       /* classifier shares the token embeddings */
+    uint64_t n_params, file_bytes;
+} ll_model_info;
+
+/* GGUF (llama architecture) or a llama2.c checkpoint, recognised by its
+ * content. tokenizer_path: a llama2.c tokenizer.bin for llama2.c
+ * checkpoints (NULL: none); ignored for GGUF, which carries its own. */
+ll_model *ll_model_load(const char *path, const char *tokenizer_path, ll_error *err);
+/* A GGUF image in memory (kept alive by the caller): the embedded model. */
+ll_model *ll_model_load_memory(const void *data, size_t size, ll_error *err);
+void ll_model_free(ll_model *m);
+const ll_model_info *ll_model_get_info(const ll_model *m);
+const ll_tokenizer *ll_model_get_tokenizer(const ll_model *m); /* NULL if it has none */
+
+/* One sequence's key/value cache plus the scratch of a forward pass. */
+typedef struct ll_context ll_context;
+
+/* n_ctx 0 = the model's training context; n_threads >= 1. */
+ll_context *ll_context_new(const ll_model *m, size_t n_ctx, int n_threads, ll_error *err);
+void ll_context_free(ll_context *c);
+size_t ll_context_n_ctx(const ll_context *c);
+size_t ll_context_n_past(const ll_context *c);
+/* Runs n tokens at positions n_past..n_past+n-1 (the prompt as one batch,
+ * or one token when generating) and appends them to the cache. Writes the
+ * logits of the last token to logits_last (n_vocab floats) and, if
+ * logits_all is not NULL, of every token (n x n_vocab). */
+ll_status ll_context_decode(ll_context *c, const int32_t *tokens, size_t n, float *logits_last, float *logits_all,
+                            ll_error *err);
+/* Forgets cached positions >= n_past. */
+ll_status ll_context_rewind(ll_context *c, size_t n_past, ll_error *err);
+
+/* ------------------------------------------------------------------ */
 /* Random numbers: reproducible across runs and platforms              */
 /* ------------------------------------------------------------------ */
 

@@ -1,0 +1,314 @@
+/*
+ * matmul_avx512.c - AVX-512 matrix kernels: per-type block decoders that
+ * produce 16 floats per register, a fused dequantize-and-multiply matvec
+ * for generation, and a 6-token x 32-row register-blocked GEMM kernel for
+ * prompt batches. Compiled with -mavx512f -mavx512bw -mavx512vl -mf16c.
+ */
+#include "matmul.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "quant.h"
+
+static inline float h2f(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+/* 16 bytes of signed int8 -> 16 floats */
+static inline __m512 i8x16_to_f(__m128i v) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(v)); }
+/* 16 bytes of unsigned -> 16 floats */
+static inline __m512 u8x16_to_f(__m128i v) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(v)); }
+
+/* ---- block decoders: out[j] holds values 16j .. 16j+15 of the block ---- */
+
+static inline void deq_q8_0(const uint8_t *b, __m512 out[2]) {
+    __m512 d = _mm512_set1_ps(h2f(b));
+    out[0] = _mm512_mul_ps(d, i8x16_to_f(_mm_loadu_si128((const __m128i *)(b + 2))));
+    out[1] = _mm512_mul_ps(d, i8x16_to_f(_mm_loadu_si128((const __m128i *)(b + 18))));
+}
+
+static inline void deq_q4_0(const uint8_t *b, __m512 out[2]) {
+    __m512 d = _mm512_set1_ps(h2f(b));
+    __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
+    __m128i m = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
+    __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m), eight);
+    __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m), eight);
+    out[0] = _mm512_mul_ps(d, i8x16_to_f(lo));
+    out[1] = _mm512_mul_ps(d, i8x16_to_f(hi));
+}
+
+static inline void deq_q4k_like(const uint8_t *b, __m512 out[16], int five) {
+    float d = h2f(b), dmin = h2f(b + 2);
+    const uint8_t *scales = b + 4, *qh = b + 16, *q = five ? b + 48 : b + 16;
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    for (int c = 0; c < 4; c++) {
+        uint8_t s1, m1, s2, m2;
+        ll_q4k_scale_min(2 * c, scales, &s1, &m1);
+        ll_q4k_scale_min(2 * c + 1, scales, &s2, &m2);
+        __m512 d1 = _mm512_set1_ps(d * s1), n1 = _mm512_set1_ps(dmin * m1);
+        __m512 d2 = _mm512_set1_ps(d * s2), n2 = _mm512_set1_ps(dmin * m2);
+        for (int h = 0; h < 2; h++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(q + 32 * c + 16 * h));
+            __m128i lo = _mm_and_si128(v, m4), hi = _mm_and_si128(_mm_srli_epi16(v, 4), m4);
+            if (five) {
+                __m128i bits = _mm_loadu_si128((const __m128i *)(qh + 16 * h));
+                __m128i one = _mm_set1_epi8(1), sixteen = _mm_set1_epi8(16);
+                __m128i b_lo = _mm_and_si128(_mm_srli_epi16(bits, 2 * c), one);
+                __m128i b_hi = _mm_and_si128(_mm_srli_epi16(bits, 2 * c + 1), one);
+                lo = _mm_or_si128(lo, _mm_mullo_epi16(b_lo, sixteen));
+                hi = _mm_or_si128(hi, _mm_mullo_epi16(b_hi, sixteen));
+            }
+            out[4 * c + h] = _mm512_fmsub_ps(d1, u8x16_to_f(lo), n1);
+            out[4 * c + 2 + h] = _mm512_fmsub_ps(d2, u8x16_to_f(hi), n2);
+        }
+    }
+}
+
+static inline void deq_q6k(const uint8_t *b, __m512 out[16]) {
+    const uint8_t *ql = b, *qh = b + 128;
+    const int8_t *sc = (const int8_t *)(b + 192);
+    float d = h2f(b + 208);
+    const __m128i m4 = _mm_set1_epi8(0x0F), m3 = _mm_set1_epi8(3), off = _mm_set1_epi8(32);
+    for (int h = 0; h < 2; h++) {
+        for (int half = 0; half < 2; half++) { /* l in [16 half, 16 half + 16) */
+            __m128i a = _mm_loadu_si128((const __m128i *)(ql + 64 * h + 16 * half));
+            __m128i bq = _mm_loadu_si128((const __m128i *)(ql + 64 * h + 32 + 16 * half));
+            __m128i hb = _mm_loadu_si128((const __m128i *)(qh + 32 * h + 16 * half));
+            __m128i p[4];
+            p[0] = _mm_or_si128(_mm_and_si128(a, m4), _mm_slli_epi16(_mm_and_si128(hb, m3), 4));
+            p[1] = _mm_or_si128(_mm_and_si128(bq, m4), _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(hb, 2), m3), 4));
+            p[2] = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(a, 4), m4),
+                                _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(hb, 4), m3), 4));
+            p[3] = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(bq, 4), m4),
+                                _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(hb, 6), m3), 4));
+            for (int part = 0; part < 4; part++) {
+                __m128i v = _mm_sub_epi8(p[part], off);
+                float s = d * (float)sc[8 * h + half + 2 * part];
+                out[8 * h + 2 * part + half] = _mm512_mul_ps(_mm512_set1_ps(s), i8x16_to_f(v));
+            }
+        }
+    }
+}
+
+/* ---- matvec: fused decode and multiply ---- */
+
+static inline float hsum(__m512 a, __m512 b, __m512 c, __m512 e) {
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, e)));
+}
+
+static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const float *x, float *y, size_t r0,
+                   size_t r1) {
+    for (size_t i = r0; i < r1; i++) {
+        const uint8_t *row = w + i * row_bytes;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        switch (type) {
+        case LL_T_F32: {
+            const float *r = (const float *)row;
+            size_t k = 0;
+            for (; k + 64 <= n; k += 64) {
+                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r + k), _mm512_loadu_ps(x + k), a0);
+                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(r + k + 16), _mm512_loadu_ps(x + k + 16), a1);
+                a2 = _mm512_fmadd_ps(_mm512_loadu_ps(r + k + 32), _mm512_loadu_ps(x + k + 32), a2);
+                a3 = _mm512_fmadd_ps(_mm512_loadu_ps(r + k + 48), _mm512_loadu_ps(x + k + 48), a3);
+            }
+            for (; k + 16 <= n; k += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r + k), _mm512_loadu_ps(x + k), a0);
+            float s = hsum(a0, a1, a2, a3);
+            for (; k < n; k++) s += r[k] * x[k];
+            y[i] = s;
+            continue;
+        }
+        case LL_T_F16:
+        case LL_T_BF16: {
+            const uint16_t *r = (const uint16_t *)row;
+            size_t k = 0;
+            for (; k + 32 <= n; k += 32) {
+                __m256i h0 = _mm256_loadu_si256((const __m256i *)(r + k));
+                __m256i h1 = _mm256_loadu_si256((const __m256i *)(r + k + 16));
+                __m512 f0, f1;
+                if (type == LL_T_F16) {
+                    f0 = _mm512_cvtph_ps(h0);
+                    f1 = _mm512_cvtph_ps(h1);
+                } else {
+                    f0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h0), 16));
+                    f1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h1), 16));
+                }
+                a0 = _mm512_fmadd_ps(f0, _mm512_loadu_ps(x + k), a0);
+                a1 = _mm512_fmadd_ps(f1, _mm512_loadu_ps(x + k + 16), a1);
+            }
+            float s = hsum(a0, a1, a2, a3);
+            for (; k < n; k++) s += (type == LL_T_F16 ? _cvtsh_ss(r[k]) : ll_bf16_to_fp32(r[k])) * x[k];
+            y[i] = s;
+            continue;
+        }
+        case LL_T_Q8_0:
+        case LL_T_Q4_0: {
+            size_t bb = type == LL_T_Q8_0 ? 34 : 18;
+            for (size_t blk = 0; blk < n / 32; blk++) {
+                __m512 v[2];
+                if (type == LL_T_Q8_0) deq_q8_0(row + blk * bb, v);
+                else deq_q4_0(row + blk * bb, v);
+                if (blk & 1) {
+                    a2 = _mm512_fmadd_ps(v[0], _mm512_loadu_ps(x + 32 * blk), a2);
+                    a3 = _mm512_fmadd_ps(v[1], _mm512_loadu_ps(x + 32 * blk + 16), a3);
+                } else {
+                    a0 = _mm512_fmadd_ps(v[0], _mm512_loadu_ps(x + 32 * blk), a0);
+                    a1 = _mm512_fmadd_ps(v[1], _mm512_loadu_ps(x + 32 * blk + 16), a1);
+                }
+            }
+            y[i] = hsum(a0, a1, a2, a3);
+            continue;
+        }
+        case LL_T_Q4_K:
+        case LL_T_Q5_K:
+        case LL_T_Q6_K: {
+            size_t bb = type == LL_T_Q4_K ? 144 : type == LL_T_Q5_K ? 176 : 210;
+            for (size_t blk = 0; blk < n / 256; blk++) {
+                __m512 v[16];
+                if (type == LL_T_Q6_K) deq_q6k(row + blk * bb, v);
+                else deq_q4k_like(row + blk * bb, v, type == LL_T_Q5_K);
+                const float *xb = x + 256 * blk;
+                for (int j = 0; j < 16; j += 4) {
+                    a0 = _mm512_fmadd_ps(v[j], _mm512_loadu_ps(xb + 16 * j), a0);
+                    a1 = _mm512_fmadd_ps(v[j + 1], _mm512_loadu_ps(xb + 16 * j + 16), a1);
+                    a2 = _mm512_fmadd_ps(v[j + 2], _mm512_loadu_ps(xb + 16 * j + 32), a2);
+                    a3 = _mm512_fmadd_ps(v[j + 3], _mm512_loadu_ps(xb + 16 * j + 48), a3);
+                }
+            }
+            y[i] = hsum(a0, a1, a2, a3);
+            continue;
+        }
+        default: {
+            ll_matmul_scalar.matvec(type, w, row_bytes, n, x, y, i, i + 1);
+            continue;
+        }
+        }
+    }
+}
+
+/* ---- dequantize a chunk of a row ---- */
+
+static void dequant(uint32_t type, const uint8_t *row, size_t k0, size_t kc, float *out) {
+    switch (type) {
+    case LL_T_F32: memcpy(out, (const float *)row + k0, kc * sizeof(float)); return;
+    case LL_T_F16: {
+        const uint16_t *r = (const uint16_t *)row + k0;
+        size_t k = 0;
+        for (; k + 16 <= kc; k += 16) _mm512_storeu_ps(out + k, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r + k))));
+        for (; k < kc; k++) out[k] = _cvtsh_ss(r[k]);
+        return;
+    }
+    case LL_T_BF16: {
+        const uint16_t *r = (const uint16_t *)row + k0;
+        size_t k = 0;
+        for (; k + 16 <= kc; k += 16)
+            _mm512_storeu_ps(out + k, _mm512_castsi512_ps(_mm512_slli_epi32(
+                                          _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(r + k))), 16)));
+        for (; k < kc; k++) out[k] = ll_bf16_to_fp32(r[k]);
+        return;
+    }
+    case LL_T_Q8_0:
+    case LL_T_Q4_0: {
+        size_t bb = type == LL_T_Q8_0 ? 34 : 18;
+        for (size_t blk = k0 / 32; blk < (k0 + kc) / 32; blk++) {
+            __m512 v[2];
+            if (type == LL_T_Q8_0) deq_q8_0(row + blk * bb, v);
+            else deq_q4_0(row + blk * bb, v);
+            _mm512_storeu_ps(out + 32 * blk - k0, v[0]);
+            _mm512_storeu_ps(out + 32 * blk - k0 + 16, v[1]);
+        }
+        return;
+    }
+    case LL_T_Q4_K:
+    case LL_T_Q5_K:
+    case LL_T_Q6_K: {
+        size_t bb = type == LL_T_Q4_K ? 144 : type == LL_T_Q5_K ? 176 : 210;
+        for (size_t blk = k0 / 256; blk < (k0 + kc) / 256; blk++) {
+            __m512 v[16];
+            if (type == LL_T_Q6_K) deq_q6k(row + blk * bb, v);
+            else deq_q4k_like(row + blk * bb, v, type == LL_T_Q5_K);
+            for (int j = 0; j < 16; j++) _mm512_storeu_ps(out + 256 * blk - k0 + 16 * j, v[j]);
+        }
+        return;
+    }
+    default: ll_matmul_scalar.dequant(type, row, k0, kc, out); return;
+    }
+}
+
+/* ---- GEMM: 6 tokens x 32 rows per register tile ---- */
+
+#define TILE_T 6
+
+static inline void tile(const float *panel, size_t kc, const float *b, size_t ldb, size_t tn, float *c, size_t ldc,
+                        int accumulate) {
+    __m512 acc[TILE_T][2];
+    for (size_t t = 0; t < TILE_T; t++) {
+        if (accumulate && t < tn) {
+            acc[t][0] = _mm512_loadu_ps(c + t * ldc);
+            acc[t][1] = _mm512_loadu_ps(c + t * ldc + 16);
+        } else {
+            acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+        }
+    }
+    for (size_t k = 0; k < kc; k++) {
+        __m512 p0 = _mm512_loadu_ps(panel + k * LL_PANEL_ROWS), p1 = _mm512_loadu_ps(panel + k * LL_PANEL_ROWS + 16);
+        for (size_t t = 0; t < TILE_T; t++) {
+            if (t >= tn) break;
+            __m512 bv = _mm512_set1_ps(b[t * ldb + k]);
+            acc[t][0] = _mm512_fmadd_ps(p0, bv, acc[t][0]);
+            acc[t][1] = _mm512_fmadd_ps(p1, bv, acc[t][1]);
+        }
+    }
+    for (size_t t = 0; t < tn; t++) {
+        _mm512_storeu_ps(c + t * ldc, acc[t][0]);
+        _mm512_storeu_ps(c + t * ldc + 16, acc[t][1]);
+    }
+}
+
+static void tile6(const float *panel, size_t kc, const float *b, size_t ldb, float *c, size_t ldc, int accumulate) {
+    __m512 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    if (accumulate) {
+        c00 = _mm512_loadu_ps(c), c01 = _mm512_loadu_ps(c + 16);
+        c10 = _mm512_loadu_ps(c + ldc), c11 = _mm512_loadu_ps(c + ldc + 16);
+        c20 = _mm512_loadu_ps(c + 2 * ldc), c21 = _mm512_loadu_ps(c + 2 * ldc + 16);
+        c30 = _mm512_loadu_ps(c + 3 * ldc), c31 = _mm512_loadu_ps(c + 3 * ldc + 16);
+        c40 = _mm512_loadu_ps(c + 4 * ldc), c41 = _mm512_loadu_ps(c + 4 * ldc + 16);
+        c50 = _mm512_loadu_ps(c + 5 * ldc), c51 = _mm512_loadu_ps(c + 5 * ldc + 16);
+    } else {
+        c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm512_setzero_ps();
+    }
+    const float *b0 = b, *b1 = b + ldb, *b2 = b + 2 * ldb, *b3 = b + 3 * ldb, *b4 = b + 4 * ldb, *b5 = b + 5 * ldb;
+    for (size_t k = 0; k < kc; k++) {
+        __m512 p0 = _mm512_loadu_ps(panel + k * LL_PANEL_ROWS), p1 = _mm512_loadu_ps(panel + k * LL_PANEL_ROWS + 16);
+        __m512 v;
+        v = _mm512_set1_ps(b0[k]);
+        c00 = _mm512_fmadd_ps(p0, v, c00), c01 = _mm512_fmadd_ps(p1, v, c01);
+        v = _mm512_set1_ps(b1[k]);
+        c10 = _mm512_fmadd_ps(p0, v, c10), c11 = _mm512_fmadd_ps(p1, v, c11);
+        v = _mm512_set1_ps(b2[k]);
+        c20 = _mm512_fmadd_ps(p0, v, c20), c21 = _mm512_fmadd_ps(p1, v, c21);
+        v = _mm512_set1_ps(b3[k]);
+        c30 = _mm512_fmadd_ps(p0, v, c30), c31 = _mm512_fmadd_ps(p1, v, c31);
+        v = _mm512_set1_ps(b4[k]);
+        c40 = _mm512_fmadd_ps(p0, v, c40), c41 = _mm512_fmadd_ps(p1, v, c41);
+        v = _mm512_set1_ps(b5[k]);
+        c50 = _mm512_fmadd_ps(p0, v, c50), c51 = _mm512_fmadd_ps(p1, v, c51);
+    }
+    _mm512_storeu_ps(c, c00), _mm512_storeu_ps(c + 16, c01);
+    _mm512_storeu_ps(c + ldc, c10), _mm512_storeu_ps(c + ldc + 16, c11);
+    _mm512_storeu_ps(c + 2 * ldc, c20), _mm512_storeu_ps(c + 2 * ldc + 16, c21);
+    _mm512_storeu_ps(c + 3 * ldc, c30), _mm512_storeu_ps(c + 3 * ldc + 16, c31);
+    _mm512_storeu_ps(c + 4 * ldc, c40), _mm512_storeu_ps(c + 4 * ldc + 16, c41);
+    _mm512_storeu_ps(c + 5 * ldc, c50), _mm512_storeu_ps(c + 5 * ldc + 16, c51);
+}
+
+static void gemm(const float *panel, size_t kc, const float *b, size_t ldb, size_t T, float *c, size_t ldc,
+                 int accumulate) {
+    size_t t = 0;
+    for (; t + TILE_T <= T; t += TILE_T) tile6(panel, kc, b + t * ldb, ldb, c + t * ldc, ldc, accumulate);
+    if (t < T) tile(panel, kc, b + t * ldb, ldb, T - t, c + t * ldc, ldc, accumulate);
+}
+
+const ll_matmul_kernels ll_matmul_avx512 = {"avx512", matvec, dequant, gemm};
