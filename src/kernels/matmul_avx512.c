@@ -55,11 +55,12 @@ static inline void deq_q4k_like(const uint8_t *b, __m512 out[16], int five) {
             __m128i lo = _mm_and_si128(v, m4), hi = _mm_and_si128(_mm_srli_epi16(v, 4), m4);
             if (five) {
                 __m128i bits = _mm_loadu_si128((const __m128i *)(qh + 16 * h));
-                __m128i one = _mm_set1_epi8(1), sixteen = _mm_set1_epi8(16);
+                __m128i one = _mm_set1_epi8(1);
                 __m128i b_lo = _mm_and_si128(_mm_srli_epi16(bits, 2 * c), one);
                 __m128i b_hi = _mm_and_si128(_mm_srli_epi16(bits, 2 * c + 1), one);
-                lo = _mm_or_si128(lo, _mm_mullo_epi16(b_lo, sixteen));
-                hi = _mm_or_si128(hi, _mm_mullo_epi16(b_hi, sixteen));
+                /* 0/1 per byte -> 0/16: a 16-bit shift cannot carry across bytes here */
+                lo = _mm_or_si128(lo, _mm_slli_epi16(b_lo, 4));
+                hi = _mm_or_si128(hi, _mm_slli_epi16(b_hi, 4));
             }
             out[4 * c + h] = _mm512_fmsub_ps(d1, u8x16_to_f(lo), n1);
             out[4 * c + 2 + h] = _mm512_fmsub_ps(d2, u8x16_to_f(hi), n2);
