@@ -14,6 +14,9 @@ static void usage(FILE *f) {
             "\n"
             "commands:\n"
             "  sample     apply a sampling chain to a logits vector (no model needed)\n"
+            "  info       a model's metadata, hyperparameters and tensors\n"
+            "  tokenize   token ids and pieces of a text\n"
+            "  logits     next-token logits of a prompt\n"
             "  version    print the version and the SIMD level in use\n"
             "\n"
             "Run 'logitlab COMMAND --help' for the options of a command.\n",
@@ -27,6 +30,9 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "sample")) return ll_cmd_sample(argc - 2, argv + 2);
+    if (!strcmp(cmd, "info")) return ll_cmd_info(argc - 2, argv + 2);
+    if (!strcmp(cmd, "tokenize")) return ll_cmd_tokenize(argc - 2, argv + 2);
+    if (!strcmp(cmd, "logits")) return ll_cmd_logits(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("logitlab %s (simd: %s)\n", LL_VERSION_STRING, ll_simd_level_name());
         return 0;

@@ -75,8 +75,7 @@ void ll_tokenizer_free(ll_tokenizer *t) {
     free(t->score);
     free(t->type);
     free(t->map.slots);
-    free(t->merges.keys);
-    free(t->merges.vals);
+    ll_bpe_free(t);
     free(t->special);
     free(t->eog);
     free(t->storage);
@@ -216,7 +215,18 @@ ll_tokenizer *ll_tokenizer_from_gguf(const ll_gguf *g, ll_error *err) {
     if (ll_gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &b, &found, err) == LL_OK && found)
         t->add_space_prefix = b;
     if (k == LL_TOKENIZER_WPM) {
-        if (t->bos < 0) t->bos = t->sep >= 0 ? t->bos : -1;
+        /* BERT: [CLS] text [SEP] with add_special; case folding and accent
+         * stripping unless the vocabulary says otherwise */
+        int32_t cls = special_id(g, "tokenizer.ggml.cls_token_id", n, err, &bad);
+        if (cls >= 0) t->bos = cls;
+        t->eos = t->sep;
+        t->add_bos = t->add_eos = true;
+        t->wpm_lowercase = true;
+        if (ll_gguf_get_bool(g, "tokenizer.ggml.normalizer.lowercase", &b, &found, err) == LL_OK && found)
+            t->wpm_lowercase = b;
+        t->wpm_strip_accents = t->wpm_lowercase;
+        if (ll_gguf_get_bool(g, "tokenizer.ggml.normalizer.strip_accents", &b, &found, err) == LL_OK && found)
+            t->wpm_strip_accents = b;
     }
     snprintf(t->desc, sizeof t->desc, "%s", kind);
     if (!finish_vocab(t, err)) {

@@ -24,12 +24,6 @@ typedef struct {
     size_t mask;
 } ll_str_map;
 
-typedef struct {
-    uint64_t *keys;  /* (left << 32 | right) + 1, 0 = empty */
-    int32_t *vals;
-    size_t mask;
-} ll_pair_map;
-
 /* GPT-2 pre-tokenizer families */
 typedef enum {
     LL_PRE_GPT2 = 0,
@@ -55,10 +49,12 @@ struct ll_tokenizer {
     bool add_bos, add_eos, add_space_prefix;
     ll_str_map map;          /* piece text -> id */
     int32_t byte_id[256];    /* SPM byte tokens, or BPE byte symbols */
-    /* BPE */
-    ll_pair_map merges;      /* (left id, right id) -> rank */
+    /* BPE: pre-tokenizer and merge ranks (bpe.c) */
+    struct ll_bpe_data *bpe;
     ll_pre_kind pre;
     bool ignore_merges;      /* llama3-style: whole words in the vocab skip merging */
+    /* WordPiece normalisation */
+    bool wpm_lowercase, wpm_strip_accents;
     /* specials, longest first, for parse_special / user-defined matching */
     int32_t *special;
     size_t n_special;
@@ -84,5 +80,6 @@ void ll_spm_encode(const ll_tokenizer *t, const char *text, size_t len, ll_ids *
 ll_status ll_bpe_encode(const ll_tokenizer *t, const char *text, size_t len, ll_ids *out, ll_error *err);
 ll_status ll_wpm_encode(const ll_tokenizer *t, const char *text, size_t len, ll_ids *out, ll_error *err);
 ll_status ll_bpe_prepare(ll_tokenizer *t, const ll_gguf *g, ll_error *err);
+void ll_bpe_free(ll_tokenizer *t);
 
 #endif /* LL_TOKENIZER_IMPL_H */

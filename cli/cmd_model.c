@@ -1,0 +1,444 @@
+/*
+ * cmd_model.c - looking inside a model from the command line:
+ *   logitlab info -m MODEL            metadata, hyperparameters, tensors
+ *   logitlab tokenize -m MODEL TEXT   ids and pieces
+ *   logitlab logits -m MODEL (-p PROMPT | --tokens IDS)
+ * so anyone can compare logitlab with another engine on the same file.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+#include "core/internal.h"
+#include "model/gguf.h"
+#include "model/model_impl.h"
+#include "util/json.h"
+
+typedef struct {
+    const char *model, *tokenizer, *prompt, *tokens;
+    bool json, all, full, no_bos, special;
+    long long top, threads;
+    const char *text;
+} model_opts;
+
+static int parse_common(int argc, char **argv, model_opts *o, const char *cmd, void (*usage)(FILE *), ll_error *err) {
+    ll_args a;
+    ll_args_init(&a, argc, argv, 0);
+    int kind;
+    o->top = 10;
+    o->threads = 2;
+    while ((kind = ll_args_next(&a)) != 0) {
+        const char *v;
+        if (kind == 2) {
+            if (!strcmp(cmd, "tokenize") && !o->text) {
+                o->text = a.value;
+                continue;
+            }
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (see logitlab %s --help)", a.value, cmd);
+            return 2;
+        }
+        if (!strcmp(a.flag, "--help") || !strcmp(a.flag, "-h")) {
+            usage(stdout);
+            return -1;
+        } else if (!strcmp(a.flag, "-m") || !strcmp(a.flag, "--model")) {
+            if (!ll_args_value(&a, &o->model, err)) return 2;
+        } else if (!strcmp(a.flag, "--tokenizer")) {
+            if (!ll_args_value(&a, &o->tokenizer, err)) return 2;
+        } else if (!strcmp(a.flag, "-p") || !strcmp(a.flag, "--prompt")) {
+            if (!ll_args_value(&a, &o->prompt, err)) return 2;
+        } else if (!strcmp(a.flag, "--tokens")) {
+            if (!ll_args_value(&a, &o->tokens, err)) return 2;
+        } else if (!strcmp(a.flag, "--top")) {
+            if (!ll_args_value(&a, &v, err) || !ll_parse_int(a.flag, v, 1, INT32_MAX, &o->top, err)) return 2;
+        } else if (!strcmp(a.flag, "-t") || !strcmp(a.flag, "--threads")) {
+            if (!ll_args_value(&a, &v, err) || !ll_parse_int(a.flag, v, 1, 512, &o->threads, err)) return 2;
+        } else if (!strcmp(a.flag, "--json")) {
+            o->json = true;
+        } else if (!strcmp(a.flag, "--all")) {
+            o->all = true;
+        } else if (!strcmp(a.flag, "--full")) {
+            o->full = true;
+        } else if (!strcmp(a.flag, "--no-bos")) {
+            o->no_bos = true;
+        } else if (!strcmp(a.flag, "--special")) {
+            o->special = true;
+        } else {
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab %s --help)", a.flag, cmd);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static ll_model *load_model(const model_opts *o, ll_error *err) {
+    if (!o->model) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "-m MODEL is required");
+        return NULL;
+    }
+    return ll_model_load(o->model, o->tokenizer, err);
+}
+
+static int report(const char *cmd, const ll_error *err) {
+    fprintf(stderr, "logitlab %s: %s\n", cmd, err->message);
+    return err->status == LL_ERR_INVALID_ARGUMENT ? 2 : 1;
+}
+
+/* ---- info ---- */
+
+static void info_usage(FILE *f) {
+    fputs("usage: logitlab info -m MODEL [--tokenizer tokenizer.bin] [--json]\n"
+          "Prints the model's format, hyperparameters, tokenizer and (GGUF) metadata and tensor list.\n",
+          f);
+}
+
+static void print_kv_value(FILE *f, const ll_gguf_kv *kv) {
+    switch (kv->type) {
+    case LL_GGUF_STRING: fprintf(f, "\"%.*s\"", (int)(kv->v.s.len > 80 ? 80 : kv->v.s.len), kv->v.s.ptr); break;
+    case LL_GGUF_FLOAT32:
+    case LL_GGUF_FLOAT64: fprintf(f, "%g", kv->v.f); break;
+    case LL_GGUF_BOOL: fputs(kv->v.b ? "true" : "false", f); break;
+    case LL_GGUF_INT8: case LL_GGUF_INT16: case LL_GGUF_INT32: case LL_GGUF_INT64: fprintf(f, "%lld", (long long)kv->v.i); break;
+    case LL_GGUF_ARRAY: fprintf(f, "[%s x %llu]", ll_gguf_type_name(kv->arr_type), (unsigned long long)kv->arr_n); break;
+    default: fprintf(f, "%llu", (unsigned long long)kv->v.u); break;
+    }
+}
+
+int ll_cmd_info(int argc, char **argv) {
+    ll_error err;
+    ll_error_clear(&err);
+    model_opts o = {0};
+    int r = parse_common(argc, argv, &o, "info", info_usage, &err);
+    if (r < 0) return 0;
+    if (r > 0) return report("info", &err);
+    ll_model *m = load_model(&o, &err);
+    if (!m && o.model) {
+        /* not a model: a vocabulary-only GGUF still has metadata to show */
+        ll_error err2;
+        ll_gguf *g = ll_gguf_open(o.model, &err2);
+        if (!g) return report("info", &err);
+        printf("not a runnable model (%s)\nGGUF v%u, %llu metadata keys, %llu tensors\n", err.message, g->version,
+               (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors);
+        for (uint64_t i = 0; i < g->n_kv; i++) {
+            printf("  %-44s ", g->kv[i].key);
+            print_kv_value(stdout, &g->kv[i]);
+            putchar('\n');
+        }
+        ll_gguf_close(g);
+        return 0;
+    }
+    if (!m) return report("info", &err);
+    const ll_model_info *in = ll_model_get_info(m);
+    const ll_tokenizer *tok = ll_model_get_tokenizer(m);
+    if (o.json) {
+        lj_writer w;
+        lj_w_init(&w, stdout, true);
+        lj_w_obj_begin(&w);
+#define KS(k, v) lj_w_key(&w, k), lj_w_str(&w, v)
+#define KI(k, v) lj_w_key(&w, k), lj_w_int(&w, (long long)(v))
+        KS("format", in->format);
+        KS("architecture", in->arch);
+        KS("name", in->name);
+        KS("file_type", in->file_type);
+        KI("file_bytes", in->file_bytes);
+        KI("n_params", in->n_params);
+        KI("n_vocab", in->n_vocab);
+        KI("n_ctx_train", in->n_ctx_train);
+        KI("dim", in->dim);
+        KI("n_layers", in->n_layers);
+        KI("n_heads", in->n_heads);
+        KI("n_kv_heads", in->n_kv_heads);
+        KI("head_dim", in->head_dim);
+        KI("ffn_dim", in->ffn_dim);
+        KI("rope_dim", in->rope_dim);
+        lj_w_key(&w, "rope_base"), lj_w_float(&w, in->rope_base);
+        lj_w_key(&w, "rms_eps"), lj_w_float(&w, in->rms_eps);
+        lj_w_key(&w, "tied_output"), lj_w_bool(&w, in->tied_output);
+        if (tok) {
+            KS("tokenizer", ll_tokenizer_describe(tok));
+            KI("bos", ll_tokenizer_bos(tok));
+            KI("eos", ll_tokenizer_eos(tok));
+        }
+        if (m->gguf) {
+            lj_w_key(&w, "tensors");
+            lj_w_arr_begin(&w);
+            for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
+                const ll_gguf_tensor *t = &m->gguf->tensors[i];
+                lj_w_obj_begin(&w);
+                KS("name", t->name);
+                KS("type", ll_type_info_of(t->type)->name);
+                lj_w_key(&w, "shape");
+                lj_w_arr_begin(&w);
+                for (uint32_t d = 0; d < t->n_dims; d++) lj_w_int(&w, (long long)t->ne[d]);
+                lj_w_arr_end(&w);
+                KI("bytes", t->n_bytes);
+                lj_w_obj_end(&w);
+            }
+            lj_w_arr_end(&w);
+        }
+#undef KS
+#undef KI
+        lj_w_obj_end(&w);
+        lj_w_end(&w);
+    } else {
+        printf("format        %s", in->format);
+        if (m->gguf) printf(" v%u", in->gguf_version);
+        printf("\narchitecture  %s\nname          %s\nweights       %s\nfile          %llu bytes\nparameters    %llu\n",
+               in->arch, in->name[0] ? in->name : "-", in->file_type, (unsigned long long)in->file_bytes,
+               (unsigned long long)in->n_params);
+        printf("vocabulary    %zu\ncontext       %zu (training)\ndim           %zu\nlayers        %zu\n"
+               "heads         %zu (kv %zu, head size %zu)\nffn           %zu\nrope          %zu dims, base %g, %s\n"
+               "rms eps       %g\noutput        %s\n",
+               in->n_vocab, in->n_ctx_train, in->dim, in->n_layers, in->n_heads, in->n_kv_heads, in->head_dim,
+               in->ffn_dim, in->rope_dim, (double)in->rope_base, in->rope_neox ? "neox" : "adjacent pairs",
+               (double)in->rms_eps, in->tied_output ? "tied to the embeddings" : "separate matrix");
+        if (tok)
+            printf("tokenizer     %s, %zu tokens, bos %d, eos %d%s\n", ll_tokenizer_describe(tok),
+                   ll_tokenizer_n_vocab(tok), ll_tokenizer_bos(tok), ll_tokenizer_eos(tok),
+                   ll_tokenizer_adds_bos(tok) ? ", adds BOS" : "");
+        else printf("tokenizer     none (pass --tokenizer tokenizer.bin)\n");
+        if (m->gguf) {
+            printf("\nmetadata (%llu keys)\n", (unsigned long long)m->gguf->n_kv);
+            for (uint64_t i = 0; i < m->gguf->n_kv; i++) {
+                printf("  %-44s ", m->gguf->kv[i].key);
+                print_kv_value(stdout, &m->gguf->kv[i]);
+                putchar('\n');
+            }
+            printf("\ntensors (%llu)\n", (unsigned long long)m->gguf->n_tensors);
+            for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
+                const ll_gguf_tensor *t = &m->gguf->tensors[i];
+                printf("  %-32s %-5s [", t->name, ll_type_info_of(t->type)->name);
+                for (uint32_t d = 0; d < t->n_dims; d++) printf(d ? ", %llu" : "%llu", (unsigned long long)t->ne[d]);
+                printf("] %llu bytes\n", (unsigned long long)t->n_bytes);
+            }
+        }
+    }
+    ll_model_free(m);
+    return 0;
+}
+
+/* ---- tokenize ---- */
+
+static void tokenize_usage(FILE *f) {
+    fputs("usage: logitlab tokenize -m MODEL [--tokenizer FILE] [--no-bos] [--special] [--json] TEXT\n"
+          "Prints the token ids and pieces of TEXT ('-' reads stdin). --special parses special-token\n"
+          "text such as <s>; --no-bos leaves out BOS/EOS. MODEL may also be a vocabulary-only GGUF or\n"
+          "a llama2.c tokenizer.bin.\n",
+          f);
+}
+
+static char *read_stdin(size_t *len) {
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap + 1);
+    size_t r;
+    while (b && (r = fread(b + n, 1, cap - n, stdin)) > 0) {
+        n += r;
+        if (n == cap) {
+            char *nb = realloc(b, 2 * cap + 1);
+            if (!nb) {
+                free(b);
+                return NULL;
+            }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    if (b) b[n] = '\0';
+    *len = n;
+    return b;
+}
+
+int ll_cmd_tokenize(int argc, char **argv) {
+    ll_error err;
+    ll_error_clear(&err);
+    model_opts o = {0};
+    int r = parse_common(argc, argv, &o, "tokenize", tokenize_usage, &err);
+    if (r < 0) return 0;
+    if (r > 0) return report("tokenize", &err);
+    if (!o.text) {
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "TEXT is required (see logitlab tokenize --help)");
+        return report("tokenize", &err);
+    }
+    if (!o.model) {
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "-m MODEL is required");
+        return report("tokenize", &err);
+    }
+    /* a model, or just a tokenizer file */
+    ll_model *m = NULL;
+    ll_tokenizer *own = NULL;
+    const ll_tokenizer *tok;
+    ll_error err2;
+    m = ll_model_load(o.model, o.tokenizer, &err2);
+    if (m && ll_model_get_tokenizer(m)) {
+        tok = ll_model_get_tokenizer(m);
+    } else {
+        ll_model_free(m);
+        m = NULL;
+        own = ll_tokenizer_load(o.tokenizer ? o.tokenizer : o.model, &err);
+        if (!own) return report("tokenize", &err);
+        tok = own;
+    }
+    size_t len = 0;
+    char *in_buf = NULL;
+    const char *text = o.text;
+    if (!strcmp(text, "-")) {
+        in_buf = read_stdin(&len);
+        text = in_buf ? in_buf : "";
+    } else {
+        len = strlen(text);
+    }
+    int32_t *ids;
+    size_t n;
+    int rc = 0;
+    if (ll_tokenize(tok, text, len, !o.no_bos, o.special, &ids, &n, &err) != LL_OK) {
+        rc = report("tokenize", &err);
+    } else if (o.json) {
+        lj_writer w;
+        lj_w_init(&w, stdout, false);
+        lj_w_obj_begin(&w);
+        lj_w_key(&w, "ids");
+        lj_w_arr_begin(&w);
+        for (size_t i = 0; i < n; i++) lj_w_int(&w, ids[i]);
+        lj_w_arr_end(&w);
+        lj_w_key(&w, "pieces");
+        lj_w_arr_begin(&w);
+        for (size_t i = 0; i < n; i++) lj_w_str(&w, ll_token_text(tok, ids[i]));
+        lj_w_arr_end(&w);
+        lj_w_obj_end(&w);
+        lj_w_end(&w);
+        free(ids);
+    } else {
+        for (size_t i = 0; i < n; i++) printf("%6d  '%s'\n", ids[i], ll_token_text(tok, ids[i]));
+        printf("%zu tokens\n", n);
+        free(ids);
+    }
+    free(in_buf);
+    ll_tokenizer_free(own);
+    ll_model_free(m);
+    return rc;
+}
+
+/* ---- logits ---- */
+
+static void logits_usage(FILE *f) {
+    fputs("usage: logitlab logits -m MODEL (-p PROMPT | --tokens IDS) [options]\n"
+          "Runs the prompt as one batch and prints the next-token logits.\n"
+          "  --all          logits at every position (default: the last)\n"
+          "  --top N        the N largest (default 10)      --full   every logit\n"
+          "  --json         machine-readable                --no-bos do not add BOS to -p\n"
+          "  -t N           threads (default 2)             --tokenizer FILE (llama2.c)\n",
+          f);
+}
+
+int ll_cmd_logits(int argc, char **argv) {
+    ll_error err;
+    ll_error_clear(&err);
+    model_opts o = {0};
+    int r = parse_common(argc, argv, &o, "logits", logits_usage, &err);
+    if (r < 0) return 0;
+    if (r > 0) return report("logits", &err);
+    if (!!o.prompt == !!o.tokens) {
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "give exactly one of -p PROMPT and --tokens IDS");
+        return report("logits", &err);
+    }
+    ll_model *m = load_model(&o, &err);
+    if (!m) return report("logits", &err);
+    int32_t *ids = NULL;
+    size_t n = 0;
+    int rc = 0;
+    ll_context *ctx = NULL;
+    float *logits = NULL;
+    if (o.prompt) {
+        const ll_tokenizer *tok = ll_model_get_tokenizer(m);
+        if (!tok) {
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "the model has no tokenizer: pass --tokenizer or use --tokens");
+            goto fail;
+        }
+        if (ll_tokenize(tok, o.prompt, strlen(o.prompt), !o.no_bos, false, &ids, &n, &err) != LL_OK) goto fail;
+    } else if (!ll_parse_id_list("--tokens", o.tokens, &ids, &n, &err)) {
+        goto fail;
+    }
+    if (n == 0) {
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "the prompt has no tokens");
+        goto fail;
+    }
+    const ll_model_info *in = ll_model_get_info(m);
+    size_t V = in->n_vocab;
+    ctx = ll_context_new(m, n > in->n_ctx_train ? n : 0, (int)o.threads, &err);
+    if (!ctx) goto fail;
+    logits = malloc(n * V * sizeof *logits);
+    if (!logits) {
+        ll_fail(&err, LL_ERR_OUT_OF_MEMORY, "out of memory for %zu x %zu logits", n, V);
+        goto fail;
+    }
+    if (ll_context_decode(ctx, ids, n, logits + (n - 1) * V, o.all ? logits : NULL, &err) != LL_OK) goto fail;
+    size_t first = o.all ? 0 : n - 1;
+    lj_writer w;
+    lj_w_init(&w, stdout, false);
+    if (o.json) {
+        lj_w_obj_begin(&w);
+        lj_w_key(&w, "tokens");
+        lj_w_arr_begin(&w);
+        for (size_t i = 0; i < n; i++) lj_w_int(&w, ids[i]);
+        lj_w_arr_end(&w);
+        lj_w_key(&w, "positions");
+        lj_w_arr_begin(&w);
+    }
+    for (size_t p = first; p < n; p++) {
+        const float *l = logits + p * V;
+        size_t shown = o.full ? V : (size_t)(o.top < (long long)V ? o.top : (long long)V);
+        size_t *order = malloc(V * sizeof *order);
+        for (size_t i = 0; i < V; i++) order[i] = i;
+        if (!o.full) /* partial selection of the top entries */
+            for (size_t i = 0; i < shown; i++)
+                for (size_t j = i + 1; j < V; j++)
+                    if (l[order[j]] > l[order[i]]) {
+                        size_t tmp = order[i];
+                        order[i] = order[j];
+                        order[j] = tmp;
+                    }
+        if (o.json) {
+            lj_w_obj_begin(&w);
+            lj_w_key(&w, "pos");
+            lj_w_int(&w, (long long)p);
+            lj_w_key(&w, "input");
+            lj_w_int(&w, ids[p]);
+            lj_w_key(&w, o.full ? "logits" : "top");
+            lj_w_arr_begin(&w);
+            for (size_t i = 0; i < shown; i++) {
+                if (o.full) {
+                    lj_w_float(&w, l[i]);
+                } else {
+                    lj_w_arr_begin(&w);
+                    lj_w_int(&w, (long long)order[i]);
+                    lj_w_float(&w, l[order[i]]);
+                    lj_w_arr_end(&w);
+                }
+            }
+            lj_w_arr_end(&w);
+            lj_w_obj_end(&w);
+        } else {
+            printf("pos %zu (input %d):\n", p, ids[p]);
+            const ll_tokenizer *tok = ll_model_get_tokenizer(m);
+            for (size_t i = 0; i < shown; i++) {
+                size_t id = o.full ? i : order[i];
+                printf("  %6zu %12.6f  %s\n", id, (double)l[id], tok ? ll_token_text(tok, (int32_t)id) : "");
+            }
+        }
+        free(order);
+    }
+    if (o.json) {
+        lj_w_arr_end(&w);
+        lj_w_obj_end(&w);
+        lj_w_end(&w);
+    }
+    goto done;
+fail:
+    rc = report("logits", &err);
+done:
+    free(logits);
+    free(ids);
+    ll_context_free(ctx);
+    ll_model_free(m);
+    return rc;
+}
