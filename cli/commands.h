@@ -11,6 +11,8 @@ int ll_cmd_sample(int argc, char **argv);
 int ll_cmd_info(int argc, char **argv);
 int ll_cmd_tokenize(int argc, char **argv);
 int ll_cmd_logits(int argc, char **argv);
+int ll_cmd_synth(int argc, char **argv);
+int ll_cmd_bench(int argc, char **argv);
 void ll_cli_write_trace(lj_writer *w, const ll_trace *trace);
 
 #endif /* LL_CLI_COMMANDS_H */

@@ -17,6 +17,8 @@ static void usage(FILE *f) {
             "  info       a model's metadata, hyperparameters and tensors\n"
             "  tokenize   token ids and pieces of a text\n"
             "  logits     next-token logits of a prompt\n"
+            "  bench      prompt and generation speed of a model\n"
+            "  synth      write a synthetic Llama GGUF with random weights\n"
             "  version    print the version and the SIMD level in use\n"
             "\n"
             "Run 'logitlab COMMAND --help' for the options of a command.\n",
@@ -33,6 +35,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "info")) return ll_cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "tokenize")) return ll_cmd_tokenize(argc - 2, argv + 2);
     if (!strcmp(cmd, "logits")) return ll_cmd_logits(argc - 2, argv + 2);
+    if (!strcmp(cmd, "bench")) return ll_cmd_bench(argc - 2, argv + 2);
+    if (!strcmp(cmd, "synth")) return ll_cmd_synth(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("logitlab %s (simd: %s)\n", LL_VERSION_STRING, ll_simd_level_name());
         return 0;
