@@ -500,6 +500,7 @@ typedef struct ll_context ll_context;
 ll_context *ll_context_new(const ll_model *m, size_t n_ctx, int n_threads, ll_error *err);
 void ll_context_free(ll_context *c);
 size_t ll_context_n_ctx(const ll_context *c);
+const ll_model *ll_context_model(const ll_context *c);
 size_t ll_context_n_past(const ll_context *c);
 /* Runs n tokens at positions n_past..n_past+n-1 (the prompt as one batch,
  * or one token when generating) and appends them to the cache. Writes the
@@ -507,8 +508,121 @@ size_t ll_context_n_past(const ll_context *c);
  * logits_all is not NULL, of every token (n x n_vocab). */
 ll_status ll_context_decode(ll_context *c, const int32_t *tokens, size_t n, float *logits_last, float *logits_all,
                             ll_error *err);
-/* Forgets cached positions >= n_past. */
+/* Forgets cached positions >= n_past (and every branch). */
 ll_status ll_context_rewind(ll_context *c, size_t n_past, ll_error *err);
+/* Branching sequences (beam search, parallel samples) that share the cached
+ * prefix: decodes one token for each of n sequences, where parents[i] is a
+ * node returned by an earlier call (-1: right after the prefix). A branch
+ * is a path of nodes, so forking a sequence copies nothing. Writes n x
+ * n_vocab logits and the ids of the n new nodes. */
+ll_status ll_context_decode_tree(ll_context *c, const int32_t *parents, const int32_t *tokens, size_t n,
+                                 float *logits, int32_t *nodes, ll_error *err);
+/* Drops every branch (the prefix stays). */
+void ll_context_tree_clear(ll_context *c);
+
+/* ------------------------------------------------------------------ */
+/* Generation: the loop that feeds each chosen token back              */
+/* ------------------------------------------------------------------ */
+
+/* A language model as the loop sees it: anything that turns a token prefix
+ * into next-token logits. ll_lm_from_context wraps a real model; tests use
+ * a deterministic toy. */
+typedef struct ll_lm {
+    void *self;
+    size_t n_vocab;
+    size_t n_ctx; /* positions available, prompt included */
+    /* Forget everything. */
+    void (*reset)(void *self);
+    /* Append n tokens to the shared prefix; logits after the last one. */
+    ll_status (*extend)(void *self, const int32_t *tokens, size_t n, float *logits, ll_error *err);
+    /* One token on each of n branches off the prefix (parents[i]: a node
+     * from an earlier call, or -1); n x n_vocab logits, new node ids. */
+    ll_status (*branch)(void *self, const int32_t *parents, const int32_t *tokens, size_t n, float *logits,
+                        int32_t *nodes, ll_error *err);
+} ll_lm;
+
+void ll_lm_from_context(ll_lm *lm, ll_context *c);
+
+typedef enum ll_stop_reason {
+    LL_STOP_NONE = 0,
+    LL_STOP_EOS,         /* an end-of-generation token */
+    LL_STOP_STRING,      /* a stop string appeared in the text */
+    LL_STOP_LENGTH,      /* max_new_tokens / max_length */
+    LL_STOP_TIME,        /* max_time */
+    LL_STOP_CONTEXT,     /* the context window is full */
+    LL_STOP_INTERRUPTED  /* the caller's interrupt flag */
+} ll_stop_reason;
+const char *ll_stop_reason_name(ll_stop_reason r);
+
+typedef enum ll_early_stopping {
+    LL_EARLY_STOPPING_FALSE = 0, /* HF's heuristic (default) */
+    LL_EARLY_STOPPING_TRUE = 1,  /* stop once num_beams hypotheses are finished */
+    LL_EARLY_STOPPING_NEVER = 2  /* the exact criterion */
+} ll_early_stopping;
+
+#define LL_MAX_LOGPROBS 20
+
+typedef struct ll_generate_params {
+    ll_sampling_params sampling; /* profile, do_sample, seed, every processor */
+    int32_t max_new_tokens;      /* LL_UNSET_INT: max_length, else the profile's default */
+    int32_t max_length;          /* prompt + new tokens, as HF counts (LL_UNSET_INT: unset) */
+    const int32_t *eos_ids;      /* NULL: the tokenizer's end-of-generation ids */
+    size_t n_eos_ids;
+    bool ignore_eos;
+    const char *const *stop;     /* stop strings, matched on the decoded text */
+    size_t n_stop;
+    double max_time;             /* seconds; 0 = no limit */
+    int32_t n;                   /* independent samples (default 1) */
+    int32_t num_beams;           /* > 1: beam search (beam sampling with do_sample) */
+    float length_penalty;        /* beam scores = sum of log-probs / length^length_penalty */
+    ll_early_stopping early_stopping;
+    int32_t num_return_sequences;
+    int32_t logprobs;            /* -1: off; N >= 0: the chosen token's log-probs and N alternatives */
+    /* streaming: text of sequence `seq` as it becomes final (a possible
+     * stop string is held back until it is decided) */
+    void (*on_text)(void *user, int32_t seq, const char *text, size_t len);
+    void *user;
+    const volatile int *interrupt; /* nonzero stops the loop (e.g. set by SIGINT) */
+} ll_generate_params;
+
+void ll_generate_params_init(ll_generate_params *p, ll_profile profile);
+
+typedef struct ll_logprob {
+    int32_t id;
+    float logprob;
+} ll_logprob;
+
+typedef struct ll_token_logprobs {
+    int32_t id;
+    float raw;       /* log-softmax of the model's logits */
+    float processed; /* log of the probability the chain gave it (-inf if it was removed) */
+    size_t n_top;
+    ll_logprob top_raw[LL_MAX_LOGPROBS];
+    ll_logprob top_processed[LL_MAX_LOGPROBS];
+} ll_token_logprobs;
+
+typedef struct ll_generation {
+    int32_t *tokens;             /* generated tokens (an EOS that ended it included) */
+    size_t n_tokens;
+    char *text;                  /* decoded, without the stop string */
+    size_t text_len;
+    ll_stop_reason reason;
+    double score;                /* beams: HF's normalised score; else the summed processed log-probs */
+    ll_token_logprobs *logprobs; /* n_tokens entries when requested */
+} ll_generation;
+
+typedef struct ll_generate_result {
+    ll_generation *seqs;
+    size_t n_seqs;
+    size_t n_prompt;
+    double prompt_seconds, gen_seconds;
+    size_t n_generated;          /* tokens decoded after the prompt, all sequences */
+} ll_generate_result;
+
+/* tok may be NULL (no text, no stop strings). */
+ll_status ll_generate(const ll_lm *lm, const ll_tokenizer *tok, const int32_t *prompt, size_t n_prompt,
+                      const ll_generate_params *p, ll_generate_result *out, ll_error *err);
+void ll_generate_result_free(ll_generate_result *r);
 
 /* ------------------------------------------------------------------ */
 /* Random numbers: reproducible across runs and platforms              */

@@ -40,6 +40,14 @@ struct ll_context {
     float *qbuf;     /* int8 activations for llama2.c models: values and scales */
     int8_t *xq;
     size_t scratch_stride;
+    /* sequence tree for beams and parallel samples: node i holds the key
+     * and value of one token for every layer, after the shared prefix */
+    float *node_k, *node_v; /* [node][layer][kv_dim] */
+    int32_t *node_parent;
+    uint32_t *node_depth;   /* 0 = directly after the prefix */
+    size_t n_nodes, cap_nodes;
+    int32_t *paths;         /* per batch row: its ancestors, oldest first */
+    size_t *pos;            /* per batch row: absolute position */
 };
 
 static void *zalloc(size_t n, size_t size, ll_error *err) { return ll_calloc(n ? n : 1, size, err); }
@@ -112,10 +120,17 @@ void ll_context_free(ll_context *c) {
     free(c->scratch);
     free(c->xq);
     free(c->qbuf);
+    free(c->node_k);
+    free(c->node_v);
+    free(c->node_parent);
+    free(c->node_depth);
+    free(c->paths);
+    free(c->pos);
     free(c);
 }
 
 size_t ll_context_n_ctx(const ll_context *c) { return c->n_ctx; }
+const ll_model *ll_context_model(const ll_context *c) { return c->m; }
 size_t ll_context_n_past(const ll_context *c) { return c->n_past; }
 
 ll_status ll_context_rewind(ll_context *c, size_t n_past, ll_error *err) {
@@ -123,8 +138,11 @@ ll_status ll_context_rewind(ll_context *c, size_t n_past, ll_error *err) {
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "cannot rewind to %zu: only %zu positions are cached", n_past,
                        c->n_past);
     c->n_past = n_past;
+    c->n_nodes = 0;
     return LL_OK;
 }
+
+void ll_context_tree_clear(ll_context *c) { c->n_nodes = 0; }
 
 /* ---- building blocks ---- */
 
@@ -176,13 +194,14 @@ static void matmul(ll_context *c, const ll_weight *w, const float *x, size_t T, 
     ll_matmul(c->pool, c->mk, &w->m, x, T, y, c->scratch);
 }
 
-/* cos/sin of every rotated pair for T positions (shared by all layers) */
-static void rope_tables(ll_context *c, size_t pos0, size_t T) {
+/* cos/sin of every rotated pair for each row's position (shared by all
+ * layers); pos NULL means pos0, pos0 + 1, ... */
+static void rope_tables(ll_context *c, size_t pos0, const size_t *pos, size_t T) {
     const ll_model_info *in = &c->m->info;
     size_t half = in->rope_dim / 2;
     float theta_scale = (float)pow((double)in->rope_base, -2.0 / (double)in->rope_dim);
     for (size_t t = 0; t < T; t++) {
-        float theta = (float)(pos0 + t);
+        float theta = (float)(pos ? pos[t] : pos0 + t);
         float *r = c->rope + t * in->rope_dim;
         for (size_t i = 0; i < half; i++) {
             r[2 * i] = cosf(theta);
@@ -209,6 +228,8 @@ static void rope_apply(const ll_model_info *in, float *vec, size_t n_heads, cons
 typedef struct {
     ll_context *c;
     size_t layer, pos0, T;
+    bool tree; /* rows continue tree nodes: keys = prefix + path + own node */
+    size_t max_depth;
 } attn_job;
 
 /* one (token, head) pair per work item, spread over the threads */
@@ -224,10 +245,16 @@ static void attention_part(void *ctx, int part, int n_parts) {
     float scale = 1.0f / sqrtf((float)hd);
     for (size_t it = a; it < b; it++) {
         size_t t = it / H, h = it % H, kvh = h / group;
-        size_t pos = j->pos0 + t;
+        size_t pos = j->tree ? c->pos[t] : j->pos0 + t;
         const float *q = c->q + t * in->dim + h * hd;
+        const int32_t *path = j->tree ? c->paths + t * (j->max_depth + 1) : NULL;
+        size_t L = c->m->info.n_layers;
+#define KEY(p) (path && (p) >= j->pos0 ? c->node_k + ((size_t)path[(p) - j->pos0] * L + j->layer) * kv + kvh * hd \
+                                        : kc + (p) * kv + kvh * hd)
+#define VAL(p) (path && (p) >= j->pos0 ? c->node_v + ((size_t)path[(p) - j->pos0] * L + j->layer) * kv + kvh * hd \
+                                        : vc + (p) * kv + kvh * hd)
         for (size_t p = 0; p <= pos; p++) {
-            const float *k = kc + p * kv + kvh * hd;
+            const float *k = KEY(p);
             float s = 0.0f;
             for (size_t d = 0; d < hd; d++) s += q[d] * k[d];
             att[p] = s * scale;
@@ -238,19 +265,25 @@ static void attention_part(void *ctx, int part, int n_parts) {
         float *out = c->xb + t * in->dim + h * hd;
         memset(out, 0, hd * sizeof *out);
         for (size_t p = 0; p <= pos; p++) {
-            const float *v = vc + p * kv + kvh * hd;
+            const float *v = VAL(p);
             float wgt = att[p] * inv;
             for (size_t d = 0; d < hd; d++) out[d] += wgt * v[d];
         }
+#undef KEY
+#undef VAL
     }
 }
 
-static ll_status decode_batch(ll_context *c, const int32_t *tokens, size_t T, float *logits_last, float *logits_all) {
+/* Runs T rows. Prefix mode (nodes == NULL): tokens at n_past.. appended to
+ * the cache. Tree mode: row t is a new node (nodes[t]) whose ancestors are
+ * in c->paths; its key/value go to the node store. */
+static ll_status decode_rows(ll_context *c, const int32_t *tokens, size_t T, const int32_t *nodes, size_t max_depth,
+                             float *logits_last, float *logits_all) {
     const ll_model *m = c->m;
     const ll_model_info *in = &m->info;
     size_t dim = in->dim, kv = in->n_kv_heads * in->head_dim, ffn = in->ffn_dim, pos0 = c->n_past;
     for (size_t t = 0; t < T; t++) ll_weight_row(&m->tok_embd, (size_t)tokens[t], c->x + t * dim);
-    rope_tables(c, pos0, T);
+    rope_tables(c, pos0, nodes ? c->pos : NULL, T);
     for (size_t l = 0; l < in->n_layers; l++) {
         const ll_layer *L = &m->layers[l];
         for (size_t t = 0; t < T; t++) rmsnorm(c->xb + t * dim, c->x + t * dim, L->attn_norm, dim, in->rms_eps);
@@ -261,10 +294,14 @@ static ll_status decode_batch(ll_context *c, const int32_t *tokens, size_t T, fl
             const float *r = c->rope + t * in->rope_dim;
             rope_apply(in, c->q + t * dim, in->n_heads, r);
             rope_apply(in, c->kk + t * kv, in->n_kv_heads, r);
-            memcpy(c->k_cache + (l * c->n_ctx + pos0 + t) * kv, c->kk + t * kv, kv * sizeof(float));
-            memcpy(c->v_cache + (l * c->n_ctx + pos0 + t) * kv, c->vv + t * kv, kv * sizeof(float));
+            float *kd = nodes ? c->node_k + ((size_t)nodes[t] * in->n_layers + l) * kv
+                              : c->k_cache + (l * c->n_ctx + pos0 + t) * kv;
+            float *vd = nodes ? c->node_v + ((size_t)nodes[t] * in->n_layers + l) * kv
+                              : c->v_cache + (l * c->n_ctx + pos0 + t) * kv;
+            memcpy(kd, c->kk + t * kv, kv * sizeof(float));
+            memcpy(vd, c->vv + t * kv, kv * sizeof(float));
         }
-        attn_job aj = {c, l, pos0, T};
+        attn_job aj = {c, l, pos0, T, nodes != NULL, max_depth};
         ll_pool_run(c->pool, attention_part, &aj);
         matmul(c, &L->wo, c->xb, T, c->xb2);
         for (size_t i = 0; i < T * dim; i++) c->x[i] += c->xb2[i];
@@ -278,7 +315,7 @@ static ll_status decode_batch(ll_context *c, const int32_t *tokens, size_t T, fl
         matmul(c, &L->w_down, c->hb, T, c->xb2);
         for (size_t i = 0; i < T * dim; i++) c->x[i] += c->xb2[i];
     }
-    c->n_past += T;
+    if (!nodes) c->n_past += T;
     size_t V = in->n_vocab;
     if (logits_all) {
         for (size_t t = 0; t < T; t++) rmsnorm(c->xb + t * dim, c->x + t * dim, m->output_norm, dim, in->rms_eps);
@@ -305,9 +342,73 @@ ll_status ll_context_decode(ll_context *c, const int32_t *tokens, size_t n, floa
     for (size_t done = 0; done < n; done += LL_MAX_BATCH) {
         size_t T = n - done < LL_MAX_BATCH ? n - done : LL_MAX_BATCH;
         bool last = done + T == n;
-        ll_status st = decode_batch(c, tokens + done, T, last ? logits_last : NULL,
-                                    logits_all ? logits_all + done * in->n_vocab : NULL);
+        ll_status st = decode_rows(c, tokens + done, T, NULL, 0, last ? logits_last : NULL,
+                                   logits_all ? logits_all + done * in->n_vocab : NULL);
         if (st != LL_OK) return st;
     }
+    c->n_nodes = 0; /* a longer prefix invalidates the tree */
     return LL_OK;
+}
+
+static bool grow_nodes(ll_context *c, size_t need, ll_error *err) {
+    if (need <= c->cap_nodes) return true;
+    const ll_model_info *in = &c->m->info;
+    size_t cap = c->cap_nodes ? c->cap_nodes : 64;
+    while (cap < need) cap *= 2;
+    size_t per = in->n_layers * in->n_kv_heads * in->head_dim;
+    float *k = ll_realloc_array(c->node_k, cap * per, sizeof(float), err);
+    if (!k) return false;
+    c->node_k = k;
+    float *v = ll_realloc_array(c->node_v, cap * per, sizeof(float), err);
+    if (!v) return false;
+    c->node_v = v;
+    int32_t *p = ll_realloc_array(c->node_parent, cap, sizeof *p, err);
+    if (!p) return false;
+    c->node_parent = p;
+    uint32_t *d = ll_realloc_array(c->node_depth, cap, sizeof *d, err);
+    if (!d) return false;
+    c->node_depth = d;
+    c->cap_nodes = cap;
+    return true;
+}
+
+ll_status ll_context_decode_tree(ll_context *c, const int32_t *parents, const int32_t *tokens, size_t n,
+                                 float *logits, int32_t *nodes, ll_error *err) {
+    const ll_model_info *in = &c->m->info;
+    if (n == 0 || n > LL_MAX_BATCH)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%zu sequences per step: valid is [1, %d]", n, LL_MAX_BATCH);
+    if (c->m->l2c_q8)
+        return ll_fail(err, LL_ERR_UNSUPPORTED, "branching sequences are not supported for llama2.c int8 models");
+    size_t max_depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (tokens[i] < 0 || (size_t)tokens[i] >= in->n_vocab)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "token %d is out of range: valid is [0, %zu)", tokens[i],
+                           in->n_vocab);
+        if (parents[i] >= (int32_t)c->n_nodes || parents[i] < -1)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "parent node %d does not exist", parents[i]);
+        size_t d = parents[i] < 0 ? 0 : c->node_depth[parents[i]] + 1;
+        if (d > max_depth) max_depth = d;
+    }
+    if (c->n_past + max_depth + 1 > c->n_ctx)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "the context is full: position %zu exceeds n_ctx = %zu",
+                       c->n_past + max_depth, c->n_ctx);
+    if (!grow_nodes(c, c->n_nodes + n, err)) return LL_ERR_OUT_OF_MEMORY;
+    int32_t *paths = ll_realloc_array(c->paths, n * (max_depth + 1), sizeof *paths, err);
+    size_t *pos = paths ? ll_realloc_array(c->pos, n, sizeof *pos, err) : NULL;
+    if (paths) c->paths = paths;
+    if (!paths || !pos) return LL_ERR_OUT_OF_MEMORY;
+    c->pos = pos;
+    for (size_t i = 0; i < n; i++) {
+        int32_t id = (int32_t)(c->n_nodes + i);
+        uint32_t d = parents[i] < 0 ? 0 : c->node_depth[parents[i]] + 1;
+        c->node_parent[id] = parents[i];
+        c->node_depth[id] = d;
+        nodes[i] = id;
+        pos[i] = c->n_past + d;
+        int32_t *path = paths + i * (max_depth + 1);
+        path[d] = id;
+        for (int32_t a = parents[i], k = (int32_t)d - 1; a >= 0; a = c->node_parent[a], k--) path[k] = a;
+    }
+    c->n_nodes += n;
+    return decode_rows(c, tokens, n, nodes, max_depth, NULL, logits);
 }

@@ -1,0 +1,436 @@
+/*
+ * generate.c - the generation loop: logits -> chain -> token -> stop check
+ * -> token back to the model, for greedy decoding, sampling (n independent
+ * samples decoded together as branches of the prompt) and beam search
+ * (beam.c). Every result says why it stopped.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "generate_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *ll_stop_reason_name(ll_stop_reason r) {
+    switch (r) {
+    case LL_STOP_NONE: return "none";
+    case LL_STOP_EOS: return "eos";
+    case LL_STOP_STRING: return "stop_string";
+    case LL_STOP_LENGTH: return "length";
+    case LL_STOP_TIME: return "time";
+    case LL_STOP_CONTEXT: return "context";
+    case LL_STOP_INTERRUPTED: return "interrupted";
+    }
+    return "?";
+}
+
+void ll_generate_params_init(ll_generate_params *p, ll_profile profile) {
+    memset(p, 0, sizeof *p);
+    ll_sampling_params_init(&p->sampling, profile);
+    p->max_new_tokens = LL_UNSET_INT;
+    p->max_length = LL_UNSET_INT;
+    p->n = 1;
+    p->num_beams = 1;
+    p->length_penalty = 1.0f;
+    p->early_stopping = LL_EARLY_STOPPING_FALSE;
+    p->num_return_sequences = 1;
+    p->logprobs = -1;
+}
+
+double ll_now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- the real model as an ll_lm ---- */
+
+static void ctx_reset(void *self) { ll_context_rewind(self, 0, NULL); }
+static ll_status ctx_extend(void *self, const int32_t *t, size_t n, float *logits, ll_error *err) {
+    return ll_context_decode(self, t, n, logits, NULL, err);
+}
+static ll_status ctx_branch(void *self, const int32_t *parents, const int32_t *t, size_t n, float *logits,
+                            int32_t *nodes, ll_error *err) {
+    return ll_context_decode_tree(self, parents, t, n, logits, nodes, err);
+}
+
+void ll_lm_from_context(ll_lm *lm, ll_context *c) {
+    lm->self = c;
+    lm->n_vocab = ll_model_get_info(ll_context_model(c))->n_vocab;
+    lm->n_ctx = ll_context_n_ctx(c);
+    lm->reset = ctx_reset;
+    lm->extend = ctx_extend;
+    lm->branch = ctx_branch;
+}
+
+/* ---- shared helpers ---- */
+
+ll_status ll_gen_resolve(const ll_lm *lm, const ll_tokenizer *tok, size_t n_prompt, const ll_generate_params *p,
+                         ll_gen_setup *s, ll_error *err) {
+    memset(s, 0, sizeof *s);
+    if (n_prompt == 0) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "the prompt is empty: give at least one token");
+    if (n_prompt >= lm->n_ctx)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                       "the prompt has %zu tokens but the context holds %zu: shorten it or raise n_ctx", n_prompt,
+                       lm->n_ctx);
+    if (p->n < 1 || p->n > 64) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "n = %d is out of range: valid is [1, 64]", p->n);
+    if (p->num_beams < 1 || p->num_beams > 64)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "num_beams = %d is out of range: valid is [1, 64]", p->num_beams);
+    if (p->num_beams > 1 && p->n > 1)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "n > 1 and num_beams > 1 cannot be combined (use num_return_sequences)");
+    if (p->num_return_sequences < 1 || (p->num_beams > 1 && p->num_return_sequences > p->num_beams))
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                       "num_return_sequences = %d is out of range: valid is [1, num_beams = %d]", p->num_return_sequences,
+                       p->num_beams);
+    if (p->num_beams == 1 && p->num_return_sequences > 1)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                       "num_return_sequences > 1 needs beam search (num_beams > 1); for samples use n");
+    if (p->logprobs > LL_MAX_LOGPROBS)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "logprobs = %d is out of range: valid is [0, %d]", p->logprobs,
+                       LL_MAX_LOGPROBS);
+    if (!(p->max_time >= 0.0)) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "max_time = %g is negative", p->max_time);
+    if (p->n_stop > 0 && !tok)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "stop strings need a tokenizer to decode the text");
+    for (size_t i = 0; i < p->n_stop; i++)
+        if (!p->stop[i] || !p->stop[i][0])
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "stop string %zu is empty", i);
+    /* how many new tokens at most */
+    int64_t max_new;
+    if (p->max_new_tokens != LL_UNSET_INT) {
+        if (p->max_new_tokens < 1)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "max_new_tokens = %d is out of range: valid is >= 1",
+                           p->max_new_tokens);
+        max_new = p->max_new_tokens;
+    } else if (p->max_length != LL_UNSET_INT) {
+        if ((int64_t)p->max_length <= (int64_t)n_prompt)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                           "the prompt has %zu tokens but max_length = %d counts the prompt too: raise max_length or use "
+                           "max_new_tokens",
+                           n_prompt, p->max_length);
+        max_new = (int64_t)p->max_length - (int64_t)n_prompt;
+    } else {
+        switch (p->sampling.profile) {
+        case LL_PROFILE_HF: max_new = 20; break;     /* HF main: 20 new tokens */
+        case LL_PROFILE_OPENAI: max_new = 16; break; /* the Completions API and vLLM */
+        default: max_new = -1; break;               /* llama.cpp, llama2.c: until the context is full */
+        }
+    }
+    size_t room = lm->n_ctx - n_prompt;
+    s->max_new = max_new < 0 || (uint64_t)max_new > room ? room : (size_t)max_new;
+    s->length_is_context = max_new < 0 || (uint64_t)max_new > room;
+    /* end-of-generation ids */
+    if (p->eos_ids) {
+        for (size_t i = 0; i < p->n_eos_ids && s->n_eos < LL_GEN_MAX_EOS; i++) {
+            if (p->eos_ids[i] < 0 || (size_t)p->eos_ids[i] >= lm->n_vocab)
+                return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "eos id %d is out of range: valid is [0, %zu)",
+                               p->eos_ids[i], lm->n_vocab);
+            s->eos[s->n_eos++] = p->eos_ids[i];
+        }
+    } else if (tok) {
+        s->n_eos = ll_tokenizer_eog_ids(tok, s->eos, LL_GEN_MAX_EOS);
+        if (s->n_eos > LL_GEN_MAX_EOS) s->n_eos = LL_GEN_MAX_EOS;
+    }
+    /* the chain's view: EOS ids for min_new_tokens, -inf biases for ignore_eos */
+    s->sampling = p->sampling;
+    if (!s->sampling.eos_ids && s->n_eos) {
+        s->sampling.eos_ids = s->eos;
+        s->sampling.n_eos_ids = s->n_eos;
+    }
+    if (p->ignore_eos && s->n_eos) {
+        size_t nb = p->sampling.n_logit_bias + s->n_eos;
+        s->bias = ll_calloc(nb, sizeof *s->bias, err);
+        if (!s->bias) return LL_ERR_OUT_OF_MEMORY;
+        for (size_t i = 0; i < p->sampling.n_logit_bias; i++) s->bias[i] = p->sampling.logit_bias[i];
+        for (size_t i = 0; i < s->n_eos; i++) s->bias[p->sampling.n_logit_bias + i] = (ll_token_bias){s->eos[i], -INFINITY};
+        s->sampling.logit_bias = s->bias;
+        s->sampling.n_logit_bias = nb;
+    }
+    return LL_OK;
+}
+
+void ll_gen_setup_free(ll_gen_setup *s) { free(s->bias); }
+
+bool ll_gen_is_eos(const ll_gen_setup *s, int32_t tok) {
+    for (size_t i = 0; i < s->n_eos; i++)
+        if (s->eos[i] == tok) return true;
+    return false;
+}
+
+/* log-softmax value of `id` and the top n of a logit vector */
+void ll_gen_logprobs_raw(const float *logits, size_t V, int32_t id, size_t n_top, ll_token_logprobs *out) {
+    float mx = -INFINITY;
+    for (size_t i = 0; i < V; i++)
+        if (logits[i] > mx) mx = logits[i];
+    double sum = 0.0;
+    for (size_t i = 0; i < V; i++) sum += exp((double)logits[i] - mx);
+    double lse = (double)mx + log(sum);
+    out->id = id;
+    out->raw = (float)((double)logits[id] - lse);
+    out->n_top = n_top;
+    for (size_t k = 0; k < n_top; k++) out->top_raw[k] = (ll_logprob){-1, -INFINITY};
+    for (size_t i = 0; i < V && n_top; i++) {
+        float lp = (float)((double)logits[i] - lse);
+        if (lp <= out->top_raw[n_top - 1].logprob) continue;
+        size_t j = n_top - 1;
+        while (j > 0 && out->top_raw[j - 1].logprob < lp) {
+            out->top_raw[j] = out->top_raw[j - 1];
+            j--;
+        }
+        out->top_raw[j] = (ll_logprob){(int32_t)i, lp};
+    }
+}
+
+/* the processed distribution: what the chain left (softmax over survivors) */
+void ll_gen_logprobs_processed(const ll_candidates *c, int32_t id, size_t n_top, ll_token_logprobs *out) {
+    out->processed = -INFINITY;
+    for (size_t k = 0; k < n_top; k++) out->top_processed[k] = (ll_logprob){-1, -INFINITY};
+    for (size_t i = 0; i < c->size; i++) {
+        float p = ll_candidates_prob(c, i);
+        float lp = p > 0.0f ? logf(p) : -INFINITY;
+        int32_t cid = ll_candidates_id(c, i);
+        if (cid == id) out->processed = lp;
+        if (!n_top || !(lp > out->top_processed[n_top - 1].logprob)) continue;
+        size_t j = n_top - 1;
+        while (j > 0 && out->top_processed[j - 1].logprob < lp) {
+            out->top_processed[j] = out->top_processed[j - 1];
+            j--;
+        }
+        out->top_processed[j] = (ll_logprob){cid, lp};
+    }
+}
+
+/* ---- one sequence's text ---- */
+
+ll_status ll_gen_text_init(ll_gen_text *t, const ll_tokenizer *tok, const ll_generate_params *p, ll_error *err) {
+    memset(t, 0, sizeof *t);
+    ll_stopper_init(&t->stop, p->stop, p->n_stop);
+    if (!tok) return LL_OK;
+    t->detok = ll_detokenizer_new(tok, err);
+    return t->detok ? LL_OK : LL_ERR_OUT_OF_MEMORY;
+}
+
+void ll_gen_text_free(ll_gen_text *t) {
+    ll_detokenizer_free(t->detok);
+    ll_stopper_free(&t->stop);
+}
+
+/* Feeds a token; returns true if a stop string completed. Streams what is
+ * final through the callback. */
+bool ll_gen_text_push(ll_gen_text *t, const ll_generate_params *p, int32_t seq, int32_t tok, bool *oom) {
+    if (!t->detok) return false;
+    size_t n;
+    const char *s = ll_detokenizer_push(t->detok, tok, &n);
+    bool hit = ll_stopper_push(&t->stop, s, n, oom);
+    ll_gen_text_stream(t, p, seq, hit);
+    return hit;
+}
+
+void ll_gen_text_stream(ll_gen_text *t, const ll_generate_params *p, int32_t seq, bool final) {
+    if (!t->detok) return;
+    if (final && !t->stop.stopped) { /* whatever the decoder still holds */
+        size_t n;
+        const char *s = ll_detokenizer_flush(t->detok, &n);
+        bool oom = false;
+        ll_stopper_push(&t->stop, s, n, &oom);
+    }
+    size_t start, n;
+    ll_stopper_take(&t->stop, final, &start, &n);
+    if (n && p->on_text) p->on_text(p->user, seq, t->stop.text + start, n);
+}
+
+ll_status ll_gen_finish_seq(ll_generation *g, ll_gen_text *t, const int32_t *toks, size_t n, ll_error *err) {
+    g->tokens = ll_malloc((n ? n : 1) * sizeof *g->tokens, err);
+    if (!g->tokens) return LL_ERR_OUT_OF_MEMORY;
+    if (n) memcpy(g->tokens, toks, n * sizeof *toks);
+    g->n_tokens = n;
+    size_t len = t->stop.text ? t->stop.len : 0;
+    g->text = ll_malloc(len + 1, err);
+    if (!g->text) return LL_ERR_OUT_OF_MEMORY;
+    if (len) memcpy(g->text, t->stop.text, len);
+    g->text[len] = '\0';
+    g->text_len = len;
+    return LL_OK;
+}
+
+void ll_generate_result_free(ll_generate_result *r) {
+    if (!r || !r->seqs) return;
+    for (size_t i = 0; i < r->n_seqs; i++) {
+        free(r->seqs[i].tokens);
+        free(r->seqs[i].text);
+        free(r->seqs[i].logprobs);
+    }
+    free(r->seqs);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- sampling and greedy: n sequences in lockstep ---- */
+
+typedef struct {
+    ll_chain *chain;
+    ll_gen_text text;
+    int32_t *toks;
+    size_t n;
+    ll_token_logprobs *lp;
+    int32_t node;
+    bool done;
+    ll_stop_reason reason;
+    double score;
+} seq_state;
+
+static uint32_t derive_seed(uint32_t seed, int32_t i) {
+    if (i == 0) return seed; /* n = 1 gives the same tokens as a single run */
+    uint64_t z = (uint64_t)seed + 0x9E3779B97F4A7C15ull * (uint64_t)i;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (uint32_t)(z ^ (z >> 31));
+}
+
+static ll_status sample_loop(const ll_lm *lm, const ll_tokenizer *tok, const int32_t *prompt, size_t n_prompt,
+                             const ll_generate_params *p, ll_gen_setup *su, ll_generate_result *out, ll_error *err) {
+    size_t V = lm->n_vocab, ns = (size_t)p->n;
+    ll_status st = LL_OK;
+    seq_state *sq = ll_calloc(ns, sizeof *sq, err);
+    float *logits0 = ll_malloc(V * sizeof(float), err), *raw = ll_malloc(V * sizeof(float), err);
+    float *logits = ll_malloc(ns * V * sizeof(float), err);
+    int32_t *parents = ll_calloc(ns, sizeof(int32_t), err), *toks = ll_calloc(ns, sizeof(int32_t), err);
+    int32_t *nodes = ll_calloc(ns, sizeof(int32_t), err);
+    size_t *rows = ll_calloc(ns, sizeof(size_t), err);
+    if (!sq || !logits0 || !raw || !logits || !parents || !toks || !nodes || !rows) {
+        st = LL_ERR_OUT_OF_MEMORY;
+        goto done;
+    }
+    size_t n_top = p->logprobs > 0 ? (size_t)p->logprobs : 0;
+    for (size_t i = 0; i < ns && st == LL_OK; i++) {
+        ll_sampling_params sp = su->sampling;
+        uint32_t seed = sp.seed >= 0 ? (uint32_t)sp.seed : LL_DEFAULT_SEED;
+        sp.seed = derive_seed(seed, (int32_t)i);
+        sq[i].chain = ll_chain_from_params(&sp, V, err);
+        if (!sq[i].chain) {
+            st = err ? err->status : LL_ERR_INVALID_ARGUMENT;
+            break;
+        }
+        st = ll_chain_set_prompt(sq[i].chain, prompt, n_prompt, err);
+        if (st == LL_OK) st = ll_gen_text_init(&sq[i].text, tok, p, err);
+        sq[i].toks = ll_malloc((su->max_new + 1) * sizeof(int32_t), err);
+        if (p->logprobs >= 0) sq[i].lp = ll_calloc(su->max_new + 1, sizeof(ll_token_logprobs), err);
+        if (!sq[i].toks || (p->logprobs >= 0 && !sq[i].lp)) st = LL_ERR_OUT_OF_MEMORY;
+        sq[i].node = -1;
+    }
+    if (st != LL_OK) goto done;
+    lm->reset(lm->self);
+    double t0 = ll_now_seconds();
+    st = lm->extend(lm->self, prompt, n_prompt, logits0, err);
+    if (st != LL_OK) goto done;
+    out->prompt_seconds = ll_now_seconds() - t0;
+    double t_start = ll_now_seconds();
+    for (size_t i = 0; i < ns; i++) memcpy(logits + i * V, logits0, V * sizeof(float));
+    for (size_t i = 0; i < ns; i++) rows[i] = i;
+    for (size_t step = 0;; step++) {
+        size_t k = 0; /* sequences to decode next */
+        for (size_t i = 0; i < ns; i++) {
+            seq_state *q = &sq[i];
+            if (q->done) continue;
+            float *lg = logits + rows[i] * V;
+            ll_token_logprobs *lp = q->lp ? &q->lp[q->n] : NULL;
+            int32_t t;
+            if (lp) memcpy(raw, lg, V * sizeof(float)); /* the chain works in place */
+            st = ll_chain_sample_inplace(q->chain, lg, V, &t, err);
+            if (st != LL_OK) goto done;
+            const ll_candidates *c = ll_chain_candidates(q->chain);
+            ll_token_logprobs tmp;
+            if (lp) ll_gen_logprobs_raw(raw, V, t, n_top, lp);
+            ll_gen_logprobs_processed(c, t, n_top, lp ? lp : &tmp);
+            q->score += lp ? lp->processed : tmp.processed;
+            st = ll_chain_accept(q->chain, t, err);
+            if (st != LL_OK) goto done;
+            q->toks[q->n++] = t;
+            bool oom = false;
+            if (ll_gen_is_eos(su, t) && !p->ignore_eos) {
+                q->done = true;
+                q->reason = LL_STOP_EOS;
+            } else if (ll_gen_text_push(&q->text, p, (int32_t)i, t, &oom)) {
+                q->done = true;
+                q->reason = LL_STOP_STRING;
+            } else if (q->n >= su->max_new) {
+                q->done = true;
+                q->reason = su->length_is_context ? LL_STOP_CONTEXT : LL_STOP_LENGTH;
+            } else if (p->max_time > 0 && ll_now_seconds() - t_start > p->max_time) {
+                q->done = true;
+                q->reason = LL_STOP_TIME;
+            } else if (p->interrupt && *p->interrupt) {
+                q->done = true;
+                q->reason = LL_STOP_INTERRUPTED;
+            }
+            if (oom) {
+                st = ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory");
+                goto done;
+            }
+            if (q->done) {
+                ll_gen_text_stream(&q->text, p, (int32_t)i, true);
+                continue;
+            }
+            parents[k] = q->node;
+            toks[k] = t;
+            rows[i] = k++;
+        }
+        if (k == 0) break;
+        if (ns == 1) {
+            st = lm->extend(lm->self, toks, 1, logits, err);
+        } else {
+            st = lm->branch(lm->self, parents, toks, k, logits, nodes, err);
+            for (size_t i = 0, j = 0; st == LL_OK && i < ns; i++)
+                if (!sq[i].done) sq[i].node = nodes[j++];
+        }
+        if (st != LL_OK) goto done;
+        out->n_generated += k;
+    }
+    out->gen_seconds = ll_now_seconds() - t_start;
+    out->seqs = ll_calloc(ns, sizeof *out->seqs, err);
+    if (!out->seqs) {
+        st = LL_ERR_OUT_OF_MEMORY;
+        goto done;
+    }
+    out->n_seqs = ns;
+    for (size_t i = 0; i < ns && st == LL_OK; i++) {
+        st = ll_gen_finish_seq(&out->seqs[i], &sq[i].text, sq[i].toks, sq[i].n, err);
+        out->seqs[i].reason = sq[i].reason;
+        out->seqs[i].score = sq[i].score;
+        out->seqs[i].logprobs = sq[i].lp;
+        sq[i].lp = NULL;
+    }
+done:
+    for (size_t i = 0; sq && i < ns; i++) {
+        ll_chain_free(sq[i].chain);
+        ll_gen_text_free(&sq[i].text);
+        free(sq[i].toks);
+        free(sq[i].lp);
+    }
+    free(sq);
+    free(logits0);
+    free(raw);
+    free(logits);
+    free(parents);
+    free(toks);
+    free(nodes);
+    free(rows);
+    return st;
+}
+
+ll_status ll_generate(const ll_lm *lm, const ll_tokenizer *tok, const int32_t *prompt, size_t n_prompt,
+                      const ll_generate_params *p, ll_generate_result *out, ll_error *err) {
+    memset(out, 0, sizeof *out);
+    out->n_prompt = n_prompt;
+    for (size_t i = 0; i < n_prompt; i++)
+        if (prompt[i] < 0 || (size_t)prompt[i] >= lm->n_vocab)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "prompt token %zu = %d is out of range: valid is [0, %zu)", i,
+                           prompt[i], lm->n_vocab);
+    ll_gen_setup su;
+    ll_status st = ll_gen_resolve(lm, tok, n_prompt, p, &su, err);
+    if (st == LL_OK) {
+        if (p->num_beams > 1) st = ll_beam_search(lm, tok, prompt, n_prompt, p, &su, out, err);
+        else st = sample_loop(lm, tok, prompt, n_prompt, p, &su, out, err);
+    }
+    ll_gen_setup_free(&su);
+    if (st != LL_OK) ll_generate_result_free(out);
+    return st;
+}

@@ -1,0 +1,46 @@
+/*
+ * generate_impl.h - what the sampling loop (generate.c) and beam search
+ * (beam.c) share (internal).
+ */
+#ifndef LL_GENERATE_IMPL_H
+#define LL_GENERATE_IMPL_H
+
+#include <math.h>
+
+#include "../core/internal.h"
+#include "stop.h"
+
+#define LL_GEN_MAX_EOS 16
+
+typedef struct {
+    size_t max_new;          /* new tokens at most (also bounded by the context) */
+    bool length_is_context;  /* the limit is the context window, not a length setting */
+    int32_t eos[LL_GEN_MAX_EOS];
+    size_t n_eos;
+    ll_sampling_params sampling; /* with EOS ids and ignore_eos biases filled in */
+    ll_token_bias *bias;
+} ll_gen_setup;
+
+typedef struct {
+    ll_detokenizer *detok;
+    ll_stopper stop;
+} ll_gen_text;
+
+double ll_now_seconds(void);
+ll_status ll_gen_resolve(const ll_lm *lm, const ll_tokenizer *tok, size_t n_prompt, const ll_generate_params *p,
+                         ll_gen_setup *s, ll_error *err);
+void ll_gen_setup_free(ll_gen_setup *s);
+bool ll_gen_is_eos(const ll_gen_setup *s, int32_t tok);
+void ll_gen_logprobs_raw(const float *logits, size_t V, int32_t id, size_t n_top, ll_token_logprobs *out);
+void ll_gen_logprobs_processed(const ll_candidates *c, int32_t id, size_t n_top, ll_token_logprobs *out);
+
+ll_status ll_gen_text_init(ll_gen_text *t, const ll_tokenizer *tok, const ll_generate_params *p, ll_error *err);
+void ll_gen_text_free(ll_gen_text *t);
+bool ll_gen_text_push(ll_gen_text *t, const ll_generate_params *p, int32_t seq, int32_t tok, bool *oom);
+void ll_gen_text_stream(ll_gen_text *t, const ll_generate_params *p, int32_t seq, bool final);
+ll_status ll_gen_finish_seq(ll_generation *g, ll_gen_text *t, const int32_t *toks, size_t n, ll_error *err);
+
+ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t *prompt, size_t n_prompt,
+                         const ll_generate_params *p, ll_gen_setup *su, ll_generate_result *out, ll_error *err);
+
+#endif /* LL_GENERATE_IMPL_H */
