@@ -398,3 +398,25 @@ void ll_cli_sampling_help(FILE *f) {
           "  --samplers LIST           order, e.g. penalties,top_k,temperature,top_p\n",
           f);
 }
+
+char *ll_read_stdin(size_t *len) {
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap + 1);
+    size_t r;
+    while (b && (r = fread(b + n, 1, cap - n, stdin)) > 0) {
+        n += r;
+        if (n == cap) {
+            char *nb = realloc(b, 2 * cap + 1);
+            if (!nb) {
+                free(b);
+                return NULL;
+            }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    if (b) b[n] = '\0';
+    *len = n;
+    return b;
+}
+

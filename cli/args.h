@@ -61,4 +61,7 @@ int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err);
 void ll_cli_sampling_finish(ll_cli_sampling *s);
 void ll_cli_sampling_help(FILE *f);
 
+/* All of stdin, NUL-terminated (NULL when out of memory). */
+char *ll_read_stdin(size_t *len);
+
 #endif /* LL_CLI_ARGS_H */

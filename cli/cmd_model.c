@@ -71,13 +71,15 @@ static int parse_common(int argc, char **argv, model_opts *o, const char *cmd, v
     return 0;
 }
 
-static ll_model *load_model(const model_opts *o, ll_error *err) {
-    if (!o->model) {
+ll_model *ll_cli_load_model(const char *path, const char *tokenizer, ll_error *err) {
+    if (!path) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "-m MODEL is required");
         return NULL;
     }
-    return ll_model_load(o->model, o->tokenizer, err);
+    return ll_model_load(path, tokenizer, err);
 }
+
+static ll_model *load_model(const model_opts *o, ll_error *err) { return ll_cli_load_model(o->model, o->tokenizer, err); }
 
 static int report(const char *cmd, const ll_error *err) {
     fprintf(stderr, "logitlab %s: %s\n", cmd, err->message);
@@ -227,27 +229,6 @@ static void tokenize_usage(FILE *f) {
           f);
 }
 
-static char *read_stdin(size_t *len) {
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap + 1);
-    size_t r;
-    while (b && (r = fread(b + n, 1, cap - n, stdin)) > 0) {
-        n += r;
-        if (n == cap) {
-            char *nb = realloc(b, 2 * cap + 1);
-            if (!nb) {
-                free(b);
-                return NULL;
-            }
-            b = nb;
-            cap *= 2;
-        }
-    }
-    if (b) b[n] = '\0';
-    *len = n;
-    return b;
-}
-
 int ll_cmd_tokenize(int argc, char **argv) {
     ll_error err;
     ll_error_clear(&err);
@@ -282,7 +263,7 @@ int ll_cmd_tokenize(int argc, char **argv) {
     char *in_buf = NULL;
     const char *text = o.text;
     if (!strcmp(text, "-")) {
-        in_buf = read_stdin(&len);
+        in_buf = ll_read_stdin(&len);
         text = in_buf ? in_buf : "";
     } else {
         len = strlen(text);

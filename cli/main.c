@@ -16,6 +16,7 @@ static void usage(FILE *f) {
             "  sample     apply a sampling chain to a logits vector (no model needed)\n"
             "  info       a model's metadata, hyperparameters and tensors\n"
             "  tokenize   token ids and pieces of a text\n"
+            "  generate   generate text: every hyperparameter as a flag, streaming, --json\n"
             "  logits     next-token logits of a prompt\n"
             "  bench      prompt and generation speed of a model\n"
             "  synth      write a synthetic Llama GGUF with random weights\n"
@@ -34,6 +35,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "sample")) return ll_cmd_sample(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return ll_cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "tokenize")) return ll_cmd_tokenize(argc - 2, argv + 2);
+    if (!strcmp(cmd, "generate")) return ll_cmd_generate(argc - 2, argv + 2);
     if (!strcmp(cmd, "logits")) return ll_cmd_logits(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench")) return ll_cmd_bench(argc - 2, argv + 2);
     if (!strcmp(cmd, "synth")) return ll_cmd_synth(argc - 2, argv + 2);

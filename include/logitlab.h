@@ -17,6 +17,7 @@
 #ifndef LOGITLAB_H
 #define LOGITLAB_H
 
+#include <signal.h> /* sig_atomic_t */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -582,7 +583,7 @@ typedef struct ll_generate_params {
      * stop string is held back until it is decided) */
     void (*on_text)(void *user, int32_t seq, const char *text, size_t len);
     void *user;
-    const volatile int *interrupt; /* nonzero stops the loop (e.g. set by SIGINT) */
+    const volatile sig_atomic_t *interrupt; /* nonzero stops the loop (a SIGINT handler may set it) */
 } ll_generate_params;
 
 void ll_generate_params_init(ll_generate_params *p, ll_profile profile);

@@ -71,7 +71,7 @@ ll_status ll_gen_resolve(const ll_lm *lm, const ll_tokenizer *tok, size_t n_prom
     if (n_prompt == 0) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "the prompt is empty: give at least one token");
     if (n_prompt >= lm->n_ctx)
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                       "the prompt has %zu tokens but the context holds %zu: shorten it or raise n_ctx", n_prompt,
+                       "the prompt has %zu tokens but the context holds %zu: shorten it or raise n_ctx (-c)", n_prompt,
                        lm->n_ctx);
     if (p->n < 1 || p->n > 64) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "n = %d is out of range: valid is [1, 64]", p->n);
     if (p->num_beams < 1 || p->num_beams > 64)

@@ -1,0 +1,388 @@
+/*
+ * cmd_generate.c - `logitlab generate`: the whole loop from the command
+ * line. Every hyperparameter is a flag named as users know it; text
+ * streams to stdout as it becomes final; --json prints one object with the
+ * text, ids, stop reason, log-probs and timings; Ctrl-C ends the loop
+ * cleanly and keeps what was generated.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "commands.h"
+#include "core/internal.h"
+#include "util/json.h"
+
+/* The one piece of process state a signal handler may touch. */
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
+
+static void usage(FILE *f) {
+    fputs("usage: logitlab generate [-m MODEL] [-p PROMPT | -p - | < prompt.txt] [options]\n"
+          "Generates text, streaming it to stdout; tokens/s go to stderr at the end.\n"
+          "  -m, --model FILE          GGUF or llama2.c checkpoint (default: the embedded model)\n"
+          "  --tokenizer FILE          tokenizer.bin for a llama2.c checkpoint\n"
+          "  -p, --prompt TEXT         '-' or no -p with a redirected stdin: read the prompt from stdin\n"
+          "  -c, --ctx-size N          context window (default: the model's, at most 4096)\n"
+          "  -t, --threads N           (default 2)\n"
+          "  --max-new-tokens N        (alias --n-predict)\n"
+          "  --max-length N            prompt + new tokens, as Hugging Face counts\n"
+          "  --stop TEXT               repeatable; not included in the output\n"
+          "  --ignore-eos              --max-time SECONDS\n"
+          "  -n, --n N                 independent samples (OpenAI's n), each with its own seed stream\n"
+          "  --num-beams N             --length-penalty X    --early-stopping true|false|never\n"
+          "  --num-return-sequences N  (beam search)\n"
+          "  --logprobs N              the chosen token's log-prob and N alternatives, raw and processed\n"
+          "  --no-bos                  do not add BOS to the prompt\n"
+          "  --json                    one JSON object: text, tokens, stop reason, logprobs, timings\n"
+          "  --quiet                   no statistics on stderr\n",
+          f);
+    ll_cli_sampling_help(f);
+}
+
+typedef struct {
+    const char *model, *tokenizer, *prompt;
+    long long ctx, threads;
+    bool json, quiet, no_bos, stream;
+    const char **stop;
+    size_t n_stop;
+    ll_generate_params g;
+    ll_cli_sampling s;
+} gen_opts;
+
+static int parse(int argc, char **argv, gen_opts *o, ll_error *err) {
+    ll_args a;
+    ll_args_init(&a, argc, argv, 0);
+    int kind;
+    while ((kind = ll_args_next(&a)) != 0) {
+        const char *v;
+        long long n;
+        double d;
+        if (kind == 2) {
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (the prompt goes after -p)", a.value);
+            return 2;
+        }
+        int r = ll_cli_sampling_flag(&o->s, &a, err);
+        if (r < 0) return 2;
+        if (r > 0) continue;
+        const char *f = a.flag;
+        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
+            usage(stdout);
+            return -1;
+        } else if (!strcmp(f, "-m") || !strcmp(f, "--model")) {
+            if (!ll_args_value(&a, &o->model, err)) return 2;
+        } else if (!strcmp(f, "--tokenizer")) {
+            if (!ll_args_value(&a, &o->tokenizer, err)) return 2;
+        } else if (!strcmp(f, "-p") || !strcmp(f, "--prompt")) {
+            if (!ll_args_value(&a, &o->prompt, err)) return 2;
+        } else if (!strcmp(f, "-c") || !strcmp(f, "--ctx-size")) {
+            if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, 1 << 20, &o->ctx, err)) return 2;
+        } else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
+            if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, 512, &o->threads, err)) return 2;
+        } else if (!strcmp(f, "--max-new-tokens") || !strcmp(f, "--n-predict")) {
+            if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, INT32_MAX, &n, err)) return 2;
+            o->g.max_new_tokens = (int32_t)n;
+        } else if (!strcmp(f, "--max-length")) {
+            if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, INT32_MAX, &n, err)) return 2;
+            o->g.max_length = (int32_t)n;
+        } else if (!strcmp(f, "--stop")) {
+            if (!ll_args_value(&a, &v, err)) return 2;
+            if (!*v) {
+                ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--stop: a stop string cannot be empty");
+                return 2;
+            }
+            const char **ns = realloc(o->stop, (o->n_stop + 1) * sizeof *ns);
+            if (!ns) {
+                ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory");
+                return 1;
+            }
+            o->stop = ns;
+            o->stop[o->n_stop++] = v;
+        } else if (!strcmp(f, "--ignore-eos")) {
+            o->g.ignore_eos = true;
+        } else if (!strcmp(f, "--max-time")) {
+            if (!ll_args_value(&a, &v, err) || !ll_parse_float(f, v, &d, err)) return 2;
+            if (!(d > 0)) {
+                ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--max-time: %s is out of range: valid is > 0 seconds", v);
+                return 2;
+            }
+            o->g.max_time = d;
+        } else if (!strcmp(f, "-n") || !strcmp(f, "--n")) {
+            if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, 64, &n, err)) return 2;
+            o->g.n = (int32_t)n;
+        } else if (!strcmp(f, "--num-beams")) {
+            if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, 64, &n, err)) return 2;
+            o->g.num_beams = (int32_t)n;
+        } else if (!strcmp(f, "--length-penalty")) {
+            if (!ll_args_value(&a, &v, err) || !ll_parse_float(f, v, &d, err)) return 2;
+            o->g.length_penalty = (float)d;
+        } else if (!strcmp(f, "--early-stopping")) {
+            bool b = true;
+            if (a.inline_value || (a.i < a.argc && a.argv[a.i][0] != '-')) {
+                if (!ll_args_value(&a, &v, err)) return 2;
+                if (!strcmp(v, "never")) {
+                    o->g.early_stopping = LL_EARLY_STOPPING_NEVER;
+                    continue;
+                }
+                if (!ll_parse_bool(f, v, &b, err)) {
+                    ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--early-stopping: '%s' is not one of true, false, never", v);
+                    return 2;
+                }
+            }
+            o->g.early_stopping = b ? LL_EARLY_STOPPING_TRUE : LL_EARLY_STOPPING_FALSE;
+        } else if (!strcmp(f, "--num-return-sequences")) {
+            if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, 64, &n, err)) return 2;
+            o->g.num_return_sequences = (int32_t)n;
+        } else if (!strcmp(f, "--logprobs")) {
+            if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 0, LL_MAX_LOGPROBS, &n, err)) return 2;
+            o->g.logprobs = (int32_t)n;
+        } else if (!strcmp(f, "--no-bos")) {
+            o->no_bos = true;
+        } else if (!strcmp(f, "--json")) {
+            o->json = true;
+        } else if (!strcmp(f, "--quiet") || !strcmp(f, "-q")) {
+            o->quiet = true;
+        } else {
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab generate --help)", f);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static void stream_text(void *user, int32_t seq, const char *text, size_t len) {
+    (void)user;
+    (void)seq;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+}
+
+static void write_alternatives(lj_writer *w, const ll_tokenizer *tok, const ll_logprob *top, size_t n) {
+    lj_w_arr_begin(w);
+    for (size_t i = 0; i < n; i++) {
+        char buf[64];
+        size_t len = ll_token_to_bytes(tok, top[i].id, true, buf, sizeof buf);
+        lj_w_obj_begin(w);
+        lj_w_key(w, "id");
+        lj_w_int(w, top[i].id);
+        lj_w_key(w, "token");
+        lj_w_strn(w, buf, len < sizeof buf ? len : sizeof buf);
+        lj_w_key(w, "logprob");
+        lj_w_float(w, top[i].logprob);
+        lj_w_obj_end(w);
+    }
+    lj_w_arr_end(w);
+}
+
+static void write_json(const gen_opts *o, const ll_tokenizer *tok, const ll_generate_result *r, const char *prompt) {
+    lj_writer w;
+    lj_w_init(&w, stdout, true);
+    lj_w_obj_begin(&w);
+    lj_w_key(&w, "prompt");
+    lj_w_str(&w, prompt);
+    lj_w_key(&w, "n_prompt_tokens");
+    lj_w_int(&w, (long long)r->n_prompt);
+    lj_w_key(&w, "profile");
+    lj_w_str(&w, ll_profile_name(o->g.sampling.profile));
+    lj_w_key(&w, "results");
+    lj_w_arr_begin(&w);
+    for (size_t i = 0; i < r->n_seqs; i++) {
+        const ll_generation *q = &r->seqs[i];
+        lj_w_obj_begin(&w);
+        lj_w_key(&w, "text");
+        lj_w_strn(&w, q->text, q->text_len);
+        lj_w_key(&w, "tokens");
+        lj_w_arr_begin(&w);
+        for (size_t k = 0; k < q->n_tokens; k++) lj_w_int(&w, q->tokens[k]);
+        lj_w_arr_end(&w);
+        lj_w_key(&w, "stop_reason");
+        lj_w_str(&w, ll_stop_reason_name(q->reason));
+        lj_w_key(&w, "score");
+        lj_w_double(&w, q->score);
+        if (q->logprobs) {
+            /* raw: log-softmax of the model's logits; processed: the chain's final distribution */
+            lj_w_key(&w, "logprobs");
+            lj_w_arr_begin(&w);
+            for (size_t k = 0; k < q->n_tokens; k++) {
+                const ll_token_logprobs *lp = &q->logprobs[k];
+                char buf[64];
+                size_t len = ll_token_to_bytes(tok, lp->id, true, buf, sizeof buf);
+                lj_w_obj_begin(&w);
+                lj_w_key(&w, "id");
+                lj_w_int(&w, lp->id);
+                lj_w_key(&w, "token");
+                lj_w_strn(&w, buf, len < sizeof buf ? len : sizeof buf);
+                lj_w_key(&w, "raw_logprob");
+                lj_w_float(&w, lp->raw);
+                lj_w_key(&w, "processed_logprob");
+                lj_w_float(&w, lp->processed);
+                lj_w_key(&w, "top_raw");
+                write_alternatives(&w, tok, lp->top_raw, lp->n_top);
+                lj_w_key(&w, "top_processed");
+                write_alternatives(&w, tok, lp->top_processed, lp->n_top);
+                lj_w_obj_end(&w);
+            }
+            lj_w_arr_end(&w);
+        }
+        lj_w_obj_end(&w);
+    }
+    lj_w_arr_end(&w);
+    lj_w_key(&w, "timings");
+    lj_w_obj_begin(&w);
+    lj_w_key(&w, "prompt_seconds");
+    lj_w_double(&w, r->prompt_seconds);
+    lj_w_key(&w, "generation_seconds");
+    lj_w_double(&w, r->gen_seconds);
+    lj_w_key(&w, "generated_tokens");
+    lj_w_int(&w, (long long)r->n_generated);
+    lj_w_key(&w, "prompt_tokens_per_second");
+    lj_w_double(&w, r->prompt_seconds > 0 ? (double)r->n_prompt / r->prompt_seconds : 0.0);
+    lj_w_key(&w, "generated_tokens_per_second");
+    lj_w_double(&w, r->gen_seconds > 0 ? (double)r->n_generated / r->gen_seconds : 0.0);
+    lj_w_obj_end(&w);
+    lj_w_obj_end(&w);
+    lj_w_end(&w);
+}
+
+static void print_logprobs(const ll_tokenizer *tok, const ll_generation *q) {
+    printf("\n%-6s %-16s %10s %10s  alternatives (raw)\n", "id", "token", "raw", "processed");
+    for (size_t k = 0; k < q->n_tokens; k++) {
+        const ll_token_logprobs *lp = &q->logprobs[k];
+        char buf[64];
+        size_t len = ll_token_to_bytes(tok, lp->id, true, buf, sizeof buf - 1);
+        buf[len < sizeof buf - 1 ? len : sizeof buf - 1] = '\0';
+        for (char *c = buf; *c; c++)
+            if (*c == '\n') *c = ' ';
+        printf("%-6d %-16s %10.4f %10.4f ", lp->id, buf, lp->raw, lp->processed);
+        for (size_t j = 0; j < lp->n_top; j++) {
+            len = ll_token_to_bytes(tok, lp->top_raw[j].id, true, buf, sizeof buf - 1);
+            buf[len < sizeof buf - 1 ? len : sizeof buf - 1] = '\0';
+            for (char *c = buf; *c; c++)
+                if (*c == '\n') *c = ' ';
+            printf(" '%s' %.3f", buf, lp->top_raw[j].logprob);
+        }
+        printf("\n");
+    }
+}
+
+int ll_cmd_generate(int argc, char **argv) {
+    ll_error err;
+    ll_error_clear(&err);
+    gen_opts o;
+    memset(&o, 0, sizeof o);
+    o.threads = 2;
+    ll_cli_sampling_init(&o.s);
+    ll_generate_params_init(&o.g, o.s.p.profile);
+    int rc = 0;
+    ll_model *m = NULL;
+    ll_context *c = NULL;
+    char *stdin_prompt = NULL;
+    int32_t *ids = NULL;
+    ll_generate_result res;
+    memset(&res, 0, sizeof res);
+    int r = parse(argc, argv, &o, &err);
+    if (r < 0) goto done;
+    if (r > 0) goto fail;
+    ll_cli_sampling_finish(&o.s);
+    o.g.sampling = o.s.p;
+    o.g.stop = o.stop;
+    o.g.n_stop = o.n_stop;
+    if (o.s.n_eos) {
+        o.g.eos_ids = o.s.eos;
+        o.g.n_eos_ids = o.s.n_eos;
+    }
+    const char *prompt = o.prompt;
+    if (!prompt || !strcmp(prompt, "-")) {
+        if (!prompt && isatty(STDIN_FILENO)) {
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "no prompt: give -p TEXT or pipe the prompt on stdin");
+            goto fail;
+        }
+        size_t len;
+        stdin_prompt = ll_read_stdin(&len);
+        if (!stdin_prompt) {
+            ll_fail(&err, LL_ERR_OUT_OF_MEMORY, "out of memory reading the prompt");
+            goto fail;
+        }
+        /* a piped file or `echo` ends with a newline the user did not mean as prompt text */
+        if (len && stdin_prompt[len - 1] == '\n') stdin_prompt[--len] = '\0';
+        if (len && stdin_prompt[len - 1] == '\r') stdin_prompt[--len] = '\0';
+        prompt = stdin_prompt;
+    }
+    m = ll_cli_load_model(o.model, o.tokenizer, &err);
+    if (!m) goto fail;
+    const ll_tokenizer *tok = ll_model_get_tokenizer(m);
+    if (!tok) {
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "the model has no tokenizer: give --tokenizer FILE");
+        goto fail;
+    }
+    size_t n_ids;
+    if (ll_tokenize(tok, prompt, strlen(prompt), !o.no_bos, false, &ids, &n_ids, &err) != LL_OK) goto fail;
+    size_t n_ctx = (size_t)o.ctx;
+    if (!n_ctx) {
+        n_ctx = ll_model_get_info(m)->n_ctx_train;
+        if (n_ctx == 0 || n_ctx > 4096) n_ctx = 4096;
+    }
+    c = ll_context_new(m, n_ctx, (int)o.threads, &err);
+    if (!c) goto fail;
+    ll_lm lm;
+    ll_lm_from_context(&lm, c);
+    /* stream only one sequence that is final as it grows: beams change their past */
+    o.stream = !o.json && o.g.n == 1 && o.g.num_beams == 1;
+    if (o.stream) o.g.on_text = stream_text;
+    o.g.interrupt = &interrupted;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    ll_status st = ll_generate(&lm, tok, ids, n_ids, &o.g, &res, &err);
+    sigaction(SIGINT, &old, NULL);
+    if (st != LL_OK) goto fail;
+    if (o.json) {
+        write_json(&o, tok, &res, prompt);
+    } else {
+        for (size_t i = 0; i < res.n_seqs; i++) {
+            const ll_generation *q = &res.seqs[i];
+            if (!o.stream) {
+                if (res.n_seqs > 1) {
+                    if (o.g.num_beams > 1) printf("--- %zu (score %.4f, %s)\n", i + 1, q->score, ll_stop_reason_name(q->reason));
+                    else printf("--- sample %zu (%s)\n", i + 1, ll_stop_reason_name(q->reason));
+                }
+                fwrite(q->text, 1, q->text_len, stdout);
+            }
+            printf("\n");
+            if (q->logprobs) print_logprobs(tok, q);
+        }
+        fflush(stdout);
+    }
+    if (!o.quiet) {
+        size_t n_out = 0;
+        for (size_t i = 0; i < res.n_seqs; i++) n_out += res.seqs[i].n_tokens;
+        /* decode steps per second: a step decodes every live sample or beam at once */
+        fprintf(stderr, "[%zu prompt tokens: %.1f tokens/s; %zu tokens out, %zu decoded: %.1f tokens/s; stopped: %s]\n",
+                res.n_prompt, res.prompt_seconds > 0 ? (double)res.n_prompt / res.prompt_seconds : 0.0, n_out,
+                res.n_generated, res.gen_seconds > 0 ? (double)res.n_generated / res.gen_seconds : 0.0,
+                res.n_seqs ? ll_stop_reason_name(res.seqs[0].reason) : "none");
+    }
+    rc = interrupted ? 130 : 0;
+    goto done;
+fail:
+    fprintf(stderr, "logitlab generate: %s\n", err.message);
+    rc = err.status == LL_ERR_INVALID_ARGUMENT ? 2 : 1;
+done:
+    ll_generate_result_free(&res);
+    free(ids);
+    free(stdin_prompt);
+    ll_context_free(c);
+    ll_model_free(m);
+    free(o.stop);
+    ll_cli_sampling_free(&o.s);
+    return rc;
+}

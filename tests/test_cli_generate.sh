@@ -1,0 +1,86 @@
+#!/bin/sh
+# test_cli_generate.sh - `logitlab generate` end to end on stories260K:
+# streaming equals --json text, seeds reproduce, stop strings, beams,
+# logprobs, stdin prompts, errors, and Ctrl-C keeping what was generated.
+# Usage: test_cli_generate.sh path/to/logitlab path/to/shared
+set -u
+bin=$1
+model=$2/models/stories260K.gguf
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+pass=0
+check() { # description, command status (0 = ok)
+  if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
+}
+has() { grep -q -- "$2" "$1"; }
+[ -f "$model" ] || { echo "missing $model (the shared test data is required)"; exit 1; }
+gen() { "$bin" generate -m "$model" "$@"; }
+
+# greedy: the text stories260K's reference run gives (expected/stories260K.greedy.txt starts so)
+gen -p "Once upon a time" --temperature 0 --max-new-tokens 12 > "$tmp/out" 2> "$tmp/err"
+check "greedy runs" $?
+printf ', there was a little girl named Lily. She\n' | cmp -s - "$tmp/out"; check "greedy text streamed to stdout" $?
+has "$tmp/err" 'tokens/s'; check "tokens/s on stderr" $?
+has "$tmp/err" 'stopped: length'; check "stop reason on stderr" $?
+
+gen -p "Once upon a time" --temperature 0 --max-new-tokens 12 --json --logprobs 2 > "$tmp/json" 2>/dev/null
+check "--json runs" $?
+has "$tmp/json" '"text": ", there was a little girl named Lily. She"'; check "--json text equals the streamed text" $?
+has "$tmp/json" '"stop_reason": "length"'; check "--json stop reason" $?
+has "$tmp/json" '"raw_logprob"' && has "$tmp/json" '"processed_logprob"' && has "$tmp/json" '"top_raw"'
+check "--json logprobs, raw and processed" $?
+has "$tmp/json" '"generated_tokens_per_second"'; check "--json timings" $?
+
+# a stop string across tokens is cut, and its reason given
+gen -p "Once upon a time" --temperature 0 --max-new-tokens 40 --stop "girl na" --json > "$tmp/json" 2>/dev/null
+has "$tmp/json" '"text": ", there was a little "' && has "$tmp/json" '"stop_reason": "stop_string"'
+check "stop string removed from the text" $?
+
+# seeds: the same seed gives the same text with 1 and 2 threads; another seed differs
+gen -p "Once upon a time" --seed 7 --max-new-tokens 40 -t 1 > "$tmp/a" 2>/dev/null
+gen -p "Once upon a time" --seed 7 --max-new-tokens 40 -t 2 > "$tmp/b" 2>/dev/null
+cmp -s "$tmp/a" "$tmp/b"; check "seeded sampling is reproducible across thread counts" $?
+gen -p "Once upon a time" --seed 8 --max-new-tokens 40 > "$tmp/c" 2>/dev/null
+! cmp -s "$tmp/a" "$tmp/c"; check "another seed, another text" $?
+gen -p "Once upon a time" --seed 7 --max-new-tokens 40 -n 3 --json > "$tmp/json" 2>/dev/null
+[ "$(grep -c '"stop_reason"' "$tmp/json")" -eq 3 ]; check "-n 3 gives three samples" $?
+
+# beams
+gen -p "Once upon a time" --profile hf --num-beams 4 --num-return-sequences 3 --max-new-tokens 10 --json > "$tmp/json" 2>/dev/null
+[ $? -eq 0 ] && [ "$(grep -c '"stop_reason"' "$tmp/json")" -eq 3 ]; check "beam search returns 3 sequences" $?
+gen -p "Once upon a time" --profile hf --num-beams 2 --early-stopping never --length-penalty 0 --max-new-tokens 5 > /dev/null 2>&1
+check "--early-stopping never" $?
+
+# the prompt from stdin; max_length counts it
+printf 'Once upon a time\n' | gen --temperature 0 --max-new-tokens 12 > "$tmp/out" 2>/dev/null
+printf ', there was a little girl named Lily. She\n' | cmp -s - "$tmp/out"; check "prompt from stdin" $?
+gen -p "Once upon a time" --profile hf --max-length 9 --json > "$tmp/json" 2>/dev/null
+[ "$(tr -d ' \n' < "$tmp/json" | sed 's/.*"tokens":\[\([0-9,]*\)\].*/\1/' | awk -F, '{print NF}')" -eq 4 ]
+check "max_length 9 with a 5-token prompt gives 4 tokens" $?
+
+# errors: exit status 2 and a message that names the value
+gen -p "x" --top-p 1.7 > /dev/null 2> "$tmp/err"
+[ $? -eq 2 ] && has "$tmp/err" 'top_p = 1.7 is out of range'; check "bad value rejected" $?
+gen -p "x" --frobnicate > /dev/null 2> "$tmp/err"
+[ $? -eq 2 ] && has "$tmp/err" "unknown flag '--frobnicate'"; check "unknown flag rejected" $?
+gen -p "Once upon a time there was a girl" -c 4 > /dev/null 2> "$tmp/err"
+[ $? -eq 2 ] && has "$tmp/err" 'context holds 4'; check "prompt longer than the context rejected" $?
+gen -p "x" --early-stopping maybe > /dev/null 2> "$tmp/err"
+[ $? -eq 2 ] && has "$tmp/err" "'maybe' is not one of true, false, never"; check "bad early_stopping rejected" $?
+"$bin" generate -m "$tmp/missing.gguf" -p "x" > /dev/null 2> "$tmp/err"
+[ $? -ne 0 ] && has "$tmp/err" 'missing.gguf'; check "missing model named" $?
+
+# Ctrl-C: a long run interrupted keeps its text and says why it stopped
+# (the binary itself in the background: a shell function would run in a subshell that gets the signal)
+"$bin" generate -m "$model" -p "Once upon a time" --ignore-eos -c 4096 -n 16 --json > "$tmp/json" 2>/dev/null &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid
+st=$?
+[ $st -eq 130 ] && has "$tmp/json" '"stop_reason": "interrupted"' && has "$tmp/json" '"text": ", there'
+check "SIGINT stops cleanly with the text so far (status $st)" $?
+
+echo "cli generate: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
