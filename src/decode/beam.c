@@ -47,6 +47,22 @@ static int cmp_cand(const void *a, const void *b) {
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* The k best of n in cmp_cand order, into top[0..k): an insertion into a
+ * sorted array of k, since k (a few times num_beams) is tiny next to
+ * n = num_beams * n_vocab, where a full sort cost more than the model. */
+static void select_top(const cand *c, size_t n, cand *top, size_t k) {
+    size_t have = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (have == k && cmp_cand(&c[i], &top[k - 1]) >= 0) continue;
+        size_t j = have < k ? have++ : k - 1;
+        while (j > 0 && cmp_cand(&c[i], &top[j - 1]) < 0) {
+            top[j] = top[j - 1];
+            j--;
+        }
+        top[j] = c[i];
+    }
+}
+
 typedef struct {
     float score;     /* normalised */
     int32_t *toks;
@@ -90,6 +106,9 @@ ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t
     size_t V = lm->n_vocab, nb = (size_t)p->num_beams;
     size_t n_eos = su->n_eos;
     size_t K = (n_eos + 1 > 2 ? n_eos + 1 : 2) * nb;
+    if (K > nb * V)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                       "beam search keeps %zu candidates per step but the vocabulary has only %zu tokens", K, V);
     size_t max_new = su->max_new;
     bool sample = su->sampling.do_sample == 1;
     ll_sampling_params sp = su->sampling;
@@ -142,8 +161,7 @@ ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t
         size_t total = nb * V;
         /* c: the K best continuations (sorted), or K draws in draw order */
         if (!sample) {
-            qsort(cands, total, sizeof *cands, cmp_cand);
-            memcpy(top, cands, K * sizeof *top);
+            select_top(cands, total, top, K);
         } else {
             double mx = -INFINITY;
             for (size_t i = 0; i < total; i++)
