@@ -11,6 +11,7 @@
 #include "args.h"
 #include "commands.h"
 #include "core/internal.h"
+#include "model/export.h"
 #include "model/gguf.h"
 #include "model/model_impl.h"
 #include "util/json.h"
@@ -72,10 +73,7 @@ static int parse_common(int argc, char **argv, model_opts *o, const char *cmd, v
 }
 
 ll_model *ll_cli_load_model(const char *path, const char *tokenizer, ll_error *err) {
-    if (!path) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "-m MODEL is required");
-        return NULL;
-    }
+    if (!path) return ll_model_load_default(err);
     return ll_model_load(path, tokenizer, err);
 }
 
@@ -422,4 +420,69 @@ done:
     ll_context_free(ctx);
     ll_model_free(m);
     return rc;
+}
+
+/* ---- convert ---- */
+
+static void convert_usage(FILE *f) {
+    fputs("usage: logitlab convert -m MODEL [--tokenizer tokenizer.bin] -o OUT.gguf [--type T] [--name NAME]\n"
+          "                        [--description TEXT] [--license TEXT]\n"
+          "Writes MODEL (GGUF, or a llama2.c checkpoint with its tokenizer.bin) as a llama GGUF that\n"
+          "llama.cpp also reads. --type: F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K (default Q8_0); norms stay F32.\n",
+          f);
+}
+
+int ll_cmd_convert(int argc, char **argv) {
+    ll_error err;
+    ll_error_clear(&err);
+    const char *model = NULL, *tokenizer = NULL, *out = NULL, *type_s = "Q8_0";
+    ll_export_options eo = {0};
+    ll_args a;
+    ll_args_init(&a, argc, argv, 0);
+    int kind;
+    while ((kind = ll_args_next(&a)) != 0) {
+        const char **dst = NULL;
+        if (kind == 2) {
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s'", a.value);
+            return report("convert", &err);
+        }
+        if (!strcmp(a.flag, "--help") || !strcmp(a.flag, "-h")) {
+            convert_usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a.flag, "-m") || !strcmp(a.flag, "--model")) dst = &model;
+        else if (!strcmp(a.flag, "--tokenizer")) dst = &tokenizer;
+        else if (!strcmp(a.flag, "-o")) dst = &out;
+        else if (!strcmp(a.flag, "--type")) dst = &type_s;
+        else if (!strcmp(a.flag, "--name")) dst = &eo.name;
+        else if (!strcmp(a.flag, "--description")) dst = &eo.description;
+        else if (!strcmp(a.flag, "--license")) dst = &eo.license;
+        else {
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab convert --help)", a.flag);
+            return report("convert", &err);
+        }
+        if (!ll_args_value(&a, dst, &err)) return report("convert", &err);
+    }
+    static const struct {
+        const char *n;
+        uint32_t t;
+    } types[] = {{"F32", LL_T_F32},   {"F16", LL_T_F16},   {"BF16", LL_T_BF16}, {"Q8_0", LL_T_Q8_0},
+                 {"Q4_0", LL_T_Q4_0}, {"Q4_K", LL_T_Q4_K}, {"Q5_K", LL_T_Q5_K}, {"Q6_K", LL_T_Q6_K}};
+    eo.type = UINT32_MAX;
+    for (size_t i = 0; i < LL_ARRAY_LEN(types); i++)
+        if (!strcmp(type_s, types[i].n)) eo.type = types[i].t;
+    if (eo.type == UINT32_MAX) {
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "--type %s is not one of F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K", type_s);
+        return report("convert", &err);
+    }
+    if (!model || !out) {
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "-m MODEL and -o OUT are required");
+        return report("convert", &err);
+    }
+    ll_model *m = ll_model_load(model, tokenizer, &err);
+    if (!m) return report("convert", &err);
+    ll_status st = ll_model_export_gguf(m, &eo, out, &err);
+    ll_model_free(m);
+    if (st != LL_OK) return report("convert", &err);
+    return 0;
 }

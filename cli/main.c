@@ -19,6 +19,7 @@ static void usage(FILE *f) {
             "  generate   generate text: every hyperparameter as a flag, streaming, --json\n"
             "  logits     next-token logits of a prompt\n"
             "  bench      prompt and generation speed of a model\n"
+            "  convert    write a model as a GGUF of another tensor type\n"
             "  synth      write a synthetic Llama GGUF with random weights\n"
             "  version    print the version and the SIMD level in use\n"
             "\n"
@@ -38,6 +39,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "generate")) return ll_cmd_generate(argc - 2, argv + 2);
     if (!strcmp(cmd, "logits")) return ll_cmd_logits(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench")) return ll_cmd_bench(argc - 2, argv + 2);
+    if (!strcmp(cmd, "convert")) return ll_cmd_convert(argc - 2, argv + 2);
     if (!strcmp(cmd, "synth")) return ll_cmd_synth(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("logitlab %s (simd: %s)\n", LL_VERSION_STRING, ll_simd_level_name());

@@ -490,6 +490,11 @@ typedef struct ll_model_info {
 ll_model *ll_model_load(const char *path, const char *tokenizer_path, ll_error *err);
 /* A GGUF image in memory (kept alive by the caller): the embedded model. */
 ll_model *ll_model_load_memory(const void *data, size_t size, ll_error *err);
+/* The embedded default model (a small Llama trained on the King James
+ * Bible, Q8_0, with its SentencePiece vocabulary; docs/default-model.md). */
+ll_model *ll_model_load_default(ll_error *err);
+/* Its GGUF image (e.g. to write it to a file for another engine). */
+const void *ll_default_model_bytes(size_t *size);
 void ll_model_free(ll_model *m);
 const ll_model_info *ll_model_get_info(const ll_model *m);
 const ll_tokenizer *ll_model_get_tokenizer(const ll_model *m); /* NULL if it has none */
