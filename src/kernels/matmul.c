@@ -4,6 +4,7 @@
  */
 #include "matmul.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +42,131 @@ static void scalar_gemm(const float *panel, size_t kc, const float *b, size_t ld
         }
 }
 
-const ll_matmul_kernels ll_matmul_scalar = {"scalar", scalar_matvec, scalar_dequant, scalar_gemm};
+/* ---- quantized activations ---- */
+
+size_t ll_qvec_block(uint32_t type) {
+    switch (type) {
+    case LL_T_Q4_0:
+    case LL_T_Q8_0:
+        return LL_QX_32;
+    case LL_T_Q4_K:
+    case LL_T_Q5_K:
+    case LL_T_Q6_K:
+        return LL_QX_256;
+    default:
+        return 0;
+    }
+}
+
+/* The rounding every table reproduces: scale amax / 127, values x * (1/d)
+ * rounded to nearest even (the default mode, as the vector conversion). */
+static void scalar_quantize_x(const float *x, size_t n, ll_qvec *qx) {
+    size_t B = qx->block;
+    for (size_t b = 0; b < n / B; b++) {
+        const float *xb = x + b * B;
+        float amax = 0.0f;
+        for (size_t k = 0; k < B; k++) {
+            float a = fabsf(xb[k]);
+            amax = a > amax ? a : amax;
+        }
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        for (size_t k = 0; k < B; k++) {
+            long v = lrintf(xb[k] * id);
+            qx->q[b * B + k] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+        }
+        qx->d[b] = B == LL_QX_32 ? ll_fp16_to_fp32(ll_fp32_to_fp16(d)) : d;
+    }
+    for (size_t g = 0; g < n / 16; g++) {
+        int s = 0;
+        for (size_t k = 0; k < 16; k++) s += qx->q[16 * g + k];
+        qx->sum[g] = (int16_t)s;
+    }
+}
+
+static float rd_half(const uint8_t *p) { return ll_fp16_to_fp32((uint16_t)(p[0] | p[1] << 8)); }
+
+/* Integer values of one 256-block of a K-quant, before scales and offsets. */
+static void unpack_k(uint32_t type, const uint8_t *b, int8_t v[256]) {
+    if (type == LL_T_Q6_K) {
+        const uint8_t *ql = b, *qh = b + 128;
+        for (int h = 0; h < 2; h++)
+            for (int l = 0; l < 32; l++) {
+                uint8_t a = ql[64 * h + l], c = ql[64 * h + 32 + l], hb = qh[32 * h + l];
+                v[128 * h + l] = (int8_t)((a & 0xF) | (hb & 3) << 4);
+                v[128 * h + 32 + l] = (int8_t)((c & 0xF) | (hb >> 2 & 3) << 4);
+                v[128 * h + 64 + l] = (int8_t)((a >> 4) | (hb >> 4 & 3) << 4);
+                v[128 * h + 96 + l] = (int8_t)((c >> 4) | (hb >> 6 & 3) << 4);
+            }
+        return;
+    }
+    int five = type == LL_T_Q5_K;
+    const uint8_t *qh = b + 16, *q = five ? b + 48 : b + 16;
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 32; l++) {
+            int lo = q[32 * c + l] & 0xF, hi = q[32 * c + l] >> 4;
+            if (five) {
+                lo |= (qh[l] >> (2 * c) & 1) << 4;
+                hi |= (qh[l] >> (2 * c + 1) & 1) << 4;
+            }
+            v[64 * c + l] = (int8_t)lo;
+            v[64 * c + 32 + l] = (int8_t)hi;
+        }
+}
+
+static void scalar_matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, float *y,
+                            size_t r0, size_t r1) {
+    for (size_t i = r0; i < r1; i++) {
+        const uint8_t *row = w + i * row_bytes;
+        float acc = 0.0f;
+        if (type == LL_T_Q4_0 || type == LL_T_Q8_0) {
+            for (size_t blk = 0; blk < n / 32; blk++) {
+                const int8_t *xq = qx->q + 32 * blk;
+                int s = 0;
+                if (type == LL_T_Q8_0) {
+                    const int8_t *wq = (const int8_t *)(row + 34 * blk + 2);
+                    for (int k = 0; k < 32; k++) s += wq[k] * xq[k];
+                } else {
+                    const uint8_t *wq = row + 18 * blk + 2;
+                    for (int k = 0; k < 16; k++) s += ((wq[k] & 0xF) - 8) * xq[k] + ((wq[k] >> 4) - 8) * xq[k + 16];
+                }
+                acc += rd_half(row + (type == LL_T_Q8_0 ? 34 : 18) * blk) * qx->d[blk] * (float)s;
+            }
+        } else {
+            size_t bb = type == LL_T_Q4_K ? 144 : type == LL_T_Q5_K ? 176 : 210;
+            for (size_t blk = 0; blk < n / 256; blk++) {
+                const uint8_t *b = row + bb * blk;
+                const int8_t *xq = qx->q + 256 * blk;
+                const int16_t *bs = qx->sum + 16 * blk;
+                int8_t v[256];
+                unpack_k(type, b, v);
+                int s = 0, sm = 0;
+                if (type == LL_T_Q6_K) {
+                    const int8_t *sc = (const int8_t *)(b + 192);
+                    for (int g = 0; g < 16; g++) {
+                        int t = 0;
+                        for (int k = 0; k < 16; k++) t += v[16 * g + k] * xq[16 * g + k];
+                        s += sc[g] * (t - 32 * bs[g]);
+                    }
+                    acc += rd_half(b + 208) * qx->d[blk] * (float)s;
+                } else {
+                    for (int j = 0; j < 8; j++) {
+                        uint8_t sc, m;
+                        ll_q4k_scale_min(j, b + 4, &sc, &m);
+                        int t = 0;
+                        for (int k = 0; k < 32; k++) t += v[32 * j + k] * xq[32 * j + k];
+                        s += sc * t;
+                        sm += m * (bs[2 * j] + bs[2 * j + 1]);
+                    }
+                    acc += rd_half(b) * qx->d[blk] * (float)s - rd_half(b + 2) * qx->d[blk] * (float)sm;
+                }
+            }
+        }
+        y[i] = acc;
+    }
+}
+
+const ll_matmul_kernels ll_matmul_scalar = {"scalar",    scalar_matvec,     scalar_dequant,
+                                            scalar_gemm, scalar_quantize_x, scalar_matvec_q};
 
 /* ---- driver ---- */
 
@@ -58,6 +183,7 @@ typedef struct {
     float *y;
     float *scratch;
     size_t scratch_stride;
+    const ll_qvec *qx;
 } job;
 
 /* Splits rows into n_parts ranges on multiples of `align` rows. */
@@ -73,6 +199,31 @@ static void matvec_part(void *ctx, int part, int n_parts) {
     size_t r0, r1;
     part_range(j->w->rows, 16, part, n_parts, &r0, &r1);
     if (r0 < r1) j->k->matvec(j->w->type, j->w->data, j->w->row_bytes, j->w->cols, j->x, j->y, r0, r1);
+}
+
+static void matvec_q_part(void *ctx, int part, int n_parts) {
+    job *j = ctx;
+    size_t r0, r1;
+    part_range(j->w->rows, 16, part, n_parts, &r0, &r1);
+    if (r0 < r1) j->k->matvec_q(j->w->type, j->w->data, j->w->row_bytes, j->w->cols, j->qx, j->y, r0, r1);
+}
+
+static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
+
+/* Lays the quantized activations out in the scratch (idle during a matvec):
+ * 0 if they do not fit, and the caller keeps the float path. */
+static int qvec_in_scratch(ll_pool *pool, float *scratch, size_t n, size_t block, ll_qvec *qx) {
+    size_t have = (size_t)ll_pool_size(pool) * ll_matmul_scratch_floats() * sizeof(float);
+    uintptr_t base = ((uintptr_t)scratch + 63) & ~(uintptr_t)63;
+    size_t off_d = round64(n), off_s = off_d + round64(n / block * sizeof(float));
+    size_t need = (base - (uintptr_t)scratch) + off_s + n / 16 * sizeof(int16_t);
+    if (need > have) return 0;
+    unsigned char *p = (unsigned char *)base;
+    qx->q = (int8_t *)p;
+    qx->d = (float *)(void *)(p + off_d);
+    qx->sum = (int16_t *)(void *)(p + off_s);
+    qx->block = block;
+    return 1;
 }
 
 static void gemm_part(void *ctx, int part, int n_parts) {
@@ -112,8 +263,16 @@ static void gemm_part(void *ctx, int part, int n_parts) {
 
 void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
                float *scratch) {
-    job j = {k, w, x, T, y, scratch, ll_matmul_scratch_floats()};
+    job j = {k, w, x, T, y, scratch, ll_matmul_scratch_floats(), NULL};
     if (T == 1) {
+        size_t block = k->matvec_q ? ll_qvec_block(w->type) : 0;
+        ll_qvec qx;
+        if (block && w->cols % block == 0 && qvec_in_scratch(pool, scratch, w->cols, block, &qx)) {
+            k->quantize_x(x, w->cols, &qx);
+            j.qx = &qx;
+            ll_pool_run(pool, matvec_q_part, &j);
+            return;
+        }
         ll_pool_run(pool, matvec_part, &j);
         return;
     }
@@ -125,7 +284,8 @@ const ll_matmul_kernels *ll_matmul_best(void) {
     extern const char *ll_simd_level_name(void);
     const char *lvl = ll_simd_level_name();
 #if defined(LL_HAVE_AVX512)
-    if (strcmp(lvl, "avx512") == 0) return &ll_matmul_avx512;
+    /* the matrix kernels also use AVX512BW (byte and word integer ops) */
+    if (strcmp(lvl, "avx512") == 0 && __builtin_cpu_supports("avx512bw")) return &ll_matmul_avx512;
 #endif
 #if defined(LL_HAVE_AVX2)
     if (strcmp(lvl, "avx2") == 0 || strcmp(lvl, "avx512") == 0) return &ll_matmul_avx2;

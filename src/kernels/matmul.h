@@ -13,9 +13,12 @@
  *    kernel computes 6 tokens x 32 rows per step, so the dequantization
  *    is paid once for all tokens.
  *
- * Activations stay float: results differ from llama.cpp (which rounds
- * activations to the weight's block format) by the amounts the synthetic
- * model's README documents for a dequantizing engine.
+ * For one token with Q4_0, Q8_0 and K-quant weights the activation vector
+ * is first rounded to int8 blocks (ll_qvec, once per product, before the
+ * rows are split between threads) and each row is an integer dot product
+ * combined with the float block scales, as llama.cpp does: the weights are
+ * never widened to float, which is what made this path compute-bound. The
+ * activations of a batch stay float.
  */
 #ifndef LL_MATMUL_H
 #define LL_MATMUL_H
@@ -28,6 +31,24 @@
 #define LL_PANEL_ROWS 32
 #define LL_PANEL_K 256
 
+/*
+ * An activation vector of n values quantized for integer dot products:
+ *  - LL_QX_32 (for Q4_0, Q8_0 weights): blocks of 32, d[b] = the scale
+ *    rounded through half precision, like llama.cpp's Q8_0 activations;
+ *  - LL_QX_256 (for K-quants): blocks of 256 with a float scale, like Q8_K.
+ * q[k] * d[k / block] approximates x[k] (|q| <= 127, so a sign flip never
+ * overflows); sum[g] = q[16g] + ... + q[16g + 15] carries the minimum and
+ * offset terms of the K-quants without touching q again.
+ */
+enum { LL_QX_32 = 32, LL_QX_256 = 256 };
+
+typedef struct {
+    int8_t *q;
+    float *d;
+    int16_t *sum;
+    size_t block;
+} ll_qvec;
+
 typedef struct ll_matmul_kernels {
     const char *name;
     /* y[i - r0] ... : y[i] = dot(row i, x) for i in [r0, r1) */
@@ -38,7 +59,17 @@ typedef struct ll_matmul_kernels {
     /* C[t * ldc + i] (+)= sum_k panel[k * 32 + i] * B[t * ldb + k] for t < T, i < 32 */
     void (*gemm)(const float *panel, size_t kc, const float *b, size_t ldb, size_t T, float *c, size_t ldc,
                  int accumulate);
+    /* x[0..n) into qx (qx->block set, buffers sized by the caller); every
+     * table must round identically, so the tables differ only in how the
+     * integer sums are added up */
+    void (*quantize_x)(const float *x, size_t n, ll_qvec *qx);
+    /* matvec with x quantized: NULL where the table has none */
+    void (*matvec_q)(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, float *y,
+                     size_t r0, size_t r1);
 } ll_matmul_kernels;
+
+/* The activation block matvec_q wants for weights of `type`, 0 if none. */
+size_t ll_qvec_block(uint32_t type);
 
 extern const ll_matmul_kernels ll_matmul_scalar;
 #if defined(LL_HAVE_AVX2)

@@ -1,8 +1,8 @@
 /*
  * matmul_avx2.c - AVX2/FMA matrix kernels for CPUs without AVX-512:
- * vector decoding of F32, F16, BF16, Q8_0 and Q4_0; the K-quant blocks are
- * decoded by the scalar reference into a small buffer and multiplied with
- * vectors. A 6-token x 16-row register tile runs the batch GEMM (two tile
+ * vector decoding of F32, F16, BF16, Q8_0 and Q4_0 (for batches; the K-quant
+ * blocks are decoded by the scalar reference into a small buffer), integer
+ * dot products on quantized activations for one token. A 6-token x 16-row register tile runs the batch GEMM (two tile
  * columns per 32-row panel). Compiled with -mavx2 -mfma -mf16c.
  */
 #include "matmul.h"
@@ -98,6 +98,145 @@ static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, 
     }
 }
 
+/* ---- matvec on quantized activations: integer dot products ---- */
+
+static void quantize_x(const float *x, size_t n, ll_qvec *qx) { ll_matmul_scalar.quantize_x(x, n, qx); }
+
+static inline __m256i scale_pair(int a, int b) {
+    return _mm256_set_m128i(_mm_set1_epi16((short)b), _mm_set1_epi16((short)a));
+}
+
+/* 8 int32 of one 32-value block: sum of unsigned w times signed x, pairs then quads */
+static inline __m256i dot32(__m256i w, __m256i x) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1));
+}
+
+static float dot_q4_0_q8_0(uint32_t type, const uint8_t *row, size_t n, const ll_qvec *qx) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    for (size_t blk = 0; blk < n / 32; blk++) {
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(qx->q + 32 * blk));
+        const uint8_t *b;
+        __m256i t;
+        if (type == LL_T_Q4_0) {
+            b = row + 18 * blk;
+            __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
+            __m256i w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), m4);
+            /* (w - 8) * x = w * x - 8 * x, in int16 without saturation */
+            t = _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(w, xv), _mm256_maddubs_epi16(eight, xv)),
+                                  _mm256_set1_epi16(1));
+        } else {
+            b = row + 34 * blk;
+            __m256i w = _mm256_loadu_si256((const __m256i *)(b + 2));
+            /* |w| and x with w's sign: |x| <= 127 so the flip cannot overflow */
+            t = dot32(_mm256_abs_epi8(w), _mm256_sign_epi8(xv, w));
+        }
+        __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(h2f(b) * qx->d[blk]));
+        if (blk & 1)
+            a1 = _mm256_add_ps(a1, f);
+        else
+            a0 = _mm256_add_ps(a0, f);
+    }
+    return hsum8(_mm256_add_ps(a0, a1));
+}
+
+static float dot_q4k_like(const uint8_t *row, size_t n, const ll_qvec *qx, int five) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    size_t bb = five ? 176 : 144;
+    __m256 acc = _mm256_setzero_ps();
+    float mins = 0.0f;
+    for (size_t blk = 0; blk < n / 256; blk++) {
+        const uint8_t *b = row + bb * blk, *q = five ? b + 48 : b + 16;
+        const int8_t *xq = qx->q + 256 * blk;
+        const int16_t *bs = qx->sum + 16 * blk;
+        __m256i hb = five ? _mm256_loadu_si256((const __m256i *)(b + 16)) : _mm256_setzero_si256();
+        __m256i iacc = _mm256_setzero_si256();
+        int im = 0;
+        for (int c = 0; c < 4; c++) {
+            uint8_t s0, m0, s1, m1;
+            ll_q4k_scale_min(2 * c, b + 4, &s0, &m0);
+            ll_q4k_scale_min(2 * c + 1, b + 4, &s1, &m1);
+            __m256i v = _mm256_loadu_si256((const __m256i *)(q + 32 * c));
+            __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            if (five) {
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(hb, one), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 1), one), 4));
+                hb = _mm256_srli_epi16(hb, 2);
+            }
+            __m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(xq + 64 * c)));
+            __m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xq + 64 * c + 32)));
+            iacc = _mm256_add_epi32(iacc, _mm256_madd_epi16(p0, _mm256_set1_epi16(s0)));
+            iacc = _mm256_add_epi32(iacc, _mm256_madd_epi16(p1, _mm256_set1_epi16(s1)));
+            im += m0 * (bs[4 * c] + bs[4 * c + 1]) + m1 * (bs[4 * c + 2] + bs[4 * c + 3]);
+        }
+        float dx = qx->d[blk];
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(iacc), _mm256_set1_ps(h2f(b) * dx)));
+        mins += h2f(b + 2) * dx * (float)im;
+    }
+    return hsum8(acc) - mins;
+}
+
+static float dot_q6k(const uint8_t *row, size_t n, const ll_qvec *qx) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t blk = 0; blk < n / 256; blk++) {
+        const uint8_t *b = row + 210 * blk, *ql = b, *qh = b + 128;
+        const int8_t *sc = (const int8_t *)(b + 192);
+        const int8_t *xq = qx->q + 256 * blk;
+        const int16_t *bs = qx->sum + 16 * blk;
+        int ofs = 0;
+        for (int g = 0; g < 16; g++) ofs += sc[g] * bs[g];
+        /* q - 32 with q unsigned for maddubs: 32 * sc * sum(x) comes off at the end */
+        __m256i iacc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i A = _mm256_loadu_si256((const __m256i *)(ql + 64 * h));
+            __m256i B = _mm256_loadu_si256((const __m256i *)(ql + 64 * h + 32));
+            __m256i H = _mm256_loadu_si256((const __m256i *)(qh + 32 * h));
+            __m256i v[4];
+            v[0] = _mm256_or_si256(_mm256_and_si256(A, m4), _mm256_slli_epi16(_mm256_and_si256(H, m3), 4));
+            v[1] = _mm256_or_si256(_mm256_and_si256(B, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 2), m3), 4));
+            v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(A, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 4), m3), 4));
+            v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(B, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 6), m3), 4));
+            for (int part = 0; part < 4; part++) {
+                int g = 8 * h + 2 * part;
+                __m256i p = _mm256_maddubs_epi16(v[part], _mm256_loadu_si256((const __m256i *)(xq + 16 * g)));
+                iacc = _mm256_add_epi32(iacc, _mm256_madd_epi16(p, scale_pair(sc[g], sc[g + 1])));
+            }
+        }
+        iacc = _mm256_sub_epi32(iacc, _mm256_setr_epi32(32 * ofs, 0, 0, 0, 0, 0, 0, 0));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(iacc), _mm256_set1_ps(h2f(b + 208) * qx->d[blk])));
+    }
+    return hsum8(acc);
+}
+
+static void matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, float *y,
+                     size_t r0, size_t r1) {
+    for (size_t i = r0; i < r1; i++) {
+        const uint8_t *row = w + i * row_bytes;
+        switch (type) {
+        case LL_T_Q4_0:
+        case LL_T_Q8_0:
+            y[i] = dot_q4_0_q8_0(type, row, n, qx);
+            break;
+        case LL_T_Q4_K:
+            y[i] = dot_q4k_like(row, n, qx, 0);
+            break;
+        case LL_T_Q5_K:
+            y[i] = dot_q4k_like(row, n, qx, 1);
+            break;
+        case LL_T_Q6_K:
+            y[i] = dot_q6k(row, n, qx);
+            break;
+        default:
+            ll_matmul_scalar.matvec_q(type, w, row_bytes, n, qx, y, i, i + 1);
+            break;
+        }
+    }
+}
+
 /* C[t][0..16) (+)= panel[k][col..col+16) * b[t][k] for t < tn <= 6 */
 static void tile(const float *panel, size_t col, size_t kc, const float *b, size_t ldb, size_t tn, float *c, size_t ldc,
                  int accumulate) {
@@ -134,4 +273,4 @@ static void gemm(const float *panel, size_t kc, const float *b, size_t ldb, size
     }
 }
 
-const ll_matmul_kernels ll_matmul_avx2 = {"avx2", matvec, dequant, gemm};
+const ll_matmul_kernels ll_matmul_avx2 = {"avx2", matvec, dequant, gemm, quantize_x, matvec_q};

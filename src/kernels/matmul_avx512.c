@@ -189,6 +189,215 @@ static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, 
     }
 }
 
+/* ---- matvec on quantized activations: integer dot products ---- */
+
+/* Rounds exactly as the scalar table: max|x| is order-independent and the
+ * conversion rounds to nearest even like lrintf. */
+static void quantize_x(const float *x, size_t n, ll_qvec *qx) {
+    size_t B = qx->block;
+    const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
+    for (size_t b = 0; b < n / B; b++) {
+        const float *xb = x + b * B;
+        __m512 m = _mm512_setzero_ps();
+        for (size_t k = 0; k < B; k += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(xb + k)));
+        float amax = _mm512_reduce_max_ps(m);
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        __m512 vid = _mm512_set1_ps(id);
+        for (size_t k = 0; k < B; k += 16) {
+            __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xb + k), vid));
+            v = _mm512_max_epi32(_mm512_min_epi32(v, lim), nlim);
+            _mm_storeu_si128((__m128i *)(qx->q + b * B + k), _mm512_cvtepi32_epi8(v));
+            qx->sum[(b * B + k) / 16] = (int16_t)_mm512_reduce_add_epi32(v);
+        }
+        qx->d[b] = B == LL_QX_32 ? _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT)) : d;
+    }
+}
+
+/* lanes 0-7 scaled by a, lanes 8-15 by b: two 32-blocks share a register */
+static inline __m512 scale2(float a, float b) { return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1); }
+
+static float dot_q4_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8), ones = _mm512_set1_epi16(1);
+    /* 64-bit lanes 0-1 keep block a's low nibbles, 2-3 take its high ones */
+    const __m512i shift = _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0);
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    size_t nb = n / 32, blk = 0;
+    for (; blk + 2 <= nb; blk += 2) {
+        const uint8_t *b0 = row + 18 * blk, *b1 = b0 + 18;
+        __m256i z0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b0 + 2)));
+        __m256i z1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b1 + 2)));
+        __m512i wv =
+            _mm512_and_si512(_mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(z0), z1, 1), shift), m4);
+        __m512i xv = _mm512_loadu_si512(qx->q + 32 * blk);
+        /* (w - 8) * x = w * x - 8 * x, both in int16 without saturation */
+        __m512i p = _mm512_sub_epi16(_mm512_maddubs_epi16(wv, xv), _mm512_maddubs_epi16(eight, xv));
+        __m512 f = _mm512_cvtepi32_ps(_mm512_madd_epi16(p, ones));
+        __m512 sc = scale2(h2f(b0) * qx->d[blk], h2f(b1) * qx->d[blk + 1]);
+        if (blk & 2)
+            a1 = _mm512_fmadd_ps(f, sc, a1);
+        else
+            a0 = _mm512_fmadd_ps(f, sc, a0);
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; blk < nb; blk++) {
+        const uint8_t *b = row + 18 * blk;
+        const int8_t *xq = qx->q + 32 * blk;
+        int t = 0;
+        for (int k = 0; k < 16; k++) t += ((b[2 + k] & 0xF) - 8) * xq[k] + ((b[2 + k] >> 4) - 8) * xq[k + 16];
+        s += h2f(b) * qx->d[blk] * (float)t;
+    }
+    return s;
+}
+
+static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
+    const __m512i ones = _mm512_set1_epi16(1), zero = _mm512_setzero_si512();
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    size_t nb = n / 32, blk = 0;
+    for (; blk + 2 <= nb; blk += 2) {
+        const uint8_t *b0 = row + 34 * blk, *b1 = b0 + 34;
+        __m512i wv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + 2))),
+                                        _mm256_loadu_si256((const __m256i *)(b1 + 2)), 1);
+        __m512i xv = _mm512_loadu_si512(qx->q + 32 * blk);
+        /* maddubs wants one unsigned side: |w| and x with w's sign (|x| <= 127) */
+        __m512i sx = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(wv), zero, xv);
+        __m512 f = _mm512_cvtepi32_ps(_mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(wv), sx), ones));
+        __m512 sc = scale2(h2f(b0) * qx->d[blk], h2f(b1) * qx->d[blk + 1]);
+        if (blk & 2)
+            a1 = _mm512_fmadd_ps(f, sc, a1);
+        else
+            a0 = _mm512_fmadd_ps(f, sc, a0);
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; blk < nb; blk++) {
+        const uint8_t *b = row + 34 * blk;
+        const int8_t *xq = qx->q + 32 * blk;
+        int t = 0;
+        for (int k = 0; k < 32; k++) t += (int8_t)b[2 + k] * xq[k];
+        s += h2f(b) * qx->d[blk] * (float)t;
+    }
+    return s;
+}
+
+/* int16 lane l of the result = v[idx[l]] */
+static inline __m512i bcast16(const uint16_t idx[32], __m512i v) {
+    return _mm512_permutexvar_epi16(_mm512_loadu_si512(idx), v);
+}
+
+static float dot_q4k_like(const uint8_t *row, size_t n, const ll_qvec *qx, int five) {
+    /* madd weights: the first 16 int16 lanes (32 values) are sub-block 2c, the rest 2c + 1 */
+    static const uint16_t idx[4][32] = {
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+        {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3},
+        {4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5},
+        {6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7}};
+    const __m512i m4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
+    const __m512i hshift = _mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0);
+    size_t bb = five ? 176 : 144;
+    __m512 acc = _mm512_setzero_ps();
+    __m256 accm = _mm256_setzero_ps();
+    for (size_t blk = 0; blk < n / 256; blk++) {
+        const uint8_t *b = row + bb * blk, *q = five ? b + 48 : b + 16;
+        const int8_t *xq = qx->q + 256 * blk;
+        uint32_t u[3];
+        memcpy(u, b + 4, 12);
+        /* the 6-bit scales and mins of ll_q4k_scale_min, eight at a time */
+        uint64_t sc8 = (u[0] & 0x3F3F3F3Fu) | (uint64_t)((u[2] & 0x0F0F0F0Fu) | ((u[0] >> 2) & 0x30303030u)) << 32;
+        uint64_t m8 = (u[1] & 0x3F3F3F3Fu) | (uint64_t)(((u[2] >> 4) & 0x0F0F0F0Fu) | ((u[1] >> 2) & 0x30303030u))
+                                                 << 32;
+        __m512i sc16 = _mm512_cvtepu8_epi16(_mm256_castsi128_si256(_mm_cvtsi64_si128((long long)sc8)));
+        __m512i hb =
+            five ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(b + 16))) : _mm512_setzero_si512();
+        hb = _mm512_srlv_epi64(hb, hshift);
+        __m512i iacc = _mm512_setzero_si512();
+        for (int c = 0; c < 4; c++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(q + 32 * c));
+            __m512i w = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1), m4);
+            if (five) {
+                w = _mm512_or_si512(w, _mm512_slli_epi16(_mm512_and_si512(hb, one), 4));
+                hb = _mm512_srli_epi64(hb, 2);
+            }
+            __m512i p = _mm512_maddubs_epi16(w, _mm512_loadu_si512(xq + 64 * c));
+            iacc = _mm512_add_epi32(iacc, _mm512_madd_epi16(p, bcast16(idx[c], sc16)));
+        }
+        float dx = qx->d[blk];
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc), _mm512_set1_ps(h2f(b) * dx), acc);
+        __m128i mm = _mm_cvtsi64_si128((long long)m8);
+        __m256i mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mm, mm));
+        __m256i bs = _mm256_loadu_si256((const __m256i *)(qx->sum + 16 * blk));
+        accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(bs, mins)), _mm256_set1_ps(h2f(b + 2) * dx), accm);
+    }
+    __m128 m = _mm_add_ps(_mm256_castps256_ps128(accm), _mm256_extractf128_ps(accm, 1));
+    m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_add_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(m);
+}
+
+static float dot_q6k(const uint8_t *row, size_t n, const ll_qvec *qx) {
+    /* madd weights: 8 int16 lanes (16 values) per scale, four scales a register */
+    static const uint16_t idx[4][32] = {
+        {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
+        {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
+        {8,  8,  8,  8,  8,  8,  8,  8,  9,  9,  9,  9,  9,  9,  9,  9,
+         10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
+        {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13,
+         14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15}};
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(3);
+    /* the upper 32 values of each register take qh's bits 2-3 (and 6-7) */
+    const __m512i hshift = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0);
+    __m512 acc = _mm512_setzero_ps();
+    for (size_t blk = 0; blk < n / 256; blk++) {
+        const uint8_t *b = row + 210 * blk, *ql = b, *qh = b + 128;
+        const int8_t *xq = qx->q + 256 * blk;
+        __m128i sc8 = _mm_loadu_si128((const __m128i *)(b + 192));
+        __m512i sc16 = _mm512_cvtepi8_epi16(_mm256_castsi128_si256(sc8));
+        /* q - 32 with q unsigned for maddubs: take 32 * sc * sum(x) per group off */
+        __m256i ofs =
+            _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(qx->sum + 16 * blk)), _mm256_cvtepi8_epi16(sc8));
+        __m512i iacc = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(ofs, 5)));
+        for (int h = 0; h < 2; h++) {
+            __m512i L = _mm512_loadu_si512(ql + 64 * h);
+            __m512i H =
+                _mm512_srlv_epi64(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qh + 32 * h))), hshift);
+            __m512i v0 = _mm512_or_si512(_mm512_and_si512(L, m4), _mm512_slli_epi16(_mm512_and_si512(H, m3), 4));
+            __m512i v1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(L, 4), m4),
+                                         _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi64(H, 4), m3), 4));
+            __m512i p0 = _mm512_maddubs_epi16(v0, _mm512_loadu_si512(xq + 128 * h));
+            __m512i p1 = _mm512_maddubs_epi16(v1, _mm512_loadu_si512(xq + 128 * h + 64));
+            iacc = _mm512_add_epi32(iacc, _mm512_madd_epi16(p0, bcast16(idx[2 * h], sc16)));
+            iacc = _mm512_add_epi32(iacc, _mm512_madd_epi16(p1, bcast16(idx[2 * h + 1], sc16)));
+        }
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc), _mm512_set1_ps(h2f(b + 208) * qx->d[blk]), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+static void matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, float *y,
+                     size_t r0, size_t r1) {
+    for (size_t i = r0; i < r1; i++) {
+        const uint8_t *row = w + i * row_bytes;
+        switch (type) {
+        case LL_T_Q4_0:
+            y[i] = dot_q4_0(row, n, qx);
+            break;
+        case LL_T_Q8_0:
+            y[i] = dot_q8_0(row, n, qx);
+            break;
+        case LL_T_Q4_K:
+            y[i] = dot_q4k_like(row, n, qx, 0);
+            break;
+        case LL_T_Q5_K:
+            y[i] = dot_q4k_like(row, n, qx, 1);
+            break;
+        case LL_T_Q6_K:
+            y[i] = dot_q6k(row, n, qx);
+            break;
+        default:
+            ll_matmul_scalar.matvec_q(type, w, row_bytes, n, qx, y, i, i + 1);
+            break;
+        }
+    }
+}
+
 /* ---- dequantize a chunk of a row ---- */
 
 static void dequant(uint32_t type, const uint8_t *row, size_t k0, size_t kc, float *out) {
@@ -312,4 +521,4 @@ static void gemm(const float *panel, size_t kc, const float *b, size_t ldb, size
     if (t < T) tile(panel, kc, b + t * ldb, ldb, T - t, c + t * ldc, ldc, accumulate);
 }
 
-const ll_matmul_kernels ll_matmul_avx512 = {"avx512", matvec, dequant, gemm};
+const ll_matmul_kernels ll_matmul_avx512 = {"avx512", matvec, dequant, gemm, quantize_x, matvec_q};
