@@ -15,6 +15,8 @@ int ll_cmd_synth(int argc, char **argv);
 int ll_cmd_bench(int argc, char **argv);
 int ll_cmd_generate(int argc, char **argv);
 int ll_cmd_convert(int argc, char **argv);
+int ll_cmd_explain(int argc, char **argv);
+int ll_cmd_inspect(int argc, char **argv);
 /* -m PATH, or the embedded default model when PATH is NULL. */
 ll_model *ll_cli_load_model(const char *path, const char *tokenizer, ll_error *err);
 void ll_cli_write_trace(lj_writer *w, const ll_trace *trace);

@@ -13,6 +13,8 @@ static void usage(FILE *f) {
             "usage: logitlab COMMAND [options]\n"
             "\n"
             "commands:\n"
+            "  explain    the hyperparameter tour: concept, source and live demo, one at a time\n"
+            "  inspect    the next-token distribution after every stage of a sampling chain\n"
             "  sample     apply a sampling chain to a logits vector (no model needed)\n"
             "  info       a model's metadata, hyperparameters and tensors\n"
             "  tokenize   token ids and pieces of a text\n"
@@ -36,6 +38,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "sample")) return ll_cmd_sample(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return ll_cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "tokenize")) return ll_cmd_tokenize(argc - 2, argv + 2);
+    if (!strcmp(cmd, "explain")) return ll_cmd_explain(argc - 2, argv + 2);
+    if (!strcmp(cmd, "inspect")) return ll_cmd_inspect(argc - 2, argv + 2);
     if (!strcmp(cmd, "generate")) return ll_cmd_generate(argc - 2, argv + 2);
     if (!strcmp(cmd, "logits")) return ll_cmd_logits(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench")) return ll_cmd_bench(argc - 2, argv + 2);

@@ -1,0 +1,855 @@
+/*
+ * explain.c - the lessons' live parts: the model's next-token distribution
+ * for the current prompt, each stage's effect read from the chain's trace
+ * (the same numbers `logitlab inspect` prints), the arithmetic stepped
+ * through on those numbers, and short generations at a few values.
+ */
+#include "explain.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "explain_impl.h"
+#include "lessons.h"
+#include "sources.h"
+
+#define DEFAULT_PROMPT "And God said"
+#define DEMO_SEED 42
+#define GEN_TOKENS 24
+
+const ll_source_snippet *ll_explain_source(const char *function) {
+    for (size_t i = 0; i < ll_explain_n_sources; i++)
+        if (!strcmp(ll_explain_sources[i].function, function)) return &ll_explain_sources[i];
+    return NULL;
+}
+
+size_t ll_explain_n_lessons(void) { return ll_n_lessons; }
+const char *ll_explain_lesson_id(size_t i) { return i < ll_n_lessons ? ll_lessons[i].id : NULL; }
+const char *ll_explain_lesson_title(size_t i) { return i < ll_n_lessons ? ll_lessons[i].title : NULL; }
+
+int ll_explain_find(const char *name) {
+    if (!name || !*name) return -1;
+    char *end;
+    long n = strtol(name, &end, 10);
+    if (!*end) return n >= 1 && (size_t)n <= ll_n_lessons ? (int)n - 1 : -1;
+    int found = -1;
+    size_t len = strlen(name);
+    for (size_t i = 0; i < ll_n_lessons; i++) {
+        if (!strcmp(ll_lessons[i].id, name)) return (int)i;
+        if (!strncmp(ll_lessons[i].id, name, len)) {
+            if (found >= 0) return -1; /* ambiguous */
+            found = (int)i;
+        }
+    }
+    /* names users type for the same thing */
+    static const struct {
+        const char *alias, *id;
+    } aliases[] = {{"temp", "temperature"},          {"typical", "typical_p"},
+                   {"repetition", "repetition_penalty"}, {"penalty", "repetition_penalty"},
+                   {"frequency", "frequency_presence"},  {"presence", "frequency_presence"},
+                   {"bias", "logit_bias"},              {"stop", "stopping"},
+                   {"beam", "decoding"},                {"greedy", "decoding"},
+                   {"seed", "seeds"},                   {"all", "combined"}};
+    if (found < 0)
+        for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+            if (!strcmp(aliases[i].alias, name))
+                for (size_t j = 0; j < ll_n_lessons; j++)
+                    if (!strcmp(ll_lessons[j].id, aliases[i].id)) return (int)j;
+    return found;
+}
+
+/* ---- the session ---- */
+
+ll_explain *ll_explain_new(const ll_model *m, const ll_explain_options *o, ll_error *err) {
+    ll_explain *e = ll_calloc(1, sizeof *e, err);
+    if (!e) return NULL;
+    e->model = m;
+    e->tok = ll_model_get_tokenizer(m);
+    if (!e->tok) {
+        free(e);
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "the model has no tokenizer: the tour needs text");
+        return NULL;
+    }
+    e->V = ll_model_get_info(m)->n_vocab;
+    e->n_ctx = ll_model_get_info(m)->n_ctx_train;
+    if (e->n_ctx == 0 || e->n_ctx > 2048) e->n_ctx = 2048;
+    e->ctx = ll_context_new(m, e->n_ctx, o->threads > 0 ? o->threads : 1, err);
+    e->logits = ll_malloc(e->V * sizeof(float), err);
+    if (!e->ctx || !e->logits) {
+        ll_explain_free(e);
+        return NULL;
+    }
+    ll_term_detect(&e->term, o->out);
+    if (o->width > 0) e->term.width = o->width < 40 ? 40 : o->width;
+    if (o->color >= 0) e->term.color = o->color != 0;
+    e->in = o->in;
+    e->interrupt = o->interrupt;
+    e->current = -1;
+    if (ll_explain_set_prompt(e, o->prompt ? o->prompt : DEFAULT_PROMPT, err) != LL_OK) {
+        ll_explain_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void ll_explain_free(ll_explain *e) {
+    if (!e) return;
+    ll_context_free(e->ctx);
+    free(e->logits);
+    free(e->ids);
+    free(e);
+}
+
+ll_status ll_explain_set_prompt(ll_explain *e, const char *prompt, ll_error *err) {
+    int32_t *ids;
+    size_t n;
+    if (!*prompt) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "the prompt is empty");
+    if (strlen(prompt) >= sizeof e->prompt)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "the prompt is longer than %zu bytes", sizeof e->prompt - 1);
+    ll_status st = ll_tokenize(e->tok, prompt, strlen(prompt), true, false, &ids, &n, err);
+    if (st != LL_OK) return st;
+    if (n + GEN_TOKENS * 2 >= e->n_ctx) {
+        free(ids);
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                       "the prompt has %zu tokens; the model's context (%zu) needs room for the demos: shorten it", n,
+                       e->n_ctx);
+    }
+    ll_context_rewind(e->ctx, 0, NULL);
+    st = ll_context_decode(e->ctx, ids, n, e->logits, NULL, err);
+    if (st != LL_OK) {
+        free(ids);
+        return st;
+    }
+    free(e->ids);
+    e->ids = ids;
+    e->n_ids = n;
+    snprintf(e->prompt, sizeof e->prompt, "%s", prompt);
+    return LL_OK;
+}
+
+/* ---- small helpers ---- */
+
+/* cols 0: as long as the token needs (up to 40 columns) */
+static void token_label(const ll_explain *e, int32_t id, int cols) {
+    char buf[96];
+    size_t len = ll_token_to_bytes(e->tok, id, true, buf, sizeof buf);
+    if (len > sizeof buf) len = sizeof buf;
+    if (cols == 0) {
+        ll_term_token(&e->term, buf, len, -40);
+        return;
+    }
+    ll_term_token(&e->term, buf, len, cols);
+}
+
+static int top_token(const ll_explain *e) {
+    int best = 0;
+    for (size_t i = 1; i < e->V; i++)
+        if (e->logits[i] > e->logits[best]) best = (int)i;
+    return best;
+}
+
+/* Builds the single-stage chain of a STAGE lesson at value v, as `logitlab
+ * inspect` builds it from the flags written to cmd. */
+static void stage_params(const ll_explain *e, const ll_lesson *L, double v, ll_sampling_params *p,
+                         ll_token_bias *bias, char *cmd, size_t cap) {
+    ll_sampling_params_init(p, LL_PROFILE_LLAMACPP);
+    p->seed = DEMO_SEED;
+    p->samplers = L->stage;
+    int n = snprintf(cmd, cap, "--samplers %s", L->stage);
+    if (!strcmp(L->id, "temperature")) {
+        p->temperature = (float)v;
+        snprintf(cmd + n, cap - (size_t)n, " --temperature %g", v);
+    } else if (!strcmp(L->id, "top_k")) {
+        p->top_k = (int32_t)v;
+        snprintf(cmd + n, cap - (size_t)n, " --top-k %d", (int)v);
+    } else if (!strcmp(L->id, "top_p")) {
+        p->top_p = v;
+        snprintf(cmd + n, cap - (size_t)n, " --top-p %g", v);
+    } else if (!strcmp(L->id, "min_p")) {
+        p->min_p = v;
+        snprintf(cmd + n, cap - (size_t)n, " --min-p %g", v);
+    } else if (!strcmp(L->id, "typical_p")) {
+        p->typical_p = v;
+        snprintf(cmd + n, cap - (size_t)n, " --typical-p %g", v);
+    } else if (!strcmp(L->id, "repetition_penalty")) {
+        p->repetition_penalty = (float)v;
+        snprintf(cmd + n, cap - (size_t)n, " --repetition-penalty %g", v);
+    } else if (!strcmp(L->id, "frequency_presence")) {
+        p->frequency_penalty = (float)v;
+        p->presence_penalty = (float)v;
+        snprintf(cmd + n, cap - (size_t)n, " --frequency-penalty %g --presence-penalty %g", v, v);
+    } else if (!strcmp(L->id, "logit_bias")) {
+        /* logit_bias runs before the listed stages; temperature 1 is a no-op */
+        p->samplers = "temperature";
+        p->temperature = 1.0f;
+        bias->token = top_token(e);
+        bias->bias = (float)v;
+        p->logit_bias = bias;
+        p->n_logit_bias = 1;
+        snprintf(cmd, cap, "--samplers temperature --temperature 1 --logit-bias %d=%g", bias->token, v);
+    }
+}
+
+/* The chain's trace on the current distribution; the prompt is the history. */
+static ll_status run_trace(ll_explain *e, const ll_sampling_params *p, ll_trace **out, ll_error *err) {
+    *out = NULL;
+    ll_chain *ch = ll_chain_from_params(p, e->V, err);
+    if (!ch) return err ? err->status : LL_ERR_INVALID_ARGUMENT;
+    ll_trace *tr = ll_trace_new(LL_TRACE_MAX_TOP, err);
+    ll_status st = tr ? ll_chain_set_prompt(ch, e->ids, e->n_ids, err) : LL_ERR_OUT_OF_MEMORY;
+    if (st == LL_OK) {
+        int32_t tok;
+        ll_chain_set_trace(ch, tr);
+        st = ll_chain_apply(ch, e->logits, e->V, &tok, err);
+    }
+    ll_chain_free(ch);
+    if (st != LL_OK) {
+        ll_trace_free(tr);
+        return st;
+    }
+    *out = tr;
+    return LL_OK;
+}
+
+static const ll_trace_stage *find_stage(const ll_trace *tr, const char *prefix) {
+    for (size_t i = 0; i < ll_trace_n_stages(tr); i++) {
+        const ll_trace_stage *s = ll_trace_stage_at(tr, i);
+        if (!strncmp(s->name, prefix, strlen(prefix))) return s;
+    }
+    return NULL;
+}
+
+static const ll_trace_token *find_token(const ll_trace_token *list, size_t n, int32_t id) {
+    for (size_t i = 0; i < n; i++)
+        if (list[i].id == id) return &list[i];
+    return NULL;
+}
+
+static size_t prompt_count(const ll_explain *e, int32_t id) {
+    size_t c = 0;
+    for (size_t i = 0; i < e->n_ids; i++) c += e->ids[i] == id;
+    return c;
+}
+
+/* ---- printing a stage: the bars before and after ---- */
+
+enum { ROWS = 10 };
+
+void ll_explain_print_stage(ll_explain *e, const ll_trace_stage *s, bool mark_history) {
+    const ll_term *t = &e->term;
+    FILE *f = t->f;
+    int label = 14, bar = (t->width - 4 - label - 2 * 8 - 6) / 2;
+    if (bar < 6) bar = 6;
+    if (bar > 30) bar = 30;
+    fprintf(f, "  %s: %zu -> %zu candidates, removed %.4f of the probability, entropy %.3f -> %.3f nats\n", s->name,
+            s->n_before, s->n_after, s->mass_removed, s->entropy_before, s->entropy_after);
+    ll_term_color(t, LL_C_DIM);
+    fprintf(f, "     %-*s  %-*s  after\n", label, "token", bar + 7, "before");
+    ll_term_color(t, LL_C_RESET);
+    size_t rows = s->n_top < ROWS ? s->n_top : ROWS;
+    for (size_t i = 0; i < rows; i++) {
+        const ll_trace_token *b = &s->top_before[i];
+        const ll_trace_token *a = find_token(s->top_after, s->n_top_after, b->id);
+        bool known_cut = !a && s->n_after <= s->n_top_after;
+        fprintf(f, "  %2zu ", i + 1);
+        token_label(e, b->id, label);
+        fprintf(f, "%c%.4f ", mark_history && prompt_count(e, b->id) ? '*' : ' ', b->p);
+        ll_term_bar(t, b->p, bar);
+        if (a) {
+            ll_term_color(t, a->p > b->p ? LL_C_GOOD : a->p < b->p ? LL_C_ACCENT : LL_C_RESET);
+            fprintf(f, "  %.4f ", a->p);
+            ll_term_bar(t, a->p, bar);
+            ll_term_color(t, LL_C_RESET);
+        } else {
+            ll_term_color(t, LL_C_BAD);
+            fprintf(f, "  %s", known_cut ? "cut" : "(below the top 64)");
+            ll_term_color(t, LL_C_RESET);
+        }
+        fputc('\n', f);
+    }
+    /* tokens that entered the top rows only after the stage (penalties reorder) */
+    for (size_t i = 0; i < s->n_top_after && i < 3; i++) {
+        const ll_trace_token *a = &s->top_after[i];
+        bool shown = false;
+        for (size_t j = 0; j < rows; j++) shown |= s->top_before[j].id == a->id;
+        if (shown) continue;
+        fprintf(f, "   + ");
+        token_label(e, a->id, label);
+        fprintf(f, " rose to #%zu after the stage: %.4f\n", i + 1, a->p);
+    }
+}
+
+/* ---- source ---- */
+
+static void print_source(ll_explain *e, const char *fn) {
+    const ll_source_snippet *s = ll_explain_source(fn);
+    const ll_term *t = &e->term;
+    if (!s) return;
+    fprintf(t->f, "\n  ");
+    ll_term_color(t, LL_C_BOLD);
+    fprintf(t->f, "%s()", s->function);
+    ll_term_color(t, LL_C_RESET);
+    fprintf(t->f, " - %s, line %zu (the code compiled into this binary):\n", s->path, s->def_line);
+    size_t line = s->first_line;
+    for (const char *p = s->text; *p; line++) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        ll_term_color(t, LL_C_DIM);
+        fprintf(t->f, "  %4zu | ", line);
+        ll_term_color(t, LL_C_CODE);
+        fwrite(p, 1, len, t->f);
+        ll_term_color(t, LL_C_RESET);
+        fputc('\n', t->f);
+        p += len + (eol ? 1 : 0);
+    }
+}
+
+/* ---- generations ---- */
+
+typedef struct {
+    char label[128];
+    char *text;
+    double score;
+    ll_stop_reason reason;
+    size_t n_tokens;
+} gen_out;
+
+static ll_status generate(ll_explain *e, const ll_generate_params *g, gen_out *o, ll_error *err) {
+    ll_lm lm;
+    ll_lm_from_context(&lm, e->ctx);
+    ll_generate_params q = *g;
+    q.interrupt = e->interrupt;
+    ll_generate_result r;
+    ll_status st = ll_generate(&lm, e->tok, e->ids, e->n_ids, &q, &r, err);
+    if (st != LL_OK) return st;
+    o->text = r.seqs[0].text;
+    r.seqs[0].text = NULL;
+    o->score = r.seqs[0].score;
+    o->reason = r.seqs[0].reason;
+    o->n_tokens = r.seqs[0].n_tokens;
+    ll_generate_result_free(&r);
+    return LL_OK;
+}
+
+/* Texts in columns when the terminal is wide enough, else one under another. */
+static void print_columns(ll_explain *e, gen_out *g, size_t n) {
+    const ll_term *t = &e->term;
+    FILE *f = t->f;
+    int gap = 3, col = (t->width - 2 - gap * (int)(n - 1)) / (int)n;
+    if (col < 26) {
+        for (size_t i = 0; i < n; i++) {
+            ll_term_color(t, LL_C_BOLD);
+            fprintf(f, "  %s", g[i].label);
+            ll_term_color(t, LL_C_RESET);
+            fprintf(f, "  [%s]\n", ll_stop_reason_name(g[i].reason));
+            char *text = g[i].text ? g[i].text : "";
+            char quoted[4096];
+            snprintf(quoted, sizeof quoted, "%s%s", e->prompt, text);
+            ll_term_wrap(t, quoted, 4);
+        }
+        return;
+    }
+    /* wrap each text into lines of col display columns */
+    enum { MAXL = 40 };
+    char lines[4][MAXL][256];
+    size_t nl[4] = {0};
+    for (size_t i = 0; i < n && i < 4; i++) {
+        char all[4096];
+        snprintf(all, sizeof all, "%s%s", e->prompt, g[i].text ? g[i].text : "");
+        const char *p = all;
+        while (*p && nl[i] < MAXL) {
+            const char *q = p, *cut = NULL, *brk = NULL;
+            int cols = 0;
+            while (*q && *q != '\n' && cols < col) {
+                if (*q == ' ') brk = q;
+                if (((unsigned char)*q & 0xC0) != 0x80) cols++;
+                q++;
+            }
+            while (*q && ((unsigned char)*q & 0xC0) == 0x80) q++; /* never split a character */
+            cut = (*q && *q != '\n' && brk && brk > p) ? brk : q;
+            size_t len = (size_t)(cut - p) < 255 ? (size_t)(cut - p) : 255;
+            memcpy(lines[i][nl[i]], p, len);
+            lines[i][nl[i]++][len] = '\0';
+            p = cut;
+            if (*p == '\n' || *p == ' ') p++;
+        }
+    }
+    fputs("  ", f);
+    for (size_t i = 0; i < n; i++) {
+        ll_term_color(t, LL_C_BOLD);
+        char head[160];
+        snprintf(head, sizeof head, "%s [%s]", g[i].label, ll_stop_reason_name(g[i].reason));
+        fprintf(f, "%-*s", col + (i + 1 < n ? gap : 0), head);
+        ll_term_color(t, LL_C_RESET);
+    }
+    fputc('\n', f);
+    size_t maxl = 0;
+    for (size_t i = 0; i < n; i++) maxl = nl[i] > maxl ? nl[i] : maxl;
+    for (size_t l = 0; l < maxl; l++) {
+        fputs("  ", f);
+        for (size_t i = 0; i < n; i++) {
+            const char *s = l < nl[i] ? lines[i][l] : "";
+            fputs(s, f);
+            if (i + 1 < n)
+                for (int k = ll_term_columns(s, strlen(s)); k < col + gap; k++) fputc(' ', f);
+        }
+        fputc('\n', f);
+    }
+}
+
+static void free_gens(gen_out *g, size_t n) {
+    for (size_t i = 0; i < n; i++) free(g[i].text);
+}
+
+/* A STAGE lesson's generation at value v: the lesson's stage then the
+ * sampler (greedy for the penalties, so the loop they break is visible). */
+static ll_status stage_generation(ll_explain *e, const ll_lesson *L, double v, gen_out *o, ll_error *err) {
+    ll_generate_params g;
+    ll_generate_params_init(&g, LL_PROFILE_LLAMACPP);
+    ll_token_bias bias;
+    char cmd[256];
+    stage_params(e, L, v, &g.sampling, &bias, cmd, sizeof cmd);
+    if (!strcmp(L->stage, "penalties")) {
+        g.sampling.samplers = "penalties,temperature";
+        g.sampling.temperature = 0.0f;
+    }
+    g.max_new_tokens = GEN_TOKENS;
+    snprintf(o->label, sizeof o->label, "%s = %g", L->param, v);
+    if (!strcmp(L->id, "logit_bias")) snprintf(o->label, sizeof o->label, "bias %g", v);
+    return generate(e, &g, o, err);
+}
+
+/* ---- the demos ---- */
+
+static void live_header(ll_explain *e) {
+    const ll_term *t = &e->term;
+    fprintf(t->f, "\n  ");
+    ll_term_color(t, LL_C_BOLD);
+    fputs("Live", t->f);
+    ll_term_color(t, LL_C_RESET);
+    fprintf(t->f, ": the model's next token after \"%s\" (%zu prompt tokens, %zu in the vocabulary)\n", e->prompt,
+            e->n_ids, e->V);
+}
+
+static ll_status demo_stage(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
+    ll_sampling_params p;
+    ll_token_bias bias;
+    char cmd[256];
+    stage_params(e, L, v, &p, &bias, cmd, sizeof cmd);
+    ll_trace *tr;
+    ll_status st = run_trace(e, &p, &tr, err);
+    if (st != LL_OK) return st;
+    live_header(e);
+    const char *prefix = !strcmp(L->id, "logit_bias") ? "logit_bias" : L->stage;
+    const ll_trace_stage *s = find_stage(tr, prefix);
+    if (s) {
+        ll_explain_print_stage(e, s, !strcmp(L->stage, "penalties"));
+        if (!strcmp(L->stage, "penalties"))
+            fprintf(e->term.f, "  (* = the token is in the history: here, the prompt)\n");
+    } else {
+        fprintf(e->term.f, "  %s = %g changes nothing: the stage is off at this value.\n", L->param, v);
+    }
+    ll_term_color(&e->term, LL_C_DIM);
+    fprintf(e->term.f, "  same numbers: logitlab inspect -p \"%s\" %s\n", e->prompt, cmd);
+    ll_term_color(&e->term, LL_C_RESET);
+    ll_trace_free(tr);
+    /* side by side */
+    fprintf(e->term.f, "\n  %d tokens at three values (seed %d%s):\n", GEN_TOKENS, DEMO_SEED,
+            !strcmp(L->stage, "penalties") ? ", greedy" : "");
+    gen_out g[3];
+    memset(g, 0, sizeof g);
+    for (size_t i = 0; i < 3 && st == LL_OK; i++) st = stage_generation(e, L, L->side[i], &g[i], err);
+    if (st == LL_OK) print_columns(e, g, 3);
+    free_gens(g, 3);
+    return st;
+}
+
+static ll_status demo_loop(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
+    (void)L;
+    FILE *f = e->term.f;
+    size_t steps = (size_t)v;
+    live_header(e);
+    fprintf(f, "  %zu steps by hand, greedy (the top token each time):\n", steps);
+    float *logits = malloc(e->V * sizeof *logits);
+    if (!logits) return ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory");
+    memcpy(logits, e->logits, e->V * sizeof *logits);
+    /* a generation may have left more than the prompt in the context */
+    ll_context_rewind(e->ctx, 0, NULL);
+    ll_status st = ll_context_decode(e->ctx, e->ids, e->n_ids, logits, NULL, err);
+    char text[2048];
+    snprintf(text, sizeof text, "%s", e->prompt);
+    for (size_t k = 0; k < steps && st == LL_OK; k++) {
+        double mx = -INFINITY, z = 0;
+        for (size_t i = 0; i < e->V; i++) mx = logits[i] > mx ? logits[i] : mx;
+        for (size_t i = 0; i < e->V; i++) z += exp((double)logits[i] - mx);
+        int32_t top[3] = {-1, -1, -1};
+        for (size_t i = 0; i < e->V; i++) {
+            for (int j = 0; j < 3; j++) {
+                if (top[j] < 0 || logits[i] > logits[top[j]]) {
+                    for (int m = 2; m > j; m--) top[m] = top[m - 1];
+                    top[j] = (int32_t)i;
+                    break;
+                }
+            }
+        }
+        fprintf(f, "  step %zu: ", k + 1);
+        for (int j = 0; j < 3; j++) {
+            token_label(e, top[j], 0);
+            fprintf(f, " logit %.2f p %.4f%s", logits[top[j]], exp((double)logits[top[j]] - mx) / z, j < 2 ? ",  " : "");
+        }
+        fprintf(f, "\n          -> picks ");
+        ll_term_color(&e->term, LL_C_GOOD);
+        token_label(e, top[0], 0);
+        ll_term_color(&e->term, LL_C_RESET);
+        char piece[64];
+        size_t len = ll_token_to_bytes(e->tok, top[0], false, piece, sizeof piece - 1);
+        piece[len < sizeof piece - 1 ? len : sizeof piece - 1] = '\0';
+        size_t tl = strlen(text);
+        snprintf(text + tl, sizeof text - tl, "%s", piece);
+        fprintf(f, ", feeds it back: \"%s\"\n", text);
+        st = ll_context_decode(e->ctx, &top[0], 1, logits, NULL, err);
+    }
+    free(logits);
+    ll_context_rewind(e->ctx, e->n_ids, NULL);
+    if (st != LL_OK) return st;
+    fprintf(f, "\n  The same loop with the default llama.cpp chain and %d tokens (seed %d):\n", GEN_TOKENS, DEMO_SEED);
+    ll_generate_params g;
+    ll_generate_params_init(&g, LL_PROFILE_LLAMACPP);
+    g.sampling.seed = DEMO_SEED;
+    g.max_new_tokens = GEN_TOKENS;
+    gen_out o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.label, sizeof o.label, "llama.cpp defaults");
+    st = generate(e, &g, &o, err);
+    if (st == LL_OK) print_columns(e, &o, 1);
+    free_gens(&o, 1);
+    return st;
+}
+
+static ll_status demo_stop(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
+    (void)L;
+    live_header(e);
+    int n = (int)v;
+    gen_out g[3];
+    memset(g, 0, sizeof g);
+    ll_generate_params p;
+    ll_status st;
+    ll_generate_params_init(&p, LL_PROFILE_LLAMACPP);
+    p.sampling.temperature = 0.0f;
+    p.max_new_tokens = n;
+    snprintf(g[0].label, sizeof g[0].label, "max_new_tokens=%d", n);
+    st = generate(e, &p, &g[0], err);
+    ll_generate_params_init(&p, LL_PROFILE_HF);
+    /* the same number as max_length: the prompt eats into it (at least one new token) */
+    p.max_length = n > (int)e->n_ids ? n : (int)e->n_ids + 1;
+    snprintf(g[1].label, sizeof g[1].label, "max_length=%d", p.max_length);
+    if (st == LL_OK) st = generate(e, &p, &g[1], err);
+    ll_generate_params_init(&p, LL_PROFILE_LLAMACPP);
+    p.sampling.temperature = 0.0f;
+    p.max_new_tokens = 200;
+    const char *stops[] = {"\n"};
+    p.stop = stops;
+    p.n_stop = 1;
+    snprintf(g[2].label, sizeof g[2].label, "stop=\"\\n\"");
+    if (st == LL_OK) st = generate(e, &p, &g[2], err);
+    if (st == LL_OK) {
+        FILE *f = e->term.f;
+        fprintf(f, "  greedy, three ways to stop:\n");
+        fprintf(f, "  max_new_tokens=%d: %zu new tokens (stop reason: %s)\n", n, g[0].n_tokens,
+                ll_stop_reason_name(g[0].reason));
+        fprintf(f, "  max_length=%d: counts the %zu prompt tokens too, so %zu new tokens (%s)%s\n",
+                (int)(g[1].n_tokens + e->n_ids), e->n_ids, g[1].n_tokens, ll_stop_reason_name(g[1].reason),
+                n > (int)e->n_ids ? "" : " - the prompt alone reaches the value, so it was raised to allow one");
+        fprintf(f, "  stop=\"\\n\": %zu tokens until the end of the verse; the newline is not in the text (%s)\n",
+                g[2].n_tokens, ll_stop_reason_name(g[2].reason));
+        print_columns(e, g, 3);
+    }
+    free_gens(g, 3);
+    return st;
+}
+
+static ll_status demo_decode(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
+    (void)L;
+    live_header(e);
+    gen_out g[3];
+    memset(g, 0, sizeof g);
+    ll_generate_params p;
+    ll_generate_params_init(&p, LL_PROFILE_HF);
+    p.max_new_tokens = 16;
+    snprintf(g[0].label, sizeof g[0].label, "greedy");
+    ll_status st = generate(e, &p, &g[0], err);
+    ll_generate_params_init(&p, LL_PROFILE_HF);
+    p.sampling.do_sample = 1;
+    p.sampling.seed = DEMO_SEED;
+    p.max_new_tokens = 16;
+    snprintf(g[1].label, sizeof g[1].label, "sampling (seed %d)", DEMO_SEED);
+    if (st == LL_OK) st = generate(e, &p, &g[1], err);
+    ll_generate_params_init(&p, LL_PROFILE_HF);
+    p.num_beams = (int32_t)v;
+    p.max_new_tokens = 16;
+    p.length_penalty = 1.0f;
+    snprintf(g[2].label, sizeof g[2].label, "beam search, %d beams", (int)v);
+    if (st == LL_OK) st = generate(e, &p, &g[2], err);
+    if (st == LL_OK) {
+        FILE *f = e->term.f;
+        fprintf(f, "  16 new tokens each (HF profile). Sum of processed log-probs / length:\n");
+        fprintf(f, "  greedy %.4f, sampling %.4f, beams %.4f (HF's beam score)\n",
+                g[0].score / (double)(g[0].n_tokens ? g[0].n_tokens : 1),
+                g[1].score / (double)(g[1].n_tokens ? g[1].n_tokens : 1), g[2].score);
+        print_columns(e, g, 3);
+    }
+    free_gens(g, 3);
+    return st;
+}
+
+static ll_status seed_run(ll_explain *e, uint32_t seed, gen_out *o, ll_error *err) {
+    ll_generate_params p;
+    ll_generate_params_init(&p, LL_PROFILE_LLAMACPP);
+    p.sampling.seed = seed;
+    p.sampling.temperature = 1.0f;
+    p.max_new_tokens = GEN_TOKENS;
+    snprintf(o->label, sizeof o->label, "seed %u", seed);
+    return generate(e, &p, o, err);
+}
+
+static ll_status demo_seed(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
+    (void)L;
+    live_header(e);
+    uint32_t seed = (uint32_t)v;
+    ll_mt19937 r;
+    ll_mt19937_seed(&r, seed);
+    FILE *f = e->term.f;
+    uint32_t r1 = ll_mt19937_next(&r), r2 = ll_mt19937_next(&r), r3 = ll_mt19937_next(&r);
+    fprintf(f, "  mt19937 seeded with %u gives %u, %u, %u, ...\n", seed, r1, r2, r3);
+    ll_mt19937_seed(&r, seed);
+    double u = ll_mt19937_canonical_double(&r);
+    fprintf(f, "  (the first draw as llama.cpp's dist sees it: generate_canonical<double> = %.9f)\n", u);
+    gen_out g[3];
+    memset(g, 0, sizeof g);
+    ll_status st = seed_run(e, seed, &g[0], err);
+    if (st == LL_OK) st = seed_run(e, seed, &g[1], err);
+    if (st == LL_OK) st = seed_run(e, seed + 1, &g[2], err);
+    if (st == LL_OK) {
+        snprintf(g[1].label, sizeof g[1].label, "seed %u again", seed);
+        fprintf(f, "  temperature 1, llama.cpp chain: the same seed twice gives %s text; seed %u differs.\n",
+                strcmp(g[0].text, g[1].text) == 0 ? "the same" : "DIFFERENT (a bug!)", seed + 1);
+        print_columns(e, g, 3);
+    }
+    free_gens(g, 3);
+    return st;
+}
+
+static ll_status demo_order(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
+    (void)L;
+    live_header(e);
+    ll_sampling_params hf, lc;
+    ll_sampling_params_init(&hf, LL_PROFILE_HF);
+    hf.do_sample = 1;
+    hf.temperature = (float)v;
+    hf.top_k = 40;
+    hf.top_p = 0.9;
+    hf.seed = DEMO_SEED;
+    ll_sampling_params_init(&lc, LL_PROFILE_LLAMACPP);
+    lc.temperature = (float)v;
+    lc.top_k = 40;
+    lc.top_p = 0.9;
+    lc.min_p = 0.0;
+    lc.seed = DEMO_SEED;
+    lc.samplers = "top_k,top_p,temperature";
+    ll_trace *a = NULL, *b = NULL;
+    ll_status st = run_trace(e, &hf, &a, err);
+    if (st == LL_OK) st = run_trace(e, &lc, &b, err);
+    if (st == LL_OK) {
+        FILE *f = e->term.f;
+        const ll_trace *trs[2] = {a, b};
+        const char *names[2] = {"Hugging Face: temperature -> top_k -> top_p",
+                                "llama.cpp:    top_k -> top_p -> temperature"};
+        for (int k = 0; k < 2; k++) {
+            fprintf(f, "\n  %s\n", names[k]);
+            for (size_t i = 0; i < ll_trace_n_stages(trs[k]); i++) {
+                const ll_trace_stage *s = ll_trace_stage_at(trs[k], i);
+                if (s->selected >= 0 || s->name[0] == '?') continue; /* '?': a stage that is off */
+                fprintf(f, "    %-32s %5zu -> %-5zu entropy %.3f -> %.3f\n", s->name, s->n_before, s->n_after,
+                        s->entropy_before, s->entropy_after);
+            }
+            const ll_trace_stage *last = NULL;
+            for (size_t i = 0; i < ll_trace_n_stages(trs[k]); i++)
+                if (ll_trace_stage_at(trs[k], i)->selected < 0) last = ll_trace_stage_at(trs[k], i);
+            if (last) {
+                fprintf(f, "    final: %zu tokens;", last->n_after);
+                for (size_t j = 0; j < last->n_top_after && j < 4; j++) {
+                    fputc(' ', f);
+                    token_label(e, last->top_after[j].id, 0);
+                    fprintf(f, " %.4f", last->top_after[j].p);
+                }
+                fputc('\n', f);
+            }
+        }
+        ll_term_color(&e->term, LL_C_DIM);
+        fprintf(f, "  same numbers: logitlab inspect -p \"%s\" --profile hf --do-sample --temperature %g --top-k 40 "
+                   "--top-p 0.9\n                and --samplers top_k,top_p,temperature --temperature %g --top-k 40 "
+                   "--top-p 0.9 --min-p 0\n",
+                e->prompt, v, v);
+        ll_term_color(&e->term, LL_C_RESET);
+    }
+    ll_trace_free(a);
+    ll_trace_free(b);
+    return st;
+}
+
+static ll_status demo_combined(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
+    (void)L;
+    live_header(e);
+    ll_sampling_params p;
+    ll_sampling_params_init(&p, LL_PROFILE_LLAMACPP);
+    p.temperature = (float)v;
+    p.repetition_penalty = 1.1f;
+    p.seed = DEMO_SEED;
+    ll_trace *tr = NULL;
+    ll_status st = run_trace(e, &p, &tr, err);
+    if (st != LL_OK) return st;
+    FILE *f = e->term.f;
+    fprintf(f, "  every stage of the chain on this distribution (the trace):\n");
+    fprintf(f, "    %-40s %11s %9s %15s  top after\n", "stage", "candidates", "removed", "entropy");
+    for (size_t i = 0; i < ll_trace_n_stages(tr); i++) {
+        const ll_trace_stage *s = ll_trace_stage_at(tr, i);
+        if (s->name[0] == '?') continue; /* a stage that is off */
+        fprintf(f, "    %-40s %5zu->%-5zu %9.4f %6.3f->%-6.3f  ", s->name, s->n_before, s->n_after, s->mass_removed,
+                s->entropy_before, s->entropy_after);
+        if (s->selected >= 0) {
+            fputs("picked ", f);
+            token_label(e, s->selected, 0);
+        } else if (s->n_top_after) {
+            token_label(e, s->top_after[0].id, 0);
+            fprintf(f, " %.4f", s->top_after[0].p);
+        }
+        fputc('\n', f);
+    }
+    ll_trace_free(tr);
+    ll_term_color(&e->term, LL_C_DIM);
+    fprintf(f, "  same numbers: logitlab inspect -p \"%s\" --temperature %g --repetition-penalty 1.1\n", e->prompt, v);
+    ll_term_color(&e->term, LL_C_RESET);
+    ll_generate_params g;
+    ll_generate_params_init(&g, LL_PROFILE_LLAMACPP);
+    g.sampling = p;
+    g.max_new_tokens = 60;
+    const char *stops[] = {"\n"};
+    g.stop = stops;
+    g.n_stop = 1;
+    gen_out o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.label, sizeof o.label, "temperature %g, repetition_penalty 1.1, stop \"\\n\", at most 60 tokens", v);
+    st = generate(e, &g, &o, err);
+    if (st == LL_OK) {
+        fprintf(f, "\n  the loop: %zu tokens, stopped by %s\n", o.n_tokens, ll_stop_reason_name(o.reason));
+        print_columns(e, &o, 1);
+    }
+    free_gens(&o, 1);
+    return st;
+}
+
+ll_status ll_explain_demo(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
+    switch (L->kind) {
+    case LL_LESSON_LOOP: return demo_loop(e, L, v, err);
+    case LL_LESSON_STAGE: return demo_stage(e, L, v, err);
+    case LL_LESSON_STOP: return demo_stop(e, L, v, err);
+    case LL_LESSON_DECODE: return demo_decode(e, L, v, err);
+    case LL_LESSON_SEED: return demo_seed(e, L, v, err);
+    case LL_LESSON_ORDER: return demo_order(e, L, v, err);
+    case LL_LESSON_COMBINED: return demo_combined(e, L, v, err);
+    }
+    return LL_OK;
+}
+
+ll_status ll_explain_check_value(const ll_lesson *L, double v, ll_error *err) {
+    if (!(v >= L->lo && v <= L->hi) || (L->integer && v != floor(v)))
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %g is out of range for this lesson: valid is %s[%g, %g]",
+                       L->param, v, L->integer ? "an integer in " : "", L->lo, L->hi);
+    return LL_OK;
+}
+
+ll_status ll_explain_lesson(ll_explain *e, int lesson, const double *value, ll_error *err) {
+    if (lesson < 0 || (size_t)lesson >= ll_n_lessons)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "no lesson %d", lesson + 1);
+    const ll_lesson *L = &ll_lessons[lesson];
+    double v = value ? *value : L->def;
+    ll_status st = ll_explain_check_value(L, v, err);
+    if (st != LL_OK) return st;
+    e->current = lesson;
+    e->value = v;
+    char title[160];
+    snprintf(title, sizeof title, "%zu/%zu  %s", (size_t)lesson + 1, ll_n_lessons, L->title);
+    ll_term_heading(&e->term, title);
+    ll_term_wrap(&e->term, L->concept, 2);
+    for (int i = 0; i < 3 && L->sources[i]; i++) print_source(e, L->sources[i]);
+    st = ll_explain_demo(e, L, v, err);
+    fflush(e->term.f);
+    return st;
+}
+
+/* ---- deeper ---- */
+
+ll_status ll_explain_more_values(ll_explain *e, ll_error *err) {
+    if (e->current < 0) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "open a lesson first");
+    const ll_lesson *L = &ll_lessons[e->current];
+    FILE *f = e->term.f;
+    char title[160];
+    snprintf(title, sizeof title, "%s at more values", L->title);
+    ll_term_heading(&e->term, title);
+    if (L->kind == LL_LESSON_STAGE) {
+        fprintf(f, "  %-24s %11s %9s %9s  top token after\n", L->param, "candidates", "removed", "entropy");
+        for (int i = 0; i < 5; i++) {
+            ll_sampling_params p;
+            ll_token_bias bias;
+            char cmd[256];
+            stage_params(e, L, L->more[i], &p, &bias, cmd, sizeof cmd);
+            ll_trace *tr;
+            ll_status st = run_trace(e, &p, &tr, err);
+            if (st != LL_OK) return st;
+            const ll_trace_stage *s = find_stage(tr, !strcmp(L->id, "logit_bias") ? "logit_bias" : L->stage);
+            fprintf(f, "  %-24g ", L->more[i]);
+            if (s) {
+                fprintf(f, "%5zu->%-5zu %9.4f %9.3f  ", s->n_before, s->n_after, s->mass_removed, s->entropy_after);
+                if (s->n_top_after) {
+                    token_label(e, s->top_after[0].id, 0);
+                    fprintf(f, " %.4f", s->top_after[0].p);
+                }
+            } else {
+                fputs("(off at this value)", f);
+            }
+            fputc('\n', f);
+            ll_trace_free(tr);
+        }
+        fputc('\n', f);
+        gen_out g[3];
+        memset(g, 0, sizeof g);
+        ll_status st = LL_OK;
+        for (int i = 0; i < 3 && st == LL_OK; i++) st = stage_generation(e, L, L->more[i + 1], &g[i], err);
+        if (st == LL_OK) print_columns(e, g, 3);
+        free_gens(g, 3);
+        return st;
+    }
+    /* the other lessons: their demo at each value */
+    double keep = e->value;
+    for (int i = 0; i < 5; i += 2) {
+        ll_status st = ll_explain_check_value(L, L->more[i], err);
+        if (st == LL_OK) {
+            fprintf(f, "\n  %s = %g\n", L->param, L->more[i]);
+            st = ll_explain_demo(e, L, L->more[i], err);
+        }
+        if (st != LL_OK) return st;
+    }
+    e->value = keep;
+    return LL_OK;
+}
+
+ll_status ll_explain_step(ll_explain *e, ll_error *err) {
+    if (e->current < 0) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "open a lesson first");
+    const ll_lesson *L = &ll_lessons[e->current];
+    char title[160];
+    snprintf(title, sizeof title, "%s: the code, step by step, on these numbers", L->title);
+    ll_term_heading(&e->term, title);
+    return ll_explain_step_through(e, L, e->value, err);
+}

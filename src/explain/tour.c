@@ -1,0 +1,187 @@
+/*
+ * tour.c - the interactive tour: a menu of lessons, and after each lesson
+ * the question a teacher would ask - go deeper (more values, your own
+ * prompt, your own value, the code stepped through on these numbers),
+ * another hyperparameter, or quit. Reads lines; EOF and Ctrl-C end it
+ * cleanly.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "explain_impl.h"
+
+static void menu(ll_explain *e) {
+    const ll_term *t = &e->term;
+    FILE *f = t->f;
+    fputc('\n', f);
+    ll_term_color(t, LL_C_BOLD);
+    fputs("  Hyperparameters:\n", f);
+    ll_term_color(t, LL_C_RESET);
+    int cols = t->width >= 100 ? 2 : 1, per = ((int)ll_n_lessons + cols - 1) / cols;
+    int cw = (t->width - 4) / cols;
+    for (int r = 0; r < per; r++) {
+        fputs("  ", f);
+        for (int c = 0; c < cols; c++) {
+            int i = c * per + r;
+            if (i >= (int)ll_n_lessons) break;
+            char item[200];
+            snprintf(item, sizeof item, "%2d %-19s %s", i + 1, ll_lessons[i].id, ll_lessons[i].title);
+            int w = ll_term_columns(item, strlen(item));
+            if (w > cw - 1) {
+                /* cut at a character boundary */
+                int cols_seen = 0;
+                size_t k = 0;
+                while (item[k] && cols_seen < cw - 2) {
+                    if (((unsigned char)item[k] & 0xC0) != 0x80) cols_seen++;
+                    k++;
+                }
+                while (item[k] && ((unsigned char)item[k] & 0xC0) == 0x80) k++;
+                item[k] = '\0';
+                w = cols_seen;
+            }
+            if (e->current == i) ll_term_color(t, LL_C_ACCENT);
+            fputs(item, f);
+            ll_term_color(t, LL_C_RESET);
+            if (c + 1 < cols)
+                for (; w < cw; w++) fputc(' ', f);
+        }
+        fputc('\n', f);
+    }
+}
+
+static void ask(ll_explain *e) {
+    const ll_term *t = &e->term;
+    FILE *f = t->f;
+    fputc('\n', f);
+    ll_term_color(t, LL_C_BOLD);
+    if (e->current >= 0) {
+        const ll_lesson *L = &ll_lessons[e->current];
+        fprintf(f, "  What next? Go deeper into %s, or open another hyperparameter:\n", L->id);
+        ll_term_color(t, LL_C_RESET);
+        fprintf(f, "    m         more values of %s\n", L->param);
+        fprintf(f, "    v VALUE   your own value (now %g; valid [%g, %g])\n", e->value, L->lo, L->hi);
+        fprintf(f, "    p TEXT    your own prompt (now \"%s\")\n", e->prompt);
+        fprintf(f, "    s         step through the code on these numbers\n");
+        fprintf(f, "    1-%zu / a name   another lesson;  l  the list;  n  the next one;  q  quit\n", ll_n_lessons);
+    } else {
+        fputs("  Which hyperparameter first? A number or a name (Enter starts at 1; q quits; p TEXT sets the "
+              "prompt)\n",
+              f);
+        ll_term_color(t, LL_C_RESET);
+    }
+    ll_term_color(t, LL_C_ACCENT);
+    fputs("> ", f);
+    ll_term_color(t, LL_C_RESET);
+    fflush(f);
+}
+
+static char *trim(char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+    return s;
+}
+
+static bool interrupted(const ll_explain *e) { return e->interrupt && *e->interrupt; }
+
+static void show_error(ll_explain *e, const ll_error *err) {
+    ll_term_color(&e->term, LL_C_BAD);
+    fprintf(e->term.f, "  %s\n", err->message);
+    ll_term_color(&e->term, LL_C_RESET);
+}
+
+ll_status ll_explain_tour(ll_explain *e, ll_error *err) {
+    const ll_term *t = &e->term;
+    FILE *f = t->f;
+    const ll_model_info *mi = ll_model_get_info(e->model);
+    ll_term_heading(t, "logitlab explain: inference hyperparameters, with the implementation under the hood");
+    ll_term_wrap(t,
+                 "A language model turns text into a score for every possible next token. Everything between "
+                 "those scores and the token that gets written - temperature, top_k, top_p, penalties, beams, "
+                 "stopping - is an inference hyperparameter. We open them one at a time: the idea, the C function "
+                 "in logitlab that does it, and what it does to this model's real next-token distribution.",
+                 2);
+    fprintf(f, "\n  Model: %s (%s, %zu layers, dim %zu, %zu tokens in the vocabulary). Prompt: \"%s\"\n", mi->name,
+            mi->file_type, mi->n_layers, mi->dim, mi->n_vocab, e->prompt);
+    menu(e);
+    char line[1200];
+    for (;;) {
+        if (interrupted(e)) break;
+        ask(e);
+        errno = 0;
+        if (!fgets(line, sizeof line, e->in)) break; /* EOF, or Ctrl-C interrupting the read */
+        if (interrupted(e)) break;
+        char *cmd = trim(line);
+        ll_status st = LL_OK;
+        ll_error_clear(err);
+        if (!*cmd && e->current < 0) cmd = "1";
+        if (!*cmd) continue;
+        if (!strcmp(cmd, "q") || !strcmp(cmd, "quit") || !strcmp(cmd, "exit")) break;
+        if (!strcmp(cmd, "l") || !strcmp(cmd, "list") || !strcmp(cmd, "menu") || !strcmp(cmd, "?") ||
+            !strcmp(cmd, "h") || !strcmp(cmd, "help")) {
+            menu(e);
+            continue;
+        }
+        if (!strcmp(cmd, "m") || !strcmp(cmd, "more")) {
+            st = ll_explain_more_values(e, err);
+        } else if (!strcmp(cmd, "s") || !strcmp(cmd, "step")) {
+            st = ll_explain_step(e, err);
+        } else if (!strcmp(cmd, "d") || !strcmp(cmd, "deeper")) {
+            fputs("  Deeper: m (more values), v VALUE, p TEXT, or s (step through the code).\n", f);
+            continue;
+        } else if ((cmd[0] == 'p' || cmd[0] == 'v') && (cmd[1] == ' ' || cmd[1] == '\0')) {
+            char *arg = trim(cmd + 1);
+            if (!*arg) {
+                fprintf(f, "  %s what? e.g. '%s'\n", cmd[0] == 'p' ? "p" : "v",
+                        cmd[0] == 'p' ? "p In the beginning" : "v 0.5");
+                continue;
+            }
+            if (cmd[0] == 'p') {
+                st = ll_explain_set_prompt(e, arg, err);
+                if (st == LL_OK) {
+                    fprintf(f, "  The prompt is now \"%s\" (%zu tokens).\n", e->prompt, e->n_ids);
+                    if (e->current >= 0) st = ll_explain_lesson(e, e->current, &e->value, err);
+                }
+            } else {
+                if (e->current < 0) {
+                    fputs("  Open a lesson first: a value belongs to a hyperparameter.\n", f);
+                    continue;
+                }
+                char *end;
+                double v = strtod(arg, &end);
+                if (end == arg || *trim(end)) {
+                    ll_fail(err, LL_ERR_INVALID_ARGUMENT, "'%s' is not a number", arg);
+                    st = LL_ERR_INVALID_ARGUMENT;
+                } else {
+                    double keep = e->value;
+                    st = ll_explain_lesson(e, e->current, &v, err);
+                    if (st != LL_OK) e->value = keep;
+                }
+            }
+        } else if (!strcmp(cmd, "n") || !strcmp(cmd, "next")) {
+            int next = e->current + 1 < (int)ll_n_lessons ? e->current + 1 : 0;
+            st = ll_explain_lesson(e, next, NULL, err);
+        } else {
+            int i = ll_explain_find(cmd);
+            if (i < 0) {
+                fprintf(f, "  '%s' is not a lesson or a command. ", cmd);
+                fprintf(f, "Type a number 1-%zu, a name such as top_p, or l for the list.\n", ll_n_lessons);
+                continue;
+            }
+            st = ll_explain_lesson(e, i, NULL, err);
+        }
+        if (st != LL_OK) {
+            if (interrupted(e)) break;
+            show_error(e, err);
+        }
+    }
+    ll_term_color(t, LL_C_DIM);
+    fputs("\n  Bye. Every demo has a command: logitlab inspect, logitlab generate --help.\n", f);
+    ll_term_color(t, LL_C_RESET);
+    fflush(f);
+    ll_error_clear(err);
+    return LL_OK;
+}
