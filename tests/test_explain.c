@@ -159,6 +159,11 @@ static int finish(session *s) {
     return status;
 }
 
+static void end_session(session *s) {
+    free(s->all);
+    s->all = NULL;
+}
+
 /* ---- checks ---- */
 
 /* Every "  N | text" line must be line N of the file named by the last
@@ -390,6 +395,7 @@ static void interactive(void) {
     printf("interactive session: %zu bytes of screens\n", s.n);
     int status = finish(&s);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the tour exits 0 (status %d)", status);
+    end_session(&s);
 }
 
 static void interrupt_and_colour(void) {
@@ -405,6 +411,7 @@ static void interrupt_and_colour(void) {
     CHECK(has(s.all, "Bye."), "Ctrl-C ends the tour with a goodbye");
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 130, "Ctrl-C exit status 130 (got %d)",
           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    end_session(&s);
 }
 
 static void colour_follows_no_color(void) {
@@ -434,6 +441,7 @@ static void colour_follows_no_color(void) {
     (void)!write(s.master, "q\n", 2);
     (void)wait_prompt(&s, &from, 5000);
     finish(&s);
+    end_session(&s);
 
     char *argv[] = {(char *)bin, "explain", "temperature", NULL};
     int status;
