@@ -383,7 +383,41 @@ static void test_trace(void) {
     ll_chain_free(ch);
 }
 
+/* Whenever a stage leaves the array marked sorted it must be sorted: later
+ * stages trust the flag. HF top_k without ties once gathered in id order
+ * and marked it sorted, so HF top_k -> top_p measured the wrong prefix. */
+static void test_sorted_flag_after_each_stage(void) {
+    enum { V = 200 };
+    float l[V];
+    uint64_t x = 12345;
+    for (size_t i = 0; i < V; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        l[i] = (float)((double)(x >> 11) * 0x1p-53 * 4.0 - 2.0);
+    }
+    l[137] = 9.0f; /* one dominant token: p ~ 0.9 */
+    ll_error err;
+    int32_t tok;
+    ll_profile profs[2] = {L, H};
+    for (int k = 0; k < 2; k++) {
+        ll_chain *ch = CHAIN(V, ll_sampler_top_k_new(40, 1, profs[k], &err));
+        CHECK_OK(ll_chain_apply(ch, l, V, &tok, &err), err);
+        const ll_candidates *c = ll_chain_candidates(ch);
+        bool ok = c->size == 40 && c->sorted;
+        for (size_t i = 1; ok && i < c->size; i++) ok = c->logit[i - 1] >= c->logit[i];
+        CHECK(ok, "%s top_k(40): 40 candidates, marked sorted and really sorted",
+              k ? "hf" : "llama.cpp");
+        ll_chain_free(ch);
+        ch = CHAIN(V, ll_sampler_top_k_new(40, 1, profs[k], &err), ll_sampler_top_p_new(0.5, 1, profs[k], &err));
+        CHECK_OK(ll_chain_apply(ch, l, V, &tok, &err), err);
+        c = ll_chain_candidates(ch);
+        CHECK(c->size == 1 && ll_candidates_id(c, 0) == 137, "%s top_k(40) -> top_p(0.5) keeps the dominant token only (%zu)",
+              k ? "hf" : "llama.cpp", c->size);
+        ll_chain_free(ch);
+    }
+}
+
 int main(void) {
+    test_sorted_flag_after_each_stage();
     test_single_token_vocab();
     test_all_banned();
     test_invalid_logits();

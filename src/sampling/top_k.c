@@ -28,15 +28,15 @@ static void top_k_keep_ties(ll_candidates *c, size_t k) {
         c->size = m;
         return;
     }
-    /* ties beyond the k-th position: take every position >= kth, sorted */
+    /* every position >= kth (ties beyond the k-th included); filter_ge
+     * lists them in index order, so they are sorted before the array is
+     * marked sorted - later stages (top_p) rely on it */
     size_t n_ge = c->ws->k->filter_ge(c->logit, c->size, kth, pos);
-    if (n_ge > k) {
-        uint64_t *keys = c->ws->keys;
-        for (size_t j = 0; j < n_ge; j++) keys[j] = ll_cand_key(c, (size_t)pos[j]);
-        ll_sort_keys(keys, n_ge, keys + c->ws->n_vocab + 1);
-        for (size_t j = 0; j < n_ge; j++) pos[j] = ll_key_pos(keys[j]);
-        m = n_ge;
-    }
+    uint64_t *keys = c->ws->keys;
+    for (size_t j = 0; j < n_ge; j++) keys[j] = ll_cand_key(c, (size_t)pos[j]);
+    ll_sort_keys(keys, n_ge, keys + c->ws->n_vocab + 1);
+    for (size_t j = 0; j < n_ge; j++) pos[j] = ll_key_pos(keys[j]);
+    m = n_ge;
     ll_cand_gather(c, pos, m, true);
 }
 
