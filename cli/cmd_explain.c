@@ -257,7 +257,12 @@ int ll_cmd_inspect(int argc, char **argv) {
     size_t n, V = ll_model_get_info(m)->n_vocab;
     if (ll_tokenize(tok, prompt, strlen(prompt), !no_bos, false, &ids, &n, &err) != LL_OK) goto fail;
     size_t n_ctx = ll_model_get_info(m)->n_ctx_train;
-    if (n_ctx < n + 1) n_ctx = n + 1;
+    if (n_ctx && n > n_ctx) {
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "the prompt has %zu tokens but the model's context holds %zu: shorten it",
+                n, n_ctx);
+        goto fail;
+    }
+    if (n_ctx < n) n_ctx = n;
     c = ll_context_new(m, n_ctx, (int)threads, &err);
     logits = malloc(V * sizeof *logits);
     if (!c || !logits) goto fail;

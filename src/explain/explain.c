@@ -227,9 +227,10 @@ static const ll_trace_token *find_token(const ll_trace_token *list, size_t n, in
     return NULL;
 }
 
+/* occurrences in the penalties' window (the last 64 prompt tokens) */
 static size_t prompt_count(const ll_explain *e, int32_t id) {
-    size_t c = 0;
-    for (size_t i = 0; i < e->n_ids; i++) c += e->ids[i] == id;
+    size_t c = 0, w0 = e->n_ids > LL_EXPLAIN_PENALTY_WINDOW ? e->n_ids - LL_EXPLAIN_PENALTY_WINDOW : 0;
+    for (size_t i = w0; i < e->n_ids; i++) c += e->ids[i] == id;
     return c;
 }
 
@@ -352,8 +353,9 @@ static void print_columns(ll_explain *e, gen_out *g, size_t n) {
         return;
     }
     /* wrap each text into lines of col display columns */
-    enum { MAXL = 40 };
-    char lines[4][MAXL][256];
+    enum { MAXL = 40, LINE = 1024 };
+    char (*lines)[MAXL][LINE] = malloc(4 * sizeof *lines);
+    if (!lines) return;
     size_t nl[4] = {0};
     for (size_t i = 0; i < n && i < 4; i++) {
         char all[4096];
@@ -362,14 +364,14 @@ static void print_columns(ll_explain *e, gen_out *g, size_t n) {
         while (*p && nl[i] < MAXL) {
             const char *q = p, *cut = NULL, *brk = NULL;
             int cols = 0;
-            while (*q && *q != '\n' && cols < col) {
+            while (*q && *q != '\n' && cols < col && q - p < LINE - 8) {
                 if (*q == ' ') brk = q;
                 if (((unsigned char)*q & 0xC0) != 0x80) cols++;
                 q++;
             }
             while (*q && ((unsigned char)*q & 0xC0) == 0x80) q++; /* never split a character */
             cut = (*q && *q != '\n' && brk && brk > p) ? brk : q;
-            size_t len = (size_t)(cut - p) < 255 ? (size_t)(cut - p) : 255;
+            size_t len = (size_t)(cut - p);
             memcpy(lines[i][nl[i]], p, len);
             lines[i][nl[i]++][len] = '\0';
             p = cut;
@@ -397,6 +399,7 @@ static void print_columns(ll_explain *e, gen_out *g, size_t n) {
         }
         fputc('\n', f);
     }
+    free(lines);
 }
 
 static void free_gens(gen_out *g, size_t n) {
@@ -447,7 +450,7 @@ static ll_status demo_stage(ll_explain *e, const ll_lesson *L, double v, ll_erro
     if (s) {
         ll_explain_print_stage(e, s, !strcmp(L->stage, "penalties"));
         if (!strcmp(L->stage, "penalties"))
-            fprintf(e->term.f, "  (* = the token is in the history: here, the prompt)\n");
+            fprintf(e->term.f, "  (* = the token is in the penalties' window: the last 64 prompt tokens)\n");
     } else {
         fprintf(e->term.f, "  %s = %g changes nothing: the stage is off at this value.\n", L->param, v);
     }
@@ -544,6 +547,7 @@ static ll_status demo_stop(ll_explain *e, const ll_lesson *L, double v, ll_error
     ll_generate_params_init(&p, LL_PROFILE_HF);
     /* the same number as max_length: the prompt eats into it (at least one new token) */
     p.max_length = n > (int)e->n_ids ? n : (int)e->n_ids + 1;
+    int max_length = p.max_length;
     snprintf(g[1].label, sizeof g[1].label, "max_length=%d", p.max_length);
     if (st == LL_OK) st = generate(e, &p, &g[1], err);
     ll_generate_params_init(&p, LL_PROFILE_LLAMACPP);
@@ -559,11 +563,15 @@ static ll_status demo_stop(ll_explain *e, const ll_lesson *L, double v, ll_error
         fprintf(f, "  greedy, three ways to stop:\n");
         fprintf(f, "  max_new_tokens=%d: %zu new tokens (stop reason: %s)\n", n, g[0].n_tokens,
                 ll_stop_reason_name(g[0].reason));
-        fprintf(f, "  max_length=%d: counts the %zu prompt tokens too, so %zu new tokens (%s)%s\n",
-                (int)(g[1].n_tokens + e->n_ids), e->n_ids, g[1].n_tokens, ll_stop_reason_name(g[1].reason),
+        fprintf(f, "  max_length=%d: counts the %zu prompt tokens too, so %zu new tokens (%s)%s\n", max_length,
+                e->n_ids, g[1].n_tokens, ll_stop_reason_name(g[1].reason),
                 n > (int)e->n_ids ? "" : " - the prompt alone reaches the value, so it was raised to allow one");
-        fprintf(f, "  stop=\"\\n\": %zu tokens until the end of the verse; the newline is not in the text (%s)\n",
-                g[2].n_tokens, ll_stop_reason_name(g[2].reason));
+        if (g[2].reason == LL_STOP_STRING)
+            fprintf(f, "  stop=\"\\n\": %zu tokens until the end of the verse; the newline is not in the text\n",
+                    g[2].n_tokens);
+        else
+            fprintf(f, "  stop=\"\\n\": no newline came; %zu tokens, stopped by %s\n", g[2].n_tokens,
+                    ll_stop_reason_name(g[2].reason));
         print_columns(e, g, 3);
     }
     free_gens(g, 3);
@@ -764,9 +772,14 @@ ll_status ll_explain_demo(ll_explain *e, const ll_lesson *L, double v, ll_error 
 }
 
 ll_status ll_explain_check_value(const ll_lesson *L, double v, ll_error *err) {
-    if (!(v >= L->lo && v <= L->hi) || (L->integer && v != floor(v)))
-        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %g is out of range for this lesson: valid is %s[%g, %g]",
-                       L->param, v, L->integer ? "an integer in " : "", L->lo, L->hi);
+    if (!(v >= L->lo && v <= L->hi) || (L->integer && v != floor(v))) {
+        if (L->integer)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                           "%s = %.17g is out of range for this lesson: valid is an integer in [%.0f, %.0f]", L->param,
+                           v, L->lo, L->hi);
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %g is out of range for this lesson: valid is [%g, %g]",
+                       L->param, v, L->lo, L->hi);
+    }
     return LL_OK;
 }
 

@@ -9,6 +9,9 @@
 #include "lessons.h"
 #include "term.h"
 
+/* llama.cpp's default penalty_last_n, the window the demos use */
+#define LL_EXPLAIN_PENALTY_WINDOW 64
+
 struct ll_explain {
     const ll_model *model;
     const ll_tokenizer *tok;

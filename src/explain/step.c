@@ -175,6 +175,11 @@ static void step_typical(const ll_explain *e, const dist *d, double tp, ll_error
         s[i].score = p > 0 ? fabs(-log(p) - H) : INFINITY;
     }
     qsort(s, e->V, sizeof *s, by_score);
+    if (tp >= 1.0) {
+        say(e, "typical_p = 1 is 'off': the chain does not include the stage.");
+        free(s);
+        return;
+    }
     fprintf(f, "  H = %.4f nats, typical_p = %g\n  %-14s %10s %10s %10s %10s %6s\n", H, tp, "token", "p", "-ln p",
             "|-ln p-H|", "cumul.", "kept");
     double cum = 0;
@@ -183,8 +188,9 @@ static void step_typical(const ll_explain *e, const dist *d, double tp, ll_error
         cum += p;
         fputs("  ", f);
         label(e, s[i].id, 14);
-        fprintf(f, " %10.4f %10.4f %10.4f %10.4f %6s\n", p, -log(p), s[i].score, cum, before < tp ? "yes" : "no");
-        if (before >= tp && i > 3) break;
+        /* typical_llamacpp stops after the token whose running sum exceeds p */
+        fprintf(f, " %10.4f %10.4f %10.4f %10.4f %6s\n", p, -log(p), s[i].score, cum, before <= tp ? "yes" : "no");
+        if (before > tp && i > 3) break;
     }
     free(s);
 }
@@ -197,15 +203,18 @@ static void step_penalties(const ll_explain *e, const dist *d, double v, bool re
     else
         say(e, "tracker_apply visits each distinct token of the history with its count; freq_presence_llamacpp "
                "subtracts count * frequency_penalty + presence_penalty.");
-    fprintf(f, "  history = the %zu prompt tokens; %s = %g\n", e->n_ids, repetition ? "r" : "both penalties", v);
+    /* llama.cpp's window: the last penalty_last_n (64) tokens of the history */
+    size_t w0 = e->n_ids > LL_EXPLAIN_PENALTY_WINDOW ? e->n_ids - LL_EXPLAIN_PENALTY_WINDOW : 0;
+    fprintf(f, "  history = the last %zu of the %zu prompt tokens (penalty_last_n 64); %s = %g\n", e->n_ids - w0,
+            e->n_ids, repetition ? "r" : "both penalties", v);
     fprintf(f, "  %-14s %6s %10s %22s %10s\n", "token", "count", "logit", "rule", "new logit");
-    for (size_t i = 0; i < e->n_ids; i++) {
+    for (size_t i = w0; i < e->n_ids; i++) {
         int32_t id = e->ids[i];
         bool first = true;
-        for (size_t j = 0; j < i; j++) first &= e->ids[j] != id;
+        for (size_t j = w0; j < i; j++) first &= e->ids[j] != id;
         if (!first) continue;
         size_t count = 0;
-        for (size_t j = 0; j < e->n_ids; j++) count += e->ids[j] == id;
+        for (size_t j = w0; j < e->n_ids; j++) count += e->ids[j] == id;
         double l = e->logits[id], nl;
         char rule[64];
         if (repetition) {
@@ -236,6 +245,51 @@ static void step_bias(const ll_explain *e, const dist *d, double b) {
             prob(d, id), exp(nl - d->max) / z2, d->z / z2);
 }
 
+/* The combined lesson's chain, as its demo builds it; then the sampler's
+ * walk over the candidates the chain really left, in their order. */
+static void step_chain_sampler(ll_explain *e, double T, ll_error *err) {
+    FILE *f = e->term.f;
+    ll_sampling_params p;
+    ll_sampling_params_init(&p, LL_PROFILE_LLAMACPP);
+    p.temperature = (float)T;
+    p.repetition_penalty = 1.1f;
+    p.seed = 42;
+    ll_chain *ch = ll_chain_from_params(&p, e->V, err);
+    if (!ch) return;
+    int32_t picked = -1;
+    if (ll_chain_set_prompt(ch, e->ids, e->n_ids, err) != LL_OK ||
+        ll_chain_apply(ch, e->logits, e->V, &picked, err) != LL_OK) {
+        ll_chain_free(ch);
+        return;
+    }
+    const ll_candidates *c = ll_chain_candidates(ch);
+    say(e, "The chain ran penalties, top_k, top_p, min_p and temperature on the candidate array; dist_apply then "
+           "sums exp(logit - max) over the survivors in their current order, draws u from mt19937 "
+           "(generate_canonical<double>: two 32-bit draws a + b*2^32, divided by 2^64) and walks the candidates "
+           "until the running sum reaches u * sum.");
+    double mx = -INFINITY, sum = 0;
+    for (size_t i = 0; i < c->size; i++) mx = c->logit[i] > mx ? c->logit[i] : mx;
+    for (size_t i = 0; i < c->size; i++) sum += exp((double)c->logit[i] - mx);
+    ll_mt19937 r;
+    ll_mt19937_seed(&r, 42);
+    double u = ll_mt19937_canonical_double(&r);
+    fprintf(f, "  %zu candidates left; seed 42: u = %.9f; target = u * %.4f = %.4f\n", c->size, u, sum, u * sum);
+    double run = 0;
+    for (size_t i = 0; i < c->size && i < 20; i++) {
+        int32_t id = ll_candidates_id(c, i);
+        run += exp((double)c->logit[i] - mx);
+        fprintf(f, "  %3zu ", i + 1);
+        label(e, id, 14);
+        fprintf(f, " logit after the chain %.4f, running sum %.4f%s\n", c->logit[i], run,
+                run >= u * sum ? "  >= target: picked" : "");
+        if (run >= u * sum) break;
+    }
+    fprintf(f, "  the chain's own pick: ");
+    label(e, picked, 0);
+    fputc('\n', f);
+    ll_chain_free(ch);
+}
+
 static void step_sampler(const ll_explain *e, const dist *d) {
     FILE *f = e->term.f;
     say(e, "dist_apply (llama.cpp's dist): sum = sum of exp(logit - max) over the candidates, u = a uniform number "
@@ -244,7 +298,8 @@ static void step_sampler(const ll_explain *e, const dist *d) {
     ll_mt19937 r;
     ll_mt19937_seed(&r, 42);
     double u = ll_mt19937_canonical_double(&r);
-    fprintf(f, "  seed 42: u = %.9f; target = u * %.4f = %.4f (on the full softmax, temperature 1)\n", u, d->z, u * d->z);
+    fprintf(f, "  no processors here - the raw distribution, sorted: seed 42: u = %.9f; target = u * %.4f = %.4f\n", u,
+            d->z, u * d->z);
     double run = 0;
     for (size_t i = 0; i < e->V && i < 20; i++) {
         int32_t id = d->order[i];
@@ -254,24 +309,36 @@ static void step_sampler(const ll_explain *e, const dist *d) {
         fprintf(f, " running sum %.4f%s\n", run, run >= u * d->z ? "  >= target: picked" : "");
         if (run >= u * d->z) break;
     }
-    fputs("  (the real chain walks candidates in its current order: sorted if a stage sorted them, else by id)\n", f);
+    fputs("  (dist walks the candidates in the order the chain left them: sorted if a stage sorted them, else by\n"
+          "  id; with the raw logits in id order the same u would pick another token. The last lesson walks the\n"
+          "  real chain's candidates.)\n",
+          f);
 }
 
 static void step_beam(const ll_explain *e, const dist *d, int beams) {
     FILE *f = e->term.f;
-    int K = 2 * beams;
+    int32_t eos[16];
+    size_t n_eos = ll_tokenizer_eog_ids(e->tok, eos, 16);
+    if (n_eos > 16) n_eos = 16;
+    int K = (int)(n_eos + 1 > 2 ? n_eos + 1 : 2) * beams;
     say(e, "Beam search step 1: processors run on log-softmax scores; each beam's scores are added to its running "
            "score (all beams start from the prompt, so only beam 0 counts at first); select_top keeps the "
            "K = max(2, 1 + number of EOS ids) * num_beams best candidates, of which the best num_beams non-EOS "
            "ones continue.");
-    fprintf(f, "  num_beams %d -> K = %d candidates:\n", beams, K);
+    fprintf(f, "  num_beams %d, %zu EOS id(s) -> K = %d candidates:\n", beams, n_eos, K);
     double lz = log(d->z);
+    int running = 0;
     for (int i = 0; i < K && (size_t)i < e->V; i++) {
         int32_t id = d->order[i];
+        bool is_eos = false;
+        for (size_t j = 0; j < n_eos; j++) is_eos |= eos[j] == id;
+        const char *role = "";
+        if (is_eos) role = i < beams ? "  (EOS: a finished hypothesis)" : "  (EOS beyond num_beams: dropped)";
+        else if (running < beams) role = "  (a beam)", running++;
         fprintf(f, "  %3d ", i + 1);
         label(e, id, 14);
         fprintf(f, " log p = %.4f - %.4f - %.4f = %.4f%s\n", e->logits[id], d->max, lz,
-                (double)e->logits[id] - d->max - lz, i < beams ? "  (a beam)" : "");
+                (double)e->logits[id] - d->max - lz, role);
     }
 }
 
@@ -281,10 +348,14 @@ static void step_limits(const ll_explain *e, int v) {
            "max_length - prompt tokens; else the profile's default (hf 20, openai 16, llama.cpp until the context "
            "is full); never more than the room left in the context. ll_stopper_push appends each token's text and "
            "looks for every stop string in the part that could newly contain it.");
-    fprintf(f, "  prompt %zu tokens, context %zu: room %zu\n", e->n_ids, e->n_ctx, e->n_ctx - e->n_ids);
-    fprintf(f, "  max_new_tokens = %d        -> %d new tokens\n", v, v);
-    fprintf(f, "  max_length = %d            -> %d - %zu = %d new tokens%s\n", v, v, e->n_ids, v - (int)e->n_ids,
-            v <= (int)e->n_ids ? " (an error: the prompt alone reaches max_length)" : "");
+    int room = (int)(e->n_ctx - e->n_ids);
+    fprintf(f, "  prompt %zu tokens, context %zu: room %d\n", e->n_ids, e->n_ctx, room);
+    fprintf(f, "  max_new_tokens = %d        -> min(%d, room %d) = %d new tokens\n", v, v, room, v < room ? v : room);
+    if (v <= (int)e->n_ids)
+        fprintf(f, "  max_length = %d            -> an error: the %zu prompt tokens alone reach it\n", v, e->n_ids);
+    else
+        fprintf(f, "  max_length = %d            -> min(%d - %zu, room %d) = %d new tokens\n", v, v, e->n_ids, room,
+                v - (int)e->n_ids < room ? v - (int)e->n_ids : room);
     fprintf(f, "  neither, profile llama.cpp -> %zu (the context)\n", e->n_ctx - e->n_ids);
 }
 
@@ -334,8 +405,10 @@ ll_status ll_explain_step_through(ll_explain *e, const ll_lesson *L, double v, l
         else if (!strcmp(L->id, "repetition_penalty")) step_penalties(e, &d, v, true);
         else if (!strcmp(L->id, "frequency_presence")) step_penalties(e, &d, v, false);
         else if (!strcmp(L->id, "logit_bias")) step_bias(e, &d, v);
-    } else if (L->kind == LL_LESSON_LOOP || L->kind == LL_LESSON_COMBINED) {
+    } else if (L->kind == LL_LESSON_LOOP) {
         step_sampler(e, &d);
+    } else if (L->kind == LL_LESSON_COMBINED) {
+        step_chain_sampler(e, v, err);
     } else if (L->kind == LL_LESSON_DECODE) {
         step_beam(e, &d, (int)v);
     } else if (L->kind == LL_LESSON_STOP) {

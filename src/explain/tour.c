@@ -62,7 +62,10 @@ static void ask(ll_explain *e) {
         fprintf(f, "  What next? Go deeper into %s, or open another hyperparameter:\n", L->id);
         ll_term_color(t, LL_C_RESET);
         fprintf(f, "    m         more values of %s\n", L->param);
-        fprintf(f, "    v VALUE   your own value (now %g; valid [%g, %g])\n", e->value, L->lo, L->hi);
+        if (L->integer)
+            fprintf(f, "    v VALUE   your own value (now %.0f; an integer in [%.0f, %.0f])\n", e->value, L->lo, L->hi);
+        else
+            fprintf(f, "    v VALUE   your own value (now %g; valid [%g, %g])\n", e->value, L->lo, L->hi);
         fprintf(f, "    p TEXT    your own prompt (now \"%s\")\n", e->prompt);
         fprintf(f, "    s         step through the code on these numbers\n");
         fprintf(f, "    1-%zu / a name   another lesson;  l  the list;  n  the next one;  q  quit\n", ll_n_lessons);
@@ -114,6 +117,14 @@ ll_status ll_explain_tour(ll_explain *e, ll_error *err) {
         errno = 0;
         if (!fgets(line, sizeof line, e->in)) break; /* EOF, or Ctrl-C interrupting the read */
         if (interrupted(e)) break;
+        if (!strchr(line, '\n') && !feof(e->in)) {
+            /* the rest of an over-long line must not run as commands */
+            int ch;
+            while ((ch = fgetc(e->in)) != EOF && ch != '\n') {
+            }
+            fprintf(f, "  That line is longer than %zu bytes; nothing was done.\n", sizeof line - 2);
+            continue;
+        }
         char *cmd = trim(line);
         ll_status st = LL_OK;
         ll_error_clear(err);
@@ -166,6 +177,15 @@ ll_status ll_explain_tour(ll_explain *e, ll_error *err) {
             st = ll_explain_lesson(e, next, NULL, err);
         } else {
             int i = ll_explain_find(cmd);
+            size_t matches = 0;
+            for (size_t k = 0; k < ll_n_lessons; k++) matches += strncmp(ll_lessons[k].id, cmd, strlen(cmd)) == 0;
+            if (i < 0 && matches > 1) {
+                fprintf(f, "  '%s' could be:", cmd);
+                for (size_t k = 0; k < ll_n_lessons; k++)
+                    if (!strncmp(ll_lessons[k].id, cmd, strlen(cmd))) fprintf(f, " %s", ll_lessons[k].id);
+                fputs(". Type more of the name.\n", f);
+                continue;
+            }
             if (i < 0) {
                 fprintf(f, "  '%s' is not a lesson or a command. ", cmd);
                 fprintf(f, "Type a number 1-%zu, a name such as top_p, or l for the list.\n", ll_n_lessons);
