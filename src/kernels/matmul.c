@@ -175,6 +175,14 @@ size_t ll_matmul_scratch_floats(void) {
     return LL_PANEL_ROWS * LL_PANEL_K + LL_PANEL_K + 64 * LL_PANEL_ROWS;
 }
 
+/* Up to this many tokens (beams, parallel samples, short prompts) a product
+ * runs as matvecs on quantized activations, a block of rows at a time so the
+ * rows stay in cache while every token uses them: the weights are read from
+ * memory once, not dequantized to floats as the GEMM path does (which only
+ * pays off over many tokens). */
+#define LL_QROWS_MAX 8
+#define LL_QROWS_CHUNK 16
+
 typedef struct {
     const ll_matmul_kernels *k;
     const ll_matrix *w;
@@ -183,7 +191,7 @@ typedef struct {
     float *y;
     float *scratch;
     size_t scratch_stride;
-    const ll_qvec *qx;
+    const ll_qvec *qx; /* T of them */
 } job;
 
 /* Splits rows into n_parts ranges on multiples of `align` rows. */
@@ -203,26 +211,38 @@ static void matvec_part(void *ctx, int part, int n_parts) {
 
 static void matvec_q_part(void *ctx, int part, int n_parts) {
     job *j = ctx;
+    const ll_matrix *w = j->w;
     size_t r0, r1;
-    part_range(j->w->rows, 16, part, n_parts, &r0, &r1);
-    if (r0 < r1) j->k->matvec_q(j->w->type, j->w->data, j->w->row_bytes, j->w->cols, j->qx, j->y, r0, r1);
+    part_range(w->rows, 16, part, n_parts, &r0, &r1);
+    if (j->T == 1) {
+        if (r0 < r1) j->k->matvec_q(w->type, w->data, w->row_bytes, w->cols, j->qx, j->y, r0, r1);
+        return;
+    }
+    for (size_t c0 = r0; c0 < r1; c0 += LL_QROWS_CHUNK) {
+        size_t c1 = r1 - c0 < LL_QROWS_CHUNK ? r1 : c0 + LL_QROWS_CHUNK;
+        for (size_t t = 0; t < j->T; t++)
+            j->k->matvec_q(w->type, w->data, w->row_bytes, w->cols, &j->qx[t], j->y + t * w->rows, c0, c1);
+    }
 }
 
 static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
 
-/* Lays the quantized activations out in the scratch (idle during a matvec):
- * 0 if they do not fit, and the caller keeps the float path. */
-static int qvec_in_scratch(ll_pool *pool, float *scratch, size_t n, size_t block, ll_qvec *qx) {
+/* Lays T quantized activation vectors out in the scratch (idle during a
+ * matvec): 0 if they do not fit, and the caller keeps the float path. */
+static int qvec_in_scratch(ll_pool *pool, float *scratch, size_t n, size_t block, size_t T, ll_qvec *qx) {
     size_t have = (size_t)ll_pool_size(pool) * ll_matmul_scratch_floats() * sizeof(float);
     uintptr_t base = ((uintptr_t)scratch + 63) & ~(uintptr_t)63;
     size_t off_d = round64(n), off_s = off_d + round64(n / block * sizeof(float));
-    size_t need = (base - (uintptr_t)scratch) + off_s + n / 16 * sizeof(int16_t);
+    size_t one = round64(off_s + n / 16 * sizeof(int16_t));
+    size_t need = (base - (uintptr_t)scratch) + T * one;
     if (need > have) return 0;
-    unsigned char *p = (unsigned char *)base;
-    qx->q = (int8_t *)p;
-    qx->d = (float *)(void *)(p + off_d);
-    qx->sum = (int16_t *)(void *)(p + off_s);
-    qx->block = block;
+    for (size_t t = 0; t < T; t++) {
+        unsigned char *p = (unsigned char *)base + t * one;
+        qx[t].q = (int8_t *)p;
+        qx[t].d = (float *)(void *)(p + off_d);
+        qx[t].sum = (int16_t *)(void *)(p + off_s);
+        qx[t].block = block;
+    }
     return 1;
 }
 
@@ -264,17 +284,19 @@ static void gemm_part(void *ctx, int part, int n_parts) {
 void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
                float *scratch) {
     job j = {k, w, x, T, y, scratch, ll_matmul_scratch_floats(), NULL};
-    if (T == 1) {
+    if (T <= LL_QROWS_MAX) {
         size_t block = k->matvec_q ? ll_qvec_block(w->type) : 0;
-        ll_qvec qx;
-        if (block && w->cols % block == 0 && qvec_in_scratch(pool, scratch, w->cols, block, &qx)) {
-            k->quantize_x(x, w->cols, &qx);
-            j.qx = &qx;
+        ll_qvec qx[LL_QROWS_MAX];
+        if (block && w->cols % block == 0 && qvec_in_scratch(pool, scratch, w->cols, block, T, qx)) {
+            for (size_t t = 0; t < T; t++) k->quantize_x(x + t * w->cols, w->cols, &qx[t]);
+            j.qx = qx;
             ll_pool_run(pool, matvec_q_part, &j);
             return;
         }
-        ll_pool_run(pool, matvec_part, &j);
-        return;
+        if (T == 1) {
+            ll_pool_run(pool, matvec_part, &j);
+            return;
+        }
     }
     ll_pool_run(pool, gemm_part, &j);
 }
