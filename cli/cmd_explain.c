@@ -163,13 +163,8 @@ static void inspect_usage(FILE *f) {
 static void token_json(lj_writer *w, const ll_tokenizer *tok, const ll_trace_token *t, size_t n) {
     lj_w_arr_begin(w);
     for (size_t i = 0; i < n; i++) {
-        char buf[96];
-        size_t len = ll_token_to_bytes(tok, t[i].id, true, buf, sizeof buf);
         lj_w_obj_begin(w);
-        lj_w_key(w, "id");
-        lj_w_int(w, t[i].id);
-        lj_w_key(w, "token");
-        lj_w_strn(w, buf, len < sizeof buf ? len : sizeof buf);
+        ll_cli_write_token_fields(w, tok, t[i].id);
         lj_w_key(w, "logit");
         lj_w_float(w, t[i].logit);
         lj_w_key(w, "p");

@@ -167,13 +167,8 @@ static void stream_text(void *user, int32_t seq, const char *text, size_t len) {
 static void write_alternatives(lj_writer *w, const ll_tokenizer *tok, const ll_logprob *top, size_t n) {
     lj_w_arr_begin(w);
     for (size_t i = 0; i < n; i++) {
-        char buf[64];
-        size_t len = ll_token_to_bytes(tok, top[i].id, true, buf, sizeof buf);
         lj_w_obj_begin(w);
-        lj_w_key(w, "id");
-        lj_w_int(w, top[i].id);
-        lj_w_key(w, "token");
-        lj_w_strn(w, buf, len < sizeof buf ? len : sizeof buf);
+        ll_cli_write_token_fields(w, tok, top[i].id);
         lj_w_key(w, "logprob");
         lj_w_float(w, top[i].logprob);
         lj_w_obj_end(w);
@@ -212,13 +207,8 @@ static void write_json(const gen_opts *o, const ll_tokenizer *tok, const ll_gene
             lj_w_arr_begin(&w);
             for (size_t k = 0; k < q->n_tokens; k++) {
                 const ll_token_logprobs *lp = &q->logprobs[k];
-                char buf[64];
-                size_t len = ll_token_to_bytes(tok, lp->id, true, buf, sizeof buf);
                 lj_w_obj_begin(&w);
-                lj_w_key(&w, "id");
-                lj_w_int(&w, lp->id);
-                lj_w_key(&w, "token");
-                lj_w_strn(&w, buf, len < sizeof buf ? len : sizeof buf);
+                ll_cli_write_token_fields(&w, tok, lp->id);
                 lj_w_key(&w, "raw_logprob");
                 lj_w_float(&w, lp->raw);
                 lj_w_key(&w, "processed_logprob");

@@ -72,6 +72,15 @@ static int parse_common(int argc, char **argv, model_opts *o, const char *cmd, v
     return 0;
 }
 
+void ll_cli_write_token_fields(lj_writer *w, const ll_tokenizer *tok, int32_t id) {
+    char buf[96];
+    size_t len = ll_token_to_bytes(tok, id, true, buf, sizeof buf);
+    lj_w_key(w, "id");
+    lj_w_int(w, id);
+    lj_w_key(w, "token");
+    lj_w_strn(w, buf, len < sizeof buf ? len : sizeof buf);
+}
+
 ll_model *ll_cli_load_model(const char *path, const char *tokenizer, ll_error *err) {
     if (!path) return ll_model_load_default(err);
     return ll_model_load(path, tokenizer, err);

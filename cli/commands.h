@@ -19,6 +19,8 @@ int ll_cmd_explain(int argc, char **argv);
 int ll_cmd_inspect(int argc, char **argv);
 /* -m PATH, or the embedded default model when PATH is NULL. */
 ll_model *ll_cli_load_model(const char *path, const char *tokenizer, ll_error *err);
+/* "id" and "token" (its decoded bytes) of a JSON object being written. */
+void ll_cli_write_token_fields(lj_writer *w, const ll_tokenizer *tok, int32_t id);
 void ll_cli_write_trace(lj_writer *w, const ll_trace *trace);
 
 #endif /* LL_CLI_COMMANDS_H */

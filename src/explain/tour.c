@@ -5,8 +5,10 @@
  * another hyperparameter, or quit. Reads lines; EOF and Ctrl-C end it
  * cleanly.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +92,22 @@ static char *trim(char *s) {
 
 static bool interrupted(const ll_explain *e) { return e->interrupt && *e->interrupt; }
 
+/* Waits until a line can be read or the interrupt flag is set. A signal
+ * that lands between the prompt and a blocking read would otherwise be
+ * lost until the next Enter; polling the flag closes that window. The
+ * stream is unbuffered (see ll_explain_tour), so poll sees all input. */
+static bool wait_input(const ll_explain *e) {
+    int fd = fileno(e->in);
+    if (fd < 0) return !interrupted(e);
+    while (!interrupted(e)) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, 200);
+        if (r > 0) return true;
+        if (r < 0 && errno != EINTR) return true; /* let the read report it */
+    }
+    return false;
+}
+
 static void show_error(ll_explain *e, const ll_error *err) {
     ll_term_color(&e->term, LL_C_BAD);
     fprintf(e->term.f, "  %s\n", err->message);
@@ -100,6 +118,7 @@ ll_status ll_explain_tour(ll_explain *e, ll_error *err) {
     const ll_term *t = &e->term;
     FILE *f = t->f;
     const ll_model_info *mi = ll_model_get_info(e->model);
+    setvbuf(e->in, NULL, _IONBF, 0);
     ll_term_heading(t, "logitlab explain: inference hyperparameters, with the implementation under the hood");
     ll_term_wrap(t,
                  "A language model turns text into a score for every possible next token. Everything between "
@@ -115,6 +134,7 @@ ll_status ll_explain_tour(ll_explain *e, ll_error *err) {
         if (interrupted(e)) break;
         ask(e);
         errno = 0;
+        if (!wait_input(e)) break;
         if (!fgets(line, sizeof line, e->in)) break; /* EOF, or Ctrl-C interrupting the read */
         if (interrupted(e)) break;
         if (!strchr(line, '\n') && !feof(e->in)) {
