@@ -436,6 +436,45 @@ static void live_header(ll_explain *e) {
             e->n_ids, e->V);
 }
 
+/* The raw next-token distribution (no processors), for the lessons that
+ * are not about one stage: the numbers every later step starts from. */
+static void print_distribution(ll_explain *e) {
+    const ll_term *t = &e->term;
+    FILE *f = t->f;
+    double mx = -INFINITY, z = 0, h = 0;
+    for (size_t i = 0; i < e->V; i++) mx = e->logits[i] > mx ? e->logits[i] : mx;
+    for (size_t i = 0; i < e->V; i++) z += exp((double)e->logits[i] - mx);
+    for (size_t i = 0; i < e->V; i++) {
+        double p = exp((double)e->logits[i] - mx) / z;
+        if (p > 0) h -= p * log(p);
+    }
+    enum { TOP = 6 };
+    int32_t top[TOP];
+    size_t n = 0;
+    for (size_t i = 0; i < e->V; i++) {
+        size_t j = n < TOP ? n++ : TOP;
+        if (j == TOP && e->logits[i] <= e->logits[top[TOP - 1]]) continue;
+        if (j == TOP) j = TOP - 1;
+        while (j > 0 && e->logits[i] > e->logits[top[j - 1]]) {
+            top[j] = top[j - 1];
+            j--;
+        }
+        top[j] = (int32_t)i;
+    }
+    int bar = t->width - 40;
+    if (bar > 40) bar = 40;
+    if (bar < 8) bar = 8;
+    fprintf(f, "  softmax of the raw logits (no processors), entropy %.3f nats:\n", h);
+    for (size_t i = 0; i < n; i++) {
+        double p = exp((double)e->logits[top[i]] - mx) / z;
+        fprintf(f, "  %2zu ", i + 1);
+        token_label(e, top[i], 14);
+        fprintf(f, " %.4f ", p);
+        ll_term_bar(t, p, bar);
+        fputc('\n', f);
+    }
+}
+
 static ll_status demo_stage(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
     ll_sampling_params p;
     ll_token_bias bias;
@@ -473,7 +512,6 @@ static ll_status demo_loop(ll_explain *e, const ll_lesson *L, double v, ll_error
     (void)L;
     FILE *f = e->term.f;
     size_t steps = (size_t)v;
-    live_header(e);
     fprintf(f, "  %zu steps by hand, greedy (the top token each time):\n", steps);
     float *logits = malloc(e->V * sizeof *logits);
     if (!logits) return ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory");
@@ -533,7 +571,6 @@ static ll_status demo_loop(ll_explain *e, const ll_lesson *L, double v, ll_error
 
 static ll_status demo_stop(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
     (void)L;
-    live_header(e);
     int n = (int)v;
     gen_out g[3];
     memset(g, 0, sizeof g);
@@ -580,7 +617,6 @@ static ll_status demo_stop(ll_explain *e, const ll_lesson *L, double v, ll_error
 
 static ll_status demo_decode(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
     (void)L;
-    live_header(e);
     gen_out g[3];
     memset(g, 0, sizeof g);
     ll_generate_params p;
@@ -624,7 +660,6 @@ static ll_status seed_run(ll_explain *e, uint32_t seed, gen_out *o, ll_error *er
 
 static ll_status demo_seed(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
     (void)L;
-    live_header(e);
     uint32_t seed = (uint32_t)v;
     ll_mt19937 r;
     ll_mt19937_seed(&r, seed);
@@ -651,7 +686,6 @@ static ll_status demo_seed(ll_explain *e, const ll_lesson *L, double v, ll_error
 
 static ll_status demo_order(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
     (void)L;
-    live_header(e);
     ll_sampling_params hf, lc;
     ll_sampling_params_init(&hf, LL_PROFILE_HF);
     hf.do_sample = 1;
@@ -709,7 +743,6 @@ static ll_status demo_order(ll_explain *e, const ll_lesson *L, double v, ll_erro
 
 static ll_status demo_combined(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
     (void)L;
-    live_header(e);
     ll_sampling_params p;
     ll_sampling_params_init(&p, LL_PROFILE_LLAMACPP);
     p.temperature = (float)v;
@@ -759,6 +792,10 @@ static ll_status demo_combined(ll_explain *e, const ll_lesson *L, double v, ll_e
 }
 
 ll_status ll_explain_demo(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
+    if (L->kind != LL_LESSON_STAGE) {
+        live_header(e);
+        print_distribution(e);
+    }
     switch (L->kind) {
     case LL_LESSON_LOOP: return demo_loop(e, L, v, err);
     case LL_LESSON_STAGE: return demo_stage(e, L, v, err);
