@@ -166,7 +166,7 @@ static void scalar_matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, s
 }
 
 const ll_matmul_kernels ll_matmul_scalar = {"scalar",    scalar_matvec,     scalar_dequant,
-                                            scalar_gemm, scalar_quantize_x, scalar_matvec_q};
+                                            scalar_gemm, scalar_quantize_x, scalar_matvec_q, NULL};
 
 /* ---- driver ---- */
 
@@ -216,6 +216,10 @@ static void matvec_q_part(void *ctx, int part, int n_parts) {
     part_range(w->rows, 16, part, n_parts, &r0, &r1);
     if (j->T == 1) {
         if (r0 < r1) j->k->matvec_q(w->type, w->data, w->row_bytes, w->cols, j->qx, j->y, r0, r1);
+        return;
+    }
+    if (j->k->matvec_qn && (w->type == LL_T_Q4_0 || w->type == LL_T_Q8_0)) {
+        if (r0 < r1) j->k->matvec_qn(w->type, w->data, w->row_bytes, w->cols, j->qx, j->T, j->y, w->rows, r0, r1);
         return;
     }
     for (size_t c0 = r0; c0 < r1; c0 += LL_QROWS_CHUNK) {

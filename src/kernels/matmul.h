@@ -66,6 +66,11 @@ typedef struct ll_matmul_kernels {
     /* matvec with x quantized: NULL where the table has none */
     void (*matvec_q)(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, float *y,
                      size_t r0, size_t r1);
+    /* T <= 8 tokens at once for Q4_0 and Q8_0 (each weight block unpacked
+     * once), y[t * ldy + i] equal to what matvec_q gives token t: NULL where
+     * the table has none */
+    void (*matvec_qn)(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
+                      float *y, size_t ldy, size_t r0, size_t r1);
 } ll_matmul_kernels;
 
 /* The activation block matvec_q wants for weights of `type`, 0 if none. */

@@ -278,6 +278,75 @@ static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
     return s;
 }
 
+/* Several tokens at once for the 32-block types: each weight block is
+ * unpacked once and multiplied with every token's activations. The sums
+ * are accumulated exactly as dot_q4_0 / dot_q8_0 do (two accumulators
+ * alternating every two blocks, the same tail), so a token gets the same
+ * float result whether it is decoded alone or beside others. */
+enum { QN_MAX = 8 };
+
+static void matvec_qn(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
+                      float *y, size_t ldy, size_t r0, size_t r1) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8), ones = _mm512_set1_epi16(1);
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i shift = _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0);
+    const int q4 = type == LL_T_Q4_0;
+    const size_t bb = q4 ? 18 : 34, nb = n / 32;
+    for (size_t i = r0; i < r1; i++) {
+        const uint8_t *row = w + i * row_bytes;
+        __m512 a0[QN_MAX], a1[QN_MAX];
+        for (size_t t = 0; t < T; t++) a0[t] = a1[t] = _mm512_setzero_ps();
+        size_t blk = 0;
+        for (; blk + 2 <= nb; blk += 2) {
+            const uint8_t *b0 = row + bb * blk, *b1 = b0 + bb;
+            float s0 = h2f(b0), s1 = h2f(b1);
+            __m512i wv;
+            if (q4) {
+                __m256i z0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b0 + 2)));
+                __m256i z1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b1 + 2)));
+                wv = _mm512_and_si512(_mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(z0), z1, 1), shift),
+                                      m4);
+            } else {
+                wv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + 2))),
+                                        _mm256_loadu_si256((const __m256i *)(b1 + 2)), 1);
+            }
+            __m512i aw = q4 ? wv : _mm512_abs_epi8(wv);
+            __mmask64 neg = q4 ? 0 : _mm512_movepi8_mask(wv);
+            for (size_t t = 0; t < T; t++) {
+                __m512i xv = _mm512_loadu_si512(qx[t].q + 32 * blk);
+                __m512i p;
+                if (q4) {
+                    p = _mm512_sub_epi16(_mm512_maddubs_epi16(aw, xv), _mm512_maddubs_epi16(eight, xv));
+                } else {
+                    __m512i sx = _mm512_mask_sub_epi8(xv, neg, zero, xv);
+                    p = _mm512_maddubs_epi16(aw, sx);
+                }
+                __m512 f = _mm512_cvtepi32_ps(_mm512_madd_epi16(p, ones));
+                __m512 sc = scale2(s0 * qx[t].d[blk], s1 * qx[t].d[blk + 1]);
+                if (blk & 2)
+                    a1[t] = _mm512_fmadd_ps(f, sc, a1[t]);
+                else
+                    a0[t] = _mm512_fmadd_ps(f, sc, a0[t]);
+            }
+        }
+        for (size_t t = 0; t < T; t++) {
+            float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[t], a1[t]));
+            for (size_t k = blk; k < nb; k++) {
+                const uint8_t *b = row + bb * k;
+                const int8_t *xq = qx[t].q + 32 * k;
+                int acc = 0;
+                if (q4)
+                    for (int j = 0; j < 16; j++)
+                        acc += ((b[2 + j] & 0xF) - 8) * xq[j] + ((b[2 + j] >> 4) - 8) * xq[j + 16];
+                else
+                    for (int j = 0; j < 32; j++) acc += (int8_t)b[2 + j] * xq[j];
+                s += h2f(b) * qx[t].d[k] * (float)acc;
+            }
+            y[t * ldy + i] = s;
+        }
+    }
+}
+
 /* int16 lane l of the result = v[idx[l]] */
 static inline __m512i bcast16(const uint16_t idx[32], __m512i v) {
     return _mm512_permutexvar_epi16(_mm512_loadu_si512(idx), v);
@@ -521,4 +590,4 @@ static void gemm(const float *panel, size_t kc, const float *b, size_t ldb, size
     if (t < T) tile(panel, kc, b + t * ldb, ldb, T - t, c + t * ldc, ldc, accumulate);
 }
 
-const ll_matmul_kernels ll_matmul_avx512 = {"avx512", matvec, dequant, gemm, quantize_x, matvec_q};
+const ll_matmul_kernels ll_matmul_avx512 = {"avx512", matvec, dequant, gemm, quantize_x, matvec_q, matvec_qn};
