@@ -122,7 +122,7 @@ int ll_cmd_explain(int argc, char **argv) {
     }
     ll_model *m = ll_cli_load_model(model, tokenizer, &err);
     if (!m) goto fail;
-    ll_explain_options o = {stdout, stdin, prompt, (int)threads, (int)width, color, &interrupted};
+    ll_explain_options o = {stdout, stdin, prompt, (int)threads, (int)width, color, &interrupted, model, tokenizer};
     struct sigaction old;
     catch_sigint(&old);
     ll_explain *e = ll_explain_new(m, &o, &err);

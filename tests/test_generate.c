@@ -366,6 +366,30 @@ static void branches_and_seeds(ll_model *m) {
     CHECK(r1.n_seqs == 2 && r1.seqs[0].score >= r1.seqs[1].score && r1.seqs[0].n_tokens > 0,
           "beam search returns the best first");
     ll_generate_result_free(&r1);
+
+    /* beam sampling: seeded, the same on any thread count, different from plain beams */
+    ll_generate_params_init(&p, LL_PROFILE_HF);
+    p.num_beams = 3;
+    p.max_new_tokens = 16;
+    ll_generate_result plain = run(m, 1, "Once upon a time", &p, 0, &st, &err);
+    p.sampling.do_sample = 1;
+    p.sampling.temperature = 1.5f;
+    p.sampling.seed = 99;
+    r1 = run(m, 1, "Once upon a time", &p, 0, &st, &err);
+    CHECK_OK(st, err);
+    r2 = run(m, 2, "Once upon a time", &p, 0, &st, &err);
+    CHECK_OK(st, err);
+    CHECK(r1.n_seqs == 1 && r2.n_seqs == 1 && r1.seqs[0].n_tokens == r2.seqs[0].n_tokens &&
+              !memcmp(r1.seqs[0].tokens, r2.seqs[0].tokens, r1.seqs[0].n_tokens * sizeof(int32_t)),
+          "beam sampling with a seed: the same with 1 and 2 threads");
+    bool differs = plain.n_seqs == 1 && (plain.seqs[0].n_tokens != r1.seqs[0].n_tokens ||
+                                         memcmp(plain.seqs[0].tokens, r1.seqs[0].tokens,
+                                                r1.seqs[0].n_tokens * sizeof(int32_t)) != 0);
+    CHECK(differs, "beam sampling at temperature 1.5 leaves the deterministic beam path ('%s' vs '%s')",
+          r1.n_seqs ? r1.seqs[0].text : "", plain.n_seqs ? plain.seqs[0].text : "");
+    ll_generate_result_free(&plain);
+    ll_generate_result_free(&r1);
+    ll_generate_result_free(&r2);
 }
 
 /* ---- streaming multi-byte UTF-8: a scripted model emits byte tokens ---- */

@@ -86,6 +86,11 @@ ll_explain *ll_explain_new(const ll_model *m, const ll_explain_options *o, ll_er
     if (o->color >= 0) e->term.color = o->color != 0;
     e->in = o->in;
     e->interrupt = o->interrupt;
+    /* how the printed commands name the model: nothing for the embedded one */
+    int nf = 0;
+    if (o->model_path) nf = snprintf(e->model_flags, sizeof e->model_flags, " -m %s", o->model_path);
+    if (o->tokenizer_path && nf >= 0 && (size_t)nf < sizeof e->model_flags)
+        snprintf(e->model_flags + nf, sizeof e->model_flags - (size_t)nf, " --tokenizer %s", o->tokenizer_path);
     e->current = -1;
     if (ll_explain_set_prompt(e, o->prompt ? o->prompt : DEFAULT_PROMPT, err) != LL_OK) {
         ll_explain_free(e);
@@ -494,7 +499,7 @@ static ll_status demo_stage(ll_explain *e, const ll_lesson *L, double v, ll_erro
         fprintf(e->term.f, "  %s = %g changes nothing: the stage is off at this value.\n", L->param, v);
     }
     ll_term_color(&e->term, LL_C_DIM);
-    fprintf(e->term.f, "  same numbers: logitlab inspect -p \"%s\" %s\n", e->prompt, cmd);
+    fprintf(e->term.f, "  same numbers: logitlab inspect%s -p \"%s\" %s\n", e->model_flags, e->prompt, cmd);
     ll_term_color(&e->term, LL_C_RESET);
     ll_trace_free(tr);
     /* side by side */
@@ -730,10 +735,10 @@ static ll_status demo_order(ll_explain *e, const ll_lesson *L, double v, ll_erro
             }
         }
         ll_term_color(&e->term, LL_C_DIM);
-        fprintf(f, "  same numbers: logitlab inspect -p \"%s\" --profile hf --do-sample --temperature %g --top-k 40 "
+        fprintf(f, "  same numbers: logitlab inspect%s -p \"%s\" --profile hf --do-sample --temperature %g --top-k 40 "
                    "--top-p 0.9\n                and --samplers top_k,top_p,temperature --temperature %g --top-k 40 "
                    "--top-p 0.9 --min-p 0\n",
-                e->prompt, v, v);
+                e->model_flags, e->prompt, v, v);
         ll_term_color(&e->term, LL_C_RESET);
     }
     ll_trace_free(a);
@@ -770,7 +775,8 @@ static ll_status demo_combined(ll_explain *e, const ll_lesson *L, double v, ll_e
     }
     ll_trace_free(tr);
     ll_term_color(&e->term, LL_C_DIM);
-    fprintf(f, "  same numbers: logitlab inspect -p \"%s\" --temperature %g --repetition-penalty 1.1\n", e->prompt, v);
+    fprintf(f, "  same numbers: logitlab inspect%s -p \"%s\" --temperature %g --repetition-penalty 1.1\n",
+            e->model_flags, e->prompt, v);
     ll_term_color(&e->term, LL_C_RESET);
     ll_generate_params g;
     ll_generate_params_init(&g, LL_PROFILE_LLAMACPP);

@@ -22,6 +22,7 @@ typedef struct {
     int width;           /* 0: detect */
     int color;           /* -1: detect (TTY and NO_COLOR), 0 off, 1 on */
     const volatile sig_atomic_t *interrupt;
+    const char *model_path, *tokenizer_path; /* for the commands the tour prints; NULL: the embedded model */
 } ll_explain_options;
 
 /* The model stays the caller's and must outlive the session. */

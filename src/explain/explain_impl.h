@@ -20,6 +20,7 @@ struct ll_explain {
     ll_term term;
     FILE *in;
     char prompt[1024];
+    char model_flags[600]; /* " -m PATH [--tokenizer PATH]", or "" for the embedded model */
     int32_t *ids;
     size_t n_ids;
     float *logits; /* the model's next-token logits after the prompt */
