@@ -387,7 +387,11 @@ static void print_columns(ll_explain *e, gen_out *g, size_t n) {
     for (size_t i = 0; i < n; i++) {
         ll_term_color(t, LL_C_BOLD);
         char head[160];
-        snprintf(head, sizeof head, "%s [%s]", g[i].label, ll_stop_reason_name(g[i].reason));
+        /* the stop reason only when it is not the length limit every column shares */
+        if (g[i].reason == LL_STOP_LENGTH) snprintf(head, sizeof head, "%s", g[i].label);
+        else snprintf(head, sizeof head, "%s [%s]", g[i].label, ll_stop_reason_name(g[i].reason));
+        /* a header wider than its column is cut (labels are ASCII) */
+        if ((int)strlen(head) > col) head[col > 0 ? col : 0] = '\0';
         fprintf(f, "%-*s", col + (i + 1 < n ? gap : 0), head);
         ll_term_color(t, LL_C_RESET);
     }
@@ -480,6 +484,52 @@ static void print_distribution(ll_explain *e) {
     }
 }
 
+/* A penalty only matters once the history repeats itself, which a short
+ * prompt does not: so the penalties' demo also continues the prompt
+ * greedily to the end of the line and shows the next token there, where
+ * the tokens just written are the ones the model wants again. */
+static ll_status penalties_after_greedy(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
+    ll_generate_params g;
+    ll_generate_params_init(&g, LL_PROFILE_LLAMACPP);
+    g.sampling.temperature = 0.0f;
+    g.max_new_tokens = GEN_TOKENS;
+    const char *stops[] = {"\n"};
+    g.stop = stops;
+    g.n_stop = 1;
+    gen_out o;
+    memset(&o, 0, sizeof o);
+    ll_status st = generate(e, &g, &o, err);
+    if (st != LL_OK) return st;
+    char saved[sizeof e->prompt], longer[sizeof e->prompt];
+    snprintf(saved, sizeof saved, "%s", e->prompt);
+    int n = snprintf(longer, sizeof longer, "%s%s", e->prompt, o.text ? o.text : "");
+    free(o.text);
+    if (n < 0 || (size_t)n >= sizeof longer || !strcmp(longer, saved)) return LL_OK;
+    if (ll_explain_set_prompt(e, longer, err) != LL_OK) { /* too long for the context: skip this part */
+        ll_explain_set_prompt(e, saved, err);
+        return LL_OK;
+    }
+    ll_sampling_params p;
+    ll_token_bias bias;
+    char cmd[256];
+    stage_params(e, L, v, &p, &bias, cmd, sizeof cmd);
+    ll_trace *tr = NULL;
+    st = run_trace(e, &p, &tr, err);
+    if (st == LL_OK) {
+        FILE *f = e->term.f;
+        fprintf(f, "\n  After the model continued greedily, the history repeats itself. The next token after\n  \"%s\":\n",
+                e->prompt);
+        const ll_trace_stage *s = find_stage(tr, L->stage);
+        if (s) ll_explain_print_stage(e, s, true);
+        ll_term_color(&e->term, LL_C_DIM);
+        fprintf(f, "  same numbers: logitlab inspect%s -p \"%s\" %s\n", e->model_flags, e->prompt, cmd);
+        ll_term_color(&e->term, LL_C_RESET);
+    }
+    ll_trace_free(tr);
+    ll_status back = ll_explain_set_prompt(e, saved, err);
+    return st != LL_OK ? st : back;
+}
+
 static ll_status demo_stage(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
     ll_sampling_params p;
     ll_token_bias bias;
@@ -502,6 +552,8 @@ static ll_status demo_stage(ll_explain *e, const ll_lesson *L, double v, ll_erro
     fprintf(e->term.f, "  same numbers: logitlab inspect%s -p \"%s\" %s\n", e->model_flags, e->prompt, cmd);
     ll_term_color(&e->term, LL_C_RESET);
     ll_trace_free(tr);
+    if (!strcmp(L->stage, "penalties")) st = penalties_after_greedy(e, L, v, err);
+    if (st != LL_OK) return st;
     /* side by side */
     fprintf(e->term.f, "\n  %d tokens at three values (seed %d%s):\n", GEN_TOKENS, DEMO_SEED,
             !strcmp(L->stage, "penalties") ? ", greedy" : "");
