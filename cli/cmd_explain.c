@@ -160,20 +160,6 @@ static void inspect_usage(FILE *f) {
     ll_cli_sampling_help(f);
 }
 
-static void token_json(lj_writer *w, const ll_tokenizer *tok, const ll_trace_token *t, size_t n) {
-    lj_w_arr_begin(w);
-    for (size_t i = 0; i < n; i++) {
-        lj_w_obj_begin(w);
-        ll_cli_write_token_fields(w, tok, t[i].id);
-        lj_w_key(w, "logit");
-        lj_w_float(w, t[i].logit);
-        lj_w_key(w, "p");
-        lj_w_float(w, t[i].p);
-        lj_w_obj_end(w);
-    }
-    lj_w_arr_end(w);
-}
-
 static void print_token(const ll_tokenizer *tok, int32_t id) {
     char buf[64];
     size_t len = ll_token_to_bytes(tok, id, true, buf, sizeof buf - 1);
@@ -284,33 +270,7 @@ int ll_cmd_inspect(int argc, char **argv) {
         lj_w_key(&w, "chain");
         lj_w_str(&w, desc);
         lj_w_key(&w, "stages");
-        lj_w_arr_begin(&w);
-        for (size_t i = 0; i < ll_trace_n_stages(tr); i++) {
-            const ll_trace_stage *st = ll_trace_stage_at(tr, i);
-            lj_w_obj_begin(&w);
-            lj_w_key(&w, "stage");
-            lj_w_str(&w, st->name);
-            lj_w_key(&w, "n_before");
-            lj_w_int(&w, (long long)st->n_before);
-            lj_w_key(&w, "n_after");
-            lj_w_int(&w, (long long)st->n_after);
-            lj_w_key(&w, "mass_removed");
-            lj_w_double(&w, st->mass_removed);
-            lj_w_key(&w, "entropy_before");
-            lj_w_double(&w, st->entropy_before);
-            lj_w_key(&w, "entropy_after");
-            lj_w_double(&w, st->entropy_after);
-            if (st->selected >= 0) {
-                lj_w_key(&w, "selected");
-                lj_w_int(&w, st->selected);
-            }
-            lj_w_key(&w, "top_before");
-            token_json(&w, tok, st->top_before, st->n_top);
-            lj_w_key(&w, "top_after");
-            token_json(&w, tok, st->top_after, st->n_top_after);
-            lj_w_obj_end(&w);
-        }
-        lj_w_arr_end(&w);
+        ll_cli_write_trace(&w, tr, tok);
         lj_w_key(&w, "selected");
         lj_w_int(&w, picked);
         lj_w_obj_end(&w);

@@ -130,12 +130,16 @@ static float *load_logits(const char *path, const char *format, size_t *n_out, l
     return out;
 }
 
-static void write_token_list(lj_writer *w, const ll_trace_token *t, size_t n) {
+static void write_token_list(lj_writer *w, const ll_tokenizer *tok, const ll_trace_token *t, size_t n) {
     lj_w_arr_begin(w);
     for (size_t i = 0; i < n; i++) {
         lj_w_obj_begin(w);
-        lj_w_key(w, "id");
-        lj_w_int(w, t[i].id);
+        if (tok) {
+            ll_cli_write_token_fields(w, tok, t[i].id);
+        } else {
+            lj_w_key(w, "id");
+            lj_w_int(w, t[i].id);
+        }
         lj_w_key(w, "logit");
         lj_w_float(w, t[i].logit);
         lj_w_key(w, "p");
@@ -145,7 +149,7 @@ static void write_token_list(lj_writer *w, const ll_trace_token *t, size_t n) {
     lj_w_arr_end(w);
 }
 
-void ll_cli_write_trace(lj_writer *w, const ll_trace *trace) {
+void ll_cli_write_trace(lj_writer *w, const ll_trace *trace, const ll_tokenizer *tok) {
     lj_w_arr_begin(w);
     for (size_t i = 0; i < ll_trace_n_stages(trace); i++) {
         const ll_trace_stage *st = ll_trace_stage_at(trace, i);
@@ -167,9 +171,9 @@ void ll_cli_write_trace(lj_writer *w, const ll_trace *trace) {
             lj_w_int(w, st->selected);
         }
         lj_w_key(w, "top_before");
-        write_token_list(w, st->top_before, st->n_top);
+        write_token_list(w, tok, st->top_before, st->n_top);
         lj_w_key(w, "top_after");
-        write_token_list(w, st->top_after, st->n_top_after);
+        write_token_list(w, tok, st->top_after, st->n_top_after);
         lj_w_obj_end(w);
     }
     lj_w_arr_end(w);
@@ -310,7 +314,7 @@ int ll_cmd_sample(int argc, char **argv) {
     lj_w_arr_end(&w);
     if (trace) {
         lj_w_key(&w, "trace");
-        ll_cli_write_trace(&w, trace);
+        ll_cli_write_trace(&w, trace, NULL);
     }
     lj_w_obj_end(&w);
     lj_w_end(&w);

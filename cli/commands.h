@@ -21,6 +21,7 @@ int ll_cmd_inspect(int argc, char **argv);
 ll_model *ll_cli_load_model(const char *path, const char *tokenizer, ll_error *err);
 /* "id" and "token" (its decoded bytes) of a JSON object being written. */
 void ll_cli_write_token_fields(lj_writer *w, const ll_tokenizer *tok, int32_t id);
-void ll_cli_write_trace(lj_writer *w, const ll_trace *trace);
+/* The trace's stages as a JSON array; tok (may be NULL) adds each token's text. */
+void ll_cli_write_trace(lj_writer *w, const ll_trace *trace, const ll_tokenizer *tok);
 
 #endif /* LL_CLI_COMMANDS_H */
