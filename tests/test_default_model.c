@@ -54,19 +54,6 @@ static void sha256(const uint8_t *msg, size_t len, uint8_t out[32]) {
         for (int j = 0; j < 4; j++) out[4 * i + j] = (uint8_t)(h[i] >> (24 - 8 * j));
 }
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t got = fread(b, 1, (size_t)n, f);
-    b[got] = '\0';
-    fclose(f);
-    return b;
-}
-
 static ll_generate_result gen(ll_model *m, const char *prompt, float temperature, uint32_t seed, float rep, int n) {
     ll_error err;
     ll_context *c = ll_context_new(m, 0, 1, &err);
@@ -117,7 +104,7 @@ int main(int argc, char **argv) {
 
     char path[1024];
     snprintf(path, sizeof path, "%s/docs/default-model.md", root);
-    char *doc = read_text(path);
+    char *doc = tu_read_file(path, NULL);
     CHECK(doc != NULL, "docs/default-model.md exists");
     CHECK(doc && strstr(doc, hex), "the embedded model's sha256 %s is the one docs/default-model.md states", hex);
     free(doc);

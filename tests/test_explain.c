@@ -193,20 +193,13 @@ static size_t check_sources(const char *screen, const char *what) {
             free(lines);
             char full[1024];
             snprintf(full, sizeof full, "%s/%s", root, path);
-            FILE *f = fopen(full, "rb");
-            file = NULL;
+            size_t sz = 0;
+            file = tu_read_file(full, &sz);
             lines = NULL;
             n_lines = 0;
-            CHECK(f != NULL, "%s: the shown file %s exists", what, full);
-            if (f) {
-                fseek(f, 0, SEEK_END);
-                long sz = ftell(f);
-                fseek(f, 0, SEEK_SET);
-                file = malloc((size_t)sz + 1);
-                size_t got = fread(file, 1, (size_t)sz, f);
-                file[got] = '\0';
-                fclose(f);
-                lines = malloc(((size_t)sz + 2) * sizeof *lines);
+            CHECK(file != NULL, "%s: the shown file %s exists", what, full);
+            if (file) {
+                lines = malloc((sz + 2) * sizeof *lines);
                 for (char *q = file; q && *q;) {
                     lines[n_lines++] = q;
                     char *e = strchr(q, '\n');

@@ -14,18 +14,6 @@
 #include "model/gguf.h"
 #include "test_util.h"
 
-static uint8_t *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*n);
-    if (fread(b, 1, *n, f) != *n) *n = 0;
-    fclose(f);
-    return b;
-}
-
 /* Loads everything a model load does from memory; returns whether it worked. */
 static bool try_load(const uint8_t *b, size_t n, ll_error *err) {
     uint8_t *copy = malloc(n ? n : 1); /* exact-size copy: ASan sees reads past the end */
@@ -119,7 +107,7 @@ int main(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/models/stories260K.gguf", tu_shared());
     size_t n;
-    uint8_t *file = slurp(path, &n);
+    uint8_t *file = (uint8_t *)tu_read_file(path, &n);
     if (!file) {
         fprintf(stderr, "cannot read %s\n", path);
         return 1;

@@ -8,20 +8,6 @@
 
 #include <ctype.h>
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n) n = 0;
-    b[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static void shared_path(char *buf, size_t cap, const char *rel) { snprintf(buf, cap, "%s/models/%s", tu_shared(), rel); }
 
 /* run.c's loop and printing: the prompt is fed token by token, `steps`
@@ -67,7 +53,7 @@ static void check_text(const char *got, const char *expected_file, const char *l
     char p[1024];
     shared_path(p, sizeof p, expected_file);
     size_t n;
-    char *want = read_file(p, &n);
+    char *want = tu_read_file(p, &n);
     CHECK(want != NULL, "cannot read %s", p);
     if (!want) return;
     CHECK(strcmp(got, want) == 0, "%s differs from %s\n--- got ---\n%s--- want ---\n%s", label, expected_file, got,
@@ -99,7 +85,7 @@ static void check_trace_logits(ll_model *m, const char *label) {
     char p[1024];
     shared_path(p, sizeof p, "expected/stories260K.greedy.trace.txt");
     size_t n;
-    char *trace = read_file(p, &n);
+    char *trace = tu_read_file(p, &n);
     CHECK(trace != NULL, "cannot read %s", p);
     if (!trace) return;
     ll_error err;

@@ -16,20 +16,6 @@
 #include "test_util.h"
 #include "util/json.h"
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n) n = 0;
-    b[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static void vocab_case(const char *name) {
     char gguf[512], inp[600], outp[600];
     snprintf(gguf, sizeof gguf, "%s/models/vocab/ggml-vocab-%s.gguf", tu_shared(), name);
@@ -39,7 +25,7 @@ static void vocab_case(const char *name) {
     ll_tokenizer *t = ll_tokenizer_load(gguf, &err);
     CHECK(t != NULL, "%s: %s", name, err.message);
     size_t ni, no;
-    char *in = slurp(inp, &ni), *out = slurp(outp, &no);
+    char *in = tu_read_file(inp, &ni), *out = tu_read_file(outp, &no);
     CHECK(in && out, "%s: missing .inp/.out", name);
     if (!t || !in || !out) {
         ll_tokenizer_free(t);

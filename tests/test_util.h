@@ -47,6 +47,23 @@ static inline const char *tu_shared(void) {
 #endif
 }
 
+/* A whole file, NUL-terminated (the caller frees); NULL if it cannot be
+ * read. *len (may be NULL) gets its size. */
+static inline char *tu_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) n = 0;
+    fclose(f);
+    if (!b) return NULL;
+    b[n] = '\0';
+    if (len) *len = (size_t)n;
+    return b;
+}
+
 static inline int tu_finish(const char *name) {
     printf("%s: %d checks, %d failures\n", name, tu_checks, tu_failures);
     return tu_failures ? 1 : 0;
