@@ -113,7 +113,8 @@ int ll_cmd_explain(int argc, char **argv) {
     if (lesson) {
         which = ll_explain_find(lesson);
         if (which < 0) {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "no lesson '%s' (see logitlab explain --list)", lesson);
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "'%s' %s (see logitlab explain --list)", lesson,
+                    which == -2 ? "fits more than one lesson" : "is not a lesson");
             goto fail;
         }
     } else if (have_value || more || step) {

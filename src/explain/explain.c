@@ -38,10 +38,7 @@ int ll_explain_find(const char *name) {
     size_t len = strlen(name);
     for (size_t i = 0; i < ll_n_lessons; i++) {
         if (!strcmp(ll_lessons[i].id, name)) return (int)i;
-        if (!strncmp(ll_lessons[i].id, name, len)) {
-            if (found >= 0) return -1; /* ambiguous */
-            found = (int)i;
-        }
+        if (!strncmp(ll_lessons[i].id, name, len)) found = found == -1 ? (int)i : -2; /* -2: ambiguous */
     }
     /* names users type for the same thing */
     static const struct {
@@ -52,7 +49,7 @@ int ll_explain_find(const char *name) {
                    {"bias", "logit_bias"},              {"stop", "stopping"},
                    {"beam", "decoding"},                {"greedy", "decoding"},
                    {"seed", "seeds"},                   {"all", "combined"}};
-    if (found < 0)
+    if (found == -1)
         for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
             if (!strcmp(aliases[i].alias, name))
                 for (size_t j = 0; j < ll_n_lessons; j++)

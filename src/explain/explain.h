@@ -33,7 +33,8 @@ size_t ll_explain_n_lessons(void);
 /* Lesson i's id ("temperature") and title. */
 const char *ll_explain_lesson_id(size_t i);
 const char *ll_explain_lesson_title(size_t i);
-/* Index of a lesson by id, by 1-based number, or by an unambiguous prefix; -1 if none. */
+/* Index of a lesson by id, by 1-based number, by an unambiguous prefix or
+ * an alias; -1 if none, -2 if the prefix fits several lessons. */
 int ll_explain_find(const char *name);
 
 /* One lesson, non-interactively. value: NULL for the lesson's default. */

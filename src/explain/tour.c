@@ -197,9 +197,7 @@ ll_status ll_explain_tour(ll_explain *e, ll_error *err) {
             st = ll_explain_lesson(e, next, NULL, err);
         } else {
             int i = ll_explain_find(cmd);
-            size_t matches = 0;
-            for (size_t k = 0; k < ll_n_lessons; k++) matches += strncmp(ll_lessons[k].id, cmd, strlen(cmd)) == 0;
-            if (i < 0 && matches > 1) {
+            if (i == -2) {
                 fprintf(f, "  '%s' could be:", cmd);
                 for (size_t k = 0; k < ll_n_lessons; k++)
                     if (!strncmp(ll_lessons[k].id, cmd, strlen(cmd))) fprintf(f, " %s", ll_lessons[k].id);
