@@ -145,10 +145,34 @@ static void token_label(const ll_explain *e, int32_t id, int cols) {
     ll_term_token(&e->term, buf, len, cols);
 }
 
+/* The k highest of V logits, highest first (a tie goes to the lower id);
+ * returns min(k, V). */
+static size_t top_by_logit(const float *l, size_t V, int32_t *top, size_t k) {
+    size_t n = 0;
+    for (size_t i = 0; i < V; i++) {
+        if (n == k && l[i] <= l[top[k - 1]]) continue;
+        size_t j = n < k ? n++ : k - 1;
+        while (j > 0 && l[i] > l[top[j - 1]]) {
+            top[j] = top[j - 1];
+            j--;
+        }
+        top[j] = (int32_t)i;
+    }
+    return n;
+}
+
+/* The softmax's normaliser in double: sum of exp(l - max); *mx gets max. */
+static double softmax_sum(const float *l, size_t V, double *mx) {
+    double m = -INFINITY, z = 0;
+    for (size_t i = 0; i < V; i++) m = l[i] > m ? l[i] : m;
+    for (size_t i = 0; i < V; i++) z += exp((double)l[i] - m);
+    *mx = m;
+    return z;
+}
+
 static int top_token(const ll_explain *e) {
-    int best = 0;
-    for (size_t i = 1; i < e->V; i++)
-        if (e->logits[i] > e->logits[best]) best = (int)i;
+    int32_t best;
+    top_by_logit(e->logits, e->V, &best, 1);
     return best;
 }
 
@@ -447,26 +471,13 @@ static void live_header(ll_explain *e) {
 static void print_distribution(ll_explain *e) {
     const ll_term *t = &e->term;
     FILE *f = t->f;
-    double mx = -INFINITY, z = 0, h = 0;
-    for (size_t i = 0; i < e->V; i++) mx = e->logits[i] > mx ? e->logits[i] : mx;
-    for (size_t i = 0; i < e->V; i++) z += exp((double)e->logits[i] - mx);
+    double mx, h = 0, z = softmax_sum(e->logits, e->V, &mx);
     for (size_t i = 0; i < e->V; i++) {
         double p = exp((double)e->logits[i] - mx) / z;
         if (p > 0) h -= p * log(p);
     }
-    enum { TOP = 6 };
-    int32_t top[TOP];
-    size_t n = 0;
-    for (size_t i = 0; i < e->V; i++) {
-        size_t j = n < TOP ? n++ : TOP;
-        if (j == TOP && e->logits[i] <= e->logits[top[TOP - 1]]) continue;
-        if (j == TOP) j = TOP - 1;
-        while (j > 0 && e->logits[i] > e->logits[top[j - 1]]) {
-            top[j] = top[j - 1];
-            j--;
-        }
-        top[j] = (int32_t)i;
-    }
+    int32_t top[6];
+    size_t n = top_by_logit(e->logits, e->V, top, 6);
     int bar = t->width - 40;
     if (bar > 40) bar = 40;
     if (bar < 8) bar = 8;
@@ -576,19 +587,9 @@ static ll_status demo_loop(ll_explain *e, const ll_lesson *L, double v, ll_error
     char text[2048];
     snprintf(text, sizeof text, "%s", e->prompt);
     for (size_t k = 0; k < steps && st == LL_OK; k++) {
-        double mx = -INFINITY, z = 0;
-        for (size_t i = 0; i < e->V; i++) mx = logits[i] > mx ? logits[i] : mx;
-        for (size_t i = 0; i < e->V; i++) z += exp((double)logits[i] - mx);
-        int32_t top[3] = {-1, -1, -1};
-        for (size_t i = 0; i < e->V; i++) {
-            for (int j = 0; j < 3; j++) {
-                if (top[j] < 0 || logits[i] > logits[top[j]]) {
-                    for (int m = 2; m > j; m--) top[m] = top[m - 1];
-                    top[j] = (int32_t)i;
-                    break;
-                }
-            }
-        }
+        double mx, z = softmax_sum(logits, e->V, &mx);
+        int32_t top[3];
+        top_by_logit(logits, e->V, top, 3);
         fprintf(f, "  step %zu: ", k + 1);
         for (int j = 0; j < 3; j++) {
             token_label(e, top[j], 0);
