@@ -156,6 +156,18 @@ bool ll_gen_is_eos(const ll_gen_setup *s, int32_t tok) {
     return false;
 }
 
+/* Keeps top[0..n) the n highest log-probs seen, highest first (a tie keeps
+ * the earlier one). */
+static void push_top(ll_logprob *top, size_t n, int32_t id, float lp) {
+    if (!(lp > top[n - 1].logprob)) return;
+    size_t j = n - 1;
+    while (j > 0 && top[j - 1].logprob < lp) {
+        top[j] = top[j - 1];
+        j--;
+    }
+    top[j] = (ll_logprob){id, lp};
+}
+
 /* log-softmax value of `id` and the top n of a logit vector */
 void ll_gen_logprobs_raw(const float *logits, size_t V, int32_t id, size_t n_top, ll_token_logprobs *out) {
     float mx = -INFINITY;
@@ -168,16 +180,7 @@ void ll_gen_logprobs_raw(const float *logits, size_t V, int32_t id, size_t n_top
     out->raw = (float)((double)logits[id] - lse);
     out->n_top = n_top;
     for (size_t k = 0; k < n_top; k++) out->top_raw[k] = (ll_logprob){-1, -INFINITY};
-    for (size_t i = 0; i < V && n_top; i++) {
-        float lp = (float)((double)logits[i] - lse);
-        if (lp <= out->top_raw[n_top - 1].logprob) continue;
-        size_t j = n_top - 1;
-        while (j > 0 && out->top_raw[j - 1].logprob < lp) {
-            out->top_raw[j] = out->top_raw[j - 1];
-            j--;
-        }
-        out->top_raw[j] = (ll_logprob){(int32_t)i, lp};
-    }
+    for (size_t i = 0; i < V && n_top; i++) push_top(out->top_raw, n_top, (int32_t)i, (float)((double)logits[i] - lse));
 }
 
 /* the processed distribution: what the chain left (softmax over survivors) */
@@ -189,13 +192,7 @@ void ll_gen_logprobs_processed(const ll_candidates *c, int32_t id, size_t n_top,
         float lp = p > 0.0f ? logf(p) : -INFINITY;
         int32_t cid = ll_candidates_id(c, i);
         if (cid == id) out->processed = lp;
-        if (!n_top || !(lp > out->top_processed[n_top - 1].logprob)) continue;
-        size_t j = n_top - 1;
-        while (j > 0 && out->top_processed[j - 1].logprob < lp) {
-            out->top_processed[j] = out->top_processed[j - 1];
-            j--;
-        }
-        out->top_processed[j] = (ll_logprob){cid, lp};
+        if (n_top) push_top(out->top_processed, n_top, cid, lp);
     }
 }
 
@@ -337,10 +334,13 @@ static ll_status sample_loop(const ll_lm *lm, const ll_tokenizer *tok, const int
             st = ll_chain_sample_inplace(q->chain, lg, V, &t, err);
             if (st != LL_OK) goto done;
             const ll_candidates *c = ll_chain_candidates(q->chain);
-            ll_token_logprobs tmp;
-            if (lp) ll_gen_logprobs_raw(raw, V, t, n_top, lp);
-            ll_gen_logprobs_processed(c, t, n_top, lp ? lp : &tmp);
-            q->score += lp ? lp->processed : tmp.processed;
+            if (lp) {
+                ll_gen_logprobs_raw(raw, V, t, n_top, lp);
+                ll_gen_logprobs_processed(c, t, n_top, lp);
+            }
+            /* the score needs only the chosen candidate, not a pass over all of them */
+            float chosen = c->selected >= 0 ? ll_candidates_prob(c, (size_t)c->selected) : 0.0f;
+            q->score += chosen > 0.0f ? logf(chosen) : -INFINITY;
             st = ll_chain_accept(q->chain, t, err);
             if (st != LL_OK) goto done;
             q->toks[q->n++] = t;
