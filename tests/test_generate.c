@@ -284,6 +284,18 @@ static void stopping(ll_model *m) {
     r = run(m, 1, "Once upon a time", &p, 0, &st, &err);
     CHECK(st == LL_OK && r.seqs[0].n_tokens == 20, "HF's default: 20 new tokens");
     ll_generate_result_free(&r);
+    /* the other profiles' defaults (docs/semantics.md): OpenAI/vLLM 16, llama.cpp until the context is full */
+    ll_generate_params_init(&p, LL_PROFILE_OPENAI);
+    p.ignore_eos = true;
+    r = run(m, 1, "Once upon a time", &p, 0, &st, &err);
+    CHECK(st == LL_OK && r.seqs[0].n_tokens == 16 && r.seqs[0].reason == LL_STOP_LENGTH, "openai's default: 16 new tokens");
+    ll_generate_result_free(&r);
+    ll_generate_params_init(&p, LL_PROFILE_LLAMACPP);
+    p.ignore_eos = true;
+    r = run(m, 1, "Once upon a time", &p, 40, &st, &err);
+    CHECK(st == LL_OK && r.seqs[0].n_tokens == 35 && r.seqs[0].reason == LL_STOP_CONTEXT,
+          "llama.cpp's default: until the context (40) is full");
+    ll_generate_result_free(&r);
 
     /* a full context */
     ll_generate_params_init(&p, LL_PROFILE_LLAMACPP);
@@ -465,6 +477,37 @@ static void streaming_utf8(ll_model *m) {
     }
     CHECK(n_chunks >= 2 && strcmp(joined, r.seqs[0].text) == 0, "the chunks add up to the text (%zu chunks)", n_chunks);
     ll_generate_result_free(&r);
+    /* ignore_eos, per profile: llama.cpp bans the EOS ids, vLLM (openai) only
+     * keeps going after one. The scripted model wants EOS (2) at every step. */
+    int32_t always_eos[1] = {2};
+    scripted se = {.V = s.V, .script = always_eos, .n_script = 1};
+    ll_lm lm_eos = {.self = &se, .n_vocab = se.V, .n_ctx = 64, .reset = scripted_reset, .extend = scripted_extend};
+    ll_generate_params q;
+    ll_generate_params_init(&q, LL_PROFILE_LLAMACPP);
+    q.sampling.temperature = 0.0f;
+    q.max_new_tokens = 4;
+    q.ignore_eos = true;
+    CHECK_OK(ll_generate(&lm_eos, tok, prompt, 1, &q, &r, &err), err);
+    bool banned = r.seqs[0].n_tokens == 4 && r.seqs[0].reason == LL_STOP_LENGTH;
+    for (size_t i = 0; i < r.seqs[0].n_tokens; i++) banned &= r.seqs[0].tokens[i] != 2;
+    CHECK(banned, "llama.cpp's ignore_eos: EOS is never generated");
+    ll_generate_result_free(&r);
+    ll_generate_params_init(&q, LL_PROFILE_OPENAI);
+    q.sampling.temperature = 0.0f;
+    q.max_new_tokens = 4;
+    q.ignore_eos = true;
+    se.step = 0;
+    CHECK_OK(ll_generate(&lm_eos, tok, prompt, 1, &q, &r, &err), err);
+    bool kept_going = r.seqs[0].n_tokens == 4 && r.seqs[0].reason == LL_STOP_LENGTH;
+    for (size_t i = 0; i < r.seqs[0].n_tokens; i++) kept_going &= r.seqs[0].tokens[i] == 2;
+    CHECK(kept_going, "openai's ignore_eos: EOS is generated and does not stop");
+    ll_generate_result_free(&r);
+    q.ignore_eos = false;
+    se.step = 0;
+    CHECK_OK(ll_generate(&lm_eos, tok, prompt, 1, &q, &r, &err), err);
+    CHECK(r.seqs[0].n_tokens == 1 && r.seqs[0].reason == LL_STOP_EOS, "without ignore_eos, EOS stops");
+    ll_generate_result_free(&r);
+
     /* and with a stop string made of the split character: nothing of it streams */
     p.stop = stops;
     p.n_stop = 1;

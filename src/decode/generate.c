@@ -120,28 +120,33 @@ ll_status ll_gen_resolve(const ll_lm *lm, const ll_tokenizer *tok, size_t n_prom
     s->length_is_context = max_new < 0 || (uint64_t)max_new > room;
     /* end-of-generation ids */
     if (p->eos_ids) {
-        for (size_t i = 0; i < p->n_eos_ids && s->n_eos < LL_GEN_MAX_EOS; i++) {
+        for (size_t i = 0; i < p->n_eos_ids && s->n_eos_ids < LL_GEN_MAX_EOS; i++) {
             if (p->eos_ids[i] < 0 || (size_t)p->eos_ids[i] >= lm->n_vocab)
                 return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "eos id %d is out of range: valid is [0, %zu)",
                                p->eos_ids[i], lm->n_vocab);
-            s->eos[s->n_eos++] = p->eos_ids[i];
+            s->eos[s->n_eos_ids++] = p->eos_ids[i];
         }
     } else if (tok) {
-        s->n_eos = ll_tokenizer_eog_ids(tok, s->eos, LL_GEN_MAX_EOS);
-        if (s->n_eos > LL_GEN_MAX_EOS) s->n_eos = LL_GEN_MAX_EOS;
+        s->n_eos_ids = ll_tokenizer_eog_ids(tok, s->eos, LL_GEN_MAX_EOS);
+        if (s->n_eos_ids > LL_GEN_MAX_EOS) s->n_eos_ids = LL_GEN_MAX_EOS;
     }
-    /* the chain's view: EOS ids for min_new_tokens, -inf biases for ignore_eos */
+    /* ignore_eos: EOS no longer ends a sequence (nor finishes a beam) */
+    s->n_eos = p->ignore_eos ? 0 : s->n_eos_ids;
+    /* the chain's view: the EOS ids for min_new_tokens and bad_words */
     s->sampling = p->sampling;
-    if (!s->sampling.eos_ids && s->n_eos) {
+    if (!s->sampling.eos_ids && s->n_eos_ids) {
         s->sampling.eos_ids = s->eos;
-        s->sampling.n_eos_ids = s->n_eos;
+        s->sampling.n_eos_ids = s->n_eos_ids;
     }
-    if (p->ignore_eos && s->n_eos) {
-        size_t nb = p->sampling.n_logit_bias + s->n_eos;
+    /* llama.cpp's ignore_eos also bans the EOS ids (a -inf logit bias); vLLM's
+     * only keeps going after one, so the other profiles leave them be */
+    if (p->ignore_eos && s->n_eos_ids && p->sampling.profile == LL_PROFILE_LLAMACPP) {
+        size_t nb = p->sampling.n_logit_bias + s->n_eos_ids;
         s->bias = ll_calloc(nb, sizeof *s->bias, err);
         if (!s->bias) return LL_ERR_OUT_OF_MEMORY;
         for (size_t i = 0; i < p->sampling.n_logit_bias; i++) s->bias[i] = p->sampling.logit_bias[i];
-        for (size_t i = 0; i < s->n_eos; i++) s->bias[p->sampling.n_logit_bias + i] = (ll_token_bias){s->eos[i], -INFINITY};
+        for (size_t i = 0; i < s->n_eos_ids; i++)
+            s->bias[p->sampling.n_logit_bias + i] = (ll_token_bias){s->eos[i], -INFINITY};
         s->sampling.logit_bias = s->bias;
         s->sampling.n_logit_bias = nb;
     }
@@ -345,7 +350,7 @@ static ll_status sample_loop(const ll_lm *lm, const ll_tokenizer *tok, const int
             if (st != LL_OK) goto done;
             q->toks[q->n++] = t;
             bool oom = false;
-            if (ll_gen_is_eos(su, t) && !p->ignore_eos) {
+            if (ll_gen_is_eos(su, t)) {
                 q->done = true;
                 q->reason = LL_STOP_EOS;
             } else if (ll_gen_text_push(&q->text, p, (int32_t)i, t, &oom)) {

@@ -15,9 +15,10 @@
 typedef struct {
     size_t max_new;          /* new tokens at most (also bounded by the context) */
     bool length_is_context;  /* the limit is the context window, not a length setting */
-    int32_t eos[LL_GEN_MAX_EOS];
-    size_t n_eos;
-    ll_sampling_params sampling; /* with EOS ids and ignore_eos biases filled in */
+    int32_t eos[LL_GEN_MAX_EOS]; /* the end-of-generation ids */
+    size_t n_eos_ids;
+    size_t n_eos;                /* how many of them end a sequence: 0 with ignore_eos */
+    ll_sampling_params sampling; /* with EOS ids and llama.cpp's ignore_eos bans filled in */
     ll_token_bias *bias;
 } ll_gen_setup;
 
