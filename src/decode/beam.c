@@ -128,7 +128,9 @@ ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t
     int32_t *nodes = ll_calloc(nb, sizeof *nodes, err);
     int32_t *store = ll_calloc((2 * nb + nb + K) * (max_new + 1), sizeof *store, err);
     bool *hits = ll_calloc(K, sizeof *hits, err);
-    if (!run || !next || !fin || !cands || !top || !sel || !logits || !proc || !parents || !toks || !nodes || !store || !hits) {
+    double *weights = sample ? ll_malloc(nb * V * sizeof *weights, err) : NULL; /* beam sampling's draws */
+    if (!run || !next || !fin || !cands || !top || !sel || !logits || !proc || !parents || !toks || !nodes || !store || !hits ||
+        (sample && !weights)) {
         st = LL_ERR_OUT_OF_MEMORY;
         goto done;
     }
@@ -166,11 +168,6 @@ ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t
             double mx = -INFINITY;
             for (size_t i = 0; i < total; i++)
                 if (cands[i].score > mx) mx = cands[i].score;
-            double *weights = malloc(total * sizeof *weights);
-            if (!weights) {
-                st = LL_ERR_OUT_OF_MEMORY;
-                goto done;
-            }
             double sum = 0.0;
             for (size_t i = 0; i < total; i++) sum += (weights[i] = exp((double)cands[i].score - mx));
             for (size_t k = 0; k < K; k++) {
@@ -187,7 +184,6 @@ ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t
                 sum -= weights[pick];
                 weights[pick] = 0.0;
             }
-            free(weights);
         }
         /* d: which continuations end: EOS, or the length limit */
         bool at_limit = cur + 1 >= max_new;
@@ -314,5 +310,6 @@ done:
     free(nodes);
     free(store);
     free(hits);
+    free(weights);
     return st;
 }
