@@ -356,6 +356,18 @@ int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err) {
     return 0;
 }
 
+int ll_cli_model_flag(ll_args *a, const char **model, const char **tokenizer, const char **prompt, long long *threads,
+                      ll_error *err) {
+    const char **dst = NULL;
+    if (is(a, "-m") || is(a, "--model")) dst = model;
+    else if (is(a, "--tokenizer")) dst = tokenizer;
+    else if (is(a, "-p") || is(a, "--prompt")) dst = prompt;
+    if (dst) return ll_args_value(a, dst, err) ? 1 : -1;
+    if (!is(a, "-t") && !is(a, "--threads")) return 0;
+    const char *v;
+    return ll_args_value(a, &v, err) && ll_parse_int(a->flag, v, 1, 512, threads, err) ? 1 : -1;
+}
+
 void ll_cli_sampling_finish(ll_cli_sampling *s) {
     ll_sampling_params *p = &s->p;
     p->logit_bias = s->bias;

@@ -57,6 +57,11 @@ void ll_cli_sampling_free(ll_cli_sampling *s);
 /* If a->flag is a sampling flag, consumes it (and its value) and returns 1;
  * returns 0 if it is not one, -1 on a bad value (err says why). */
 int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err);
+/* The flags of every command that loads a model: -m/--model, --tokenizer,
+ * -p/--prompt, -t/--threads (1..512). Like ll_cli_sampling_flag: 1 if
+ * a->flag was one (consumed), 0 if not, -1 on a bad value. */
+int ll_cli_model_flag(ll_args *a, const char **model, const char **tokenizer, const char **prompt, long long *threads,
+                      ll_error *err);
 /* Points the params at the collected arrays; call before building a chain. */
 void ll_cli_sampling_finish(ll_cli_sampling *s);
 void ll_cli_sampling_help(FILE *f);

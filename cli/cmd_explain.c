@@ -72,23 +72,18 @@ int ll_cmd_explain(int argc, char **argv) {
             lesson = a.value;
             continue;
         }
+        int r = ll_cli_model_flag(&a, &model, &tokenizer, &prompt, &threads, &err);
+        if (r < 0) goto fail;
+        if (r > 0) continue;
         const char *f = a.flag;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
             explain_usage(stdout);
             return 0;
-        } else if (!strcmp(f, "-m") || !strcmp(f, "--model")) {
-            if (!ll_args_value(&a, &model, &err)) goto fail;
-        } else if (!strcmp(f, "--tokenizer")) {
-            if (!ll_args_value(&a, &tokenizer, &err)) goto fail;
-        } else if (!strcmp(f, "--prompt") || !strcmp(f, "-p")) {
-            if (!ll_args_value(&a, &prompt, &err)) goto fail;
         } else if (!strcmp(f, "--value")) {
             if (!ll_args_value(&a, &v, &err) || !ll_parse_float(f, v, &value, &err)) goto fail;
             have_value = true;
         } else if (!strcmp(f, "--width")) {
             if (!ll_args_value(&a, &v, &err) || !ll_parse_int(f, v, 40, 1000, &width, &err)) goto fail;
-        } else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
-            if (!ll_args_value(&a, &v, &err) || !ll_parse_int(f, v, 1, 512, &threads, &err)) goto fail;
         } else if (!strcmp(f, "--list")) {
             list = true;
         } else if (!strcmp(f, "--more")) {
@@ -199,22 +194,15 @@ int ll_cmd_inspect(int argc, char **argv) {
             goto fail;
         }
         int r = ll_cli_sampling_flag(&s, &a, &err);
+        if (r == 0) r = ll_cli_model_flag(&a, &model, &tokenizer, &prompt, &threads, &err);
         if (r < 0) goto fail;
         if (r > 0) continue;
         const char *f = a.flag;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
             inspect_usage(stdout);
             goto done;
-        } else if (!strcmp(f, "-m") || !strcmp(f, "--model")) {
-            if (!ll_args_value(&a, &model, &err)) goto fail;
-        } else if (!strcmp(f, "--tokenizer")) {
-            if (!ll_args_value(&a, &tokenizer, &err)) goto fail;
-        } else if (!strcmp(f, "-p") || !strcmp(f, "--prompt")) {
-            if (!ll_args_value(&a, &prompt, &err)) goto fail;
         } else if (!strcmp(f, "--top")) {
             if (!ll_args_value(&a, &v, &err) || !ll_parse_int(f, v, 1, LL_TRACE_MAX_TOP, &top, &err)) goto fail;
-        } else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
-            if (!ll_args_value(&a, &v, &err) || !ll_parse_int(f, v, 1, 512, &threads, &err)) goto fail;
         } else if (!strcmp(f, "--json")) {
             json = true;
         } else if (!strcmp(f, "--no-bos")) {

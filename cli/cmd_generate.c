@@ -70,22 +70,15 @@ static int parse(int argc, char **argv, gen_opts *o, ll_error *err) {
             return 2;
         }
         int r = ll_cli_sampling_flag(&o->s, &a, err);
+        if (r == 0) r = ll_cli_model_flag(&a, &o->model, &o->tokenizer, &o->prompt, &o->threads, err);
         if (r < 0) return 2;
         if (r > 0) continue;
         const char *f = a.flag;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
             usage(stdout);
             return -1;
-        } else if (!strcmp(f, "-m") || !strcmp(f, "--model")) {
-            if (!ll_args_value(&a, &o->model, err)) return 2;
-        } else if (!strcmp(f, "--tokenizer")) {
-            if (!ll_args_value(&a, &o->tokenizer, err)) return 2;
-        } else if (!strcmp(f, "-p") || !strcmp(f, "--prompt")) {
-            if (!ll_args_value(&a, &o->prompt, err)) return 2;
         } else if (!strcmp(f, "-c") || !strcmp(f, "--ctx-size")) {
             if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, 1 << 20, &o->ctx, err)) return 2;
-        } else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
-            if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, 512, &o->threads, err)) return 2;
         } else if (!strcmp(f, "--max-new-tokens") || !strcmp(f, "--n-predict")) {
             if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, INT32_MAX, &n, err)) return 2;
             o->g.max_new_tokens = (int32_t)n;

@@ -39,21 +39,16 @@ static int parse_common(int argc, char **argv, model_opts *o, const char *cmd, v
             ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (see logitlab %s --help)", a.value, cmd);
             return 2;
         }
+        int r = ll_cli_model_flag(&a, &o->model, &o->tokenizer, &o->prompt, &o->threads, err);
+        if (r < 0) return 2;
+        if (r > 0) continue;
         if (!strcmp(a.flag, "--help") || !strcmp(a.flag, "-h")) {
             usage(stdout);
             return -1;
-        } else if (!strcmp(a.flag, "-m") || !strcmp(a.flag, "--model")) {
-            if (!ll_args_value(&a, &o->model, err)) return 2;
-        } else if (!strcmp(a.flag, "--tokenizer")) {
-            if (!ll_args_value(&a, &o->tokenizer, err)) return 2;
-        } else if (!strcmp(a.flag, "-p") || !strcmp(a.flag, "--prompt")) {
-            if (!ll_args_value(&a, &o->prompt, err)) return 2;
         } else if (!strcmp(a.flag, "--tokens")) {
             if (!ll_args_value(&a, &o->tokens, err)) return 2;
         } else if (!strcmp(a.flag, "--top")) {
             if (!ll_args_value(&a, &v, err) || !ll_parse_int(a.flag, v, 1, INT32_MAX, &o->top, err)) return 2;
-        } else if (!strcmp(a.flag, "-t") || !strcmp(a.flag, "--threads")) {
-            if (!ll_args_value(&a, &v, err) || !ll_parse_int(a.flag, v, 1, 512, &o->threads, err)) return 2;
         } else if (!strcmp(a.flag, "--json")) {
             o->json = true;
         } else if (!strcmp(a.flag, "--all")) {
