@@ -10,6 +10,7 @@
 #include "logitlab.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,30 @@ char *ll_strdup(const char *s, ll_error *err);
 /* Returns true when a*b overflows size_t. */
 static inline int ll_mul_overflows(size_t a, size_t b) {
     return b != 0 && a > (size_t)-1 / b;
+}
+
+/* Checked size arithmetic for every count, dimension and byte size read from
+ * outside: each stores the result and returns true, or returns false (and
+ * leaves *out alone) when it would wrap. Chain them with && so that one
+ * overflow anywhere fails the whole expression. */
+static inline bool ll_mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
+    uint64_t r;
+    if (__builtin_mul_overflow(a, b, &r)) return false;
+    *out = r;
+    return true;
+}
+static inline bool ll_add_ok(uint64_t a, uint64_t b, uint64_t *out) {
+    uint64_t r;
+    if (__builtin_add_overflow(a, b, &r)) return false;
+    *out = r;
+    return true;
+}
+/* a*b as a size_t (false also when the product does not fit size_t). */
+static inline bool ll_mul_size_ok(uint64_t a, uint64_t b, size_t *out) {
+    uint64_t r;
+    if (!ll_mul_ok(a, b, &r) || r > (uint64_t)SIZE_MAX) return false;
+    *out = (size_t)r;
+    return true;
 }
 
 #define LL_MIN(a, b) ((a) < (b) ? (a) : (b))
