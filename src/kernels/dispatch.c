@@ -11,10 +11,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(LL_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+
+/* F16C is read from CPUID leaf 1 (ECX bit 29) rather than with
+ * __builtin_cpu_supports("f16c"), which clang 14 (Debian 12's) rejects at
+ * compile time. The AVX2 test before it already covers the OS saving the
+ * YMM registers, which F16C needs too, so this equals gcc's own check. */
+static int cpu_has_f16c(void) {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
+    return (ecx & bit_F16C) != 0;
+}
+#endif
+
 static int cpu_has_avx2(void) {
 #if defined(LL_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
 #else
     return 0;
 #endif
