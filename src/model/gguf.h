@@ -5,13 +5,28 @@
  * The file is memory-mapped, never copied. Every count, length, offset,
  * size and type id is checked against the file before it is trusted, so a
  * truncated, corrupted or hostile file is an error that says what is wrong
- * and at which byte offset - never a crash or an out-of-bounds read.
+ * and at which byte offset - never a crash or an out-of-bounds read. Sizes
+ * are computed with checked arithmetic (a product that would wrap is an
+ * error), what a file may declare is bounded (the limits below), and keys
+ * and tensor names are indexed by sorting once, so parsing and lookups stay
+ * O(n log n) however many entries a file claims.
  */
 #ifndef LL_GGUF_H
 #define LL_GGUF_H
 
+#include "../core/file.h"
 #include "../core/internal.h"
 #include "tensor_types.h"
+
+/* What a GGUF file may declare. Real models are far inside these (a few
+ * dozen keys, a few thousand tensors, vocabularies of a few 100,000
+ * strings); they bound the memory and time a hostile header can ask for. */
+#define LL_GGUF_MAX_KV (1u << 20)          /* metadata entries */
+#define LL_GGUF_MAX_TENSORS (1u << 20)     /* tensor directory entries */
+#define LL_GGUF_MAX_KEY_LEN 65535u         /* bytes in a metadata key */
+#define LL_GGUF_MAX_NAME_LEN 256u          /* bytes in a tensor name */
+#define LL_GGUF_MAX_STRING_LEN (1u << 30)  /* bytes in a string value */
+#define LL_GGUF_MAX_ARRAY_LEN (1u << 26)   /* elements in an array value */
 
 typedef enum {
     LL_GGUF_UINT8 = 0,
@@ -73,13 +88,19 @@ typedef struct ll_gguf {
     ll_gguf_tensor *tensors;
     uint64_t alignment;
     uint64_t data_offset;
-    /* ownership of the bytes */
-    void *map;
-    size_t map_size;
-    void *owned;
+    /* kv and tensors stay in file order (for listings); these index them by
+     * key / name (strcmp order) for binary search */
+    ll_gguf_kv **kv_sorted;
+    ll_gguf_tensor **tensor_sorted;
+    ll_file file; /* the mapped file (empty for an image in memory) */
 } ll_gguf;
 
+/* Opens and parses a GGUF file through ll_file_map: a FIFO, directory or
+ * device is an error naming its kind, never a hang. */
 ll_gguf *ll_gguf_open(const char *path, ll_error *err);
+/* Parses an already mapped file and takes ownership of it: *f is left
+ * empty whether or not it succeeds. path is for messages. */
+ll_gguf *ll_gguf_open_file(ll_file *f, const char *path, ll_error *err);
 /* Parses a GGUF image in memory; the caller keeps it alive (the embedded
  * model, the fuzzer). */
 ll_gguf *ll_gguf_open_memory(const void *data, size_t size, ll_error *err);

@@ -34,11 +34,8 @@ struct ll_model {
     ll_layer *layers;
     struct ll_tokenizer *tok;
     ll_gguf *gguf;
-    /* llama2.c checkpoints */
-    void *map;
-    size_t map_size;
-    const uint8_t *bytes;
-    size_t n_bytes;
+    /* llama2.c checkpoints: the mapped file the weights point into */
+    ll_file file;
     float *owned_f32;     /* converted norms and similar small copies */
     void *owned_buf;
     bool l2c_q8;
