@@ -22,9 +22,37 @@ typedef struct {
 static float log2f_exact(float x) { return (float)log2((double)x); }
 static float powf_exact(float x, float y) { return (float)pow((double)x, (double)y); }
 
+/* llama.cpp softmaxes whatever it is given: with every logit at -inf it
+ * divides 0 by 0 and picks a token with probability NaN, and a +inf or NaN
+ * left by an earlier stage (a finite logit overflowing under a small
+ * temperature) does the same. Like every other selecting stage, refuse. */
+static ll_status check_selectable(const ll_candidates *c, ll_error *err) {
+    if (c->size == 0)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "no token can be selected: no candidates left");
+    float max = ll_cand_max(c);
+    if (max == -INFINITY)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                       "no token can be selected: every candidate was removed or has logit -inf");
+    ptrdiff_t bad = c->ws->k->find_invalid(c->logit, c->size);
+    if (bad >= 0)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                       "no token can be selected: candidate %td (token %d) has logit %g after the earlier stages "
+                       "(an overflow?); valid logits are finite or -inf",
+                       bad, ll_candidates_id(c, (size_t)bad), (double)c->logit[bad]);
+    return LL_OK;
+}
+
 static ll_status select_and_update(mirostat_state *s, ll_candidates *c) {
     ll_cand_softmax_llamacpp(c, true);
     int64_t idx = ll_discrete_distribution(&s->rng, c->p, c->size);
+    /* libstdc++'s discrete_distribution forces its last cumulative weight
+     * to 1, so when rounding leaves the sum short of u it returns the last
+     * candidate even if its probability is 0 (logit -inf, or an
+     * exponential that underflowed). Sorted, those are the tail: take the
+     * last candidate that can occur. The first one can (its logit is the
+     * finite maximum: check_selectable). The draw itself is llama.cpp's,
+     * so the random stream stays in step with it. */
+    while (idx > 0 && !(c->p[idx] > 0.0f)) idx--;
     c->selected = idx;
     float surprise = -log2f_exact(c->p[idx]);
     s->mu = s->mu - s->eta * (surprise - s->tau);
@@ -34,8 +62,8 @@ static ll_status select_and_update(mirostat_state *s, ll_candidates *c) {
 static ll_status mirostat_apply(void *state, ll_candidates *c, const ll_history *h, ll_error *err) {
     (void)h;
     mirostat_state *s = state;
-    if (c->size == 0)
-        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "no token can be selected: no candidates left");
+    ll_status st = check_selectable(c, err);
+    if (st != LL_OK) return st;
     ll_cand_softmax_llamacpp(c, true);
     /* Zipf exponent estimated from the m most likely tokens */
     float sum_ti_bi = 0.0f, sum_ti_sq = 0.0f;
@@ -58,8 +86,8 @@ static ll_status mirostat_apply(void *state, ll_candidates *c, const ll_history 
 static ll_status mirostat_v2_apply(void *state, ll_candidates *c, const ll_history *h, ll_error *err) {
     (void)h;
     mirostat_state *s = state;
-    if (c->size == 0)
-        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "no token can be selected: no candidates left");
+    ll_status st = check_selectable(c, err);
+    if (st != LL_OK) return st;
     ll_cand_softmax_llamacpp(c, true);
     size_t keep = 0;
     while (keep < c->size && !(-log2f_exact(c->p[keep]) > s->mu)) keep++;

@@ -18,6 +18,30 @@ static ll_status no_candidates(ll_error *err) {
                    "no token can be selected: every candidate was removed or has logit -inf");
 }
 
+/* The model's logits are finite or -inf (the chain checks them), but an
+ * earlier stage can still overflow one to +inf (a large finite logit
+ * divided by a small temperature), and +inf - +inf is NaN: no probability
+ * can be computed then, and no token may be returned with a NaN one. */
+static ll_status invalid_logit(const ll_candidates *c, ll_error *err) {
+    ptrdiff_t bad = c->ws->k->find_invalid(c->logit, c->size);
+    if (bad < 0) bad = 0; /* not reached: callers saw a NaN or +inf */
+    return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                   "no token can be selected: candidate %td (token %d) has logit %g after the earlier stages (an "
+                   "overflow?); valid logits are finite or -inf",
+                   bad, ll_candidates_id(c, (size_t)bad), (double)c->logit[bad]);
+}
+
+/* The last candidate that can occur (p > 0): where an inverse-CDF walk
+ * falls off the end because its running sum rounded short of the target.
+ * Returning the last candidate regardless, as llama.cpp and run.c do,
+ * could pick one of probability 0, even a banned one (logit -inf). There
+ * is one: the largest logit is finite, so its exponential is 1. */
+static int64_t last_possible(const ll_candidates *c) {
+    size_t i = c->size - 1;
+    while (i > 0 && !(c->p[i] > 0.0f)) i--;
+    return (int64_t)i;
+}
+
 /* ---- greedy ---- */
 
 static ll_status greedy_apply(void *state, ll_candidates *c, const ll_history *h, ll_error *err) {
@@ -26,6 +50,7 @@ static ll_status greedy_apply(void *state, ll_candidates *c, const ll_history *h
     if (c->size == 0) return no_candidates(err);
     size_t i = ll_cand_argmax(c);
     if (c->logit[i] == -INFINITY) return no_candidates(err);
+    if (!(c->logit[i] < INFINITY)) return invalid_logit(c, err);
     c->selected = (int64_t)i;
     return LL_OK;
 }
@@ -63,6 +88,7 @@ static ll_status dist_apply(void *state, ll_candidates *c, const ll_history *h, 
     if (c->size == 1) {
         (void)ll_mt19937_canonical_double(&s->rng); /* llama.cpp draws anyway */
         if (c->logit[0] == -INFINITY) return no_candidates(err);
+        if (!(c->logit[0] < INFINITY)) return invalid_logit(c, err);
         c->p[0] = 1.0f;
         c->p_valid = true;
         c->p_norm = 1.0;
@@ -71,8 +97,10 @@ static ll_status dist_apply(void *state, ll_candidates *c, const ll_history *h, 
     }
     float max = ll_cand_max(c);
     if (max == -INFINITY) return no_candidates(err);
+    if (!(max < INFINITY)) return invalid_logit(c, err);
     double *bsum = c->ws->block_sum;
     double sum = c->ws->k->exp_sum(c->logit, c->size, max, c->p, bsum);
+    if (!(sum >= 1.0 && sum < INFINITY)) return invalid_logit(c, err); /* the maximum adds exp(0) = 1 */
     double u = ll_mt19937_canonical_double(&s->rng);
     double target = sum * u;
     size_t nb = (c->size + LL_BLOCK - 1) / LL_BLOCK;
@@ -80,14 +108,17 @@ static ll_status dist_apply(void *state, ll_candidates *c, const ll_history *h, 
     size_t b = 0;
     while (b + 1 < nb && run + bsum[b] < target) run += bsum[b++];
     int64_t sel = -1;
+    /* p > 0 matters only for u = 0 (target 0), where llama.cpp takes the
+     * first candidate even at probability 0; for any other u the running
+     * sum first reaches the target on a candidate that added to it */
     for (size_t i = b * LL_BLOCK; i < c->size; i++) {
         run += (double)c->p[i];
-        if (run >= target) {
+        if (run >= target && c->p[i] > 0.0f) {
             sel = (int64_t)i;
             break;
         }
     }
-    if (sel < 0) sel = (int64_t)c->size - 1;
+    if (sel < 0) sel = last_possible(c);
     c->selected = sel;
     c->p_valid = true;
     c->p_norm = sum; /* p[i] / sum is llama.cpp's normalised probability */
@@ -139,16 +170,18 @@ static ll_status llama2c_apply(void *state, ll_candidates *c, const ll_history *
     for (size_t i = 1; i < n; i++)
         if (c->logit[i] > max) max = c->logit[i];
     if (max == -INFINITY) return no_candidates(err);
+    if (!(max < INFINITY)) return invalid_logit(c, err);
     c->ws->k->exp_sum(c->logit, n, max, c->p, NULL);
     float sum = 0.0f;
     for (size_t i = 0; i < n; i++) sum += c->p[i];
+    if (!(sum >= 1.0f && sum < INFINITY)) return invalid_logit(c, err); /* the maximum adds exp(0) = 1 */
     for (size_t i = 0; i < n; i++) c->p[i] /= sum;
     c->p_valid = true;
     c->p_norm = 1.0;
     float coin = llama2c_random_f32(&s->state);
     if (s->topp <= 0.0f || s->topp >= 1.0f) {
         float cdf = 0.0f;
-        c->selected = (int64_t)n - 1;
+        c->selected = last_possible(c); /* run.c: n - 1, "in case of rounding errors" */
         for (size_t i = 0; i < n; i++) {
             cdf += c->p[i];
             if (coin < cdf) {
