@@ -91,16 +91,11 @@ typedef struct ll_bpe_data {
     ll_regex *re[8];
     size_t n;
     char **merge_text;     /* merge strings "left right", by rank */
+    uint32_t *merge_len;   /* their lengths */
     char *merge_block;     /* their storage */
     uint32_t *merge_slots; /* rank + 1, open addressing over merge_text */
     size_t merge_mask;
 } bpe_data;
-
-static uint64_t fnv(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
-}
 
 static const bpe_data *data_of(const ll_tokenizer *t) { return t->bpe; }
 
@@ -110,20 +105,32 @@ void ll_bpe_free(ll_tokenizer *t) {
     for (size_t i = 0; i < d->n; i++) ll_regex_free(d->re[i]);
     free(d->merge_slots);
     free(d->merge_text);
+    free(d->merge_len);
     free(d->merge_block);
     free(d);
     t->bpe = NULL;
 }
 
+/* A merge is two non-empty pieces separated by one space (byte-level
+ * pieces never contain a space: the byte 0x20 is written as U+0120). */
+static bool merge_ok(const ll_gguf_str *m) {
+    const char *sp = m->len ? memchr(m->ptr, ' ', m->len) : NULL;
+    return sp && sp != m->ptr && sp != m->ptr + m->len - 1 &&
+           !memchr(sp + 1, ' ', (size_t)(m->ptr + m->len - (sp + 1)));
+}
+
 ll_status ll_bpe_prepare(ll_tokenizer *t, const ll_gguf *g, ll_error *err) {
     bool found;
+    char q[200], kind[48];
     char *pre = ll_gguf_get_str(g, "tokenizer.ggml.pre", &found, err);
+    if (found && !pre) return err ? err->status : LL_ERR_FORMAT; /* not a string (or out of memory) */
     const char *name = pre ? pre : "default";
     size_t which = LL_ARRAY_LEN(pre_table);
     for (size_t i = 0; i < LL_ARRAY_LEN(pre_table); i++)
         if (!strcmp(pre_table[i].name, name)) which = i;
     if (which == LL_ARRAY_LEN(pre_table)) {
-        ll_status st = ll_fail(err, LL_ERR_UNSUPPORTED, "pre-tokenizer '%s' is not supported", name);
+        ll_status st = ll_fail(err, LL_ERR_UNSUPPORTED, "tokenizer.ggml.pre = '%s' is not a supported pre-tokenizer",
+                               ll_piece_quote(q, sizeof q, name, strlen(name)));
         free(pre);
         return st;
     }
@@ -131,6 +138,33 @@ ll_status ll_bpe_prepare(ll_tokenizer *t, const ll_gguf *g, ll_error *err) {
     free(pre);
     t->pre = pre_table[which].kind;
     t->ignore_merges = pre_table[which].ignore_merges;
+    const ll_gguf_kv *m = ll_gguf_find(g, "tokenizer.ggml.merges");
+    /* as llama.cpp: a byte-level BPE vocabulary is its merges */
+    if (!m) return ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.merges is missing (a gpt2 vocabulary needs its merges)");
+    if (m->type != LL_GGUF_ARRAY || m->arr_type != LL_GGUF_STRING) {
+        if (m->type == LL_GGUF_ARRAY) snprintf(kind, sizeof kind, "an array of %s", ll_gguf_type_name(m->arr_type));
+        else {
+            const char *tn = ll_gguf_type_name(m->type);
+            snprintf(kind, sizeof kind, "%s %s", (tn[0] == 'i' || tn[0] == 'a') ? "an" : "a", tn);
+        }
+        return ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.merges is %s, expected an array of string (at byte offset %llu)",
+                       kind, (unsigned long long)m->offset);
+    }
+    /* ranks are stored as rank + 1 in uint32 and compared as int */
+    if (m->arr_n > (uint64_t)INT32_MAX - 1)
+        return ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.merges has %llu entries (valid: at most %d)",
+                       (unsigned long long)m->arr_n, INT32_MAX - 1);
+    size_t nm = (size_t)m->arr_n;
+    uint64_t total = 1;
+    for (size_t i = 0; i < nm; i++) {
+        const ll_gguf_str *s = &m->arr_str[i];
+        if (!merge_ok(s))
+            return ll_fail(err, LL_ERR_FORMAT,
+                           "tokenizer.ggml.merges[%zu] = '%s' is not two pieces separated by one space", i,
+                           ll_piece_quote(q, sizeof q, s->ptr, s->len));
+        if (s->len > UINT32_MAX || !ll_add_ok(total, (uint64_t)s->len + 1, &total) || total > SIZE_MAX)
+            return ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.merges[%zu] has %zu bytes, too long", i, s->len);
+    }
     bpe_data *d = ll_calloc(1, sizeof *d, err);
     if (!d) return LL_ERR_OUT_OF_MEMORY;
     t->bpe = d;
@@ -139,57 +173,54 @@ ll_status ll_bpe_prepare(ll_tokenizer *t, const ll_gguf *g, ll_error *err) {
         if (!d->re[d->n]) return LL_ERR_INVALID_ARGUMENT;
         d->n++;
     }
-    const ll_gguf_kv *m = ll_gguf_find(g, "tokenizer.ggml.merges");
-    size_t nm = m && m->type == LL_GGUF_ARRAY && m->arr_type == LL_GGUF_STRING ? (size_t)m->arr_n : 0;
     size_t cap = 16;
     while (cap < 2 * nm + 2) cap <<= 1;
     d->merge_slots = ll_calloc(cap, sizeof *d->merge_slots, err);
     d->merge_text = ll_calloc(nm ? nm : 1, sizeof *d->merge_text, err);
-    if (!d->merge_slots || !d->merge_text) return LL_ERR_OUT_OF_MEMORY;
+    d->merge_len = ll_calloc(nm ? nm : 1, sizeof *d->merge_len, err);
+    /* merge strings point into the GGUF file, which may be closed after
+     * loading: copy them into one block owned here */
+    d->merge_block = ll_malloc((size_t)total, err);
+    if (!d->merge_slots || !d->merge_text || !d->merge_len || !d->merge_block) return LL_ERR_OUT_OF_MEMORY;
     d->merge_mask = cap - 1;
+    char *p = d->merge_block;
     for (size_t i = 0; i < nm; i++) {
         const ll_gguf_str *s = &m->arr_str[i];
-        d->merge_text[i] = (char *)s->ptr; /* lengths are kept through the GGUF strings */
-        size_t h = (size_t)fnv(s->ptr, s->len) & d->merge_mask;
+        memcpy(p, s->ptr, s->len);
+        p[s->len] = '\0';
+        d->merge_text[i] = p;
+        d->merge_len[i] = (uint32_t)s->len;
+        p += s->len + 1;
+        size_t h = (size_t)ll_tok_hash(t, s->ptr, s->len) & d->merge_mask;
         bool dup = false;
         while (d->merge_slots[h]) {
-            const ll_gguf_str *o = &m->arr_str[d->merge_slots[h] - 1];
-            if (o->len == s->len && memcmp(o->ptr, s->ptr, s->len) == 0) {
-                dup = true; /* the first rank wins */
+            uint32_t o = d->merge_slots[h] - 1;
+            if (d->merge_len[o] == s->len && memcmp(d->merge_text[o], s->ptr, s->len) == 0) {
+                dup = true; /* the first rank wins, as llama.cpp's bpe_ranks.emplace */
                 break;
             }
             h = (h + 1) & d->merge_mask;
         }
         if (!dup) d->merge_slots[h] = (uint32_t)i + 1;
     }
-    /* merge strings point into the GGUF file, which may be closed after
-     * loading: copy them into one block owned here */
-    size_t total = 0;
-    for (size_t i = 0; i < nm; i++) total += m->arr_str[i].len + 1;
-    char *block = ll_malloc(total + 1, err);
-    if (!block) return LL_ERR_OUT_OF_MEMORY;
-    d->merge_block = block;
-    char *p = block;
-    for (size_t i = 0; i < nm; i++) {
-        memcpy(p, m->arr_str[i].ptr, m->arr_str[i].len);
-        p[m->arr_str[i].len] = '\0';
-        d->merge_text[i] = p;
-        p += m->arr_str[i].len + 1;
-    }
     return LL_OK;
 }
 
-static int merge_rank(const bpe_data *d, const char *a, size_t na, const char *b, size_t nb) {
-    char buf[512];
-    if (na + nb + 1 > sizeof buf) return -1;
-    memcpy(buf, a, na);
-    buf[na] = ' ';
-    memcpy(buf + na + 1, b, nb);
+/* The rank of the merge "a b", or -1: hashed and compared in place, so a
+ * pair of any length is looked up (no buffer to outgrow). */
+static int merge_rank(const ll_tokenizer *t, const bpe_data *d, const char *a, size_t na, const char *b, size_t nb) {
+    ll_tok_hasher hs;
+    ll_tok_hash_init(&hs, t);
+    ll_tok_hash_feed(&hs, a, na);
+    ll_tok_hash_feed(&hs, " ", 1);
+    ll_tok_hash_feed(&hs, b, nb);
     size_t n = na + nb + 1;
-    size_t h = (size_t)fnv(buf, n) & d->merge_mask;
+    size_t h = (size_t)ll_tok_hash_end(&hs) & d->merge_mask;
     while (d->merge_slots[h]) {
-        const char *s = d->merge_text[d->merge_slots[h] - 1];
-        if (strlen(s) == n && memcmp(s, buf, n) == 0) return (int)d->merge_slots[h] - 1;
+        uint32_t r = d->merge_slots[h] - 1;
+        const char *s = d->merge_text[r];
+        if (d->merge_len[r] == n && memcmp(s, a, na) == 0 && s[na] == ' ' && memcmp(s + na + 1, b, nb) == 0)
+            return (int)r;
         h = (h + 1) & d->merge_mask;
     }
     return -1;
@@ -247,7 +278,7 @@ static void bpe_word(const ll_tokenizer *t, const bpe_data *d, const char *w, si
     }
 #define PUSH_PAIR(l, r)                                                                               \
     do {                                                                                              \
-        int rk_ = merge_rank(d, w + s[l].start, s[l].len, w + s[r].start, s[r].len);                \
+        int rk_ = merge_rank(t, d, w + s[l].start, s[l].len, w + s[r].start, s[r].len);                \
         if (rk_ >= 0) {                                                                               \
             if (hn == hcap) {                                                                         \
                 hcap *= 2;                                                                            \
@@ -403,9 +434,7 @@ static void wpm_word(const ll_tokenizer *t, const char *w, size_t n, ll_ids *out
     memcpy(buf, "\xe2\x96\x81", 3);
     memcpy(buf + 3, w, n);
     size_t m = n + 3, before = out->n;
-    size_t max_len = 0;
-    for (size_t i = 0; i < t->n; i++)
-        if (t->len[i] > max_len) max_len = t->len[i];
+    size_t max_len = t->max_len; /* longest piece, measured once at load */
     bool ok = true;
     for (size_t i = 0; i < m && ok;) {
         size_t j = i + max_len + 1 < m ? i + max_len + 1 : m;

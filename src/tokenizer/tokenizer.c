@@ -3,36 +3,120 @@
  * tokenizer.bin, the common encoding steps (special tokens, BOS/EOS) and
  * decoding, including a streaming decoder that never emits a split UTF-8
  * character.
+ *
+ * Both vocabulary files are untrusted input. Loading checks every count and
+ * size with overflow-checked arithmetic, rejects metadata that contradicts
+ * itself (array lengths, token types, special ids, byte tokens) with a
+ * message naming the key and the value, and stays O(n log n) in the size of
+ * the vocabulary whatever it contains.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* getentropy */
 #include "tokenizer_impl.h"
 
+#include "../core/file.h"
+
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#if defined(__linux__) || defined(__APPLE__)
+#include <unistd.h>
+#if defined(__APPLE__)
+#include <sys/random.h>
+#endif
+#define LL_HAVE_GETENTROPY 1
+#endif
 
-/* ---- hashing ---- */
+/* ---- hashing: SipHash-1-3 with a per-tokenizer key ---- */
 
-static uint64_t hash_bytes(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
+static inline uint64_t rotl64(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+
+static inline void sip_round(ll_tok_hasher *h) {
+    h->v0 += h->v1, h->v1 = rotl64(h->v1, 13), h->v1 ^= h->v0, h->v0 = rotl64(h->v0, 32);
+    h->v2 += h->v3, h->v3 = rotl64(h->v3, 16), h->v3 ^= h->v2;
+    h->v0 += h->v3, h->v3 = rotl64(h->v3, 21), h->v3 ^= h->v0;
+    h->v2 += h->v1, h->v1 = rotl64(h->v1, 17), h->v1 ^= h->v2, h->v2 = rotl64(h->v2, 32);
+}
+
+static inline void sip_block(ll_tok_hasher *h, uint64_t m) {
+    h->v3 ^= m;
+    sip_round(h);
+    h->v0 ^= m;
+}
+
+void ll_tok_hash_init(ll_tok_hasher *h, const ll_tokenizer *t) {
+    h->v0 = t->hash_key[0] ^ 0x736f6d6570736575ull;
+    h->v1 = t->hash_key[1] ^ 0x646f72616e646f6dull;
+    h->v2 = t->hash_key[0] ^ 0x6c7967656e657261ull;
+    h->v3 = t->hash_key[1] ^ 0x7465646279746573ull;
+    h->tail = 0;
+    h->len = 0;
+}
+
+void ll_tok_hash_feed(ll_tok_hasher *h, const char *s, size_t n) {
+    size_t i = 0;
+    for (; i < n && (h->len & 7); i++) {
+        h->tail |= (uint64_t)(uint8_t)s[i] << (8 * (h->len & 7));
+        if ((++h->len & 7) == 0) sip_block(h, h->tail), h->tail = 0;
+    }
+    for (; i + 8 <= n; i += 8, h->len += 8) {
+        uint64_t m = 0;
+        for (int k = 0; k < 8; k++) m |= (uint64_t)(uint8_t)s[i + k] << (8 * k);
+        sip_block(h, m);
+    }
+    for (; i < n; i++) {
+        h->tail |= (uint64_t)(uint8_t)s[i] << (8 * (h->len & 7));
+        if ((++h->len & 7) == 0) sip_block(h, h->tail), h->tail = 0;
+    }
+}
+
+uint64_t ll_tok_hash_end(ll_tok_hasher *h) {
+    sip_block(h, h->tail | h->len << 56);
+    h->v2 ^= 0xff;
+    sip_round(h), sip_round(h), sip_round(h);
+    return h->v0 ^ h->v1 ^ h->v2 ^ h->v3;
+}
+
+uint64_t ll_tok_hash(const ll_tokenizer *t, const char *s, size_t n) {
+    ll_tok_hasher h;
+    ll_tok_hash_init(&h, t);
+    ll_tok_hash_feed(&h, s, n);
+    return ll_tok_hash_end(&h);
+}
+
+/* A key nobody who writes a vocabulary file can know in advance. */
+static void draw_hash_key(ll_tokenizer *t) {
+    uint64_t k[2] = {0, 0};
+    bool got = false;
+#ifdef LL_HAVE_GETENTROPY
+    got = getentropy(k, sizeof k) == 0;
+#endif
+    if (!got) { /* the clock and where this tokenizer lives (ASLR) */
+        struct timespec ts;
+        timespec_get(&ts, TIME_UTC);
+        k[0] = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec;
+        k[1] = (uint64_t)(uintptr_t)t ^ (uint64_t)(uintptr_t)&ts << 17 ^ (uint64_t)clock();
+    }
+    t->hash_key[0] = k[0];
+    t->hash_key[1] = k[1];
 }
 
 static bool map_build(ll_tokenizer *t, ll_error *err) {
     size_t cap = 16;
-    while (cap < t->n * 2) cap <<= 1;
+    while (cap < t->n * 2) cap <<= 1; /* n <= INT32_MAX: no overflow */
     t->map.slots = ll_calloc(cap, sizeof *t->map.slots, err);
     if (!t->map.slots) return false;
     t->map.mask = cap - 1;
     for (size_t i = 0; i < t->n; i++) {
-        size_t h = (size_t)hash_bytes(t->text[i], t->len[i]) & t->map.mask;
+        size_t h = (size_t)ll_tok_hash(t, t->text[i], t->len[i]) & t->map.mask;
         bool dup = false;
         while (t->map.slots[h]) {
             uint32_t j = t->map.slots[h] - 1;
             if (t->len[j] == t->len[i] && memcmp(t->text[j], t->text[i], t->len[i]) == 0) {
-                dup = true; /* duplicate pieces: the first id wins, as llama.cpp's map */
+                dup = true; /* duplicate pieces: the first id wins */
                 break;
             }
             h = (h + 1) & t->map.mask;
@@ -43,7 +127,7 @@ static bool map_build(ll_tokenizer *t, ll_error *err) {
 }
 
 int32_t ll_vocab_lookup(const ll_tokenizer *t, const char *s, size_t len) {
-    size_t h = (size_t)hash_bytes(s, len) & t->map.mask;
+    size_t h = (size_t)ll_tok_hash(t, s, len) & t->map.mask;
     while (t->map.slots[h]) {
         uint32_t j = t->map.slots[h] - 1;
         if (t->len[j] == len && memcmp(t->text[j], s, len) == 0) return (int32_t)j;
@@ -66,6 +150,44 @@ void ll_ids_push(ll_ids *v, int32_t id) {
     v->ids[v->n++] = id;
 }
 
+/* ---- small parsers and message helpers ---- */
+
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int ll_byte_token_value(const char *s, size_t n) {
+    if (n != 6 || memcmp(s, "<0x", 3) != 0 || s[5] != '>') return -1;
+    int hi = hex_digit(s[3]), lo = hex_digit(s[4]);
+    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+const char *ll_piece_quote(char *buf, size_t cap, const char *s, size_t n) {
+    size_t o = 0, shown = 0;
+    if (cap == 0) return buf;
+    for (; shown < n && o + 8 < cap && shown < 48; shown++) {
+        uint8_t c = (uint8_t)s[shown];
+        if (c >= 0x20 && c < 0x7F && c != '\\' && c != '\'') buf[o++] = (char)c;
+        else o += (size_t)snprintf(buf + o, cap - o, "\\x%02X", c);
+    }
+    if (shown < n && o + 4 <= cap) memcpy(buf + o, "...", 3), o += 3;
+    buf[o < cap ? o : cap - 1] = '\0';
+    return buf;
+}
+
+/* "a uint32", "an array of int32": what a metadata value is, for messages. */
+static const char *kv_kind(const ll_gguf_kv *kv, char *buf, size_t cap) {
+    if (kv->type == LL_GGUF_ARRAY) snprintf(buf, cap, "an array of %s", ll_gguf_type_name(kv->arr_type));
+    else {
+        const char *n = ll_gguf_type_name(kv->type);
+        snprintf(buf, cap, "%s %s", (n[0] == 'i' || n[0] == 'a') ? "an" : "a", n);
+    }
+    return buf;
+}
+
 /* ---- construction ---- */
 
 void ll_tokenizer_free(ll_tokenizer *t) {
@@ -77,12 +199,14 @@ void ll_tokenizer_free(ll_tokenizer *t) {
     free(t->map.slots);
     ll_bpe_free(t);
     free(t->special);
+    free(t->user);
     free(t->eog);
     free(t->storage);
     free(t);
 }
 
-static ll_tokenizer *alloc_vocab(size_t n, size_t text_bytes, ll_error *err) {
+/* n tokens whose texts, each with its NUL, take storage_bytes. */
+static ll_tokenizer *alloc_vocab(size_t n, size_t storage_bytes, ll_error *err) {
     ll_tokenizer *t = ll_calloc(1, sizeof *t, err);
     if (!t) return NULL;
     t->n = n;
@@ -90,91 +214,258 @@ static ll_tokenizer *alloc_vocab(size_t n, size_t text_bytes, ll_error *err) {
     t->len = ll_calloc(n, sizeof *t->len, err);
     t->score = ll_calloc(n, sizeof *t->score, err);
     t->type = ll_calloc(n, sizeof *t->type, err);
-    t->storage = ll_malloc(text_bytes + n, err);
+    t->storage = ll_malloc(storage_bytes, err);
     if (!t->text || !t->len || !t->score || !t->type || !t->storage) {
         ll_tokenizer_free(t);
         return NULL;
     }
     t->bos = t->eos = t->unk = t->eot = t->sep = t->pad = t->mask_id = -1;
     for (int i = 0; i < 256; i++) t->byte_id[i] = -1;
+    draw_hash_key(t);
     return t;
 }
 
-/* Fills byte_id, the special-token list (longest first) and the EOG set. */
-static bool finish_vocab(ll_tokenizer *t, ll_error *err) {
-    if (!map_build(t, err)) return false;
-    size_t n_special = 0;
+typedef struct {
+    uint32_t first, len;
+    int32_t id;
+} special_key;
+
+/* first byte ascending, then longest first, then lowest id */
+static int special_cmp(const void *a, const void *b) {
+    const special_key *x = a, *y = b;
+    if (x->first != y->first) return x->first < y->first ? -1 : 1;
+    if (x->len != y->len) return x->len > y->len ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static bool is_special(int32_t ty) {
+    return ty == LL_TOK_CONTROL || ty == LL_TOK_USER_DEFINED || ty == LL_TOK_UNKNOWN;
+}
+
+/* Fills the group offsets of an id list sorted by special_cmp. */
+static void group_starts(const ll_tokenizer *t, const int32_t *ids, size_t n, size_t *start) {
+    size_t k = 0;
+    for (unsigned c = 0; c < 256; c++) {
+        start[c] = k;
+        while (k < n && (uint8_t)t->text[ids[k]][0] == c) k++;
+    }
+    start[256] = n;
+}
+
+/* Names token i in messages: the GGUF array element or the tokenizer.bin entry. */
+static const char *token_name(char *buf, size_t cap, bool gguf, size_t i) {
+    snprintf(buf, cap, gguf ? "tokenizer.ggml.tokens[%zu]" : "tokenizer.bin token %zu", i);
+    return buf;
+}
+
+/* Checks the byte tokens and builds the piece map, byte_id, the special
+ * lists and the EOG set. O(n log n): one hash insert per piece, one sort of
+ * the specials. */
+static bool finish_vocab(ll_tokenizer *t, bool gguf, ll_error *err) {
+    char name[64], q[200];
+    special_key *keys = NULL;
+    bool ok = false;
+    if (!map_build(t, err)) goto done;
+    size_t n_special = 0, n_user = 0, n_bytes = 0;
     for (size_t i = 0; i < t->n; i++) {
-        if (t->type[i] == LL_TOK_BYTE && t->len[i] == 6 && memcmp(t->text[i], "<0x", 3) == 0) {
-            unsigned v;
-            if (sscanf(t->text[i] + 3, "%2x", &v) == 1 && v < 256 && t->byte_id[v] < 0) t->byte_id[v] = (int32_t)i;
+        if (t->len[i] > t->max_len) t->max_len = t->len[i];
+        if (t->type[i] == LL_TOK_BYTE) {
+            /* decoding turns a byte token into its byte by reading its text:
+             * accept only the exact form, and one token per byte value (a
+             * second one could never be produced by encoding) */
+            int v = ll_byte_token_value(t->text[i], t->len[i]);
+            if (v < 0) {
+                ll_fail(err, LL_ERR_FORMAT, "%s = '%s' is typed BYTE but is not a byte token '<0xHH>' (two hex digits)",
+                        token_name(name, sizeof name, gguf, i), ll_piece_quote(q, sizeof q, t->text[i], t->len[i]));
+                goto done;
+            }
+            if (t->byte_id[v] >= 0) {
+                ll_fail(err, LL_ERR_FORMAT,
+                        "%s = '%s' is a second byte token for byte 0x%02X (token %d is the first; each byte value may "
+                        "have one)",
+                        token_name(name, sizeof name, gguf, i), ll_piece_quote(q, sizeof q, t->text[i], t->len[i]),
+                        (unsigned)v, (int)t->byte_id[v]);
+                goto done;
+            }
+            t->byte_id[v] = (int32_t)i;
+            n_bytes++;
         }
-        if (t->type[i] == LL_TOK_CONTROL || t->type[i] == LL_TOK_USER_DEFINED || t->type[i] == LL_TOK_UNKNOWN)
+        if (is_special(t->type[i]) && t->len[i] > 0) {
             n_special++;
-    }
-    t->special = ll_calloc(n_special ? n_special : 1, sizeof *t->special, err);
-    if (!t->special) return false;
-    for (size_t i = 0; i < t->n; i++)
-        if (t->type[i] == LL_TOK_CONTROL || t->type[i] == LL_TOK_USER_DEFINED || t->type[i] == LL_TOK_UNKNOWN)
-            if (t->len[i] > 0) t->special[t->n_special++] = (int32_t)i;
-    /* longest first, then lowest id: a simple insertion sort (few specials) */
-    for (size_t i = 1; i < t->n_special; i++) {
-        int32_t v = t->special[i];
-        size_t j = i;
-        while (j > 0 && (t->len[t->special[j - 1]] < t->len[v] ||
-                         (t->len[t->special[j - 1]] == t->len[v] && t->special[j - 1] > v))) {
-            t->special[j] = t->special[j - 1];
-            j--;
+            n_user += t->type[i] == LL_TOK_USER_DEFINED;
         }
-        t->special[j] = v;
     }
+    /* text that no piece covers must still encode to something meaningful:
+     * a byte token for every byte, or the unknown token (never id 0 by
+     * default, which is whatever token happens to come first) */
+    if (t->kind == LL_TOKENIZER_SPM && t->unk < 0 && n_bytes < 256) {
+        ll_fail(err, LL_ERR_FORMAT,
+                "%s: this SentencePiece (llama) vocabulary has %zu of the 256 byte tokens <0x00>..<0xFF> and no unknown "
+                "token (%s), so text outside it could not be encoded",
+                gguf ? "tokenizer.ggml.tokens" : "tokenizer.bin", n_bytes,
+                gguf ? "tokenizer.ggml.unknown_token_id, or a token typed UNKNOWN" : "token 0");
+        goto done;
+    }
+    if (t->kind == LL_TOKENIZER_WPM && t->unk < 0) {
+        ll_fail(err, LL_ERR_FORMAT,
+                "tokenizer.ggml.unknown_token_id: this WordPiece (bert) vocabulary names no unknown token, so a word "
+                "it cannot cover could not be encoded");
+        goto done;
+    }
+    keys = ll_calloc(n_special ? n_special : 1, sizeof *keys, err);
+    t->special = ll_calloc(n_special ? n_special : 1, sizeof *t->special, err);
+    t->user = ll_calloc(n_user ? n_user : 1, sizeof *t->user, err);
+    if (!keys || !t->special || !t->user) goto done;
+    for (size_t i = 0; i < t->n; i++)
+        if (is_special(t->type[i]) && t->len[i] > 0)
+            keys[t->n_special++] = (special_key){(uint8_t)t->text[i][0], t->len[i], (int32_t)i};
+    qsort(keys, t->n_special, sizeof *keys, special_cmp);
+    for (size_t k = 0; k < t->n_special; k++) {
+        t->special[k] = keys[k].id;
+        if (t->type[keys[k].id] == LL_TOK_USER_DEFINED) t->user[t->n_user++] = keys[k].id;
+    }
+    group_starts(t, t->special, t->n_special, t->special_start);
+    group_starts(t, t->user, t->n_user, t->user_start);
     t->eog = ll_calloc(4, sizeof *t->eog, err);
-    if (!t->eog) return false;
-    int32_t cand[3] = {t->eos, t->eot, -1};
+    if (!t->eog) goto done;
+    int32_t cand[2] = {t->eos, t->eot};
     for (int i = 0; i < 2; i++) {
         if (cand[i] < 0 || (size_t)cand[i] >= t->n) continue;
         bool seen = false;
         for (size_t j = 0; j < t->n_eog; j++) seen |= t->eog[j] == cand[i];
         if (!seen) t->eog[t->n_eog++] = cand[i];
     }
+    ok = true;
+done:
+    free(keys);
+    return ok;
+}
+
+/* A special token id: absent leaves *out alone; 0xFFFFFFFF (how converters
+ * write "none") or -1 mean none; anything else must be a token. */
+static bool special_id(const ll_gguf *g, const char *key, size_t n, int32_t *out, ll_error *err) {
+    const ll_gguf_kv *kv = ll_gguf_find(g, key);
+    char kind[48];
+    if (!kv) return true;
+    uint64_t v;
+    switch (kv->type) {
+    case LL_GGUF_UINT8: case LL_GGUF_UINT16: case LL_GGUF_UINT32: case LL_GGUF_UINT64:
+        v = kv->v.u;
+        if (v == UINT32_MAX || v == UINT64_MAX) {
+            *out = -1;
+            return true;
+        }
+        break;
+    case LL_GGUF_INT8: case LL_GGUF_INT16: case LL_GGUF_INT32: case LL_GGUF_INT64:
+        if (kv->v.i == -1) {
+            *out = -1;
+            return true;
+        }
+        if (kv->v.i < 0) {
+            ll_fail(err, LL_ERR_FORMAT, "%s = %lld is not a token id (valid: 0..%zu, or -1 for none)", key,
+                    (long long)kv->v.i, n - 1);
+            return false;
+        }
+        v = (uint64_t)kv->v.i;
+        break;
+    default:
+        ll_fail(err, LL_ERR_FORMAT, "%s is %s, expected an integer token id (at byte offset %llu)", key,
+                kv_kind(kv, kind, sizeof kind), (unsigned long long)kv->offset);
+        return false;
+    }
+    if (v >= n) {
+        ll_fail(err, LL_ERR_FORMAT, "%s = %llu is not a token id (valid: 0..%zu, or 4294967295 for none)", key,
+                (unsigned long long)v, n - 1);
+        return false;
+    }
+    *out = (int32_t)v;
     return true;
 }
 
-static int32_t special_id(const ll_gguf *g, const char *key, size_t n, ll_error *err, bool *bad) {
-    uint64_t v;
-    bool found;
-    if (ll_gguf_get_u64(g, key, &v, &found, err) != LL_OK) {
-        *bad = true;
-        return -1;
+/* A bool flag: absent leaves *out alone; any other type is an error. */
+static bool flag(const ll_gguf *g, const char *key, bool *out, ll_error *err) {
+    bool found, b;
+    if (ll_gguf_get_bool(g, key, &b, &found, err) != LL_OK) return false;
+    if (found) *out = b;
+    return true;
+}
+
+/* An optional per-token array: NULL when absent; an error when it is not an
+ * array of `want` or its length is not the vocabulary's. */
+static bool token_array(const ll_gguf *g, const char *key, ll_gguf_type want, size_t n, const ll_gguf_kv **out,
+                        ll_error *err) {
+    const ll_gguf_kv *kv = ll_gguf_find(g, key);
+    char kind[48];
+    *out = NULL;
+    if (!kv) return true;
+    if (kv->type != LL_GGUF_ARRAY || kv->arr_type != want) {
+        ll_fail(err, LL_ERR_FORMAT, "%s is %s, expected an array of %s (at byte offset %llu)", key,
+                kv_kind(kv, kind, sizeof kind), ll_gguf_type_name(want), (unsigned long long)kv->offset);
+        return false;
     }
-    if (!found || v >= n) return -1; /* 0xFFFFFFFF and friends mean "none" */
-    return (int32_t)v;
+    if (kv->arr_n != n) {
+        ll_fail(err, LL_ERR_FORMAT, "%s has %llu entries but tokenizer.ggml.tokens has %zu: one per token expected", key,
+                (unsigned long long)kv->arr_n, n);
+        return false;
+    }
+    *out = kv;
+    return true;
 }
 
 ll_tokenizer *ll_tokenizer_from_gguf(const ll_gguf *g, ll_error *err) {
     const ll_gguf_kv *model = ll_gguf_find(g, "tokenizer.ggml.model");
     const ll_gguf_kv *tokens = ll_gguf_find(g, "tokenizer.ggml.tokens");
-    if (!model || model->type != LL_GGUF_STRING) {
+    const ll_gguf_kv *scores, *types;
+    ll_tokenizer *t = NULL;
+    char kind[48], q[200];
+    if (!model) {
         ll_fail(err, LL_ERR_FORMAT, "the file has no tokenizer (tokenizer.ggml.model is missing)");
         return NULL;
     }
-    if (!tokens || tokens->type != LL_GGUF_ARRAY || tokens->arr_type != LL_GGUF_STRING || tokens->arr_n == 0) {
-        ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.tokens is missing or not an array of strings");
+    if (model->type != LL_GGUF_STRING) {
+        ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.model is %s, expected a string (at byte offset %llu)",
+                kv_kind(model, kind, sizeof kind), (unsigned long long)model->offset);
         return NULL;
     }
-    char kind[32];
-    snprintf(kind, sizeof kind, "%.*s", (int)(model->v.s.len < 31 ? model->v.s.len : 31), model->v.s.ptr);
     ll_tokenizer_kind k;
-    if (!strcmp(kind, "llama")) k = LL_TOKENIZER_SPM;
-    else if (!strcmp(kind, "gpt2")) k = LL_TOKENIZER_BPE;
-    else if (!strcmp(kind, "bert")) k = LL_TOKENIZER_WPM;
+    const ll_gguf_str *ms = &model->v.s;
+    if (ms->len == 5 && !memcmp(ms->ptr, "llama", 5)) k = LL_TOKENIZER_SPM;
+    else if (ms->len == 4 && !memcmp(ms->ptr, "gpt2", 4)) k = LL_TOKENIZER_BPE;
+    else if (ms->len == 4 && !memcmp(ms->ptr, "bert", 4)) k = LL_TOKENIZER_WPM;
     else {
-        ll_fail(err, LL_ERR_UNSUPPORTED, "tokenizer model '%s' is not supported (valid: llama, gpt2, bert)", kind);
+        ll_fail(err, LL_ERR_UNSUPPORTED, "tokenizer.ggml.model = '%s' is not supported (valid: llama, gpt2, bert)",
+                ll_piece_quote(q, sizeof q, ms->ptr, ms->len));
         return NULL;
     }
-    size_t n = (size_t)tokens->arr_n, bytes = 0;
-    for (size_t i = 0; i < n; i++) bytes += tokens->arr_str[i].len;
-    ll_tokenizer *t = alloc_vocab(n, bytes, err);
+    if (!tokens) {
+        ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.tokens is missing");
+        return NULL;
+    }
+    if (tokens->type != LL_GGUF_ARRAY || tokens->arr_type != LL_GGUF_STRING) {
+        ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.tokens is %s, expected an array of string (at byte offset %llu)",
+                kv_kind(tokens, kind, sizeof kind), (unsigned long long)tokens->offset);
+        return NULL;
+    }
+    /* ids are int32 throughout the API */
+    if (tokens->arr_n == 0 || tokens->arr_n > (uint64_t)INT32_MAX) {
+        ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.tokens has %llu entries (valid: 1..%d)",
+                (unsigned long long)tokens->arr_n, INT32_MAX);
+        return NULL;
+    }
+    size_t n = (size_t)tokens->arr_n;
+    uint64_t storage = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t len = tokens->arr_str[i].len;
+        if (len > UINT32_MAX || !ll_add_ok(storage, len + 1, &storage) || storage > SIZE_MAX) {
+            ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.tokens[%zu] has %llu bytes, too long (valid: at most %u)", i,
+                    (unsigned long long)len, UINT32_MAX);
+            return NULL;
+        }
+    }
+    if (!token_array(g, "tokenizer.ggml.scores", LL_GGUF_FLOAT32, n, &scores, err) ||
+        !token_array(g, "tokenizer.ggml.token_type", LL_GGUF_INT32, n, &types, err))
+        return NULL;
+    t = alloc_vocab(n, (size_t)storage, err);
     if (!t) return NULL;
     t->kind = k;
     char *p = t->storage;
@@ -184,89 +475,134 @@ ll_tokenizer *ll_tokenizer_from_gguf(const ll_gguf *g, ll_error *err) {
         t->text[i] = p;
         t->len[i] = (uint32_t)tokens->arr_str[i].len;
         p += tokens->arr_str[i].len + 1;
-        t->type[i] = LL_TOK_NORMAL;
+        t->type[i] = LL_TOK_NORMAL; /* llama.cpp's default without token_type */
     }
-    const ll_gguf_kv *scores = ll_gguf_find(g, "tokenizer.ggml.scores");
-    if (scores && scores->type == LL_GGUF_ARRAY && scores->arr_type == LL_GGUF_FLOAT32 && scores->arr_n == n)
-        for (size_t i = 0; i < n; i++) memcpy(&t->score[i], scores->arr_data + 4 * i, 4);
-    const ll_gguf_kv *types = ll_gguf_find(g, "tokenizer.ggml.token_type");
-    if (types && types->type == LL_GGUF_ARRAY && types->arr_type == LL_GGUF_INT32 && types->arr_n == n)
-        for (size_t i = 0; i < n; i++) memcpy(&t->type[i], types->arr_data + 4 * i, 4);
-    bool bad = false;
-    t->bos = special_id(g, "tokenizer.ggml.bos_token_id", n, err, &bad);
-    t->eos = special_id(g, "tokenizer.ggml.eos_token_id", n, err, &bad);
-    t->unk = special_id(g, "tokenizer.ggml.unknown_token_id", n, err, &bad);
-    t->eot = special_id(g, "tokenizer.ggml.eot_token_id", n, err, &bad);
-    t->sep = special_id(g, "tokenizer.ggml.seperator_token_id", n, err, &bad);
-    t->pad = special_id(g, "tokenizer.ggml.padding_token_id", n, err, &bad);
-    t->mask_id = special_id(g, "tokenizer.ggml.mask_token_id", n, err, &bad);
-    if (bad) {
-        ll_tokenizer_free(t);
-        return NULL;
+    if (scores)
+        for (size_t i = 0; i < n; i++) {
+            memcpy(&t->score[i], scores->arr_data + 4 * i, 4);
+            if (isnan(t->score[i])) {
+                ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.scores[%zu] is NaN (token '%s'): merges compare scores", i,
+                        ll_piece_quote(q, sizeof q, t->text[i], t->len[i]));
+                goto fail;
+            }
+        }
+    if (types)
+        for (size_t i = 0; i < n; i++) {
+            memcpy(&t->type[i], types->arr_data + 4 * i, 4);
+            if (t->type[i] < LL_TOK_NORMAL || t->type[i] > LL_TOK_BYTE) {
+                ll_fail(err, LL_ERR_FORMAT,
+                        "tokenizer.ggml.token_type[%zu] = %d is not a token type (valid: 1 normal, 2 unknown, 3 "
+                        "control, 4 user-defined, 5 unused, 6 byte)",
+                        i, (int)t->type[i]);
+                goto fail;
+            }
+        }
+    if (!special_id(g, "tokenizer.ggml.bos_token_id", n, &t->bos, err) ||
+        !special_id(g, "tokenizer.ggml.eos_token_id", n, &t->eos, err) ||
+        !special_id(g, "tokenizer.ggml.unknown_token_id", n, &t->unk, err) ||
+        !special_id(g, "tokenizer.ggml.eot_token_id", n, &t->eot, err) ||
+        !special_id(g, "tokenizer.ggml.seperator_token_id", n, &t->sep, err) ||
+        !special_id(g, "tokenizer.ggml.padding_token_id", n, &t->pad, err) ||
+        !special_id(g, "tokenizer.ggml.mask_token_id", n, &t->mask_id, err))
+        goto fail;
+    if (k == LL_TOKENIZER_SPM && t->unk < 0 && !ll_gguf_find(g, "tokenizer.ggml.unknown_token_id")) {
+        /* no key: the token typed UNKNOWN (llama.cpp assumes 0, which is
+         * where SentencePiece puts <unk>) */
+        for (size_t i = 0; i < n && t->unk < 0; i++)
+            if (t->type[i] == LL_TOK_UNKNOWN) t->unk = (int32_t)i;
     }
     /* defaults as llama.cpp: SPM adds BOS and a space prefix; BPE adds
      * nothing unless told; WordPiece adds [CLS] ... [SEP] */
     t->add_bos = k == LL_TOKENIZER_SPM || k == LL_TOKENIZER_WPM;
     t->add_eos = k == LL_TOKENIZER_WPM;
     t->add_space_prefix = k == LL_TOKENIZER_SPM;
-    bool found, b;
-    if (ll_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &b, &found, err) == LL_OK && found) t->add_bos = b;
-    if (ll_gguf_get_bool(g, "tokenizer.ggml.add_eos_token", &b, &found, err) == LL_OK && found) t->add_eos = b;
-    if (ll_gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &b, &found, err) == LL_OK && found)
-        t->add_space_prefix = b;
+    if (!flag(g, "tokenizer.ggml.add_bos_token", &t->add_bos, err) ||
+        !flag(g, "tokenizer.ggml.add_eos_token", &t->add_eos, err) ||
+        !flag(g, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix, err))
+        goto fail;
     if (k == LL_TOKENIZER_WPM) {
         /* BERT: [CLS] text [SEP] with add_special; case folding and accent
          * stripping unless the vocabulary says otherwise */
-        int32_t cls = special_id(g, "tokenizer.ggml.cls_token_id", n, err, &bad);
+        int32_t cls = -1;
+        if (!special_id(g, "tokenizer.ggml.cls_token_id", n, &cls, err)) goto fail;
         if (cls >= 0) t->bos = cls;
         t->eos = t->sep;
         t->add_bos = t->add_eos = true;
         t->wpm_lowercase = true;
-        if (ll_gguf_get_bool(g, "tokenizer.ggml.normalizer.lowercase", &b, &found, err) == LL_OK && found)
-            t->wpm_lowercase = b;
+        if (!flag(g, "tokenizer.ggml.normalizer.lowercase", &t->wpm_lowercase, err)) goto fail;
         t->wpm_strip_accents = t->wpm_lowercase;
-        if (ll_gguf_get_bool(g, "tokenizer.ggml.normalizer.strip_accents", &b, &found, err) == LL_OK && found)
-            t->wpm_strip_accents = b;
+        if (!flag(g, "tokenizer.ggml.normalizer.strip_accents", &t->wpm_strip_accents, err)) goto fail;
     }
-    snprintf(t->desc, sizeof t->desc, "%s", kind);
-    if (!finish_vocab(t, err)) {
-        ll_tokenizer_free(t);
-        return NULL;
-    }
-    if (k == LL_TOKENIZER_BPE && ll_bpe_prepare(t, g, err) != LL_OK) {
-        ll_tokenizer_free(t);
-        return NULL;
-    }
+    snprintf(t->desc, sizeof t->desc, "%s", k == LL_TOKENIZER_SPM ? "llama" : k == LL_TOKENIZER_BPE ? "gpt2" : "bert");
+    if (!finish_vocab(t, true, err)) goto fail;
+    if (k == LL_TOKENIZER_BPE && ll_bpe_prepare(t, g, err) != LL_OK) goto fail;
     return t;
+fail:
+    ll_tokenizer_free(t);
+    return NULL;
 }
 
-/* llama2.c tokenizer.bin: uint32 max_len, then per token float score,
- * uint32 length, bytes. ' ' stands for U+2581; ids 1 and 2 are stored as
- * "\n<s>\n" and "\n</s>\n". */
+static uint32_t rd32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* llama2.c tokenizer.bin: uint32 max_token_length, then per token float
+ * score, uint32 length, bytes, up to the end of the file. ' ' stands for
+ * U+2581; ids 1 and 2 are stored as "\n<s>\n" and "\n</s>\n". */
 ll_tokenizer *ll_tokenizer_from_llama2c(const uint8_t *b, size_t size, ll_error *err) {
     if (size < 4) {
-        ll_fail(err, LL_ERR_FORMAT, "tokenizer.bin is too short");
+        ll_fail(err, LL_ERR_FORMAT, "tokenizer.bin has %zu bytes, too short for its 4-byte header", size);
         return NULL;
     }
-    /* first pass: count tokens and check every length */
-    size_t pos = 4, n = 0, bytes = 0;
+    uint32_t max_len = rd32(b);
+    /* first pass: count tokens, check every length against the header and
+     * the bytes left, and size the storage (each ' ' becomes 3 bytes) */
+    size_t pos = 4, n = 0;
+    uint64_t storage = 0;
     while (pos < size) {
         if (size - pos < 8) {
-            ll_fail(err, LL_ERR_FORMAT, "tokenizer.bin is truncated in the entry of token %zu (byte %zu)", n, pos);
+            ll_fail(err, LL_ERR_FORMAT,
+                    "tokenizer.bin is truncated in the entry of token %zu (byte %zu: %zu bytes left, 8 needed)", n,
+                    pos, size - pos);
             return NULL;
         }
-        uint32_t len = (uint32_t)b[pos + 4] | (uint32_t)b[pos + 5] << 8 | (uint32_t)b[pos + 6] << 16 |
-                       (uint32_t)b[pos + 7] << 24;
+        uint32_t len = rd32(b + pos + 4);
+        uint64_t expanded;
+        if (len > max_len) {
+            ll_fail(err, LL_ERR_FORMAT,
+                    "tokenizer.bin token %zu has length %u, more than the header's max_token_length %u (byte %zu)", n,
+                    len, max_len, pos + 4);
+            return NULL;
+        }
         if (len > size - pos - 8) {
-            ll_fail(err, LL_ERR_FORMAT, "tokenizer.bin token %zu has length %u past the end of the file (byte %zu)", n,
-                    len, pos);
+            ll_fail(err, LL_ERR_FORMAT,
+                    "tokenizer.bin token %zu has length %u past the end of the file (byte %zu: %zu bytes left)", n, len,
+                    pos + 4, size - pos - 8);
             return NULL;
         }
-        pos += 8 + len;
-        bytes += len + 3; /* room for the U+2581 expansion below */
-        n++;
+        if (!ll_mul_ok(len, 3, &expanded) || expanded > UINT32_MAX || !ll_add_ok(storage, expanded + 1, &storage) ||
+            storage > SIZE_MAX) {
+            ll_fail(err, LL_ERR_FORMAT, "tokenizer.bin token %zu has length %u, too long (byte %zu)", n, len, pos + 4);
+            return NULL;
+        }
+        float score;
+        memcpy(&score, b + pos, 4);
+        if (isnan(score)) {
+            ll_fail(err, LL_ERR_FORMAT, "tokenizer.bin token %zu has score NaN (byte %zu): merges compare scores", n,
+                    pos);
+            return NULL;
+        }
+        pos += 8 + (size_t)len;
+        if (++n > (size_t)INT32_MAX) {
+            ll_fail(err, LL_ERR_FORMAT, "tokenizer.bin has more than %d tokens", INT32_MAX);
+            return NULL;
+        }
     }
-    ll_tokenizer *t = alloc_vocab(n, bytes * 3, err);
+    if (n == 0) {
+        ll_fail(err, LL_ERR_FORMAT, "tokenizer.bin has no tokens (only its 4-byte header)");
+        return NULL;
+    }
+    ll_tokenizer *t = alloc_vocab(n, (size_t)storage, err);
     if (!t) return NULL;
     t->kind = LL_TOKENIZER_SPM;
     snprintf(t->desc, sizeof t->desc, "llama (tokenizer.bin)");
@@ -274,10 +610,9 @@ ll_tokenizer *ll_tokenizer_from_llama2c(const uint8_t *b, size_t size, ll_error 
     pos = 4;
     for (size_t i = 0; i < n; i++) {
         memcpy(&t->score[i], b + pos, 4);
-        uint32_t len = (uint32_t)b[pos + 4] | (uint32_t)b[pos + 5] << 8 | (uint32_t)b[pos + 6] << 16 |
-                       (uint32_t)b[pos + 7] << 24;
+        uint32_t len = rd32(b + pos + 4);
         const char *s = (const char *)b + pos + 8;
-        pos += 8 + len;
+        pos += 8 + (size_t)len;
         t->text[i] = p;
         if (i == 1 && len == 5 && memcmp(s, "\n<s>\n", 5) == 0) s = "<s>", len = 3;
         if (i == 2 && len == 6 && memcmp(s, "\n</s>\n", 6) == 0) s = "</s>", len = 4;
@@ -294,15 +629,15 @@ ll_tokenizer *ll_tokenizer_from_llama2c(const uint8_t *b, size_t size, ll_error 
         p[o] = '\0';
         t->len[i] = (uint32_t)o;
         p += o + 1;
-        t->type[i] = LL_TOK_NORMAL;
-        if (o == 6 && memcmp(t->text[i], "<0x", 3) == 0 && t->text[i][5] == '>') t->type[i] = LL_TOK_BYTE;
+        /* the file has no types: a piece of the byte-token form is one */
+        t->type[i] = ll_byte_token_value(t->text[i], o) >= 0 ? LL_TOK_BYTE : LL_TOK_NORMAL;
     }
-    if (n > 0) t->type[0] = LL_TOK_UNKNOWN, t->unk = 0;
+    t->type[0] = LL_TOK_UNKNOWN, t->unk = 0;
     if (n > 1) t->type[1] = LL_TOK_CONTROL, t->bos = 1;
     if (n > 2) t->type[2] = LL_TOK_CONTROL, t->eos = 2;
     t->add_bos = true;
     t->add_space_prefix = true;
-    if (!finish_vocab(t, err)) {
+    if (!finish_vocab(t, false, err)) {
         ll_tokenizer_free(t);
         return NULL;
     }
@@ -310,35 +645,21 @@ ll_tokenizer *ll_tokenizer_from_llama2c(const uint8_t *b, size_t size, ll_error 
 }
 
 ll_tokenizer *ll_tokenizer_load(const char *path, ll_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ll_fail(err, LL_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
+    /* ll_file_map: a FIFO or a directory is an error naming its kind, not a
+     * hang or an allocation of the size ftell reports for it */
+    ll_file f;
+    if (ll_file_map(&f, path, 0, err) != LL_OK) return NULL;
+    ll_tokenizer *t = NULL;
+    if (f.size >= 4 && memcmp(f.data, "GGUF", 4) == 0) {
+        ll_gguf *g = ll_gguf_open_memory(f.data, f.size, err);
+        if (g) {
+            t = ll_tokenizer_from_gguf(g, err); /* copies what it keeps */
+            ll_gguf_close(g);
+        }
+    } else {
+        t = ll_tokenizer_from_llama2c(f.data, f.size, err);
     }
-    uint8_t magic[4] = {0};
-    size_t got = fread(magic, 1, 4, f);
-    if (got == 4 && memcmp(magic, "GGUF", 4) == 0) {
-        fclose(f);
-        ll_gguf *g = ll_gguf_open(path, err);
-        if (!g) return NULL;
-        ll_tokenizer *t = ll_tokenizer_from_gguf(g, err);
-        ll_gguf_close(g);
-        if (!t) ll_error_prefix(err, "%s", path);
-        return t;
-    }
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = sz > 0 ? malloc((size_t)sz) : NULL;
-    if (!buf || fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-        fclose(f);
-        free(buf);
-        ll_fail(err, LL_ERR_IO, "cannot read %s", path);
-        return NULL;
-    }
-    fclose(f);
-    ll_tokenizer *t = ll_tokenizer_from_llama2c(buf, (size_t)sz, err);
-    free(buf);
+    ll_file_close(&f);
     if (!t) ll_error_prefix(err, "%s", path);
     return t;
 }
@@ -402,6 +723,9 @@ ll_status ll_tokenize(const ll_tokenizer *t, const char *text, size_t len, bool 
     ll_ids out = {0};
     *ids = NULL;
     *n_ids = 0;
+    if (len > LL_TOKENIZE_MAX_BYTES)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "the text to tokenize has %zu bytes (valid: at most %zu)", len,
+                       LL_TOKENIZE_MAX_BYTES);
     if (add_special && t->add_bos && t->bos >= 0) ll_ids_push(&out, t->bos);
     /* split on special-token text: user-defined tokens always, control and
      * unknown tokens only when parse_special (llama.cpp's rule) */
@@ -410,12 +734,16 @@ ll_status ll_tokenize(const ll_tokenizer *t, const char *text, size_t len, bool 
     ll_status st = LL_OK;
     for (size_t i = 0; i <= len && st == LL_OK;) {
         int32_t hit = -1;
-        for (size_t k = 0; i < len && k < t->n_special; k++) {
-            int32_t id = t->special[k];
-            if (!parse_special && t->type[id] != LL_TOK_USER_DEFINED) continue;
-            if (t->len[id] <= len - i && memcmp(text + i, t->text[id], t->len[id]) == 0) {
-                hit = id;
-                break;
+        if (i < len) { /* only the specials that start with this byte, longest first */
+            const int32_t *list = parse_special ? t->special : t->user;
+            const size_t *group = parse_special ? t->special_start : t->user_start;
+            uint8_t c = (uint8_t)text[i];
+            for (size_t k = group[c]; k < group[c + 1]; k++) {
+                int32_t id = list[k];
+                if (t->len[id] <= len - i && memcmp(text + i, t->text[id], t->len[id]) == 0) {
+                    hit = id;
+                    break;
+                }
             }
         }
         if (i < len && hit < 0) {
@@ -479,9 +807,9 @@ size_t ll_token_to_bytes(const ll_tokenizer *t, int32_t id, bool special, char *
         return o;
     }
     if (t->kind == LL_TOKENIZER_SPM) {
-        if (ty == LL_TOK_BYTE) {
-            unsigned v = 0;
-            if (sscanf(s + 3, "%2x", &v) == 1) return put(buf, cap, 0, (char)v);
+        if (ty == LL_TOK_BYTE) { /* "<0xHH>", checked when the vocabulary was loaded */
+            int v = ll_byte_token_value(s, n);
+            if (v >= 0) return put(buf, cap, 0, (char)v);
         }
         for (size_t i = 0; i < n; i++) {
             if (i + 2 < n && (uint8_t)s[i] == 0xE2 && (uint8_t)s[i + 1] == 0x96 && (uint8_t)s[i + 2] == 0x81) {
@@ -526,6 +854,8 @@ struct ll_detokenizer {
     size_t n_pending;
     char *out;
     size_t cap;
+    char *piece; /* one token's bytes; grows for long pieces */
+    size_t piece_cap;
 };
 
 ll_detokenizer *ll_detokenizer_new(const ll_tokenizer *t, ll_error *err) {
@@ -535,8 +865,10 @@ ll_detokenizer *ll_detokenizer_new(const ll_tokenizer *t, ll_error *err) {
     d->prev = -1;
     d->cap = 256;
     d->out = ll_malloc(d->cap, err);
-    if (!d->out) {
-        free(d);
+    d->piece_cap = 256;
+    d->piece = ll_malloc(d->piece_cap, err);
+    if (!d->out || !d->piece) {
+        ll_detokenizer_free(d);
         return NULL;
     }
     return d;
@@ -545,6 +877,7 @@ ll_detokenizer *ll_detokenizer_new(const ll_tokenizer *t, ll_error *err) {
 void ll_detokenizer_free(ll_detokenizer *d) {
     if (!d) return;
     free(d->out);
+    free(d->piece);
     free(d);
 }
 
@@ -593,10 +926,18 @@ static void feed(ll_detokenizer *d, const char *s, size_t n, size_t *o) {
 }
 
 const char *ll_detokenizer_push(ll_detokenizer *d, int32_t id, size_t *len) {
-    char piece[512];
-    size_t n = ll_token_to_bytes(d->t, id, false, piece, sizeof piece);
-    if (n > sizeof piece) n = sizeof piece;
-    const char *s = piece;
+    size_t n = ll_token_to_bytes(d->t, id, false, d->piece, d->piece_cap);
+    if (n > d->piece_cap) { /* a piece longer than any so far: never cut it */
+        char *p = realloc(d->piece, n);
+        if (!p) {
+            *len = 0;
+            return "";
+        }
+        d->piece = p;
+        d->piece_cap = n;
+        n = ll_token_to_bytes(d->t, id, false, d->piece, d->piece_cap);
+    }
+    const char *s = d->piece;
     /* SentencePiece drops the space that follows BOS */
     if (d->t->kind == LL_TOKENIZER_SPM && d->prev == d->t->bos && d->t->bos >= 0 && n > 0 && s[0] == ' ') {
         s++;

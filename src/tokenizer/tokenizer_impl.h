@@ -9,7 +9,8 @@
 #include "../core/internal.h"
 #include "../model/gguf.h"
 
-/* token types as GGUF stores them */
+/* token types as GGUF stores them (tokenizer.ggml.token_type); a loaded
+ * vocabulary holds only these values */
 enum {
     LL_TOK_NORMAL = 1,
     LL_TOK_UNKNOWN = 2,
@@ -18,6 +19,19 @@ enum {
     LL_TOK_UNUSED = 5,
     LL_TOK_BYTE = 6
 };
+
+/* Longest text ll_tokenize accepts, in bytes. The encoders size their
+ * buffers as small multiples of the text length and count symbols in int;
+ * this bound keeps every such product far from overflow. */
+#define LL_TOKENIZE_MAX_BYTES ((size_t)1 << 28)
+
+/* Piece texts are hashed with SipHash-1-3 under a key drawn per tokenizer,
+ * so a crafted vocabulary cannot make its piece or merge tables degenerate
+ * into one long probe chain (quadratic loading and encoding). Results never
+ * depend on the key: it only moves entries between slots. */
+typedef struct {
+    uint64_t v0, v1, v2, v3, tail, len;
+} ll_tok_hasher;
 
 typedef struct {
     uint32_t *slots; /* id + 1, 0 = empty */
@@ -47,17 +61,27 @@ struct ll_tokenizer {
     int32_t *type;
     int32_t bos, eos, unk, eot, sep, pad, mask_id;
     bool add_bos, add_eos, add_space_prefix;
+    uint64_t hash_key[2];    /* for ll_tok_hash */
     ll_str_map map;          /* piece text -> id */
-    int32_t byte_id[256];    /* SPM byte tokens, or BPE byte symbols */
+    uint32_t max_len;        /* longest piece, in bytes */
+    int32_t byte_id[256];    /* the token typed BYTE for each byte value, or -1 */
     /* BPE: pre-tokenizer and merge ranks (bpe.c) */
     struct ll_bpe_data *bpe;
     ll_pre_kind pre;
     bool ignore_merges;      /* llama3-style: whole words in the vocab skip merging */
     /* WordPiece normalisation */
     bool wpm_lowercase, wpm_strip_accents;
-    /* specials, longest first, for parse_special / user-defined matching */
+    /* special tokens (control, unknown, user-defined) grouped by their first
+     * byte, each group longest first, then lowest id: the ids starting with
+     * byte c are special[special_start[c] .. special_start[c + 1]). user and
+     * user_start are the same for the user-defined ones alone (matched even
+     * without parse_special). */
     int32_t *special;
     size_t n_special;
+    size_t special_start[257];
+    int32_t *user;
+    size_t n_user;
+    size_t user_start[257];
     int32_t *eog;
     size_t n_eog;
     char *storage;           /* all piece texts */
@@ -67,6 +91,22 @@ ll_tokenizer *ll_tokenizer_from_gguf(const ll_gguf *g, ll_error *err);
 ll_tokenizer *ll_tokenizer_from_llama2c(const uint8_t *b, size_t size, ll_error *err);
 
 int32_t ll_vocab_lookup(const ll_tokenizer *t, const char *s, size_t len);
+
+/* Keyed hashing of piece texts (t->hash_key); feed may be called several
+ * times to hash a concatenation without building it. */
+void ll_tok_hash_init(ll_tok_hasher *h, const ll_tokenizer *t);
+void ll_tok_hash_feed(ll_tok_hasher *h, const char *s, size_t n);
+uint64_t ll_tok_hash_end(ll_tok_hasher *h);
+uint64_t ll_tok_hash(const ll_tokenizer *t, const char *s, size_t n);
+
+/* The byte a byte token stands for: s must be exactly "<0xHH>" (two hex
+ * digits, either case); -1 otherwise. */
+int ll_byte_token_value(const char *s, size_t n);
+
+/* Writes s (n bytes) into buf for an error message: printable ASCII as is,
+ * other bytes as \xHH, cut to about 48 bytes with "..." when longer (the
+ * message says so rather than cutting silently). Returns buf. */
+const char *ll_piece_quote(char *buf, size_t cap, const char *s, size_t n);
 
 /* Each appends to a growing id list. */
 typedef struct {
