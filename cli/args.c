@@ -5,6 +5,8 @@
 #include "args.h"
 
 #include <errno.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +29,15 @@ int ll_args_next(ll_args *a) {
         const char *eq = strchr(s, '=');
         if (eq && s[1] == '-') {
             size_t n = (size_t)(eq - s);
-            if (n >= sizeof a->buf) n = sizeof a->buf - 1;
-            memcpy(a->buf, s, n);
-            a->buf[n] = '\0';
-            a->flag = a->buf;
+            /* No flag we know is this long: the whole argument stands as the
+             * flag, so "unknown flag" names exactly what was given. */
+            if (n < sizeof a->buf) {
+                memcpy(a->buf, s, n);
+                a->buf[n] = '\0';
+                a->flag = a->buf;
+            } else {
+                a->flag = s;
+            }
             a->value = eq + 1;
             a->inline_value = true;
         } else {
@@ -55,16 +62,131 @@ bool ll_args_value(ll_args *a, const char **value, ll_error *err) {
     return true;
 }
 
-bool ll_parse_int(const char *flag, const char *s, long long lo, long long hi, long long *out, ll_error *err) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not an integer", flag, s);
+/* ---- numbers ---- */
+
+/* A value quoted for a message: whole up to 60 bytes, else its head and
+ * tail and its length, so a 10,000-digit argument still gives a readable
+ * message (the value itself is never cut: this is only how it is shown). */
+typedef struct {
+    char s[112];
+} shown;
+
+static const char *show(shown *b, const char *s, size_t len) {
+    if (len <= 60) snprintf(b->s, sizeof b->s, "%.*s", (int)len, s);
+    else snprintf(b->s, sizeof b->s, "%.24s...%.24s (%zu bytes)", s, s + len - 24, len);
+    return b->s;
+}
+
+/* Strict decimal integer in s[0..len): an optional sign, then digits only.
+ * Returns 1 when it is one (*neg, *mag set; *overflow when the magnitude
+ * exceeds 2^63), 0 when it is not an integer. */
+static int scan_int(const char *s, size_t len, bool *neg, unsigned long long *mag, bool *overflow) {
+    size_t i = 0;
+    *neg = false;
+    *mag = 0;
+    *overflow = false;
+    if (i < len && (s[i] == '+' || s[i] == '-')) *neg = s[i++] == '-';
+    if (i == len) return 0;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (*mag > (ULLONG_MAX - d) / 10) *overflow = true;
+        else *mag = *mag * 10 + d;
+    }
+    if (*mag > (unsigned long long)LLONG_MAX + 1) *overflow = true;
+    return 1;
+}
+
+/* ll_parse_int on s[0..len); what names the value in messages ("--top-k",
+ * or "--bad-words: item 2 of '...'"). */
+static bool parse_int_span(const char *what, const char *s, size_t len, long long lo, long long hi, long long *out,
+                           ll_error *err) {
+    shown sh;
+    bool neg, overflow;
+    unsigned long long mag;
+    if (len == 0) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: the value is empty: valid is an integer in [%lld, %lld]", what, lo,
+                hi);
         return false;
     }
-    if (v < lo || v > hi) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %lld is out of range: valid is [%lld, %lld]", flag, v, lo, hi);
+    if (!scan_int(s, len, &neg, &mag, &overflow)) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                "%s: '%s' is not an integer (decimal digits with an optional sign): valid is [%lld, %lld]", what,
+                show(&sh, s, len), lo, hi);
+        return false;
+    }
+    long long v = 0;
+    if (!overflow) {
+        if (neg) v = mag == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)mag;
+        else if (mag > (unsigned long long)LLONG_MAX) overflow = true;
+        else v = (long long)mag;
+    }
+    if (overflow || v < lo || v > hi) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %s is out of range: valid is [%lld, %lld]", what,
+                show(&sh, s, len), lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool ll_parse_int(const char *flag, const char *s, long long lo, long long hi, long long *out, ll_error *err) {
+    return parse_int_span(flag, s, strlen(s), lo, hi, out, err);
+}
+
+/* A number in s[0..len) as a double: decimal only (strtod would also take
+ * leading spaces, hex, "nan" and "inf"), finite unless it is "-inf" and
+ * allow_neg_inf. */
+static bool parse_double_span(const char *what, const char *s, size_t len, bool allow_neg_inf, double *out,
+                              ll_error *err) {
+    shown sh;
+    if (len == 0) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: the value is empty: valid is a number", what);
+        return false;
+    }
+    if (allow_neg_inf && ((len == 4 && !strncmp(s, "-inf", 4)) || (len == 4 && !strncmp(s, "-INF", 4)) ||
+                          (len == 9 && !strncmp(s, "-infinity", 9)) || (len == 9 && !strncmp(s, "-Infinity", 9)))) {
+        *out = -INFINITY;
+        return true;
+    }
+    /* the characters of a decimal number; this also rules out strtod's hex,
+     * nan, inf and leading spaces, and bounds what strtod reads to len */
+    size_t digits = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') digits++;
+        else if (c != '+' && c != '-' && c != '.' && c != 'e' && c != 'E') {
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not a finite decimal number%s", what, show(&sh, s, len),
+                    allow_neg_inf ? " (or -inf)" : "");
+            return false;
+        }
+    }
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory");
+        return false;
+    }
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    char *end;
+    errno = 0;
+    double v = strtod(copy, &end);
+    bool whole = digits > 0 && end == copy + len;
+    int e = errno;
+    free(copy);
+    if (!whole) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not a finite decimal number%s", what, show(&sh, s, len),
+                allow_neg_inf ? " (or -inf)" : "");
+        return false;
+    }
+    if (isinf(v) || (e == ERANGE && fabs(v) > 1.0)) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %s is out of range: valid is a finite number, |x| <= %g", what,
+                show(&sh, s, len), DBL_MAX);
+        return false;
+    }
+    if (e == ERANGE && v == 0.0) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %s is out of range: it is too small to represent (it would be 0)",
+                what, show(&sh, s, len));
         return false;
     }
     *out = v;
@@ -72,53 +194,207 @@ bool ll_parse_int(const char *flag, const char *s, long long lo, long long hi, l
 }
 
 bool ll_parse_float(const char *flag, const char *s, double *out, ll_error *err) {
-    if (!strcmp(s, "-inf") || !strcmp(s, "-INF") || !strcmp(s, "-infinity")) {
-        *out = -INFINITY;
-        return true;
-    }
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || isnan(v) || isinf(v)) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not a finite number", flag, s);
+    return parse_double_span(flag, s, strlen(s), true, out, err);
+}
+
+static bool to_float32(const char *what, const char *s, size_t len, double d, float *out, ll_error *err) {
+    shown sh;
+    float f = (float)d;
+    if (isinf(f) && !isinf(d)) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %s is out of range: valid is a 32-bit float, |x| <= %g", what,
+                show(&sh, s, len), (double)FLT_MAX);
         return false;
     }
-    *out = v;
+    if (f == 0.0f && d != 0.0) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                "%s = %s is out of range: as a 32-bit float it would be 0 (the smallest nonzero is %g)", what,
+                show(&sh, s, len), (double)FLT_TRUE_MIN);
+        return false;
+    }
+    *out = f;
     return true;
+}
+
+bool ll_parse_float32(const char *flag, const char *s, float *out, ll_error *err) {
+    double d;
+    size_t len = strlen(s);
+    return parse_double_span(flag, s, len, true, &d, err) && to_float32(flag, s, len, d, out, err);
 }
 
 bool ll_parse_bool(const char *flag, const char *s, bool *out, ll_error *err) {
     if (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on")) *out = true;
     else if (!strcmp(s, "0") || !strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off")) *out = false;
     else {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not a boolean (true/false)", flag, s);
+        shown sh;
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not a boolean (true/false)", flag, show(&sh, s, strlen(s)));
         return false;
     }
     return true;
 }
 
-bool ll_parse_id_list(const char *flag, const char *s, int32_t **ids, size_t *n, ll_error *err) {
-    const char *q = s;
-    while (*q) {
-        while (*q == ' ' || *q == ',') q++;
-        if (!*q) break;
-        char *end;
-        errno = 0;
-        long long v = strtoll(q, &end, 10);
-        if (end == q || errno == ERANGE || v < 0 || v > INT32_MAX || (*end && *end != ',' && *end != ' ')) {
-            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not a list of token ids (e.g. 1,2,3)", flag, s);
+/* ---- lists ---- */
+
+static bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+/* The ids of s[0..len) appended to *ids. whole is the flag's full value,
+ * for messages. Items are separated by ',' (with optional spaces around)
+ * or by spaces alone. */
+static bool parse_ids_span(const char *flag, const char *whole, const char *s, size_t len, int32_t **ids, size_t *n,
+                           ll_error *err) {
+    /* count the items first: one allocation, no quadratic regrowth */
+    size_t items = 0;
+    for (size_t i = 0; i < len;) {
+        while (i < len && (is_space(s[i]) || s[i] == ',')) i++;
+        if (i == len) break;
+        items++;
+        while (i < len && !is_space(s[i]) && s[i] != ',') i++;
+    }
+    if (items == 0 && len == 0) return true;
+    if (items > 0) {
+        size_t total;
+        if (!ll_add_ok(*n, items, &total) || total > SIZE_MAX / sizeof **ids) {
+            ll_fail(err, LL_ERR_OUT_OF_MEMORY, "%s: too many ids", flag);
             return false;
         }
-        int32_t *a = realloc(*ids, (*n + 1) * sizeof **ids);
-        if (!a) {
-            ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory");
+        int32_t *grown = realloc(*ids, total * sizeof **ids);
+        if (!grown) {
+            ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory for %zu token ids", total);
             return false;
         }
-        *ids = a;
+        *ids = grown;
+    }
+    size_t n0 = *n, pos = 1, i = 0;
+    shown sh;
+    for (;;) {
+        while (i < len && is_space(s[i])) i++;
+        size_t b = i;
+        while (i < len && !is_space(s[i]) && s[i] != ',') i++;
+        if (i == b) {
+            /* nothing before a ',' or the end: an empty item, unless the whole list is blank */
+            if (i == len && pos == 1) break;
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                    "%s: '%s' has an empty item at position %zu (ids are separated by ',' or spaces)", flag,
+                    show(&sh, whole, strlen(whole)), pos);
+            *n = n0;
+            return false;
+        }
+        char what[160];
+        snprintf(what, sizeof what, "%s: item %zu", flag, pos);
+        long long v;
+        if (!parse_int_span(what, s + b, i - b, 0, INT32_MAX, &v, err)) {
+            *n = n0;
+            return false;
+        }
         (*ids)[(*n)++] = (int32_t)v;
-        q = end;
+        while (i < len && is_space(s[i])) i++;
+        if (i == len) break;
+        if (s[i] == ',') {
+            i++;
+            pos++;
+            while (i < len && is_space(s[i])) i++;
+            if (i == len) {
+                ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                        "%s: '%s' has an empty item at position %zu (a trailing ',')", flag,
+                        show(&sh, whole, strlen(whole)), pos);
+                *n = n0;
+                return false;
+            }
+        } else {
+            pos++; /* separated by spaces alone */
+        }
     }
     return true;
+}
+
+bool ll_parse_id_list(const char *flag, const char *s, int32_t **ids, size_t *n, ll_error *err) {
+    return parse_ids_span(flag, s, s, strlen(s), ids, n, err);
+}
+
+bool ll_parse_logit_bias(const char *flag, const char *s, ll_token_bias *out, ll_error *err) {
+    shown sh;
+    size_t len = strlen(s), id_len;
+    const char *bias_s;
+    const char *sep = strpbrk(s, "=:");
+    if (sep) {
+        id_len = (size_t)(sep - s);
+        bias_s = sep + 1;
+    } else {
+        id_len = strspn(s, "0123456789");
+        if (id_len == 0 || (s[id_len] != '+' && s[id_len] != '-')) {
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not ID=BIAS (e.g. 15043=-inf or 15043=2.5)", flag,
+                    show(&sh, s, len));
+            return false;
+        }
+        bias_s = s[id_len] == '+' ? s + id_len + 1 : s + id_len;
+    }
+    char what[160];
+    snprintf(what, sizeof what, "%s '%s': token id", flag, show(&sh, s, len));
+    long long id;
+    if (!parse_int_span(what, s, id_len, 0, INT32_MAX, &id, err)) return false;
+    snprintf(what, sizeof what, "%s '%s': bias", flag, show(&sh, s, len));
+    double d;
+    float bias;
+    size_t bias_len = strlen(bias_s);
+    if (!parse_double_span(what, bias_s, bias_len, true, &d, err) ||
+        !to_float32(what, bias_s, bias_len, d, &bias, err))
+        return false;
+    out->token = (int32_t)id;
+    out->bias = bias;
+    return true;
+}
+
+bool ll_parse_sequence_bias(const char *flag, const char *s, ll_sequence_bias *out, ll_error *err) {
+    shown sh;
+    size_t len = strlen(s);
+    out->seq.tokens = NULL;
+    out->seq.n = 0;
+    const char *eq = strrchr(s, '=');
+    if (!eq) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not IDS=BIAS (e.g. 12,34=-5)", flag, show(&sh, s, len));
+        return false;
+    }
+    char what[160];
+    snprintf(what, sizeof what, "%s '%s': bias", flag, show(&sh, s, len));
+    double d;
+    float bias;
+    size_t bias_len = strlen(eq + 1);
+    if (!parse_double_span(what, eq + 1, bias_len, true, &d, err) || !to_float32(what, eq + 1, bias_len, d, &bias, err))
+        return false;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (!parse_ids_span(flag, s, s, (size_t)(eq - s), &ids, &n, err)) {
+        free(ids);
+        return false;
+    }
+    if (n == 0) {
+        free(ids);
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' has no token ids before '='", flag, show(&sh, s, len));
+        return false;
+    }
+    out->seq.tokens = ids;
+    out->seq.n = n;
+    out->bias = bias;
+    return true;
+}
+
+bool ll_parse_samplers(const char *flag, const char *s, char **out, ll_error *err) {
+    *out = NULL;
+    if (!*s) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: the list is empty (give stage names, e.g. top_k,temperature)",
+                flag);
+        return false;
+    }
+    /* The chain builder is the one parser of the list: build a chain with
+     * this order and no other parameter, so a bad name fails here, before
+     * any model is loaded. */
+    ll_sampling_params p;
+    ll_sampling_params_init(&p, LL_PROFILE_LLAMACPP);
+    p.samplers = s;
+    ll_chain *c = ll_chain_from_params(&p, 1, err);
+    if (!c) return false;
+    ll_chain_free(c);
+    *out = ll_strdup(s, err);
+    return *out != NULL;
 }
 
 void ll_cli_sampling_init(ll_cli_sampling *s) {
@@ -153,7 +429,7 @@ static bool push_seq(const char *flag, const char *v, ll_token_seq **seqs, size_
         return false;
     }
     if (m == 0) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: empty token sequence", flag);
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is an empty token sequence (give ids, e.g. 12,34)", flag, v);
         return false;
     }
     ll_token_seq *a = realloc(*seqs, (*n + 1) * sizeof **seqs);
@@ -169,70 +445,30 @@ static bool push_seq(const char *flag, const char *v, ll_token_seq **seqs, size_
     return true;
 }
 
-/* "ID=BIAS", "ID:BIAS" or llama.cpp's "ID+BIAS" / "ID-BIAS". */
-static bool parse_bias(const char *flag, const char *v, ll_cli_sampling *s, ll_error *err) {
-    const char *sep = strpbrk(v, "=:");
-    char idbuf[32];
-    const char *bias_s;
-    if (sep) {
-        size_t n = (size_t)(sep - v);
-        if (n >= sizeof idbuf) n = sizeof idbuf - 1;
-        memcpy(idbuf, v, n);
-        idbuf[n] = '\0';
-        bias_s = sep + 1;
-    } else {
-        size_t n = strspn(v, "0123456789");
-        if (n == 0 || (v[n] != '+' && v[n] != '-') || n >= sizeof idbuf) {
-            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not ID=BIAS (e.g. 15043=-inf or 15043=2.5)", flag, v);
-            return false;
-        }
-        memcpy(idbuf, v, n);
-        idbuf[n] = '\0';
-        bias_s = v[n] == '+' ? v + n + 1 : v + n;
-    }
-    long long id;
-    double bias;
-    if (!ll_parse_int(flag, idbuf, 0, INT32_MAX, &id, err) || !ll_parse_float(flag, bias_s, &bias, err)) return false;
+static bool push_bias(const char *flag, const char *v, ll_cli_sampling *s, ll_error *err) {
+    ll_token_bias tb;
+    if (!ll_parse_logit_bias(flag, v, &tb, err)) return false;
     ll_token_bias *a = realloc(s->bias, (s->n_bias + 1) * sizeof *a);
     if (!a) {
         ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory");
         return false;
     }
     s->bias = a;
-    a[s->n_bias].token = (int32_t)id;
-    a[s->n_bias].bias = (float)bias;
-    s->n_bias++;
+    a[s->n_bias++] = tb;
     return true;
 }
 
-/* "1,2,3=BIAS" */
-static bool parse_seq_bias(const char *flag, const char *v, ll_cli_sampling *s, ll_error *err) {
-    const char *eq = strrchr(v, '=');
-    if (!eq) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not IDS=BIAS (e.g. 12,34=-5)", flag, v);
-        return false;
-    }
-    char ids_s[512];
-    size_t n = (size_t)(eq - v);
-    if (n >= sizeof ids_s) n = sizeof ids_s - 1;
-    memcpy(ids_s, v, n);
-    ids_s[n] = '\0';
-    double bias;
-    if (!ll_parse_float(flag, eq + 1, &bias, err)) return false;
-    ll_token_seq *tmp = NULL;
-    size_t nt = 0;
-    if (!push_seq(flag, ids_s, &tmp, &nt, err)) return false;
+static bool push_seq_bias(const char *flag, const char *v, ll_cli_sampling *s, ll_error *err) {
+    ll_sequence_bias sb;
+    if (!ll_parse_sequence_bias(flag, v, &sb, err)) return false;
     ll_sequence_bias *a = realloc(s->seq_bias, (s->n_seq_bias + 1) * sizeof *a);
     if (!a) {
-        free_seqs(tmp, nt);
+        free((void *)sb.seq.tokens);
         ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory");
         return false;
     }
     s->seq_bias = a;
-    a[s->n_seq_bias].seq = tmp[0];
-    a[s->n_seq_bias].bias = (float)bias;
-    s->n_seq_bias++;
-    free(tmp);
+    a[s->n_seq_bias++] = sb;
     return true;
 }
 
@@ -240,6 +476,7 @@ int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err) {
     ll_sampling_params *p = &s->p;
     const char *v = NULL;
     double d;
+    float fl;
     long long ll;
     const char *f = a->flag;
 #define VAL() \
@@ -249,6 +486,14 @@ int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err) {
         VAL();                                           \
         if (!ll_parse_float(f, v, &d, err)) return -1;   \
         field = d;                                       \
+        return 1;                                        \
+    } while (0)
+    /* a float field: 1e300 must not become inf, nor 1e-50 become 0 */
+#define FLT32(field)                                     \
+    do {                                                 \
+        VAL();                                           \
+        if (!ll_parse_float32(f, v, &fl, err)) return -1; \
+        field = fl;                                      \
         return 1;                                        \
     } while (0)
 #define INT(field, lo, hi)                                    \
@@ -266,20 +511,20 @@ int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err) {
         s->profile_set = true;
         return 1;
     }
-    if (is(a, "--temperature") || is(a, "--temp")) FLT(p->temperature);
-    if (is(a, "--dynatemp-range")) FLT(p->dynatemp_range);
-    if (is(a, "--dynatemp-exp") || is(a, "--dynatemp-exponent")) FLT(p->dynatemp_exponent);
+    if (is(a, "--temperature") || is(a, "--temp")) FLT32(p->temperature);
+    if (is(a, "--dynatemp-range")) FLT32(p->dynatemp_range);
+    if (is(a, "--dynatemp-exp") || is(a, "--dynatemp-exponent")) FLT32(p->dynatemp_exponent);
     if (is(a, "--top-k")) INT(p->top_k, INT32_MIN + 1, INT32_MAX);
     if (is(a, "--top-p")) FLT(p->top_p);
     if (is(a, "--min-p")) FLT(p->min_p);
     if (is(a, "--typical-p") || is(a, "--typical")) FLT(p->typical_p);
     if (is(a, "--epsilon-cutoff")) FLT(p->epsilon_cutoff);
     if (is(a, "--eta-cutoff")) FLT(p->eta_cutoff);
-    if (is(a, "--top-n-sigma") || is(a, "--top-nsigma")) FLT(p->top_n_sigma);
+    if (is(a, "--top-n-sigma") || is(a, "--top-nsigma")) FLT32(p->top_n_sigma);
     if (is(a, "--min-keep")) INT(p->min_keep, 0, INT32_MAX);
-    if (is(a, "--repetition-penalty") || is(a, "--repeat-penalty")) FLT(p->repetition_penalty);
-    if (is(a, "--frequency-penalty")) FLT(p->frequency_penalty);
-    if (is(a, "--presence-penalty")) FLT(p->presence_penalty);
+    if (is(a, "--repetition-penalty") || is(a, "--repeat-penalty")) FLT32(p->repetition_penalty);
+    if (is(a, "--frequency-penalty")) FLT32(p->frequency_penalty);
+    if (is(a, "--presence-penalty")) FLT32(p->presence_penalty);
     if (is(a, "--penalty-last-n") || is(a, "--repeat-last-n")) INT(p->penalty_last_n, 0, INT32_MAX);
     if (is(a, "--penalty-scope")) {
         VAL();
@@ -295,11 +540,11 @@ int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err) {
     if (is(a, "--no-repeat-ngram-size")) INT(p->no_repeat_ngram_size, 0, INT32_MAX);
     if (is(a, "--logit-bias")) {
         VAL();
-        return parse_bias(f, v, s, err) ? 1 : -1;
+        return push_bias(f, v, s, err) ? 1 : -1;
     }
     if (is(a, "--sequence-bias")) {
         VAL();
-        return parse_seq_bias(f, v, s, err) ? 1 : -1;
+        return push_seq_bias(f, v, s, err) ? 1 : -1;
     }
     if (is(a, "--bad-words")) {
         VAL();
@@ -315,10 +560,10 @@ int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err) {
     }
     if (is(a, "--min-new-tokens")) INT(p->min_new_tokens, 0, INT32_MAX);
     if (is(a, "--min-length")) INT(p->min_length, 0, INT32_MAX);
-    if (is(a, "--xtc-probability")) FLT(p->xtc_probability);
-    if (is(a, "--xtc-threshold")) FLT(p->xtc_threshold);
-    if (is(a, "--dry-multiplier")) FLT(p->dry_multiplier);
-    if (is(a, "--dry-base")) FLT(p->dry_base);
+    if (is(a, "--xtc-probability")) FLT32(p->xtc_probability);
+    if (is(a, "--xtc-threshold")) FLT32(p->xtc_threshold);
+    if (is(a, "--dry-multiplier")) FLT32(p->dry_multiplier);
+    if (is(a, "--dry-base")) FLT32(p->dry_base);
     if (is(a, "--dry-allowed-length")) INT(p->dry_allowed_length, 0, INT32_MAX);
     if (is(a, "--dry-penalty-last-n")) INT(p->dry_penalty_last_n, 0, INT32_MAX);
     if (is(a, "--dry-breaker")) {
@@ -326,8 +571,8 @@ int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err) {
         return push_seq(f, v, &s->breakers, &s->n_breakers, err) ? 1 : -1;
     }
     if (is(a, "--mirostat")) INT(p->mirostat, 0, 2);
-    if (is(a, "--mirostat-tau") || is(a, "--mirostat-ent")) FLT(p->mirostat_tau);
-    if (is(a, "--mirostat-eta") || is(a, "--mirostat-lr")) FLT(p->mirostat_eta);
+    if (is(a, "--mirostat-tau") || is(a, "--mirostat-ent")) FLT32(p->mirostat_tau);
+    if (is(a, "--mirostat-eta") || is(a, "--mirostat-lr")) FLT32(p->mirostat_eta);
     if (is(a, "--seed") || is(a, "-s")) {
         VAL();
         if (!ll_parse_int(f, v, -1, UINT32_MAX, &ll, err)) return -1;
@@ -346,12 +591,15 @@ int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err) {
     }
     if (is(a, "--samplers")) {
         VAL();
+        char *order;
+        if (!ll_parse_samplers(f, v, &order, err)) return -1;
         free(s->samplers);
-        s->samplers = ll_strdup(v, err);
-        return s->samplers ? 1 : -1;
+        s->samplers = order;
+        return 1;
     }
 #undef VAL
 #undef FLT
+#undef FLT32
 #undef INT
     return 0;
 }
@@ -411,24 +659,55 @@ void ll_cli_sampling_help(FILE *f) {
           f);
 }
 
-char *ll_read_stdin(size_t *len) {
+char *ll_read_stdin(size_t *len, ll_error *err) {
     size_t cap = 4096, n = 0;
     char *b = malloc(cap + 1);
-    size_t r;
-    while (b && (r = fread(b + n, 1, cap - n, stdin)) > 0) {
+    while (b) {
+        size_t r = fread(b + n, 1, cap - n, stdin);
         n += r;
+        if (r == 0) break;
         if (n == cap) {
-            char *nb = realloc(b, 2 * cap + 1);
+            char *nb = cap <= (SIZE_MAX - 1) / 2 ? realloc(b, 2 * cap + 1) : NULL;
             if (!nb) {
                 free(b);
-                return NULL;
+                b = NULL;
+                break;
             }
             b = nb;
             cap *= 2;
         }
     }
-    if (b) b[n] = '\0';
+    if (!b) {
+        ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory reading standard input (%zu bytes so far)", n);
+        return NULL;
+    }
+    if (ferror(stdin)) {
+        /* e.g. stdin is a directory (EISDIR): an error, not an empty prompt */
+        ll_fail(err, LL_ERR_IO, "reading standard input failed: %s", strerror(errno));
+        free(b);
+        return NULL;
+    }
+    b[n] = '\0';
     *len = n;
     return b;
 }
 
+/* ---- output ---- */
+
+/* errno of the first failed write to stdout (0: none seen yet). */
+static int stdout_errno;
+
+bool ll_cli_stdout_ok(void) {
+    if (!ferror(stdout)) return true;
+    if (!stdout_errno) stdout_errno = errno ? errno : EIO;
+    return false;
+}
+
+int ll_cli_finish_output(int rc) {
+    errno = 0;
+    if (fflush(stdout) != 0 && !stdout_errno) stdout_errno = errno ? errno : EIO;
+    if (!ferror(stdout) && !stdout_errno) return rc;
+    if (stdout_errno) fprintf(stderr, "logitlab: writing output failed: %s\n", strerror(stdout_errno));
+    else fprintf(stderr, "logitlab: writing output failed (an earlier write to standard output returned an error)\n");
+    return rc ? rc : 1;
+}

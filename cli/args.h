@@ -18,7 +18,7 @@ typedef struct {
     const char *flag;   /* current flag without its value, e.g. "--top-k" */
     const char *value;  /* its value (from "--flag=value" or the next argument) */
     bool inline_value;
-    char buf[128];
+    char buf[128]; /* the flag part of "--flag=value"; a longer one is not a flag we know (see ll_args_next) */
 } ll_args;
 
 void ll_args_init(ll_args *a, int argc, char **argv, int first);
@@ -28,11 +28,35 @@ int ll_args_next(ll_args *a);
 /* Takes the value of the current flag; fails if there is none. */
 bool ll_args_value(ll_args *a, const char **value, ll_error *err);
 
+/* Strict numbers: decimal only, no leading or trailing spaces, no hex, no
+ * empty value. Each failure names the flag, the value as given and what is
+ * valid; a value beyond the range (even past 64 bits) is "out of range",
+ * not "not an integer". */
 bool ll_parse_int(const char *flag, const char *s, long long lo, long long hi, long long *out, ll_error *err);
-bool ll_parse_float(const char *flag, const char *s, double *out, ll_error *err); /* finite, or "-inf" */
+/* A finite number (for double fields), or "-inf" (a ban). Overflow (1e400)
+ * and underflow to zero (1e-400) are errors. */
+bool ll_parse_float(const char *flag, const char *s, double *out, ll_error *err);
+/* The same for a float field: also fails when the value overflows a float
+ * (1e300) or a nonzero value would become 0 (1e-50). */
+bool ll_parse_float32(const char *flag, const char *s, float *out, ll_error *err);
 bool ll_parse_bool(const char *flag, const char *s, bool *out, ll_error *err);
-/* "1,2,3" (also spaces) into a growing int32 array. */
+
+/* The list parsers (also fuzz targets): the whole string is parsed, or the
+ * call fails naming the item; nothing is cut at a buffer size.
+ *
+ * "1,2,3" (or "1 2 3", "1, 2") appended to a growing int32 array; ids are in
+ * [0, INT32_MAX]; an empty item ("1,,2", a leading or trailing comma) is an
+ * error naming its position. "" appends nothing. On failure *ids and *n keep
+ * what they had (the array may have been reallocated). */
 bool ll_parse_id_list(const char *flag, const char *s, int32_t **ids, size_t *n, ll_error *err);
+/* "ID=BIAS", "ID:BIAS" or llama.cpp's "ID+BIAS" / "ID-BIAS"; BIAS may be -inf. */
+bool ll_parse_logit_bias(const char *flag, const char *s, ll_token_bias *out, ll_error *err);
+/* "IDS=BIAS", e.g. "12,34=-5". On success out->seq.tokens is allocated
+ * (the caller frees it); on failure it is NULL. */
+bool ll_parse_sequence_bias(const char *flag, const char *s, ll_sequence_bias *out, ll_error *err);
+/* A --samplers list, checked as the chain builder reads it (unknown or
+ * empty stage names are errors); *out gets a copy (the caller frees it). */
+bool ll_parse_samplers(const char *flag, const char *s, char **out, ll_error *err);
 
 typedef struct {
     ll_sampling_params p;
@@ -66,7 +90,17 @@ int ll_cli_model_flag(ll_args *a, const char **model, const char **tokenizer, co
 void ll_cli_sampling_finish(ll_cli_sampling *s);
 void ll_cli_sampling_help(FILE *f);
 
-/* All of stdin, NUL-terminated (NULL when out of memory). */
-char *ll_read_stdin(size_t *len);
+/* All of stdin, NUL-terminated (it may hold NUL bytes: *len counts them);
+ * NULL with err set when reading fails or memory runs out. */
+char *ll_read_stdin(size_t *len, ll_error *err);
+
+/* Output checking. SIGPIPE is ignored (main), so a closed pipe or a full
+ * disk is a failed write: ll_cli_stdout_ok() says whether stdout is still
+ * fine (call it right after a write: it keeps the first failure's errno),
+ * and ll_cli_finish_output() flushes stdout at exit, reports a failure
+ * ("logitlab: writing output failed: No space left on device") and turns
+ * an exit status of 0 into 1. */
+bool ll_cli_stdout_ok(void);
+int ll_cli_finish_output(int rc);
 
 #endif /* LL_CLI_ARGS_H */

@@ -19,6 +19,7 @@
 #include "core/internal.h"
 #include "kernels/quant.h"
 #include "model/gguf_write.h"
+#include "util/json.h"
 
 /* ---- synth ---- */
 
@@ -301,9 +302,23 @@ int ll_cmd_bench(int argc, char **argv) {
     }
     int32_t *threads = NULL;
     size_t n_threads = 0;
-    if (!ll_parse_id_list("-t", threads_s, &threads, &n_threads, &err)) goto fail;
+    if (!ll_parse_id_list("-t", threads_s, &threads, &n_threads, &err)) {
+        free(threads);
+        goto fail;
+    }
+    if (n_threads == 0) {
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "-t: give one or more thread counts, e.g. 1,2");
+        goto fail;
+    }
+    for (size_t i = 0; i < n_threads; i++)
+        if (threads[i] < 1 || threads[i] > 512) {
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "-t: item %zu = %d is out of range: valid is [1, 512]", i + 1,
+                    threads[i]);
+            free(threads);
+            goto fail;
+        }
     double t0 = now_s();
-    ll_model *m = ll_model_load(model, tokenizer, &err);
+    ll_model *m = ll_cli_load_model(model, tokenizer, &err);
     if (!m) {
         free(threads);
         goto fail;
@@ -313,42 +328,70 @@ int ll_cmd_bench(int argc, char **argv) {
     size_t V = in->n_vocab, n_ctx = (size_t)(pp > tg ? pp : tg) + 1;
     float *logits = malloc(V * sizeof *logits);
     int32_t *toks = malloc(((size_t)(pp > tg ? pp : tg) + 1) * sizeof *toks);
+    double *samples = malloc((size_t)reps * sizeof *samples);
+    ll_status st = LL_OK;
+    if (!logits || !toks || !samples) {
+        st = ll_fail(&err, LL_ERR_OUT_OF_MEMORY, "out of memory");
+        goto out;
+    }
     rng64 r = {7};
     for (long long i = 0; i <= (pp > tg ? pp : tg); i++) toks[i] = (int32_t)(next64(&r) % V);
-    double *samples = malloc((size_t)reps * sizeof *samples);
     if (!json)
         printf("model: %s (%s, %llu params, %.1f MiB), load %.3f s, simd %s\n", model, in->file_type,
                (unsigned long long)in->n_params, (double)in->file_bytes / 1048576.0, load_s, ll_simd_level_name());
-    for (size_t ti = 0; ti < n_threads; ti++) {
+    for (size_t ti = 0; ti < n_threads && st == LL_OK; ti++) {
         ll_context *ctx = ll_context_new(m, n_ctx, threads[ti], &err);
-        if (!ctx) break;
+        if (!ctx) {
+            st = err.status;
+            break;
+        }
         for (int test = 0; test < 2; test++) {
             long long n = test == 0 ? pp : tg;
             if (n == 0) continue;
-            for (long long rep = -1; rep < reps; rep++) { /* rep -1: warm-up */
-                ll_context_rewind(ctx, 0, &err);
+            for (long long rep = -1; rep < reps && st == LL_OK; rep++) { /* rep -1: warm-up */
+                st = ll_context_rewind(ctx, 0, &err);
                 double s = now_s();
-                if (test == 0) {
-                    ll_context_decode(ctx, toks, (size_t)n, logits, NULL, &err);
+                if (st == LL_OK && test == 0) {
+                    st = ll_context_decode(ctx, toks, (size_t)n, logits, NULL, &err);
                 } else {
-                    for (long long i = 0; i < n; i++) ll_context_decode(ctx, &toks[i], 1, logits, NULL, &err);
+                    for (long long i = 0; i < n && st == LL_OK; i++)
+                        st = ll_context_decode(ctx, &toks[i], 1, logits, NULL, &err);
                 }
                 double dt = now_s() - s;
                 if (rep >= 0) samples[rep] = (double)n / dt;
             }
+            if (st != LL_OK) break; /* a failed decode is not a speed */
             qsort(samples, (size_t)reps, sizeof *samples, cmp_d);
             double med = reps % 2 ? samples[reps / 2] : 0.5 * (samples[reps / 2 - 1] + samples[reps / 2]);
-            if (json)
-                printf("{\"model\":\"%s\",\"type\":\"%s\",\"threads\":%d,\"test\":\"%s%lld\",\"tokens_per_s\":%.2f,"
-                       "\"min\":%.2f,\"max\":%.2f}\n",
-                       model, in->file_type, threads[ti], test ? "tg" : "pp", n, med, samples[0],
-                       samples[reps - 1]);
-            else
+            if (json) {
+                /* through the JSON writer: the path is the user's bytes */
+                lj_writer w;
+                lj_w_init(&w, stdout, false);
+                char test_name[32];
+                snprintf(test_name, sizeof test_name, "%s%lld", test ? "tg" : "pp", n);
+                lj_w_obj_begin(&w);
+                ll_cli_write_text(&w, "model", "model_bytes", model, strlen(model));
+                lj_w_key(&w, "type");
+                lj_w_str(&w, in->file_type);
+                lj_w_key(&w, "threads");
+                lj_w_int(&w, threads[ti]);
+                lj_w_key(&w, "test");
+                lj_w_str(&w, test_name);
+                lj_w_key(&w, "tokens_per_s");
+                lj_w_double(&w, round(med * 100.0) / 100.0);
+                lj_w_key(&w, "min");
+                lj_w_double(&w, round(samples[0] * 100.0) / 100.0);
+                lj_w_key(&w, "max");
+                lj_w_double(&w, round(samples[reps - 1] * 100.0) / 100.0);
+                lj_w_obj_end(&w);
+                lj_w_end(&w);
+            } else
                 printf("  threads %2d  %s%-5lld %10.2f tokens/s  (min %.2f, max %.2f over %lld runs)\n", threads[ti],
                        test ? "tg" : "pp", n, med, samples[0], samples[reps - 1], reps);
         }
         ll_context_free(ctx);
     }
+    if (st != LL_OK) goto out;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     size_t kv_bytes = 2 * in->n_layers * n_ctx * in->n_kv_heads * in->head_dim * 4;
@@ -359,12 +402,13 @@ int ll_cmd_bench(int argc, char **argv) {
     else
         printf("{\"peak_rss_kib\":%ld,\"file_bytes\":%llu,\"kv_bytes\":%zu}\n", ru.ru_maxrss,
                (unsigned long long)in->file_bytes, kv_bytes);
+out:
     free(samples);
     free(toks);
     free(logits);
     free(threads);
     ll_model_free(m);
-    return 0;
+    if (st == LL_OK) return 0;
 fail:
     fprintf(stderr, "logitlab bench: %s\n", err.message);
     return err.status == LL_ERR_INVALID_ARGUMENT ? 2 : 1;

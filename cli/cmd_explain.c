@@ -80,7 +80,11 @@ int ll_cmd_explain(int argc, char **argv) {
             explain_usage(stdout);
             return 0;
         } else if (!strcmp(f, "--value")) {
-            if (!ll_args_value(&a, &v, &err) || !ll_parse_float(f, v, &value, &err)) goto fail;
+            /* a double (top_p is one), that must also fit the float fields (temperature) */
+            float as_float;
+            if (!ll_args_value(&a, &v, &err) || !ll_parse_float(f, v, &value, &err) ||
+                !ll_parse_float32(f, v, &as_float, &err))
+                goto fail;
             have_value = true;
         } else if (!strcmp(f, "--width")) {
             if (!ll_args_value(&a, &v, &err) || !ll_parse_int(f, v, 40, 1000, &width, &err)) goto fail;
@@ -164,6 +168,7 @@ static void print_token(const ll_tokenizer *tok, int32_t id) {
     putchar('\'');
     for (char *c = buf; *c; c++) {
         if (*c == '\n') fputs("\\n", stdout);
+        else if ((unsigned char)*c < 0x20 || *c == 0x7F) printf("\\x%02X", (unsigned char)*c); /* no terminal control */
         else putchar(*c);
     }
     putchar('\'');
@@ -217,6 +222,9 @@ int ll_cmd_inspect(int argc, char **argv) {
         goto fail;
     }
     ll_cli_sampling_finish(&s);
+    char warn[1024];
+    ll_sampling_params_warnings(&s.p, warn, sizeof warn);
+    fputs(warn, stderr);
     m = ll_cli_load_model(model, tokenizer, &err);
     if (!m) goto fail;
     const ll_tokenizer *tok = ll_model_get_tokenizer(m);
@@ -234,8 +242,7 @@ int ll_cmd_inspect(int argc, char **argv) {
     }
     if (n_ctx < n) n_ctx = n;
     c = ll_context_new(m, n_ctx, (int)threads, &err);
-    logits = malloc(V * sizeof *logits);
-    if (!c || !logits) goto fail;
+    if (!c || !(logits = ll_malloc(V * sizeof *logits, &err))) goto fail;
     if (ll_context_decode(c, ids, n, logits, NULL, &err) != LL_OK) goto fail;
     ch = ll_chain_from_params(&s.p, V, &err);
     if (!ch) goto fail;
@@ -250,8 +257,7 @@ int ll_cmd_inspect(int argc, char **argv) {
         lj_writer w;
         lj_w_init(&w, stdout, true);
         lj_w_obj_begin(&w);
-        lj_w_key(&w, "prompt");
-        lj_w_str(&w, prompt);
+        ll_cli_write_text(&w, "prompt", "prompt_bytes", prompt, strlen(prompt));
         lj_w_key(&w, "n_prompt_tokens");
         lj_w_int(&w, (long long)n);
         lj_w_key(&w, "profile");

@@ -18,6 +18,9 @@
 
 /* The one piece of process state a signal handler may touch. */
 static volatile sig_atomic_t interrupted;
+/* Set when streaming to stdout failed (a closed pipe, a full disk): the
+ * loop is stopped through `interrupted`, and the exit says why. */
+static bool output_failed;
 
 static void on_sigint(int sig) {
     (void)sig;
@@ -114,8 +117,9 @@ static int parse(int argc, char **argv, gen_opts *o, ll_error *err) {
             if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, 64, &n, err)) return 2;
             o->g.num_beams = (int32_t)n;
         } else if (!strcmp(f, "--length-penalty")) {
-            if (!ll_args_value(&a, &v, err) || !ll_parse_float(f, v, &d, err)) return 2;
-            o->g.length_penalty = (float)d;
+            float fl;
+            if (!ll_args_value(&a, &v, err) || !ll_parse_float32(f, v, &fl, err)) return 2;
+            o->g.length_penalty = fl;
         } else if (!strcmp(f, "--early-stopping")) {
             bool b = true;
             if (a.inline_value || (a.i < a.argc && a.argv[a.i][0] != '-')) {
@@ -153,8 +157,14 @@ static int parse(int argc, char **argv, gen_opts *o, ll_error *err) {
 static void stream_text(void *user, int32_t seq, const char *text, size_t len) {
     (void)user;
     (void)seq;
+    if (output_failed) return;
     fwrite(text, 1, len, stdout);
     fflush(stdout);
+    if (!ll_cli_stdout_ok()) {
+        /* nobody gets the rest: stop generating it */
+        output_failed = true;
+        interrupted = 1;
+    }
 }
 
 static void write_alternatives(lj_writer *w, const ll_tokenizer *tok, const ll_logprob *top, size_t n) {
@@ -173,8 +183,7 @@ static void write_json(const gen_opts *o, const ll_tokenizer *tok, const ll_gene
     lj_writer w;
     lj_w_init(&w, stdout, true);
     lj_w_obj_begin(&w);
-    lj_w_key(&w, "prompt");
-    lj_w_str(&w, prompt);
+    ll_cli_write_text(&w, "prompt", "prompt_bytes", prompt, strlen(prompt));
     lj_w_key(&w, "n_prompt_tokens");
     lj_w_int(&w, (long long)r->n_prompt);
     lj_w_key(&w, "profile");
@@ -184,8 +193,7 @@ static void write_json(const gen_opts *o, const ll_tokenizer *tok, const ll_gene
     for (size_t i = 0; i < r->n_seqs; i++) {
         const ll_generation *q = &r->seqs[i];
         lj_w_obj_begin(&w);
-        lj_w_key(&w, "text");
-        lj_w_strn(&w, q->text, q->text_len);
+        ll_cli_write_text(&w, "text", "text_bytes", q->text, q->text_len);
         lj_w_key(&w, "tokens");
         lj_w_arr_begin(&w);
         for (size_t k = 0; k < q->n_tokens; k++) lj_w_int(&w, q->tokens[k]);
@@ -234,22 +242,28 @@ static void write_json(const gen_opts *o, const ll_tokenizer *tok, const ll_gene
     lj_w_end(&w);
 }
 
+/* A token's text for the table: at most 40 bytes shown (the column is for
+ * reading, the --json output has it whole), newlines as spaces. */
+static void print_piece(const ll_tokenizer *tok, int32_t id, bool quoted) {
+    char buf[48];
+    size_t len = ll_token_to_bytes(tok, id, true, buf, sizeof buf);
+    bool cut = len > 40;
+    if (cut) len = 40;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7F) buf[i] = ' ';
+    printf(quoted ? " '%.*s%s'" : "%-16.*s%s", (int)len, buf, cut ? "..." : "");
+}
+
 static void print_logprobs(const ll_tokenizer *tok, const ll_generation *q) {
     printf("\n%-6s %-16s %10s %10s  alternatives (raw)\n", "id", "token", "raw", "processed");
     for (size_t k = 0; k < q->n_tokens; k++) {
         const ll_token_logprobs *lp = &q->logprobs[k];
-        char buf[64];
-        size_t len = ll_token_to_bytes(tok, lp->id, true, buf, sizeof buf - 1);
-        buf[len < sizeof buf - 1 ? len : sizeof buf - 1] = '\0';
-        for (char *c = buf; *c; c++)
-            if (*c == '\n') *c = ' ';
-        printf("%-6d %-16s %10.4f %10.4f ", lp->id, buf, lp->raw, lp->processed);
+        printf("%-6d ", lp->id);
+        print_piece(tok, lp->id, false);
+        printf(" %10.4f %10.4f ", lp->raw, lp->processed);
         for (size_t j = 0; j < lp->n_top; j++) {
-            len = ll_token_to_bytes(tok, lp->top_raw[j].id, true, buf, sizeof buf - 1);
-            buf[len < sizeof buf - 1 ? len : sizeof buf - 1] = '\0';
-            for (char *c = buf; *c; c++)
-                if (*c == '\n') *c = ' ';
-            printf(" '%s' %.3f", buf, lp->top_raw[j].logprob);
+            print_piece(tok, lp->top_raw[j].id, true);
+            printf(" %.3f", lp->top_raw[j].logprob);
         }
         printf("\n");
     }
@@ -288,15 +302,26 @@ int ll_cmd_generate(int argc, char **argv) {
             goto fail;
         }
         size_t len;
-        stdin_prompt = ll_read_stdin(&len);
-        if (!stdin_prompt) {
-            ll_fail(&err, LL_ERR_OUT_OF_MEMORY, "out of memory reading the prompt");
+        stdin_prompt = ll_read_stdin(&len, &err);
+        if (!stdin_prompt) goto fail;
+        /* the prompt is text: a NUL would end it early without a word */
+        const char *nul = memchr(stdin_prompt, '\0', len);
+        if (nul) {
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT,
+                    "the prompt on standard input has a NUL byte at offset %zu (of %zu bytes): a prompt is text",
+                    (size_t)(nul - stdin_prompt), len);
             goto fail;
         }
         /* a piped file or `echo` ends with a newline the user did not mean as prompt text */
         if (len && stdin_prompt[len - 1] == '\n') stdin_prompt[--len] = '\0';
         if (len && stdin_prompt[len - 1] == '\r') stdin_prompt[--len] = '\0';
         prompt = stdin_prompt;
+    }
+    if (!o.quiet) {
+        /* e.g. hf without do_sample ignores the warpers: say so, as `sample` does */
+        char warn[1024];
+        ll_sampling_params_warnings(&o.g.sampling, warn, sizeof warn);
+        fputs(warn, stderr);
     }
     m = ll_cli_load_model(o.model, o.tokenizer, &err);
     if (!m) goto fail;
@@ -345,7 +370,7 @@ int ll_cmd_generate(int argc, char **argv) {
         }
         fflush(stdout);
     }
-    if (!o.quiet) {
+    if (!o.quiet && !output_failed) {
         size_t n_out = 0;
         for (size_t i = 0; i < res.n_seqs; i++) n_out += res.seqs[i].n_tokens;
         /* decode steps per second: a step decodes every live sample or beam at once */
@@ -354,7 +379,8 @@ int ll_cmd_generate(int argc, char **argv) {
                 res.n_generated, res.gen_seconds > 0 ? (double)res.n_generated / res.gen_seconds : 0.0,
                 res.n_seqs ? ll_stop_reason_name(res.seqs[0].reason) : "none");
     }
-    rc = interrupted ? 130 : 0;
+    /* a failed write: ll_cli_finish_output (main) reports it and exits 1 */
+    rc = output_failed ? 1 : interrupted ? 130 : 0;
     goto done;
 fail:
     fprintf(stderr, "logitlab generate: %s\n", err.message);

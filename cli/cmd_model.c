@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "core/file.h"
 #include "core/internal.h"
 #include "model/export.h"
 #include "model/gguf.h"
@@ -67,16 +68,60 @@ static int parse_common(int argc, char **argv, model_opts *o, const char *cmd, v
     return 0;
 }
 
+void ll_cli_write_text(lj_writer *w, const char *key, const char *bytes_key, const char *s, size_t n) {
+    lj_w_key(w, key);
+    lj_w_strn(w, s, n);
+    if (!lj_utf8_valid(s, n)) {
+        /* the string above has U+FFFD for the invalid bytes: these are exact */
+        lj_w_key(w, bytes_key);
+        lj_w_bytes(w, s, n);
+    }
+}
+
 void ll_cli_write_token_fields(lj_writer *w, const ll_tokenizer *tok, int32_t id) {
-    char buf[96];
-    size_t len = ll_token_to_bytes(tok, id, true, buf, sizeof buf);
+    char small[96];
+    char *buf = small;
+    size_t len = ll_token_to_bytes(tok, id, true, small, sizeof small);
+    if (len > sizeof small) {
+        /* a long piece: fetch it whole rather than cut it */
+        buf = malloc(len);
+        if (buf) ll_token_to_bytes(tok, id, true, buf, len);
+    }
     lj_w_key(w, "id");
     lj_w_int(w, id);
-    lj_w_key(w, "token");
-    lj_w_strn(w, buf, len < sizeof buf ? len : sizeof buf);
+    if (buf) {
+        ll_cli_write_text(w, "token", "bytes", buf, len);
+    } else {
+        lj_w_key(w, "token"); /* out of memory: say nothing rather than something cut */
+        lj_w_null(w);
+    }
+    if (buf != small) free(buf);
+}
+
+ll_status ll_cli_check_tokenizer(const char *model, const char *tokenizer, ll_error *err) {
+    if (!tokenizer) return LL_OK;
+    if (!model)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                       "--tokenizer %s: the embedded model is a GGUF, which carries its own tokenizer (--tokenizer is "
+                       "for a llama2.c checkpoint given with -m)",
+                       tokenizer);
+    /* Only the magic is read (the mapping is lazy); a file that cannot be
+     * opened is left for the loader to report. */
+    ll_file f;
+    ll_error ignored;
+    if (ll_file_map(&f, model, 0, &ignored) != LL_OK) return LL_OK;
+    bool gguf = f.size >= 4 && memcmp(f.data, "GGUF", 4) == 0;
+    ll_file_close(&f);
+    if (gguf)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                       "--tokenizer %s: %s is a GGUF model, which carries its own tokenizer; leave out --tokenizer "
+                       "(it is for llama2.c checkpoints)",
+                       tokenizer, model);
+    return LL_OK;
 }
 
 ll_model *ll_cli_load_model(const char *path, const char *tokenizer, ll_error *err) {
+    if (ll_cli_check_tokenizer(path, tokenizer, err) != LL_OK) return NULL;
     if (!path) return ll_model_load_default(err);
     return ll_model_load(path, tokenizer, err);
 }
@@ -96,9 +141,23 @@ static void info_usage(FILE *f) {
           f);
 }
 
+/* Text from the file, for a terminal: control bytes (an escape sequence in
+ * a model's name could drive the terminal) are shown as \xNN. */
+static void put_text(FILE *f, const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F) fprintf(f, "\\x%02X", c);
+        else fputc(c, f);
+    }
+}
+
 static void print_kv_value(FILE *f, const ll_gguf_kv *kv) {
     switch (kv->type) {
-    case LL_GGUF_STRING: fprintf(f, "\"%.*s\"", (int)(kv->v.s.len > 80 ? 80 : kv->v.s.len), kv->v.s.ptr); break;
+    case LL_GGUF_STRING:
+        fputc('"', f);
+        put_text(f, kv->v.s.ptr, kv->v.s.len > 80 ? 80 : kv->v.s.len);
+        fputs(kv->v.s.len > 80 ? "\"..." : "\"", f);
+        break;
     case LL_GGUF_FLOAT32:
     case LL_GGUF_FLOAT64: fprintf(f, "%g", kv->v.f); break;
     case LL_GGUF_BOOL: fputs(kv->v.b ? "true" : "false", f); break;
@@ -108,6 +167,44 @@ static void print_kv_value(FILE *f, const ll_gguf_kv *kv) {
     }
 }
 
+static void print_kv_list(const ll_gguf *g) {
+    for (uint64_t i = 0; i < g->n_kv; i++) {
+        fputs("  ", stdout);
+        size_t kl = strlen(g->kv[i].key);
+        put_text(stdout, g->kv[i].key, kl);
+        printf("%*s ", kl < 44 ? (int)(44 - kl) : 0, "");
+        print_kv_value(stdout, &g->kv[i]);
+        putchar('\n');
+    }
+}
+
+/* A GGUF's metadata as a JSON object (arrays as their type and length). */
+static void write_kv_json(lj_writer *w, const ll_gguf *g) {
+    lj_w_obj_begin(w);
+    for (uint64_t i = 0; i < g->n_kv; i++) {
+        const ll_gguf_kv *kv = &g->kv[i];
+        lj_w_key(w, kv->key);
+        switch (kv->type) {
+        case LL_GGUF_STRING: lj_w_strn(w, kv->v.s.ptr, kv->v.s.len); break;
+        case LL_GGUF_FLOAT32:
+        case LL_GGUF_FLOAT64: lj_w_double(w, kv->v.f); break;
+        case LL_GGUF_BOOL: lj_w_bool(w, kv->v.b); break;
+        case LL_GGUF_INT8: case LL_GGUF_INT16: case LL_GGUF_INT32: case LL_GGUF_INT64: lj_w_int(w, (long long)kv->v.i); break;
+        case LL_GGUF_ARRAY: {
+            char d[64];
+            snprintf(d, sizeof d, "[%s x %llu]", ll_gguf_type_name(kv->arr_type), (unsigned long long)kv->arr_n);
+            lj_w_str(w, d);
+            break;
+        }
+        default:
+            if (kv->v.u > (uint64_t)INT64_MAX) lj_w_double(w, (double)kv->v.u);
+            else lj_w_int(w, (long long)kv->v.u);
+            break;
+        }
+    }
+    lj_w_obj_end(w);
+}
+
 int ll_cmd_info(int argc, char **argv) {
     ll_error err;
     ll_error_clear(&err);
@@ -115,21 +212,40 @@ int ll_cmd_info(int argc, char **argv) {
     int r = parse_common(argc, argv, &o, "info", info_usage, &err);
     if (r < 0) return 0;
     if (r > 0) return report("info", &err);
+    if (ll_cli_check_tokenizer(o.model, o.tokenizer, &err) != LL_OK) return report("info", &err);
     ll_model *m = load_model(&o, &err);
     if (!m && o.model) {
-        /* not a model: a vocabulary-only GGUF still has metadata to show */
+        /* Not a model: a vocabulary-only GGUF still has metadata to show,
+         * but the command fails with the loader's reason, so a script that
+         * checks the exit status does not take it for a model. */
         ll_error err2;
         ll_gguf *g = ll_gguf_open(o.model, &err2);
         if (!g) return report("info", &err);
-        printf("not a runnable model (%s)\nGGUF v%u, %llu metadata keys, %llu tensors\n", err.message, g->version,
-               (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors);
-        for (uint64_t i = 0; i < g->n_kv; i++) {
-            printf("  %-44s ", g->kv[i].key);
-            print_kv_value(stdout, &g->kv[i]);
-            putchar('\n');
+        if (o.json) {
+            lj_writer w;
+            lj_w_init(&w, stdout, true);
+            lj_w_obj_begin(&w);
+            lj_w_key(&w, "format");
+            lj_w_str(&w, "gguf");
+            lj_w_key(&w, "runnable");
+            lj_w_bool(&w, false);
+            lj_w_key(&w, "error");
+            lj_w_str(&w, err.message);
+            lj_w_key(&w, "gguf_version");
+            lj_w_int(&w, g->version);
+            lj_w_key(&w, "n_tensors");
+            lj_w_int(&w, (long long)g->n_tensors);
+            lj_w_key(&w, "metadata");
+            write_kv_json(&w, g);
+            lj_w_obj_end(&w);
+            lj_w_end(&w);
+        } else {
+            printf("not a runnable model\nGGUF v%u, %llu metadata keys, %llu tensors\n", g->version,
+                   (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors);
+            print_kv_list(g);
         }
         ll_gguf_close(g);
-        return 0;
+        return report("info", &err);
     }
     if (!m) return report("info", &err);
     const ll_model_info *in = ll_model_get_info(m);
@@ -187,9 +303,12 @@ int ll_cmd_info(int argc, char **argv) {
     } else {
         printf("format        %s", in->format);
         if (m->gguf) printf(" v%u", in->gguf_version);
-        printf("\narchitecture  %s\nname          %s\nweights       %s\nfile          %llu bytes\nparameters    %llu\n",
-               in->arch, in->name[0] ? in->name : "-", in->file_type, (unsigned long long)in->file_bytes,
-               (unsigned long long)in->n_params);
+        printf("\narchitecture  ");
+        put_text(stdout, in->arch, strlen(in->arch));
+        printf("\nname          ");
+        put_text(stdout, in->name[0] ? in->name : "-", in->name[0] ? strlen(in->name) : 1);
+        printf("\nweights       %s\nfile          %llu bytes\nparameters    %llu\n", in->file_type,
+               (unsigned long long)in->file_bytes, (unsigned long long)in->n_params);
         printf("vocabulary    %zu\ncontext       %zu (training)\ndim           %zu\nlayers        %zu\n"
                "heads         %zu (kv %zu, head size %zu)\nffn           %zu\nrope          %zu dims, base %g, %s\n"
                "rms eps       %g\noutput        %s\n",
@@ -203,15 +322,14 @@ int ll_cmd_info(int argc, char **argv) {
         else printf("tokenizer     none (pass --tokenizer tokenizer.bin)\n");
         if (m->gguf) {
             printf("\nmetadata (%llu keys)\n", (unsigned long long)m->gguf->n_kv);
-            for (uint64_t i = 0; i < m->gguf->n_kv; i++) {
-                printf("  %-44s ", m->gguf->kv[i].key);
-                print_kv_value(stdout, &m->gguf->kv[i]);
-                putchar('\n');
-            }
+            print_kv_list(m->gguf);
             printf("\ntensors (%llu)\n", (unsigned long long)m->gguf->n_tensors);
             for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
                 const ll_gguf_tensor *t = &m->gguf->tensors[i];
-                printf("  %-32s %-5s [", t->name, ll_type_info_of(t->type)->name);
+                size_t nl = strlen(t->name);
+                fputs("  ", stdout);
+                put_text(stdout, t->name, nl);
+                printf("%*s %-5s [", nl < 32 ? (int)(32 - nl) : 0, "", ll_type_info_of(t->type)->name);
                 for (uint32_t d = 0; d < t->n_dims; d++) printf(d ? ", %llu" : "%llu", (unsigned long long)t->ne[d]);
                 printf("] %llu bytes\n", (unsigned long long)t->n_bytes);
             }
@@ -246,6 +364,7 @@ int ll_cmd_tokenize(int argc, char **argv) {
         ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "-m MODEL is required");
         return report("tokenize", &err);
     }
+    if (ll_cli_check_tokenizer(o.model, o.tokenizer, &err) != LL_OK) return report("tokenize", &err);
     /* a model, or just a tokenizer file */
     ll_model *m = NULL;
     ll_tokenizer *own = NULL;
@@ -265,8 +384,14 @@ int ll_cmd_tokenize(int argc, char **argv) {
     char *in_buf = NULL;
     const char *text = o.text;
     if (!strcmp(text, "-")) {
-        in_buf = ll_read_stdin(&len);
-        text = in_buf ? in_buf : "";
+        /* all of it, NUL bytes included: ll_tokenize takes the length */
+        in_buf = ll_read_stdin(&len, &err);
+        if (!in_buf) {
+            ll_tokenizer_free(own);
+            ll_model_free(m);
+            return report("tokenize", &err);
+        }
+        text = in_buf;
     } else {
         len = strlen(text);
     }
@@ -291,7 +416,12 @@ int ll_cmd_tokenize(int argc, char **argv) {
         lj_w_end(&w);
         free(ids);
     } else {
-        for (size_t i = 0; i < n; i++) printf("%6d  '%s'\n", ids[i], ll_token_text(tok, ids[i]));
+        for (size_t i = 0; i < n; i++) {
+            const char *piece = ll_token_text(tok, ids[i]);
+            printf("%6d  '", ids[i]);
+            put_text(stdout, piece, strlen(piece));
+            printf("'\n");
+        }
         printf("%zu tokens\n", n);
         free(ids);
     }
@@ -313,6 +443,20 @@ static void logits_usage(FILE *f) {
           f);
 }
 
+typedef struct {
+    float logit;
+    size_t id;
+} ranked;
+
+/* Largest logit first; ties (and NaN, last) by id, so the order is total. */
+static int cmp_ranked(const void *pa, const void *pb) {
+    const ranked *a = pa, *b = pb;
+    bool na = a->logit != a->logit, nb = b->logit != b->logit;
+    if (na != nb) return na ? 1 : -1;
+    if (!na && a->logit != b->logit) return a->logit > b->logit ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
 int ll_cmd_logits(int argc, char **argv) {
     ll_error err;
     ll_error_clear(&err);
@@ -331,6 +475,7 @@ int ll_cmd_logits(int argc, char **argv) {
     int rc = 0;
     ll_context *ctx = NULL;
     float *logits = NULL;
+    ranked *order = NULL;
     if (o.prompt) {
         const ll_tokenizer *tok = ll_model_get_tokenizer(m);
         if (!tok) {
@@ -347,13 +492,21 @@ int ll_cmd_logits(int argc, char **argv) {
     }
     const ll_model_info *in = ll_model_get_info(m);
     size_t V = in->n_vocab;
+    for (size_t i = 0; i < n; i++)
+        if ((size_t)ids[i] >= V) {
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "--tokens: item %zu = %d is out of range: valid is [0, %zu] (the vocabulary)",
+                    i + 1, ids[i], V - 1);
+            goto fail;
+        }
     ctx = ll_context_new(m, n > in->n_ctx_train ? n : 0, (int)o.threads, &err);
     if (!ctx) goto fail;
-    logits = malloc(n * V * sizeof *logits);
-    if (!logits) {
+    size_t n_logits;
+    if (!ll_mul_size_ok(n, V, &n_logits) || !(logits = ll_calloc(n_logits, sizeof *logits, &err))) {
         ll_fail(&err, LL_ERR_OUT_OF_MEMORY, "out of memory for %zu x %zu logits", n, V);
         goto fail;
     }
+    order = ll_calloc(V, sizeof *order, &err);
+    if (!order) goto fail;
     if (ll_context_decode(ctx, ids, n, logits + (n - 1) * V, o.all ? logits : NULL, &err) != LL_OK) goto fail;
     size_t first = o.all ? 0 : n - 1;
     lj_writer w;
@@ -370,16 +523,11 @@ int ll_cmd_logits(int argc, char **argv) {
     for (size_t p = first; p < n; p++) {
         const float *l = logits + p * V;
         size_t shown = o.full ? V : (size_t)(o.top < (long long)V ? o.top : (long long)V);
-        size_t *order = malloc(V * sizeof *order);
-        for (size_t i = 0; i < V; i++) order[i] = i;
-        if (!o.full) /* partial selection of the top entries */
-            for (size_t i = 0; i < shown; i++)
-                for (size_t j = i + 1; j < V; j++)
-                    if (l[order[j]] > l[order[i]]) {
-                        size_t tmp = order[i];
-                        order[i] = order[j];
-                        order[j] = tmp;
-                    }
+        if (!o.full) {
+            /* one O(V log V) sort, whatever --top is (a selection loop was O(top * V)) */
+            for (size_t i = 0; i < V; i++) order[i] = (ranked){l[i], i};
+            qsort(order, V, sizeof *order, cmp_ranked);
+        }
         if (o.json) {
             lj_w_obj_begin(&w);
             lj_w_key(&w, "pos");
@@ -393,8 +541,8 @@ int ll_cmd_logits(int argc, char **argv) {
                     lj_w_float(&w, l[i]);
                 } else {
                     lj_w_arr_begin(&w);
-                    lj_w_int(&w, (long long)order[i]);
-                    lj_w_float(&w, l[order[i]]);
+                    lj_w_int(&w, (long long)order[i].id);
+                    lj_w_float(&w, order[i].logit);
                     lj_w_arr_end(&w);
                 }
             }
@@ -404,11 +552,13 @@ int ll_cmd_logits(int argc, char **argv) {
             printf("pos %zu (input %d):\n", p, ids[p]);
             const ll_tokenizer *tok = ll_model_get_tokenizer(m);
             for (size_t i = 0; i < shown; i++) {
-                size_t id = o.full ? i : order[i];
-                printf("  %6zu %12.6f  %s\n", id, (double)l[id], tok ? ll_token_text(tok, (int32_t)id) : "");
+                size_t id = o.full ? i : order[i].id;
+                const char *piece = tok ? ll_token_text(tok, (int32_t)id) : "";
+                printf("  %6zu %12.6f  ", id, (double)l[id]);
+                put_text(stdout, piece, strlen(piece));
+                putchar('\n');
             }
         }
-        free(order);
     }
     if (o.json) {
         lj_w_arr_end(&w);
@@ -419,6 +569,7 @@ int ll_cmd_logits(int argc, char **argv) {
 fail:
     rc = report("logits", &err);
 done:
+    free(order);
     free(logits);
     free(ids);
     ll_context_free(ctx);
@@ -483,7 +634,7 @@ int ll_cmd_convert(int argc, char **argv) {
         ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "-m MODEL and -o OUT are required");
         return report("convert", &err);
     }
-    ll_model *m = ll_model_load(model, tokenizer, &err);
+    ll_model *m = ll_cli_load_model(model, tokenizer, &err);
     if (!m) return report("convert", &err);
     ll_status st = ll_model_export_gguf(m, &eo, out, &err);
     ll_model_free(m);

@@ -5,11 +5,13 @@
 #include "commands.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
+#include "core/file.h"
 #include "core/internal.h"
 #include "util/json.h"
 
@@ -35,61 +37,49 @@ static void usage(FILE *f) {
     ll_cli_sampling_help(f);
 }
 
-static char *read_all(const char *path, size_t *len, ll_error *err) {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
-        ll_fail(err, LL_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
+/* The logits file's bytes: stdin for "-", else through ll_file_map (a FIFO
+ * or a directory is an error naming it, not a hang). Logits files are at
+ * most 1 GiB (a vocabulary of 2^28 floats). */
+static bool read_input(const char *path, ll_file *f, char **stdin_buf, ll_error *err) {
+    *stdin_buf = NULL;
+    memset(f, 0, sizeof *f);
+    if (strcmp(path, "-") == 0) {
+        size_t len;
+        *stdin_buf = ll_read_stdin(&len, err);
+        if (!*stdin_buf) return false;
+        f->data = (const uint8_t *)*stdin_buf;
+        f->size = len;
+        return true;
     }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        if (n == cap) {
-            char *nb = realloc(buf, 2 * cap + 1);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    if (f != stdin) fclose(f);
-    if (!buf) {
-        ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
+    return ll_file_map(f, path, (uint64_t)1 << 30, err) == LL_OK;
 }
 
 /* Parses the logits as JSON (an array, or an object with "logits") or as
  * raw float32. */
 static float *load_logits(const char *path, const char *format, size_t *n_out, ll_error *err) {
-    size_t len;
-    char *buf = read_all(path, &len, err);
-    if (!buf) return NULL;
+    ll_file file;
+    char *stdin_buf;
+    if (!read_input(path, &file, &stdin_buf, err)) return NULL;
+    const char *buf = (const char *)file.data;
+    size_t len = file.size;
+    float *out = NULL;
     size_t k = 0;
     while (k < len && (buf[k] == ' ' || buf[k] == '\n' || buf[k] == '\t' || buf[k] == '\r')) k++;
     bool json = format ? strcmp(format, "json") == 0 : (k < len && (buf[k] == '[' || buf[k] == '{'));
-    float *out = NULL;
     if (json) {
         lj_doc *d = lj_parse(buf, len, err);
-        free(buf);
-        if (!d) return NULL;
+        if (!d) {
+            ll_error_prefix(err, "%s", path);
+            goto done;
+        }
         const lj_value *arr = lj_root(d);
         if (arr->type == LJ_OBJ) arr = lj_get(arr, "logits");
         if (!arr || arr->type != LJ_ARR || arr->n == 0) {
             ll_fail(err, LL_ERR_FORMAT, "%s: expected a non-empty JSON array of logits", path);
             lj_free(d);
-            return NULL;
+            goto done;
         }
-        out = ll_malloc(arr->n * sizeof *out, err);
+        out = ll_calloc(arr->n, sizeof *out, err);
         for (size_t i = 0; out && i < arr->n; i++) {
             const lj_value *v = arr->items[i];
             /* "nan" is read so that the chain can reject it with its index */
@@ -100,21 +90,29 @@ static float *load_logits(const char *path, const char *format, size_t *n_out, l
                 out = NULL;
                 break;
             }
-            out[i] = nan_str ? NAN : (float)lj_num(v);
+            double x = nan_str ? NAN : lj_num(v);
+            float fx = (float)x;
+            if (isfinite(x) && isinf(fx)) {
+                /* 1e300 would become inf: a logit beyond a float is an error, not +inf */
+                ll_fail(err, LL_ERR_FORMAT, "%s: logits[%zu] = %g is out of range: valid is a 32-bit float, |x| <= %g",
+                        path, i, x, (double)FLT_MAX);
+                free(out);
+                out = NULL;
+                break;
+            }
+            out[i] = fx;
         }
         if (out) *n_out = arr->n;
         lj_free(d);
-        return out;
+        goto done;
     }
     if (format && strcmp(format, "f32") != 0) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--format: '%s' is not json or f32", format);
-        free(buf);
-        return NULL;
+        goto done;
     }
     if (len == 0 || len % 4 != 0) {
         ll_fail(err, LL_ERR_FORMAT, "%s: %zu bytes is not a whole number of float32 values", path, len);
-        free(buf);
-        return NULL;
+        goto done;
     }
     out = ll_malloc(len, err);
     if (out) {
@@ -126,7 +124,9 @@ static float *load_logits(const char *path, const char *format, size_t *n_out, l
         }
         *n_out = len / 4;
     }
-    free(buf);
+done:
+    if (stdin_buf) free(stdin_buf);
+    else ll_file_close(&file);
     return out;
 }
 

@@ -1,9 +1,13 @@
 /*
- * main.c - the logitlab command: dispatches to a subcommand.
+ * main.c - the logitlab command: dispatches to a subcommand, and checks
+ * that what it wrote reached its destination.
  */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "commands.h"
 
 static void usage(FILE *f) {
@@ -29,7 +33,7 @@ static void usage(FILE *f) {
             LL_VERSION_STRING);
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -56,4 +60,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "logitlab: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return 2;
+}
+
+int main(int argc, char **argv) {
+    /* A reader that went away (`logitlab generate | head -c 1`) makes the
+     * next write fail with EPIPE instead of killing us without a word: the
+     * streaming loop then stops, and the exit check below says why and
+     * exits 1. A full disk (ENOSPC) takes the same path. */
+    signal(SIGPIPE, SIG_IGN);
+    return ll_cli_finish_output(dispatch(argc, argv));
 }

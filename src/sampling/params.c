@@ -348,72 +348,174 @@ static ll_sampler *make_temperature(const resolved *r, ll_error *err) {
     return ll_sampler_temperature_new(r->temperature, r->prof, err);
 }
 
-/* One named stage of the user's order (or of the profile's default order). */
-static ll_status add_named(builder *b, const char *name, const resolved *r, size_t n_vocab, const ll_sampling_params *p) {
+/* ---- the order of the middle stages (samplers=...) ---- */
+
+enum {
+    ST_PENALTIES,
+    ST_DRY,
+    ST_TOP_N_SIGMA,
+    ST_TOP_K,
+    ST_TYPICAL,
+    ST_TOP_P,
+    ST_MIN_P,
+    ST_XTC,
+    ST_TEMPERATURE,
+    ST_EPSILON,
+    ST_ETA,
+    ST_COUNT
+};
+
+static const char *const stage_names[ST_COUNT] = {"penalties", "dry",   "top_n_sigma", "top_k",
+                                                  "typical",   "top_p", "min_p",       "xtc",
+                                                  "temperature", "epsilon", "eta"};
+
+static const struct {
+    const char *name;
+    int stage;
+} stage_aliases[] = {{"penalties", ST_PENALTIES}, {"repetition_penalty", ST_PENALTIES}, {"dry", ST_DRY},
+                     {"top_n_sigma", ST_TOP_N_SIGMA}, {"top_k", ST_TOP_K}, {"typical", ST_TYPICAL},
+                     {"typical_p", ST_TYPICAL}, {"typ_p", ST_TYPICAL}, {"top_p", ST_TOP_P}, {"min_p", ST_MIN_P},
+                     {"xtc", ST_XTC}, {"temperature", ST_TEMPERATURE}, {"temp", ST_TEMPERATURE},
+                     {"epsilon", ST_EPSILON}, {"epsilon_cutoff", ST_EPSILON}, {"eta", ST_ETA},
+                     {"eta_cutoff", ST_ETA}};
+
+#define STAGE_LIST "penalties, dry, top_n_sigma, top_k, typical, top_p, min_p, xtc, temperature, epsilon, eta"
+
+/* Whether s[0..len) spells name, case-insensitively and with '-' for '_'
+ * ("Top-K" is top_k). */
+static bool name_is(const char *name, const char *s, size_t len) {
+    if (strlen(name) != len) return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = (char)tolower((unsigned char)s[i]);
+        if (c == '-') c = '_';
+        if (c != name[i]) return false;
+    }
+    return true;
+}
+
+static bool is_sep(char c) { return c == ',' || c == ';'; }
+static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+/* The user's order as stage ids (*stages allocated, *n of them). Names are
+ * separated by ',' or ';' (llama.cpp's --samplers uses ';'), with optional
+ * blanks around, or by blanks alone. The whole string is read, whatever
+ * its length; an empty name (",,", a leading or trailing separator) is an
+ * error naming its position, as is an unknown name. */
+static ll_status parse_order(const char *order, int **stages, size_t *n, ll_error *err) {
+    *stages = NULL;
+    *n = 0;
+    size_t cap = 1;
+    for (const char *q = order; *q; q++)
+        if (is_sep(*q) || is_blank(*q)) cap++;
+    int *st = ll_calloc(cap, sizeof *st, err);
+    if (!st) return LL_ERR_OUT_OF_MEMORY;
+    size_t k = 0, pos = 1;
+    const char *s = order;
+    for (;;) {
+        while (is_blank(*s)) s++;
+        const char *b = s;
+        while (*s && !is_sep(*s) && !is_blank(*s)) s++;
+        size_t len = (size_t)(s - b);
+        if (len == 0) {
+            free(st);
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                           "samplers='%s': empty stage name at position %zu (names are separated by ',' or ';')",
+                           order, pos);
+        }
+        int stage = -1;
+        for (size_t i = 0; i < LL_ARRAY_LEN(stage_aliases) && stage < 0; i++)
+            if (name_is(stage_aliases[i].name, b, len)) stage = stage_aliases[i].stage;
+        if (stage < 0) {
+            free(st);
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                           "unknown sampler '%.*s%s' at position %zu of samplers: valid are " STAGE_LIST,
+                           (int)(len > 64 ? 64 : len), b, len > 64 ? "..." : "", pos);
+        }
+        st[k++] = stage;
+        while (is_blank(*s)) s++;
+        if (!*s) break;
+        if (is_sep(*s)) s++;
+        pos++;
+    }
+    *stages = st;
+    *n = k;
+    return LL_OK;
+}
+
+/* One stage of the user's order (or of the profile's default order). */
+static ll_status add_stage(builder *b, int stage, const resolved *r, const ll_sampling_params *p) {
     ll_error *err = b->err;
-    (void)p;
-    if (strcmp(name, "penalties") == 0 || strcmp(name, "repetition_penalty") == 0) add(b, make_penalties(r, err));
-    else if (strcmp(name, "temperature") == 0 || strcmp(name, "temp") == 0) add(b, make_temperature(r, err));
-    else if (strcmp(name, "top_k") == 0) {
+    switch (stage) {
+    case ST_PENALTIES: add(b, make_penalties(r, err)); break;
+    case ST_TEMPERATURE: add(b, make_temperature(r, err)); break;
+    case ST_TOP_K:
         if (r->prof == LL_PROFILE_HF && r->top_k == 0) add(b, ll_sampler_noop_new("top_k", "top_k(k=0: off)", err));
         else add(b, ll_sampler_top_k_new(r->top_k, r->min_keep, r->prof, err));
-    } else if (strcmp(name, "top_p") == 0) {
+        break;
+    case ST_TOP_P:
         if (r->prof != LL_PROFILE_LLAMACPP && r->top_p == 1.0) add(b, ll_sampler_noop_new("top_p", "top_p(p=1: off)", err));
         else add(b, ll_sampler_top_p_new(r->top_p, r->min_keep, r->prof, err));
-    } else if (strcmp(name, "min_p") == 0) {
+        break;
+    case ST_MIN_P:
         if (!r->min_p_set || (r->prof != LL_PROFILE_HF && r->min_p == 0.0))
             add(b, ll_sampler_noop_new("min_p", "min_p(p=0: off)", err));
         else add(b, ll_sampler_min_p_new(r->min_p, r->min_keep, r->prof, err));
-    } else if (strcmp(name, "typical") == 0 || strcmp(name, "typical_p") == 0 || strcmp(name, "typ_p") == 0) {
+        break;
+    case ST_TYPICAL:
         if (r->typical_p == 1.0) add(b, ll_sampler_noop_new("typical", "typical(p=1: off)", err));
         else add(b, ll_sampler_typical_new(r->typical_p, r->min_keep, r->prof, err));
-    } else if (strcmp(name, "epsilon") == 0 || strcmp(name, "epsilon_cutoff") == 0) {
+        break;
+    case ST_EPSILON:
         if (r->epsilon == 0.0) add(b, ll_sampler_noop_new("epsilon", "epsilon(off)", err));
         else add(b, ll_sampler_epsilon_new(r->epsilon, r->min_keep, err));
-    } else if (strcmp(name, "eta") == 0 || strcmp(name, "eta_cutoff") == 0) {
+        break;
+    case ST_ETA:
         if (r->eta == 0.0) add(b, ll_sampler_noop_new("eta", "eta(off)", err));
         else add(b, ll_sampler_eta_new(r->eta, r->min_keep, err));
-    } else if (strcmp(name, "top_n_sigma") == 0) add(b, ll_sampler_top_n_sigma_new(r->top_n_sigma, err));
-    else if (strcmp(name, "xtc") == 0) add(b, ll_sampler_xtc_new(r->xtc_p, r->xtc_t, r->min_keep, r->seed, err));
-    else if (strcmp(name, "dry") == 0) {
+        break;
+    case ST_TOP_N_SIGMA: add(b, ll_sampler_top_n_sigma_new(r->top_n_sigma, err)); break;
+    case ST_XTC: add(b, ll_sampler_xtc_new(r->xtc_p, r->xtc_t, r->min_keep, r->seed, err)); break;
+    case ST_DRY: {
         ll_dry_params dp = {r->dry_mult, r->dry_base, r->dry_allowed, r->dry_last_n, p->dry_breakers,
                             p->n_dry_breakers};
         add(b, ll_sampler_dry_new(&dp, err));
-    } else {
-        (void)n_vocab;
-        return b->st = ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                               "unknown sampler '%s' in samplers: valid are penalties, dry, top_n_sigma, top_k, "
-                               "typical, top_p, min_p, xtc, temperature, epsilon, eta",
-                               name);
+        break;
+    }
+    default: return b->st = ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unknown stage %d", stage);
     }
     return b->st;
 }
 
-/* Every parameter that is active must have its stage in the user's order. */
-static ll_status check_order_covers(const resolved *r, const char *order, ll_error *err) {
-    static const char *const names[] = {"penalties", "dry", "top_n_sigma", "top_k", "typical", "top_p",
-                                        "min_p", "xtc", "temperature", "epsilon", "eta"};
-    for (size_t i = 0; i < LL_ARRAY_LEN(names); i++) {
-        const char *n = names[i];
+/* Every parameter that does something must have its stage in the user's
+ * order: one that is set but not listed would be ignored without a word.
+ * A stage is "doing something" when its resolved value is active, or, for
+ * the stages whose defaults are active (top_k, top_p, min_p, temperature
+ * in llama.cpp), when the user set it to an active value. */
+static ll_status check_order_covers(const resolved *r, const ll_sampling_params *p, const bool listed[ST_COUNT],
+                                    ll_error *err) {
+    for (int i = 0; i < ST_COUNT; i++) {
         bool active = false;
-        if (!strcmp(n, "penalties")) active = r->rep != 1.0f || r->freq != 0.0f || r->pres != 0.0f;
-        else if (!strcmp(n, "dry")) active = r->dry_mult != 0.0f;
-        else if (!strcmp(n, "top_n_sigma")) active = r->top_n_sigma > 0.0f;
-        else if (!strcmp(n, "typical")) active = r->typical_p < 1.0;
-        else if (!strcmp(n, "xtc")) active = r->xtc_p > 0.0f;
-        else if (!strcmp(n, "epsilon")) active = r->epsilon > 0.0;
-        else if (!strcmp(n, "eta")) active = r->eta > 0.0;
-        if (!active) continue;
-        char tmp[300];
-        snprintf(tmp, sizeof tmp, ",%s,", order);
-        char want[40];
-        snprintf(want, sizeof want, ",%s,", n);
-        bool listed = strstr(tmp, want) != NULL;
-        if (!listed && !strcmp(n, "typical")) listed = strstr(tmp, ",typ_p,") || strstr(tmp, ",typical_p,");
-        if (!listed && !strcmp(n, "penalties")) listed = strstr(tmp, ",repetition_penalty,") != NULL;
-        if (!listed)
+        switch (i) {
+        case ST_PENALTIES: active = r->rep != 1.0f || r->freq != 0.0f || r->pres != 0.0f; break;
+        case ST_DRY: active = r->dry_mult != 0.0f; break;
+        case ST_TOP_N_SIGMA: active = r->top_n_sigma > 0.0f; break;
+        case ST_TYPICAL: active = r->typical_p < 1.0; break;
+        case ST_XTC: active = r->xtc_p > 0.0f; break;
+        case ST_EPSILON: active = r->epsilon > 0.0; break;
+        case ST_ETA: active = r->eta > 0.0; break;
+        case ST_TOP_K: active = SETI(p->top_k) && p->top_k > 0; break;
+        case ST_TOP_P: active = SETF(p->top_p) && p->top_p < 1.0; break;
+        case ST_MIN_P: active = SETF(p->min_p) && p->min_p > 0.0; break;
+        case ST_TEMPERATURE:
+            active = (SETF(p->temperature) && p->temperature != 1.0f) ||
+                     (SETF(p->dynatemp_range) && p->dynatemp_range > 0.0f);
+            break;
+        default: break;
+        }
+        if (active && !listed[i])
             return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                           "%s is set but '%s' is not in samplers=%s: add it where it should run", n, n, order);
+                           "%s is set but '%s' is not in samplers=%s: add it where it should run, or leave %s unset",
+                           stage_names[i], stage_names[i], p->samplers, stage_names[i]);
     }
     return LL_OK;
 }
@@ -426,8 +528,33 @@ static void add_selector(builder *b, const resolved *r) {
 ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_error *err) {
     resolved r;
     if (resolve(p, &r, err) != LL_OK) return NULL;
+    /* The DRY stage matches these ids against the history; one past the
+     * vocabulary could never match, so it is a mistake, said now. */
+    for (size_t i = 0; i < p->n_dry_breakers; i++) {
+        const ll_token_seq *q = &p->dry_breakers[i];
+        if (!q->tokens || q->n == 0) {
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "dry_breakers[%zu] is empty: a breaker is one or more token ids", i);
+            return NULL;
+        }
+        for (size_t j = 0; j < q->n; j++)
+            if (q->tokens[j] < 0 || (size_t)q->tokens[j] >= n_vocab) {
+                ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                        "dry_breakers[%zu] has token id %d: out of range, valid is [0, %zu] (the vocabulary)", i,
+                        q->tokens[j], n_vocab ? n_vocab - 1 : 0);
+                return NULL;
+            }
+    }
+    /* the user's order is read whether or not this profile and mode use
+     * it, so a bad list is always an error */
+    bool custom_order = p->samplers && *p->samplers;
+    int *order = NULL;
+    size_t n_order = 0;
+    if (custom_order && parse_order(p->samplers, &order, &n_order, err) != LL_OK) return NULL;
     ll_chain *ch = ll_chain_new(n_vocab, err);
-    if (!ch) return NULL;
+    if (!ch) {
+        free(order);
+        return NULL;
+    }
     builder b = {ch, err, LL_OK};
 
     if (r.prof == LL_PROFILE_LLAMA2C) {
@@ -458,6 +585,14 @@ ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_e
     }
 
     if (r.prof == LL_PROFILE_LLAMACPP && r.mirostat) {
+        if (custom_order) {
+            /* llama.cpp ignores its sampler order under mirostat; here that is said */
+            b.st = ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                           "samplers=%s has no effect with mirostat = %d (it runs only temperature, then mirostat): "
+                           "leave out one of them",
+                           p->samplers, r.mirostat);
+            goto done;
+        }
         add(&b, ll_sampler_temperature_new(r.temperature, r.prof, err));
         if (r.mirostat == 1)
             add(&b, ll_sampler_mirostat_new((int32_t)n_vocab, r.seed, r.mirostat_tau, r.mirostat_eta, 100, err));
@@ -472,45 +607,26 @@ ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_e
         goto done;
     }
 
-    const char *order = p->samplers;
-    char buf[256];
-    if (!order || !*order) {
-        switch (r.prof) {
-        case LL_PROFILE_HF: order = "temperature,top_k,top_p,min_p,typical,epsilon,eta"; break;
-        case LL_PROFILE_LLAMACPP: order = "penalties,dry,top_n_sigma,top_k,typical,top_p,min_p,xtc,temperature"; break;
-        default: order = "penalties,temperature,min_p,top_k,top_p"; break;
-        }
+    if (!custom_order) {
+        static const int hf_order[] = {ST_TEMPERATURE, ST_TOP_K, ST_TOP_P, ST_MIN_P, ST_TYPICAL, ST_EPSILON, ST_ETA};
+        static const int lc_order[] = {ST_PENALTIES, ST_DRY, ST_TOP_N_SIGMA, ST_TOP_K, ST_TYPICAL,
+                                       ST_TOP_P,     ST_MIN_P, ST_XTC,     ST_TEMPERATURE};
+        static const int oa_order[] = {ST_PENALTIES, ST_TEMPERATURE, ST_MIN_P, ST_TOP_K, ST_TOP_P};
+        const int *dflt = r.prof == LL_PROFILE_HF ? hf_order : r.prof == LL_PROFILE_LLAMACPP ? lc_order : oa_order;
+        size_t n = r.prof == LL_PROFILE_HF         ? LL_ARRAY_LEN(hf_order)
+                   : r.prof == LL_PROFILE_LLAMACPP ? LL_ARRAY_LEN(lc_order)
+                                                   : LL_ARRAY_LEN(oa_order);
+        for (size_t i = 0; i < n && b.st == LL_OK; i++) add_stage(&b, dflt[i], &r, p);
     } else {
-        /* normalise separators and case: "top_k;top_p" and "Top-K, top_p" */
-        size_t j = 0;
-        for (const char *s = p->samplers; *s && j + 1 < sizeof buf; s++) {
-            char ch2 = *s;
-            if (ch2 == ';' || ch2 == ' ') ch2 = ',';
-            if (ch2 == '-') ch2 = '_';
-            if (ch2 == ',' && (j == 0 || buf[j - 1] == ',')) continue;
-            buf[j++] = (char)tolower((unsigned char)ch2);
-        }
-        if (j > 0 && buf[j - 1] == ',') j--;
-        buf[j] = '\0';
-        order = buf;
-        if (check_order_covers(&r, order, err) != LL_OK) {
-            ll_chain_free(ch);
-            return NULL;
-        }
-    }
-    char name[64];
-    for (const char *s = order; *s && b.st == LL_OK;) {
-        size_t len = strcspn(s, ",");
-        if (len >= sizeof name) len = sizeof name - 1;
-        memcpy(name, s, len);
-        name[len] = '\0';
-        if (len) add_named(&b, name, &r, n_vocab, p);
-        s += len;
-        if (*s == ',') s++;
+        bool listed[ST_COUNT] = {false};
+        for (size_t i = 0; i < n_order; i++) listed[order[i]] = true;
+        if (check_order_covers(&r, p, listed, err) != LL_OK) b.st = err ? err->status : LL_ERR_INVALID_ARGUMENT;
+        for (size_t i = 0; i < n_order && b.st == LL_OK; i++) add_stage(&b, order[i], &r, p);
     }
     add_selector(&b, &r);
 
 done:
+    free(order);
     if (b.st != LL_OK) {
         ll_chain_free(ch);
         return NULL;
@@ -536,6 +652,10 @@ void ll_sampling_params_warnings(const ll_sampling_params *p, char *buf, size_t 
         if (warpers)
             WARN("hf profile: do_sample is false, so temperature/top_k/top_p/min_p/typical_p/epsilon/eta are "
                  "ignored (greedy decoding, as transformers does); pass do_sample to sample\n");
+        else if (p->samplers && *p->samplers)
+            WARN("hf profile: do_sample is false, so samplers=%s is not used (greedy decoding); pass do_sample to "
+                 "sample\n",
+                 p->samplers);
     }
     if (p->profile == LL_PROFILE_OPENAI && SETF(p->temperature) && p->temperature > 0.0f &&
         p->temperature < 0.01f) {

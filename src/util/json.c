@@ -1,9 +1,16 @@
 /*
  * json.c - recursive-descent JSON reader into an arena, and a streaming
  * writer. Depth is limited so hostile input cannot exhaust the stack.
+ *
+ * The writer always produces valid UTF-8: text that is not (a prompt's raw
+ * bytes, a byte-fallback token) has each byte that is not part of a valid
+ * UTF-8 sequence written as U+FFFD. Where the exact bytes matter the caller
+ * writes them too, as an array of byte values (lj_w_bytes), the way
+ * OpenAI's logprobs give "bytes" next to "token".
  */
 #include "json.h"
 
+#include "../core/file.h"
 #include "../core/internal.h"
 
 #include <errno.h>
@@ -170,6 +177,11 @@ static const char *parse_string(parser *p) {
                     p->s += 6;
                 }
             }
+            if (cp == 0) {
+                /* strings are NUL-terminated: a NUL inside would cut them silently */
+                perr(p, "\\u0000 in a string is not supported");
+                return NULL;
+            }
             n += put_utf8(out + n, cp);
             break;
         }
@@ -311,10 +323,13 @@ static lj_value *parse_value(parser *p, int depth) {
     if (c == '-' || (c >= '0' && c <= '9')) {
         char buf[128];
         size_t n = 0;
-        while (p->s + n < p->end && n < sizeof buf - 1 && strchr("+-0123456789.eE", p->s[n])) {
-            buf[n] = p->s[n];
-            n++;
+        while (p->s + n < p->end && p->s[n] && strchr("+-0123456789.eE", p->s[n])) n++;
+        if (n >= sizeof buf) {
+            /* no double needs this many characters; reading a prefix would misparse it */
+            perr(p, "number too long");
+            return NULL;
         }
+        memcpy(buf, p->s, n);
         buf[n] = '\0';
         char *endp;
         errno = 0;
@@ -349,35 +364,11 @@ lj_doc *lj_parse(const char *text, size_t len, ll_error *err) {
 }
 
 lj_doc *lj_parse_file(const char *path, ll_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ll_fail(err, LL_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    fclose(f);
-    if (!buf) {
-        ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
-        return NULL;
-    }
-    lj_doc *d = lj_parse(buf, n, err);
-    free(buf);
+    /* through ll_file_map: a FIFO or a directory is an error, not a hang */
+    ll_file f;
+    if (ll_file_map(&f, path, 0, err) != LL_OK) return NULL;
+    lj_doc *d = lj_parse((const char *)f.data, f.size, err);
+    ll_file_close(&f);
     if (!d) ll_error_prefix(err, "%s", path);
     return d;
 }
@@ -469,11 +460,53 @@ void lj_w_obj_end(lj_writer *w) { close_(w, '}'); }
 void lj_w_arr_begin(lj_writer *w) { open(w, '['); }
 void lj_w_arr_end(lj_writer *w) { close_(w, ']'); }
 
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one
+ * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    size_t len;
+    unsigned cp, min;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07, min = 0x10000;
+    else return 0;
+    if (n < len) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+bool lj_utf8_valid(const char *s, size_t n) {
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq(u + i, n - i);
+        if (!k) return false;
+        i += k;
+    }
+    return true;
+}
+
 void lj_w_strn(lj_writer *w, const char *s, size_t n) {
+    const unsigned char *u = (const unsigned char *)s;
     before_value(w);
     fputc('"', w->f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        size_t k = utf8_seq(u + i, n - i);
+        if (k == 0) {
+            fputs("\\ufffd", w->f); /* one replacement per invalid byte */
+            i++;
+            continue;
+        }
+        if (k > 1) {
+            fwrite(u + i, 1, k, w->f);
+            i += k;
+            continue;
+        }
         switch (c) {
         case '"': fputs("\\\"", w->f); break;
         case '\\': fputs("\\\\", w->f); break;
@@ -484,8 +517,18 @@ void lj_w_strn(lj_writer *w, const char *s, size_t n) {
             if (c < 0x20) fprintf(w->f, "\\u%04x", c);
             else fputc(c, w->f);
         }
+        i++;
     }
     fputc('"', w->f);
+}
+
+void lj_w_bytes(lj_writer *w, const char *s, size_t n) {
+    lj_w_arr_begin(w);
+    bool pretty = w->pretty;
+    w->pretty = false; /* one line: a byte per line would drown the output */
+    for (size_t i = 0; i < n; i++) lj_w_int(w, (unsigned char)s[i]);
+    lj_w_arr_end(w);
+    w->pretty = pretty;
 }
 
 void lj_w_str(lj_writer *w, const char *s) { lj_w_strn(w, s, strlen(s)); }

@@ -5,6 +5,12 @@
  * The reader builds a tree in one allocation arena owned by lj_doc; the
  * writer streams to a FILE. Non-finite floats are written as the strings
  * "inf", "-inf" and "nan", and lj_num() reads them back.
+ *
+ * The writer's output is always valid UTF-8 JSON: in a string, each byte
+ * that is not part of a valid UTF-8 sequence is written as U+FFFD ("\ufffd");
+ * callers that must keep the exact bytes also write them with lj_w_bytes
+ * (see lj_utf8_valid). The reader rejects "\u0000" (its strings are
+ * NUL-terminated).
  */
 #ifndef LL_JSON_H
 #define LL_JSON_H
@@ -57,7 +63,12 @@ void lj_w_arr_begin(lj_writer *w);
 void lj_w_arr_end(lj_writer *w);
 void lj_w_key(lj_writer *w, const char *key);
 void lj_w_str(lj_writer *w, const char *s);
+/* Invalid UTF-8 bytes become U+FFFD (see above). */
 void lj_w_strn(lj_writer *w, const char *s, size_t n);
+/* The bytes as an array of numbers 0..255, on one line. */
+void lj_w_bytes(lj_writer *w, const char *s, size_t n);
+/* Whether s[0..n) is valid UTF-8 (lj_w_strn writes it unchanged). */
+bool lj_utf8_valid(const char *s, size_t n);
 void lj_w_int(lj_writer *w, long long v);
 void lj_w_float(lj_writer *w, float v);   /* shortest text that reads back exactly */
 void lj_w_double(lj_writer *w, double v);
