@@ -1,0 +1,169 @@
+#!/bin/sh
+# test_cli_hostile.sh - the command line against careless and hostile input
+# (issue 9, items 7, 9, 10, 11): arguments are parsed whole or rejected by
+# name (never cut at a buffer size, never ignored without a word), numbers
+# are strict, --json output is valid UTF-8 JSON whatever the bytes, failed
+# writes (full disk, closed pipe) are an error with a message, special
+# files are refused by name, and `info` fails for what is not a model.
+# Usage: test_cli_hostile.sh path/to/logitlab path/to/shared
+set -u
+bin=$1
+shared=$2
+gguf=$shared/models/stories260K.gguf
+l2c=$shared/models/stories260K.bin
+tok=$shared/models/tok512.bin
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+pass=0
+check() { # description, command status (0 = ok)
+  if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
+}
+has() { grep -q -- "$2" "$1"; }
+# expect STATUS PATTERN DESCRIPTION -- command...: the exit status and a line of stderr
+expect() {
+  want=$1 pat=$2 desc=$3
+  shift 4
+  "$@" > "$tmp/out" 2> "$tmp/err"
+  st=$?
+  if [ "$st" -eq "$want" ] && has "$tmp/err" "$pat"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL: $desc (status $st, want $want; stderr:)"
+    sed 's/^/    /' "$tmp/err" | head -5
+  fi
+}
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+for f in "$gguf" "$l2c" "$tok"; do [ -f "$f" ] || { echo "missing $f (the shared test data is required)"; exit 1; }; done
+# valid JSON, and valid UTF-8 (json.load on bytes would accept neither a bad byte nor a truncation)
+valid_json() { "$py" -c 'import json,sys; json.loads(open(sys.argv[1],"rb").read().decode("utf-8","strict"))' "$1"; }
+zeros() { "$py" -c "import sys; print('0' * int(sys.argv[1]), end='')" "$1"; }
+
+# 50 logits: id 42 is the largest, id 0 second, id 2 third; everything else 0
+"$py" -c '
+l = [0.0] * 50
+l[42], l[0], l[2] = 10.0, 9.0, 8.0
+print(l)' > "$tmp/l50.json"
+printf '[0.1, 2.0, -1.5, 3.0, 0.5, "-inf", 2.9]' > "$tmp/l7.json"
+smp() { "$bin" sample --compact --seed 1 "$@"; }
+
+# ---- 7. no argument is cut ----
+# a 45-character zero-padded id is 42 (it was cut at 31 characters to 0, banning token 0)
+smp --logits "$tmp/l50.json" --temperature 0 --logit-bias "$(zeros 43)42=-inf" > "$tmp/out" 2>/dev/null
+has "$tmp/out" '"selected":{"id":0,'; check "--logit-bias with a long zero-padded id bans 42, not 0" $?
+smp --logits "$tmp/l50.json" --temperature 0 --logit-bias "$(zeros 43)42+5" > "$tmp/out" 2>/dev/null
+has "$tmp/out" '"selected":{"id":42,'; check "--logit-bias ID+BIAS with a long id" $?
+# a sequence bias of 300 ids (over 511 characters, where it used to be cut) bans its last
+# token after the other 299 (HF semantics: the history must be at least as long as the sequence)
+seq299=$("$py" -c "print(','.join(['7'] * 299), end='')")
+smp --logits "$tmp/l50.json" --temperature 0 --history "$seq299,7" --sequence-bias "$seq299,42=-inf" > "$tmp/out" 2>/dev/null
+has "$tmp/out" '"selected":{"id":0,'; check "--sequence-bias of 300 ids applies whole" $?
+smp --logits "$tmp/l50.json" --temperature 0 --history "$seq299,7" --sequence-bias "8,$seq299,42=-inf" > "$tmp/out" 2>/dev/null
+has "$tmp/out" '"selected":{"id":42,'; check "--sequence-bias of 301 ids does not match 300" $?
+# a --samplers list over 255 characters keeps its last stage
+long=$("$py" -c "print('temperature,' * 30 + 'top_k', end='')")
+smp --logits "$tmp/l50.json" --samplers "$long" --top-k 1 --temperature 0.5 > "$tmp/out" 2>/dev/null
+has "$tmp/out" '"n_candidates":1,' && has "$tmp/out" 'top_k(k=1)'; check "--samplers over 255 characters keeps top_k" $?
+expect 2 "unknown sampler 'bogus' at position 32" "an unknown name after 255 characters is named" -- \
+  "$bin" sample --logits "$tmp/l7.json" --samplers "$long,bogus"
+expect 2 "empty stage name at position 1" "--samplers ',,,' is an error" -- "$bin" sample --logits "$tmp/l7.json" --samplers ",,,"
+expect 2 "empty stage name at position 2" "--samplers with a trailing comma" -- "$bin" sample --logits "$tmp/l7.json" --samplers "top_k,"
+expect 2 "the list is empty" "--samplers ''" -- "$bin" sample --logits "$tmp/l7.json" --samplers ""
+expect 2 "top_k is set but 'top_k' is not in samplers=temperature" "top_k set but not listed" -- \
+  "$bin" sample --logits "$tmp/l7.json" --samplers temperature --top-k 1
+expect 2 "top_p is set but 'top_p' is not in samplers" "top_p set but not listed" -- \
+  "$bin" sample --logits "$tmp/l7.json" --samplers top_k --top-p 0.5
+expect 2 "has no effect with mirostat" "--samplers with mirostat" -- "$bin" sample --logits "$tmp/l7.json" --samplers top_k --mirostat 2
+smp --logits "$tmp/l7.json" --samplers "top_k; Top-P, min_p temperature" > "$tmp/out" 2>/dev/null
+has "$tmp/out" 'top_k(k=40) -> top_p(p=0.95, cum>=p) -> min_p(p=0.05) -> temperature'; check "--samplers separators and case" $?
+expect 2 "dry_breakers\[0\] has token id 7: out of range, valid is \[0, 6\]" "--dry-breaker beyond the vocabulary" -- \
+  "$bin" sample --logits "$tmp/l7.json" --dry-multiplier 0.8 --dry-breaker 7
+expect 2 "dry_breakers\[0\] has token id 40000" "--dry-breaker beyond the model's vocabulary" -- \
+  "$bin" generate -p "And" --max-new-tokens 1 --dry-multiplier 0.8 --dry-breaker 40000
+expect 2 "has an empty item at position 2" "an empty id in a list" -- "$bin" sample --logits "$tmp/l7.json" --suppress-tokens 1,,2
+expect 2 "item 2 = 99999999999 is out of range" "an id past int32" -- "$bin" sample --logits "$tmp/l7.json" --suppress-tokens 1,99999999999
+expect 2 "stories260K.gguf is a GGUF model, which carries its own tokenizer" "--tokenizer with a GGUF names both files" -- \
+  "$bin" generate -m "$gguf" --tokenizer "$tok" -p "Once" --max-new-tokens 1
+has "$tmp/err" "tok512.bin"; check "... including the tokenizer" $?
+expect 2 "the embedded model is a GGUF" "--tokenizer with the embedded model" -- "$bin" generate --tokenizer "$tok" -p "And" --max-new-tokens 1
+expect 2 "GGUF model, which carries its own tokenizer" "tokenize: --tokenizer with a GGUF" -- "$bin" tokenize -m "$gguf" --tokenizer "$tok" hello
+printf 'And\000God' > "$tmp/nul.txt"
+expect 2 "NUL byte at offset 3" "a NUL in a stdin prompt" -- sh -c '"$1" generate --max-new-tokens 1 < "$2"' sh "$bin" "$tmp/nul.txt"
+expect 2 "unknown flag '--$(zeros 200)=1'" "a long --flag=value is named whole" -- "$bin" sample --logits "$tmp/l7.json" "--$(zeros 200)=1"
+
+# ---- 9. output ----
+# raw bytes in the prompt and a byte-fallback token (<0xE2>, id 229, forced by a bias)
+printf '\377\376 caf\303\251 \342\202' > "$tmp/bad_utf8.txt"
+sh -c '"$1" generate --json --max-new-tokens 2 --logprobs 1 --temperature 0 --logit-bias 229=100 < "$2"' sh "$bin" "$tmp/bad_utf8.txt" \
+  > "$tmp/gen.json" 2>/dev/null
+check "generate --json with raw bytes runs" $?
+valid_json "$tmp/gen.json"; check "generate --json is valid UTF-8 JSON" $?
+has "$tmp/gen.json" '"prompt_bytes": \[255,254,32,99,97,102,195,169,32,226,130\]'; check "the prompt's exact bytes" $?
+has "$tmp/gen.json" '"prompt": "\\ufffd\\ufffd café \\ufffd\\ufffd"'; check "invalid bytes are U+FFFD in the text" $?
+has "$tmp/gen.json" '"bytes": \[226\]'; check "a byte token's exact bytes" $?
+"$bin" inspect -p "$(printf 'caf\351')" --json --top 3 > "$tmp/insp.json" 2>/dev/null
+valid_json "$tmp/insp.json" && has "$tmp/insp.json" '"prompt_bytes": \[99,97,102,233\]'; check "inspect --json with raw bytes" $?
+"$bin" info --json -m "$gguf" > "$tmp/info.json" 2>/dev/null && valid_json "$tmp/info.json"; check "info --json" $?
+if [ -w /dev/full ]; then
+  expect 1 "writing output failed: No space left on device" "generate > /dev/full" -- sh -c '"$1" generate -p And --max-new-tokens 4 > /dev/full' sh "$bin"
+  expect 1 "writing output failed: No space left on device" "generate --json > /dev/full" -- \
+    sh -c '"$1" generate -p And --max-new-tokens 2 --json --quiet > /dev/full' sh "$bin"
+  expect 1 "writing output failed: No space left on device" "sample > /dev/full" -- sh -c '"$1" sample --logits "$2" > /dev/full' sh "$bin" "$tmp/l7.json"
+  expect 1 "writing output failed: No space left on device" "info > /dev/full" -- sh -c '"$1" info -m "$2" > /dev/full' sh "$bin" "$gguf"
+fi
+# a pipe whose reader is gone before the first write: EPIPE, a message and status 1, not death by SIGPIPE
+"$py" -c '
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE)
+sys.stderr.write(p.stderr.decode())
+sys.exit(0 if p.returncode == 1 else 1)' "$bin" generate -p And --max-new-tokens 200 --ignore-eos 2> "$tmp/err"
+st=$?
+[ $st -eq 0 ] && has "$tmp/err" "writing output failed: Broken pipe"; check "closed pipe: status 1 and a message" $?
+
+# ---- 10. special files ----
+if mkfifo "$tmp/fifo" 2>/dev/null; then
+  expect 1 "is a FIFO (named pipe), not a regular file" "sample --logits FIFO" -- timeout 20 "$bin" sample --logits "$tmp/fifo"
+  expect 1 "is a FIFO (named pipe), not a regular file" "-m FIFO" -- timeout 20 "$bin" generate -m "$tmp/fifo" -p x
+  expect 1 "is a FIFO (named pipe), not a regular file" "--tokenizer FIFO" -- timeout 20 "$bin" generate -m "$l2c" --tokenizer "$tmp/fifo" -p x
+fi
+expect 1 "is a directory, not a regular file" "sample --logits DIR" -- "$bin" sample --logits "$tmp"
+expect 1 "is a directory, not a regular file" "--tokenizer DIR" -- "$bin" generate -m "$l2c" --tokenizer "$tmp" -p x
+expect 1 "reading standard input failed" "a directory on stdin" -- sh -c '"$1" generate --max-new-tokens 1 < "$2"' sh "$bin" "$tmp"
+smp --logits - < "$tmp/l7.json" > "$tmp/out" 2>/dev/null
+has "$tmp/out" '"n_vocab":7'; check "sample --logits - still reads stdin" $?
+
+# ---- 11. messages: every numeric parser, the value as given ----
+L="$tmp/l7.json"
+expect 2 "\-\-temperature = 1e300 is out of range" "--temperature 1e300" -- "$bin" sample --logits "$L" --temperature 1e300
+expect 2 "\-\-temperature = 1e-50 is out of range" "--temperature 1e-50 (would be 0)" -- "$bin" sample --logits "$L" --temperature 1e-50
+expect 2 "\-\-top-p = 1e400 is out of range" "--top-p 1e400" -- "$bin" sample --logits "$L" --top-p 1e400
+expect 2 "\-\-seed = 99999999999999999999 is out of range: valid is \[-1, 4294967295\]" "a 20-digit seed" -- \
+  "$bin" sample --logits "$L" --seed 99999999999999999999
+expect 2 "\-\-top-k = -99999999999999999999 is out of range" "a 20-digit negative" -- "$bin" sample --logits "$L" --top-k -99999999999999999999
+expect 2 "\-\-top-k: ' 5' is not an integer" "leading space" -- "$bin" sample --logits "$L" --top-k " 5"
+expect 2 "\-\-top-k: '5x' is not an integer" "trailing garbage" -- "$bin" sample --logits "$L" --top-k 5x
+expect 2 "\-\-top-k: '0x10' is not an integer" "hex integer" -- "$bin" sample --logits "$L" --top-k 0x10
+expect 2 "\-\-top-k: the value is empty" "empty integer" -- "$bin" sample --logits "$L" --top-k ""
+expect 2 "\-\-min-p: '0x1p-2' is not a finite decimal number" "hex float" -- "$bin" sample --logits "$L" --min-p 0x1p-2
+expect 2 "\-\-min-p: 'nan' is not a finite decimal number" "nan" -- "$bin" sample --logits "$L" --min-p nan
+expect 2 "\-\-min-p: ' 0.1' is not a finite decimal number" "leading space (float)" -- "$bin" sample --logits "$L" --min-p " 0.1"
+expect 2 "\-\-min-p: the value is empty" "empty float" -- "$bin" sample --logits "$L" --min-p ""
+expect 2 "\-\-repetition-penalty: 'inf' is not a finite" "inf" -- "$bin" sample --logits "$L" --repetition-penalty inf
+smp --logits "$L" --min-p -0 --top-k -0 > /dev/null 2>&1; check "-0 is a number" $?
+expect 2 "\-t: item 1 = 0 is out of range: valid is \[1, 512\]" "bench -t 0" -- "$bin" bench -m "$gguf" -t 0
+expect 2 "\-\-tokens: item 2 = 600 is out of range" "logits --tokens beyond the vocabulary" -- "$bin" logits -m "$gguf" --tokens 1,600
+expect 2 "\-\-logit-bias '3=1e300': bias = 1e300 is out of range" "a bias beyond a float" -- "$bin" sample --logits "$L" --logit-bias 3=1e300
+# info: a file that is not a runnable model shows its metadata and fails with the loader's reason
+expect 1 "architecture 'baichuan' is not supported" "info on a vocabulary-only GGUF fails" -- \
+  "$bin" info -m "$shared/models/vocab/ggml-vocab-baichuan.gguf"
+has "$tmp/out" "general.architecture"; check "... after printing its metadata" $?
+printf 'not a model at all' > "$tmp/junk.bin"
+"$bin" info -m "$tmp/junk.bin" > /dev/null 2>&1
+[ $? -ne 0 ]; check "info on junk fails" $?
+
+echo "cli hostile: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
