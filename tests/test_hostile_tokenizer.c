@@ -685,6 +685,31 @@ static void special_paths(void) {
     EXPECT_FAIL(t, err, "/nonexistent/tokenizer.bin");
 }
 
+/* The merge table is filled with the one-shot hash and probed with the
+ * incremental one ("left" + " " + "right" without building the string):
+ * they must agree for every length and split. */
+static void hash_agreement(void) {
+    ll_tokenizer t;
+    memset(&t, 0, sizeof t);
+    t.hash_key[0] = 0x0123456789abcdefull;
+    t.hash_key[1] = 0xfedcba9876543210ull;
+    char s[40];
+    for (size_t i = 0; i < sizeof s; i++) s[i] = (char)(i * 37 + 11);
+    int bad = 0;
+    for (size_t n = 0; n <= sizeof s; n++)
+        for (size_t a = 0; a <= n; a++)
+            for (size_t b = a; b <= n; b++) {
+                ll_tok_hasher h;
+                ll_tok_hash_init(&h, &t);
+                ll_tok_hash_feed(&h, s, a);
+                ll_tok_hash_feed(&h, s + a, b - a);
+                ll_tok_hash_feed(&h, s + b, n - b);
+                bad += ll_tok_hash_end(&h) != ll_tok_hash(&t, s, n);
+            }
+    CHECK(bad == 0, "one-shot and incremental hashes differ in %d cases", bad);
+    CHECK(ll_tok_hash(&t, "ab", 2) != ll_tok_hash(&t, "ab\0", 3), "the length is part of the hash");
+}
+
 int main(int argc, char **argv) {
     /* a hang (the FIFO) must fail the test, not stall the suite */
     alarm(120);
@@ -692,6 +717,7 @@ int main(int argc, char **argv) {
     bool only_bytes = argc > 1 && !strcmp(argv[1], "byte");
     byte_tokens();
     if (!only_bytes) {
+        hash_agreement();
         baseline();
         array_lengths_and_types();
         special_ids();
