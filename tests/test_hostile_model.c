@@ -158,20 +158,20 @@ static uint8_t *gguf_finish(gguf_b *g, uint64_t n_tensors, uint64_t n_kv, size_t
 
 typedef struct {
     uint32_t dim, heads, kv_heads, ffn, layers;
-    uint32_t n_tokens;          /* tokenizer.ggml.tokens */
-    uint64_t emb_rows;          /* token_embd.weight rows */
-    uint64_t out_rows;          /* output.weight rows; 0: tied (absent) */
-    bool no_kv_heads;           /* leave head_count_kv out */
-    int64_t ctx;                /* context_length; < 0: absent */
-    int64_t ffn_meta;           /* feed_forward_length written; < 0: ffn */
-    int64_t rope_dims;          /* rope.dimension_count; < 0: absent */
+    uint32_t n_tokens; /* tokenizer.ggml.tokens */
+    uint64_t emb_rows; /* token_embd.weight rows */
+    uint64_t out_rows; /* output.weight rows; 0: tied (absent) */
+    bool no_kv_heads;  /* leave head_count_kv out */
+    int64_t ctx;       /* context_length; < 0: absent */
+    int64_t ffn_meta;  /* feed_forward_length written; < 0: ffn */
+    int64_t rope_dims; /* rope.dimension_count; < 0: absent */
     bool eps_set, eps_f64;
     double eps;
     bool base_set, base_f64;
     double base;
-    uint32_t extra_keys;        /* filler metadata "x.key.NNNNNN" */
-    uint32_t extra_tensors;     /* filler F32 [1] tensors "x.t.NNNNNN" */
-    bool dup_key, dup_tensor;   /* one filler repeated (the last) */
+    uint32_t extra_keys;      /* filler metadata "x.key.NNNNNN" */
+    uint32_t extra_tensors;   /* filler F32 [1] tensors "x.t.NNNNNN" */
+    bool dup_key, dup_tensor; /* one filler repeated (the last) */
 } spec;
 
 static spec base_spec(void) {
@@ -195,12 +195,16 @@ static uint8_t *make_model(const spec *s, size_t *size) {
     if (!s->no_kv_heads) kv_u32(&g, "llama.attention.head_count_kv", s->kv_heads);
     if (s->rope_dims >= 0) kv_u32(&g, "llama.rope.dimension_count", (uint32_t)s->rope_dims);
     if (s->eps_set) {
-        if (s->eps_f64) kv_f64(&g, "llama.attention.layer_norm_rms_epsilon", s->eps);
-        else kv_f32(&g, "llama.attention.layer_norm_rms_epsilon", (float)s->eps);
+        if (s->eps_f64)
+            kv_f64(&g, "llama.attention.layer_norm_rms_epsilon", s->eps);
+        else
+            kv_f32(&g, "llama.attention.layer_norm_rms_epsilon", (float)s->eps);
     }
     if (s->base_set) {
-        if (s->base_f64) kv_f64(&g, "llama.rope.freq_base", s->base);
-        else kv_f32(&g, "llama.rope.freq_base", (float)s->base);
+        if (s->base_f64)
+            kv_f64(&g, "llama.rope.freq_base", s->base);
+        else
+            kv_f32(&g, "llama.rope.freq_base", (float)s->base);
     }
     /* a SentencePiece vocabulary: <unk> <s> </s>, the 256 byte tokens, fillers */
     kv_str(&g, "tokenizer.ggml.model", "llama");
@@ -209,11 +213,16 @@ static uint8_t *make_model(const spec *s, size_t *size) {
     put_u32(&g.kv, T_STR);
     put_u64(&g.kv, s->n_tokens);
     for (uint32_t i = 0; i < s->n_tokens; i++) {
-        if (i == 0) snprintf(k, sizeof k, "<unk>");
-        else if (i == 1) snprintf(k, sizeof k, "<s>");
-        else if (i == 2) snprintf(k, sizeof k, "</s>");
-        else if (i < 259) snprintf(k, sizeof k, "<0x%02X>", i - 3);
-        else snprintf(k, sizeof k, "w%u", i);
+        if (i == 0)
+            snprintf(k, sizeof k, "<unk>");
+        else if (i == 1)
+            snprintf(k, sizeof k, "<s>");
+        else if (i == 2)
+            snprintf(k, sizeof k, "</s>");
+        else if (i < 259)
+            snprintf(k, sizeof k, "<0x%02X>", i - 3);
+        else
+            snprintf(k, sizeof k, "w%u", i);
         put_str(&g.kv, k);
     }
     g.n_kv++;
@@ -244,8 +253,8 @@ static uint8_t *make_model(const spec *s, size_t *size) {
     tensor_f32(&g, "output_norm.weight", d, 0);
     for (uint32_t l = 0; l < s->layers; l++) {
         char nm[64];
-#define T(suffix, c, r)                                       \
-    snprintf(nm, sizeof nm, "blk.%u." suffix ".weight", l); \
+#define T(suffix, c, r)                                                                                                \
+    snprintf(nm, sizeof nm, "blk.%u." suffix ".weight", l);                                                            \
     tensor_f32(&g, nm, c, r)
         T("attn_q", d, d);
         T("attn_k", d, kvd);
@@ -406,7 +415,7 @@ static void test_hyperparameters(void) {
         double v;
         bool f64;
         const char *shown;
-    } bad[] = {{0.0, false, "= 0 "},        {-1e-5, false, "= -1e-05"}, {NAN, false, "= nan"},
+    } bad[] = {{0.0, false, "= 0 "},       {-1e-5, false, "= -1e-05"},  {NAN, false, "= nan"},
                {INFINITY, false, "= inf"}, {-INFINITY, true, "= -inf"}, {1e300, true, "= 1e+300"},
                {1e-300, true, "= 1e-300"}};
     for (size_t i = 0; i < LL_ARRAY_LEN(bad); i++) {
@@ -440,8 +449,8 @@ static void test_quadratic(void) {
     printf("80,000 metadata keys: loaded in %.3f s\n", secs);
     CHECK(secs < 3.0, "80,000 keys took %.1f s (bound 3 s; it was 80 s before)", secs);
     s.dup_key = true;
-    CHECK(!load_spec(&s, &err, &secs) && strstr(err.message, "'x.key.000000' appears twice"), "duplicate among 80,000: %s",
-          err.message);
+    CHECK(!load_spec(&s, &err, &secs) && strstr(err.message, "'x.key.000000' appears twice"),
+          "duplicate among 80,000: %s", err.message);
     CHECK(secs < 3.0, "80,000 keys with a duplicate took %.1f s", secs);
 
     s = base_spec();
@@ -662,8 +671,8 @@ static void test_llama2c(void) {
     CHECK(n == 60, "the file is %zu bytes", n);
     free(b);
     l2c_expect(&s, "vocab INT32_MIN", "vocab_size = -2147483648", "valid: 1 to", NULL);
-    static const char *const field[7] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size",
-                                         "seq_len"};
+    static const char *const field[7] = {"dim",        "hidden_dim", "n_layers", "n_heads",
+                                         "n_kv_heads", "vocab_size", "seq_len"};
     const int32_t bad[] = {0, -1, INT32_MIN, INT32_MAX};
     for (int f = 0; f < 7; f++)
         for (size_t i = 0; i < LL_ARRAY_LEN(bad); i++) {

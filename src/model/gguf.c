@@ -422,21 +422,21 @@ static ll_status parse(ll_gguf *g, ll_error *err) {
     uint64_t n_tensors, n_kv;
     if (!rd_u64(&c, &n_tensors, "the header") || !rd_u64(&c, &n_kv, "the header")) return LL_ERR_FORMAT;
     /* a KV entry takes at least 8+1+4+1 bytes, a tensor info 8+1+4+8+4+8 */
+    if (n_kv > LL_GGUF_MAX_KV) {
+        cfail(&c, "header claims %llu metadata entries (valid: at most %u)", (unsigned long long)n_kv, LL_GGUF_MAX_KV);
+        return LL_ERR_FORMAT;
+    }
     if (n_kv > g->size / 14) {
         cfail(&c, "header claims %llu metadata entries, more than a file of this size can hold",
               (unsigned long long)n_kv);
         return LL_ERR_FORMAT;
     }
-    if (n_kv > LL_GGUF_MAX_KV) {
-        cfail(&c, "header claims %llu metadata entries (valid: at most %u)", (unsigned long long)n_kv, LL_GGUF_MAX_KV);
+    if (n_tensors > LL_GGUF_MAX_TENSORS) {
+        cfail(&c, "header claims %llu tensors (valid: at most %u)", (unsigned long long)n_tensors, LL_GGUF_MAX_TENSORS);
         return LL_ERR_FORMAT;
     }
     if (n_tensors > g->size / 33) {
         cfail(&c, "header claims %llu tensors, more than a file of this size can hold", (unsigned long long)n_tensors);
-        return LL_ERR_FORMAT;
-    }
-    if (n_tensors > LL_GGUF_MAX_TENSORS) {
-        cfail(&c, "header claims %llu tensors (valid: at most %u)", (unsigned long long)n_tensors, LL_GGUF_MAX_TENSORS);
         return LL_ERR_FORMAT;
     }
     g->n_kv = n_kv;

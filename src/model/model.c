@@ -2,7 +2,11 @@
  * model.c - loading a Llama-architecture model from GGUF or from a
  * llama2.c checkpoint: hyperparameters from metadata (with the defaults
  * llama.cpp uses when a key is absent), every tensor's presence, shape and
- * type checked, weights left in the mapped file.
+ * type checked, weights left in the mapped file. A model file is untrusted
+ * input: every hyperparameter is range-checked before it is used in any
+ * arithmetic (messages name the key, the value and the range, one broken
+ * rule per message), sizes are checked products, and the tokenizer must
+ * have exactly as many tokens as the embedding has rows.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "model_impl.h"
@@ -67,7 +71,8 @@ static ll_status get_positive_float(const ll_gguf *g, const char *arch, const ch
         return ll_fail(err, LL_ERR_FORMAT,
                        "metadata '%s' = %s is invalid (valid: a finite number > 0 that fits a float, %g to %g; at "
                        "byte offset %llu)",
-                       key, ll_format_double(buf, v), (double)FLT_TRUE_MIN, (double)FLT_MAX,
+                       key, kv->type == LL_GGUF_FLOAT32 ? ll_format_float(buf, (float)v) : ll_format_double(buf, v),
+                       (double)FLT_TRUE_MIN, (double)FLT_MAX,
                        (unsigned long long)kv->offset);
     }
     return LL_OK;
@@ -403,11 +408,11 @@ ll_status ll_model_from_llama2c(ll_model *m, const uint8_t *b, size_t size, ll_e
      * The whole size is checked before anything is allocated, so a header
      * cannot ask for memory the file does not back. */
     m->l2c_q8 = true;
-    uint64_t norms = 0, n_weights = n_params, need_bytes = 0, n_scales;
-    ok = add_prod(&norms, 2 * L + 1, dim, 4) && ll_mul_ok(L, 2 * dim, &n_weights) &&
-         ll_add_ok(n_weights, dim, &n_weights);
-    /* weights = parameters minus the norms; each group of them adds a 4-byte scale */
-    n_weights = ok ? n_params - n_weights : 0;
+    /* the int8 weights are the parameters less the fp32 norms (2 per layer
+     * and the final one); each group of weights adds a 4-byte scale */
+    uint64_t norm_floats = 0, norms, n_weights, n_scales, need_bytes = 0;
+    ok = add_prod(&norm_floats, 2 * L + 1, dim, 1) && ll_mul_ok(norm_floats, 4, &norms);
+    n_weights = ok ? n_params - norm_floats : 0; /* n_params counts the norms: no wrap */
     n_scales = n_weights / group;
     ok = ok && add_prod(&need_bytes, n_scales, 4, 1) && ll_add_ok(need_bytes, n_weights, &need_bytes) &&
          ll_add_ok(need_bytes, norms, &need_bytes) && ll_add_ok(need_bytes, off, &need_bytes);
@@ -500,8 +505,8 @@ static ll_status check_tokenizer_size(const ll_model *m, const char *source, ll_
     size_t n = ll_tokenizer_n_vocab(m->tok);
     if (n == m->info.n_vocab) return LL_OK;
     return ll_fail(err, LL_ERR_FORMAT,
-                   "the tokenizer (%s) has %zu tokens but the model's vocabulary (token_embd.weight rows) is %zu: "
-                   "they must be equal",
+                   "the tokenizer (%s) has %zu tokens but the model's vocabulary (its embedding rows) is %zu: they "
+                   "must be equal",
                    source, n, m->info.n_vocab);
 }
 
