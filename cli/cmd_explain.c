@@ -163,7 +163,8 @@ static void inspect_usage(FILE *f) {
 static void print_token(const ll_tokenizer *tok, int32_t id) {
     char buf[64];
     size_t len = ll_token_to_bytes(tok, id, true, buf, sizeof buf - 1);
-    if (len > sizeof buf - 1) len = sizeof buf - 1;
+    bool cut = len > sizeof buf - 1; /* the table shows 63 bytes; --json has it whole */
+    if (cut) len = sizeof buf - 1;
     buf[len] = '\0';
     putchar('\'');
     for (char *c = buf; *c; c++) {
@@ -171,6 +172,7 @@ static void print_token(const ll_tokenizer *tok, int32_t id) {
         else if ((unsigned char)*c < 0x20 || *c == 0x7F) printf("\\x%02X", (unsigned char)*c); /* no terminal control */
         else putchar(*c);
     }
+    if (cut) fputs("...", stdout);
     putchar('\'');
 }
 
@@ -188,6 +190,7 @@ int ll_cmd_inspect(int argc, char **argv) {
     ll_trace *tr = NULL;
     int32_t *ids = NULL;
     float *logits = NULL;
+    char *desc = NULL;
     int rc = 0;
     ll_args a;
     ll_args_init(&a, argc, argv, 0);
@@ -251,8 +254,11 @@ int ll_cmd_inspect(int argc, char **argv) {
     ll_chain_set_trace(ch, tr);
     int32_t picked;
     if (ll_chain_apply(ch, logits, V, &picked, &err) != LL_OK) goto fail;
-    char desc[512];
-    ll_chain_describe(ch, desc, sizeof desc);
+    desc = ll_cli_chain_describe(ch);
+    if (!desc) {
+        ll_fail(&err, LL_ERR_OUT_OF_MEMORY, "out of memory");
+        goto fail;
+    }
     if (json) {
         lj_writer w;
         lj_w_init(&w, stdout, true);
@@ -295,6 +301,7 @@ fail:
     fprintf(stderr, "logitlab inspect: %s\n", err.message);
     rc = err.status == LL_ERR_INVALID_ARGUMENT ? 2 : 1;
 done:
+    free(desc);
     ll_trace_free(tr);
     ll_chain_free(ch);
     free(logits);

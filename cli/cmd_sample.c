@@ -13,6 +13,7 @@
 #include "args.h"
 #include "core/file.h"
 #include "core/internal.h"
+#include "sampling/sampler_impl.h"
 #include "util/json.h"
 
 static void usage(FILE *f) {
@@ -149,6 +150,20 @@ static void write_token_list(lj_writer *w, const ll_tokenizer *tok, const ll_tra
     lj_w_arr_end(w);
 }
 
+char *ll_cli_chain_describe(const ll_chain *ch) {
+    /* ll_chain_describe stops, without saying so, before a stage that does
+     * not fit. A stage's text is shorter than ll_sampler's desc, so when the
+     * text leaves that much room (plus " -> ") no stage was left out. */
+    const size_t stage_max = sizeof(((ll_sampler *)0)->desc) + 4;
+    for (size_t cap = 2048;; cap *= 2) {
+        char *buf = malloc(cap);
+        if (!buf) return NULL;
+        ll_chain_describe(ch, buf, cap);
+        if (strlen(buf) + stage_max < cap) return buf;
+        free(buf);
+    }
+}
+
 void ll_cli_write_trace(lj_writer *w, const ll_trace *trace, const ll_tokenizer *tok) {
     lj_w_arr_begin(w);
     for (size_t i = 0; i < ll_trace_n_stages(trace); i++) {
@@ -274,9 +289,11 @@ int ll_cmd_sample(int argc, char **argv) {
     lj_w_obj_begin(&w);
     lj_w_key(&w, "profile");
     lj_w_str(&w, ll_profile_name(smp.p.profile));
-    char desc[2048];
+    char *desc = ll_cli_chain_describe(chain);
     lj_w_key(&w, "chain");
-    lj_w_str(&w, ll_chain_describe(chain, desc, sizeof desc));
+    if (desc) lj_w_str(&w, desc);
+    else lj_w_null(&w);
+    free(desc);
     lj_w_key(&w, "n_vocab");
     lj_w_int(&w, (long long)n_vocab);
     if (repeat > 1) {

@@ -30,6 +30,9 @@ void ll_cli_write_text(lj_writer *w, const char *key, const char *bytes_key, con
  * written, and "bytes" when the token is not valid UTF-8 by itself (a
  * byte-fallback token, part of a character). */
 void ll_cli_write_token_fields(lj_writer *w, const ll_tokenizer *tok, int32_t id);
+/* The chain's stages, whole, e.g. "top_k(k=40) -> dist(seed=42)" (malloc'ed;
+ * NULL when out of memory). */
+char *ll_cli_chain_describe(const ll_chain *ch);
 /* The trace's stages as a JSON array; tok (may be NULL) adds each token's text. */
 void ll_cli_write_trace(lj_writer *w, const ll_trace *trace, const ll_tokenizer *tok);
 

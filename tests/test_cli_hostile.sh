@@ -66,6 +66,10 @@ has "$tmp/out" '"selected":{"id":42,'; check "--sequence-bias of 301 ids does no
 long=$("$py" -c "print('temperature,' * 30 + 'top_k', end='')")
 smp --logits "$tmp/l50.json" --samplers "$long" --top-k 1 --temperature 0.5 > "$tmp/out" 2>/dev/null
 has "$tmp/out" '"n_candidates":1,' && has "$tmp/out" 'top_k(k=1)'; check "--samplers over 255 characters keeps top_k" $?
+# ... and the "chain" of a 121-stage order is written whole (it was cut at 2048 bytes)
+long120=$("$py" -c "print('temperature,' * 120 + 'top_k', end='')")
+smp --logits "$tmp/l50.json" --samplers "$long120" --top-k 1 --temperature 0.5 > "$tmp/out" 2>/dev/null
+has "$tmp/out" 'temperature(t=0.5) -> top_k(k=1) -> dist(seed=1)"'; check "a long chain is described whole" $?
 expect 2 "unknown sampler 'bogus' at position 32" "an unknown name after 255 characters is named" -- \
   "$bin" sample --logits "$tmp/l7.json" --samplers "$long,bogus"
 expect 2 "empty stage name at position 1" "--samplers ',,,' is an error" -- "$bin" sample --logits "$tmp/l7.json" --samplers ",,,"
