@@ -225,9 +225,6 @@ int ll_cmd_inspect(int argc, char **argv) {
         goto fail;
     }
     ll_cli_sampling_finish(&s);
-    char warn[1024];
-    ll_sampling_params_warnings(&s.p, warn, sizeof warn);
-    fputs(warn, stderr);
     m = ll_cli_load_model(model, tokenizer, &err);
     if (!m) goto fail;
     const ll_tokenizer *tok = ll_model_get_tokenizer(m);
