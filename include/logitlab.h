@@ -508,10 +508,14 @@ void ll_context_free(ll_context *c);
 size_t ll_context_n_ctx(const ll_context *c);
 const ll_model *ll_context_model(const ll_context *c);
 size_t ll_context_n_past(const ll_context *c);
-/* Runs n tokens at positions n_past..n_past+n-1 (the prompt as one batch,
- * or one token when generating) and appends them to the cache. Writes the
+/* Runs n tokens at positions n_past..n_past+n-1 (the prompt in batches, or
+ * one token when generating) and appends them to the cache. Writes the
  * logits of the last token to logits_last (n_vocab floats) and, if
- * logits_all is not NULL, of every token (n x n_vocab). */
+ * logits_all is not NULL, of every token (n x n_vocab). Every id must be
+ * in [0, n_vocab) and n at most n_ctx - n_past, else LL_ERR_INVALID_ARGUMENT
+ * naming the value and the range. All or nothing: when the abort callback
+ * (ll_context_set_abort) stops it, it returns LL_ERR_INTERRUPTED with the
+ * context as before the call. */
 ll_status ll_context_decode(ll_context *c, const int32_t *tokens, size_t n, float *logits_last, float *logits_all,
                             ll_error *err);
 /* Forgets cached positions >= n_past (and every branch). */
@@ -525,6 +529,18 @@ ll_status ll_context_decode_tree(ll_context *c, const int32_t *parents, const in
                                  float *logits, int32_t *nodes, ll_error *err);
 /* Drops every branch (the prefix stays). */
 void ll_context_tree_clear(ll_context *c);
+/* A stop check for long decodes (a prompt of thousands of tokens can take
+ * seconds): ll_context_decode and ll_context_decode_tree call
+ * should_stop(user) on the calling thread before each layer, and once it
+ * returns true they return LL_ERR_INTERRUPTED, leaving the context as it
+ * was before the call (n_past and the branches unchanged). NULL removes
+ * it. ll_generate on a context from ll_lm_from_context adds its own check
+ * (the interrupt flag and max_time) for the duration of the call, still
+ * calling this one, and puts this one back after. */
+typedef bool (*ll_abort_fn)(void *user);
+void ll_context_set_abort(ll_context *c, ll_abort_fn should_stop, void *user);
+/* The check and user pointer set now (NULL if none), to chain or restore it. */
+void ll_context_get_abort(const ll_context *c, ll_abort_fn *should_stop, void **user);
 
 /* ------------------------------------------------------------------ */
 /* Generation: the loop that feeds each chosen token back              */
@@ -539,7 +555,10 @@ typedef struct ll_lm {
     size_t n_ctx; /* positions available, prompt included */
     /* Forget everything. */
     void (*reset)(void *self);
-    /* Append n tokens to the shared prefix; logits after the last one. */
+    /* Append n tokens to the shared prefix; logits after the last one.
+     * Returning LL_ERR_INTERRUPTED here or from branch (e.g. when a flag
+     * is set) ends the generation with what it has, not with an error:
+     * the sequences so far, reason LL_STOP_INTERRUPTED. */
     ll_status (*extend)(void *self, const int32_t *tokens, size_t n, float *logits, ll_error *err);
     /* One token on each of n branches off the prefix (parents[i]: a node
      * from an earlier call, or -1); n x n_vocab logits, new node ids. */
@@ -577,7 +596,10 @@ typedef struct ll_generate_params {
     bool ignore_eos;
     const char *const *stop;     /* stop strings, matched on the decoded text */
     size_t n_stop;
-    double max_time;             /* seconds; 0 = no limit */
+    /* seconds from the call, the prompt included (HF's MaxTimeCriteria);
+     * 0 = no limit. Checked during the prompt too: a limit that expires
+     * there gives sequences of no tokens (reason LL_STOP_TIME). */
+    double max_time;
     int32_t n;                   /* independent samples (default 1) */
     int32_t num_beams;           /* > 1: beam search (beam sampling with do_sample) */
     float length_penalty;        /* beam scores = sum of log-probs / length^length_penalty */
@@ -588,7 +610,10 @@ typedef struct ll_generate_params {
      * stop string is held back until it is decided) */
     void (*on_text)(void *user, int32_t seq, const char *text, size_t len);
     void *user;
-    const volatile sig_atomic_t *interrupt; /* nonzero stops the loop (a SIGINT handler may set it) */
+    /* Nonzero stops the generation (a SIGINT handler may set it): polled after every token and, on a context from
+     * ll_lm_from_context, between the layers of the prompt and of every
+     * decode, so it takes effect within a fraction of a second. */
+    const volatile sig_atomic_t *interrupt;
 } ll_generate_params;
 
 void ll_generate_params_init(ll_generate_params *p, ll_profile profile);
@@ -625,7 +650,11 @@ typedef struct ll_generate_result {
     size_t n_generated;          /* tokens decoded after the prompt, all sequences */
 } ll_generate_result;
 
-/* tok may be NULL (no text, no stop strings). */
+/* tok may be NULL (no text, no stop strings). A stop by the interrupt flag
+ * or max_time is not an error: LL_OK with what exists, each sequence's
+ * reason saying why (n samples: the tokens so far; beam search: the best
+ * num_return_sequences of the finished hypotheses and the live beams,
+ * scored as HF finalizes them; during the prompt: empty sequences). */
 ll_status ll_generate(const ll_lm *lm, const ll_tokenizer *tok, const int32_t *prompt, size_t n_prompt,
                       const ll_generate_params *p, ll_generate_result *out, ll_error *err);
 void ll_generate_result_free(ll_generate_result *r);

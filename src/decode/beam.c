@@ -14,6 +14,14 @@
  * the current length cannot beat the worst finished; "never": with
  * length_penalty > 0 the bound at max_length is used, the exact rule).
  *
+ * An interrupt or max_time acts as HF's MaxTimeCriteria does: every
+ * continuation of the step in progress hits a stopping criterion, so the
+ * best num_beams of them finish like at the length limit. A stop inside
+ * the forward pass (the context polls between layers), with no logits for
+ * a next step, finalizes the running beams as HF's BeamSearchScorer did:
+ * each becomes a hypothesis scored sum / length^length_penalty and the
+ * best num_beams of those and the finished ones are kept.
+ *
  * The arithmetic is float32 where HF's is (running sums, the -1e9 masks,
  * the normalisation). Beams are branches of one prompt cache: forking a
  * beam copies nothing (see ll_context_decode_tree). Tie order among equal
@@ -76,6 +84,27 @@ static int cmp_hyp(const void *a, const void *b) {
     const hyp *x = a, *y = b;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
     return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* HF's BeamSearchScorer.finalize for a search stopped between steps: each
+ * running beam becomes a hypothesis scored sum / length^length_penalty;
+ * fin[0..nb) (sorted, placeholders unfinished) keeps the best nb of those
+ * and the finished ones. fin has room for nb + K >= 2 nb entries. */
+static void finalize_running(const beam *run, size_t nb, hyp *fin, float length_penalty) {
+    for (size_t j = 0; j < nb; j++) {
+        if (!fin[j].finished) fin[j].score = -INFINITY; /* placeholders lose to any beam */
+        fin[j].order = j;
+    }
+    for (size_t j = 0; j < nb; j++) {
+        hyp *h = &fin[nb + j];
+        memcpy(h->toks, run[j].toks, run[j].n * sizeof(int32_t));
+        h->n = run[j].n;
+        h->score = run[j].score / (float)pow((double)run[j].n, (double)length_penalty);
+        h->finished = true;
+        h->eos = false; /* an ending token would have finished the beam */
+        h->order = nb + j;
+    }
+    qsort(fin, 2 * nb, sizeof *fin, cmp_hyp);
 }
 
 /* processed log-probs of one beam: log_softmax, then the chain with the
@@ -145,14 +174,23 @@ ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t
 
     lm->reset(lm->self);
     double t0 = ll_now_seconds();
-    st = lm->extend(lm->self, prompt, n_prompt, logits, err);
-    if (st != LL_OK) goto done;
+    ll_stop_reason stop_all = LL_STOP_NONE;
+    /* a stop before or during the prompt: empty sequences, not an error */
+    if (ll_gen_should_stop(&su->stop)) {
+        stop_all = su->stop.reason;
+    } else {
+        st = lm->extend(lm->self, prompt, n_prompt, logits, err);
+        if (st == LL_ERR_INTERRUPTED) {
+            stop_all = ll_gen_stop_reason(&su->stop);
+            st = LL_OK;
+        }
+        if (st != LL_OK) goto done;
+    }
     out->prompt_seconds = ll_now_seconds() - t0;
     for (size_t j = 1; j < nb; j++) memcpy(logits + j * V, logits, V * sizeof(float));
     double t_start = ll_now_seconds();
-    ll_stop_reason stop_all = LL_STOP_NONE;
 
-    for (size_t cur = 0; cur < max_new; cur++) { /* cur = generated length before this step */
+    for (size_t cur = 0; cur < max_new && stop_all == LL_STOP_NONE; cur++) { /* cur = generated length before this step */
         /* b: processed log-probs plus running sums, over every beam */
         for (size_t j = 0; j < nb; j++) {
             st = beam_scores(ch, prompt, n_prompt, &run[j], logits + j * V, V, proc + j * V, err);
@@ -185,8 +223,12 @@ ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t
                 weights[pick] = 0.0;
             }
         }
-        /* d: which continuations end: EOS, or the length limit */
-        bool at_limit = cur + 1 >= max_new;
+        /* d: which continuations end: EOS, or a stopping criterion (the
+         * length limit, and max_time or the interrupt, which HF's
+         * MaxTimeCriteria-like criteria apply to every candidate) */
+        bool stop_now = ll_gen_should_stop(&su->stop);
+        if (stop_now) stop_all = su->stop.reason;
+        bool at_limit = cur + 1 >= max_new || stop_now;
         bool all_hit = true;
         for (size_t k = 0; k < K; k++) {
             hits[k] = at_limit || ll_gen_is_eos(su, top[k].tok);
@@ -248,13 +290,6 @@ ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t
         all_finished = true;
         for (size_t j = 0; j < nb; j++) all_finished &= fin[j].finished;
         bool cont = unsat && !(all_finished && p->early_stopping == LL_EARLY_STOPPING_TRUE) && !all_hit;
-        if (p->interrupt && *p->interrupt) {
-            stop_all = LL_STOP_INTERRUPTED;
-            cont = false;
-        } else if (p->max_time > 0 && ll_now_seconds() - t_start > p->max_time) {
-            stop_all = LL_STOP_TIME;
-            cont = false;
-        }
         if (!cont) break;
         /* decode the new last token of each running beam */
         for (size_t j = 0; j < nb; j++) {
@@ -262,6 +297,12 @@ ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t
             toks[j] = run[j].toks[run[j].n - 1];
         }
         st = lm->branch(lm->self, parents, toks, nb, logits, nodes, err);
+        if (st == LL_ERR_INTERRUPTED) {
+            st = LL_OK;
+            stop_all = ll_gen_stop_reason(&su->stop);
+            finalize_running(run, nb, fin, p->length_penalty);
+            break;
+        }
         if (st != LL_OK) goto done;
         for (size_t j = 0; j < nb; j++) run[j].node = nodes[j];
         out->n_generated += nb;

@@ -43,6 +43,20 @@ double ll_now_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+bool ll_gen_should_stop(ll_gen_stop *s) {
+    if (s->reason != LL_STOP_NONE) return true;
+    if (s->flag && *s->flag) s->reason = LL_STOP_INTERRUPTED;
+    else if (s->deadline > 0 && ll_now_seconds() > s->deadline) s->reason = LL_STOP_TIME;
+    else if (s->prev_fn && s->prev_fn(s->prev_user)) s->reason = LL_STOP_INTERRUPTED;
+    return s->reason != LL_STOP_NONE;
+}
+
+ll_stop_reason ll_gen_stop_reason(const ll_gen_stop *s) {
+    return s->reason != LL_STOP_NONE ? s->reason : LL_STOP_INTERRUPTED; /* the model's own reason */
+}
+
+static bool gen_abort(void *user) { return ll_gen_should_stop(user); }
+
 /* ---- the real model as an ll_lm ---- */
 
 static void ctx_reset(void *self) { ll_context_rewind(self, 0, NULL); }
@@ -321,13 +335,23 @@ static ll_status sample_loop(const ll_lm *lm, const ll_tokenizer *tok, const int
     if (st != LL_OK) goto done;
     lm->reset(lm->self);
     double t0 = ll_now_seconds();
-    st = lm->extend(lm->self, prompt, n_prompt, logits0, err);
-    if (st != LL_OK) goto done;
+    /* a stop before or during the prompt: every sequence empty, not an error */
+    bool stopped = ll_gen_should_stop(&su->stop);
+    if (!stopped) {
+        st = lm->extend(lm->self, prompt, n_prompt, logits0, err);
+        stopped = st == LL_ERR_INTERRUPTED;
+        if (stopped) st = LL_OK;
+        if (st != LL_OK) goto done;
+    }
     out->prompt_seconds = ll_now_seconds() - t0;
     double t_start = ll_now_seconds();
-    for (size_t i = 0; i < ns; i++) memcpy(logits + i * V, logits0, V * sizeof(float));
+    for (size_t i = 0; i < ns && stopped; i++) {
+        sq[i].done = true;
+        sq[i].reason = ll_gen_stop_reason(&su->stop);
+    }
+    for (size_t i = 0; i < ns && !stopped; i++) memcpy(logits + i * V, logits0, V * sizeof(float));
     for (size_t i = 0; i < ns; i++) rows[i] = i;
-    for (size_t step = 0;; step++) {
+    for (size_t step = 0; !stopped; step++) {
         size_t k = 0; /* sequences to decode next */
         for (size_t i = 0; i < ns; i++) {
             seq_state *q = &sq[i];
@@ -359,12 +383,9 @@ static ll_status sample_loop(const ll_lm *lm, const ll_tokenizer *tok, const int
             } else if (q->n >= su->max_new) {
                 q->done = true;
                 q->reason = su->length_is_context ? LL_STOP_CONTEXT : LL_STOP_LENGTH;
-            } else if (p->max_time > 0 && ll_now_seconds() - t_start > p->max_time) {
+            } else if (ll_gen_should_stop(&su->stop)) {
                 q->done = true;
-                q->reason = LL_STOP_TIME;
-            } else if (p->interrupt && *p->interrupt) {
-                q->done = true;
-                q->reason = LL_STOP_INTERRUPTED;
+                q->reason = su->stop.reason;
             }
             if (oom) {
                 st = ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory");
@@ -385,6 +406,17 @@ static ll_status sample_loop(const ll_lm *lm, const ll_tokenizer *tok, const int
             st = lm->branch(lm->self, parents, toks, k, logits, nodes, err);
             for (size_t i = 0, j = 0; st == LL_OK && i < ns; i++)
                 if (!sq[i].done) sq[i].node = nodes[j++];
+        }
+        if (st == LL_ERR_INTERRUPTED) {
+            /* stopped inside the forward pass: the tokens chosen so far stay */
+            st = LL_OK;
+            for (size_t i = 0; i < ns; i++) {
+                if (sq[i].done) continue;
+                sq[i].done = true;
+                sq[i].reason = ll_gen_stop_reason(&su->stop);
+                ll_gen_text_stream(&sq[i].text, p, (int32_t)i, true);
+            }
+            break;
         }
         if (st != LL_OK) goto done;
         out->n_generated += k;
@@ -423,6 +455,7 @@ done:
 
 ll_status ll_generate(const ll_lm *lm, const ll_tokenizer *tok, const int32_t *prompt, size_t n_prompt,
                       const ll_generate_params *p, ll_generate_result *out, ll_error *err) {
+    double t_call = ll_now_seconds(); /* max_time counts from here, as HF's MaxTimeCriteria */
     memset(out, 0, sizeof *out);
     out->n_prompt = n_prompt;
     for (size_t i = 0; i < n_prompt; i++)
@@ -432,8 +465,20 @@ ll_status ll_generate(const ll_lm *lm, const ll_tokenizer *tok, const int32_t *p
     ll_gen_setup su;
     ll_status st = ll_gen_resolve(lm, tok, n_prompt, p, &su, err);
     if (st == LL_OK) {
+        su.stop.flag = p->interrupt;
+        su.stop.deadline = p->max_time > 0 ? t_call + p->max_time : 0.0;
+        /* On our own context the forward pass polls the stop between
+         * layers, so a long prompt or decode stops within a fraction of a
+         * second instead of running to its end; the context's own check
+         * keeps working through ours and is put back after. */
+        ll_context *ctx = lm->extend == ctx_extend ? lm->self : NULL;
+        if (ctx) {
+            ll_context_get_abort(ctx, &su.stop.prev_fn, &su.stop.prev_user);
+            ll_context_set_abort(ctx, gen_abort, &su.stop);
+        }
         if (p->num_beams > 1) st = ll_beam_search(lm, tok, prompt, n_prompt, p, &su, out, err);
         else st = sample_loop(lm, tok, prompt, n_prompt, p, &su, out, err);
+        if (ctx) ll_context_set_abort(ctx, su.stop.prev_fn, su.stop.prev_user);
     }
     ll_gen_setup_free(&su);
     if (st != LL_OK) ll_generate_result_free(out);

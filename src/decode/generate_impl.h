@@ -12,6 +12,18 @@
 
 #define LL_GEN_MAX_EOS 16
 
+/* An early stop: the caller's interrupt flag, the max_time deadline and
+ * a context's own abort callback, polled by the loops after each token
+ * and by the forward pass between layers (ll_context_set_abort). The
+ * first positive check sets reason, and it stays set. */
+typedef struct {
+    const volatile sig_atomic_t *flag;
+    double deadline;       /* ll_now_seconds() at which to stop; 0 = none */
+    ll_abort_fn prev_fn;   /* the context's own check, still honoured */
+    void *prev_user;
+    ll_stop_reason reason; /* LL_STOP_NONE until a check says stop */
+} ll_gen_stop;
+
 typedef struct {
     size_t max_new;          /* new tokens at most (also bounded by the context) */
     bool length_is_context;  /* the limit is the context window, not a length setting */
@@ -20,6 +32,7 @@ typedef struct {
     size_t n_eos;                /* how many of them end a sequence: 0 with ignore_eos */
     ll_sampling_params sampling; /* with EOS ids and llama.cpp's ignore_eos bans filled in */
     ll_token_bias *bias;
+    ll_gen_stop stop;
 } ll_gen_setup;
 
 typedef struct {
@@ -28,6 +41,9 @@ typedef struct {
 } ll_gen_text;
 
 double ll_now_seconds(void);
+bool ll_gen_should_stop(ll_gen_stop *s);
+/* why an extend or branch that returned LL_ERR_INTERRUPTED stopped */
+ll_stop_reason ll_gen_stop_reason(const ll_gen_stop *s);
 ll_status ll_gen_resolve(const ll_lm *lm, const ll_tokenizer *tok, size_t n_prompt, const ll_generate_params *p,
                          ll_gen_setup *s, ll_error *err);
 void ll_gen_setup_free(ll_gen_setup *s);

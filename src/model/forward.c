@@ -11,8 +11,11 @@
  *   x += (silu(xb Wgate) * (xb Wup)) Wdown
  * then logits = rmsnorm(x) * w_out_norm Wout.
  *
- * A prompt runs as one batch (matrix-matrix products); generation runs one
- * token at a time (matrix-vector). The arithmetic follows ggml's where the
+ * A prompt runs in batches of up to LL_MAX_BATCH tokens (matrix-matrix
+ * products); generation runs one token at a time (matrix-vector). Between
+ * layers the caller's abort callback is polled, so a long prompt stops
+ * within one layer's work of an interrupt; a stopped call leaves the
+ * context as it was before it. The arithmetic follows ggml's where the
  * choice is free (RMS sum of squares in double, RoPE angles by repeated
  * multiplication in float), so results track llama.cpp's closely.
  */
@@ -48,6 +51,8 @@ struct ll_context {
     size_t n_nodes, cap_nodes;
     int32_t *paths;         /* per batch row: its ancestors, oldest first */
     size_t *pos;            /* per batch row: absolute position */
+    ll_abort_fn abort_fn;   /* polled between layers (NULL: never stop) */
+    void *abort_user;
 };
 
 static void *zalloc(size_t n, size_t size, ll_error *err) { return ll_calloc(n ? n : 1, size, err); }
@@ -143,6 +148,23 @@ ll_status ll_context_rewind(ll_context *c, size_t n_past, ll_error *err) {
 }
 
 void ll_context_tree_clear(ll_context *c) { c->n_nodes = 0; }
+
+void ll_context_set_abort(ll_context *c, ll_abort_fn should_stop, void *user) {
+    c->abort_fn = should_stop;
+    c->abort_user = should_stop ? user : NULL;
+}
+
+void ll_context_get_abort(const ll_context *c, ll_abort_fn *should_stop, void **user) {
+    *should_stop = c->abort_fn;
+    *user = c->abort_user;
+}
+
+static ll_status check_abort(ll_context *c, size_t layer, ll_error *err) {
+    if (!c->abort_fn || !c->abort_fn(c->abort_user)) return LL_OK;
+    return ll_fail(err, LL_ERR_INTERRUPTED,
+                   "decoding stopped by the abort callback before layer %zu of %zu; the context is as before the call",
+                   layer, c->m->info.n_layers);
+}
 
 /* ---- building blocks ---- */
 
@@ -278,13 +300,17 @@ static void attention_part(void *ctx, int part, int n_parts) {
  * the cache. Tree mode: row t is a new node (nodes[t]) whose ancestors are
  * in c->paths; its key/value go to the node store. */
 static ll_status decode_rows(ll_context *c, const int32_t *tokens, size_t T, const int32_t *nodes, size_t max_depth,
-                             float *logits_last, float *logits_all) {
+                             float *logits_last, float *logits_all, ll_error *err) {
     const ll_model *m = c->m;
     const ll_model_info *in = &m->info;
     size_t dim = in->dim, kv = in->n_kv_heads * in->head_dim, ffn = in->ffn_dim, pos0 = c->n_past;
     for (size_t t = 0; t < T; t++) ll_weight_row(&m->tok_embd, (size_t)tokens[t], c->x + t * dim);
     rope_tables(c, pos0, nodes ? c->pos : NULL, T);
     for (size_t l = 0; l < in->n_layers; l++) {
+        /* a layer of a full batch is the longest stretch without a check:
+         * on a 110M model at a few thousand positions, well under 0.1 s */
+        ll_status st = check_abort(c, l, err);
+        if (st != LL_OK) return st;
         const ll_layer *L = &m->layers[l];
         for (size_t t = 0; t < T; t++) rmsnorm(c->xb + t * dim, c->x + t * dim, L->attn_norm, dim, in->rms_eps);
         matmul(c, &L->wq, c->xb, T, c->q);
@@ -315,9 +341,11 @@ static ll_status decode_rows(ll_context *c, const int32_t *tokens, size_t T, con
         matmul(c, &L->w_down, c->hb, T, c->xb2);
         for (size_t i = 0; i < T * dim; i++) c->x[i] += c->xb2[i];
     }
-    if (!nodes) c->n_past += T;
     size_t V = in->n_vocab;
     if (logits_all) {
+        /* the classifier over every row costs as much as several layers */
+        ll_status st = check_abort(c, in->n_layers, err);
+        if (st != LL_OK) return st;
         for (size_t t = 0; t < T; t++) rmsnorm(c->xb + t * dim, c->x + t * dim, m->output_norm, dim, in->rms_eps);
         matmul(c, &m->output, c->xb, T, logits_all);
         if (logits_last) memcpy(logits_last, logits_all + (T - 1) * V, V * sizeof(float));
@@ -325,6 +353,7 @@ static ll_status decode_rows(ll_context *c, const int32_t *tokens, size_t T, con
         rmsnorm(c->xb, c->x + (T - 1) * dim, m->output_norm, dim, in->rms_eps);
         matmul(c, &m->output, c->xb, 1, logits_last);
     }
+    if (!nodes) c->n_past += T;
     return LL_OK;
 }
 
@@ -332,19 +361,30 @@ ll_status ll_context_decode(ll_context *c, const int32_t *tokens, size_t n, floa
                             ll_error *err) {
     const ll_model_info *in = &c->m->info;
     if (n == 0) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "no tokens to decode");
-    if (c->n_past + n > c->n_ctx)
+    if (!tokens) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "tokens is NULL but n = %zu", n);
+    /* room, not n_past + n: a huge n would wrap the sum */
+    if (n > c->n_ctx - c->n_past)
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                       "the context is full: %zu cached + %zu new tokens exceed n_ctx = %zu", c->n_past, n, c->n_ctx);
+                       "the context is full: %zu cached + %zu new tokens exceed n_ctx = %zu (room for %zu)", c->n_past,
+                       n, c->n_ctx, c->n_ctx - c->n_past);
+    /* an id indexes the embedding rows: one outside would read outside the weights */
     for (size_t i = 0; i < n; i++)
         if (tokens[i] < 0 || (size_t)tokens[i] >= in->n_vocab)
             return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "token %zu = %d is out of range: valid is [0, %zu)", i,
                            tokens[i], in->n_vocab);
+    size_t n_past0 = c->n_past;
     for (size_t done = 0; done < n; done += LL_MAX_BATCH) {
         size_t T = n - done < LL_MAX_BATCH ? n - done : LL_MAX_BATCH;
         bool last = done + T == n;
         ll_status st = decode_rows(c, tokens + done, T, NULL, 0, last ? logits_last : NULL,
-                                   logits_all ? logits_all + done * in->n_vocab : NULL);
-        if (st != LL_OK) return st;
+                                   logits_all ? logits_all + done * in->n_vocab : NULL, err);
+        if (st != LL_OK) {
+            /* all or nothing: the earlier batches' cache entries are
+             * forgotten, so a caller can retry or go on from n_past0; the
+             * branches, all after n_past0, stay valid */
+            c->n_past = n_past0;
+            return st;
+        }
     }
     c->n_nodes = 0; /* a longer prefix invalidates the tree */
     return LL_OK;
@@ -377,15 +417,18 @@ ll_status ll_context_decode_tree(ll_context *c, const int32_t *parents, const in
     const ll_model_info *in = &c->m->info;
     if (n == 0 || n > LL_MAX_BATCH)
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%zu sequences per step: valid is [1, %d]", n, LL_MAX_BATCH);
+    if (!parents || !tokens || !nodes)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "parents, tokens and nodes must not be NULL");
     if (c->m->l2c_q8)
         return ll_fail(err, LL_ERR_UNSUPPORTED, "branching sequences are not supported for llama2.c int8 models");
     size_t max_depth = 0;
     for (size_t i = 0; i < n; i++) {
         if (tokens[i] < 0 || (size_t)tokens[i] >= in->n_vocab)
-            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "token %d is out of range: valid is [0, %zu)", tokens[i],
-                           in->n_vocab);
-        if (parents[i] >= (int32_t)c->n_nodes || parents[i] < -1)
-            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "parent node %d does not exist", parents[i]);
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "token %zu = %d is out of range: valid is [0, %zu)", i,
+                           tokens[i], in->n_vocab);
+        if (parents[i] < -1 || (int64_t)parents[i] >= (int64_t)c->n_nodes)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "parent %zu = node %d does not exist: valid is [-1, %zu)", i,
+                           parents[i], c->n_nodes);
         size_t d = parents[i] < 0 ? 0 : c->node_depth[parents[i]] + 1;
         if (d > max_depth) max_depth = d;
     }
@@ -410,5 +453,7 @@ ll_status ll_context_decode_tree(ll_context *c, const int32_t *parents, const in
         for (int32_t a = parents[i], k = (int32_t)d - 1; a >= 0; a = c->node_parent[a], k--) path[k] = a;
     }
     c->n_nodes += n;
-    return decode_rows(c, tokens, n, nodes, max_depth, NULL, logits);
+    ll_status st = decode_rows(c, tokens, n, nodes, max_depth, NULL, logits, err);
+    if (st != LL_OK) c->n_nodes -= n; /* stopped: the new nodes were never made */
+    return st;
 }
