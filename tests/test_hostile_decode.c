@@ -30,12 +30,12 @@
 #include "model/tensor_types.h"
 #include "test_util.h"
 
-#define VOCAB 260
-#define DIM 64
-#define HEADS 4
-#define FFN 128
+#define VOCAB  260
+#define DIM    64
+#define HEADS  4
+#define FFN    128
 #define LAYERS 24
-#define CTX 4096
+#define CTX    4096
 #define PROMPT 4000
 
 /* a stop must be seen within this many seconds of the flag or deadline */
@@ -62,8 +62,8 @@ static ll_status sample_with(ll_sampler *pre, ll_sampler *sel, const float *logi
         const ll_candidates *c = ll_chain_candidates(ch);
         float p = ll_candidates_prob(c, (size_t)c->selected);
         CHECK(c->logit[c->selected] > -INFINITY && c->logit[c->selected] < INFINITY && p > 0.0f && p <= 1.0f,
-              "%s picked token %d with logit %g and p %g", ll_sampler_name(sel), *tok,
-              (double)c->logit[c->selected], (double)p);
+              "%s picked token %d with logit %g and p %g", ll_sampler_name(sel), *tok, (double)c->logit[c->selected],
+              (double)p);
     }
     ll_chain_free(ch);
     return st;
@@ -81,9 +81,13 @@ static ll_sampler *mk_llama2c_mult(ll_error *err) { return ll_sampler_dist_new(7
 static const struct {
     const char *name;
     make_fn make;
-} selectors[] = {{"mirostat v1", mk_mirostat}, {"mirostat v2", mk_mirostat_v2}, {"greedy", mk_greedy},
-                 {"dist (llama.cpp)", mk_dist_llamacpp}, {"dist (hf)", mk_dist_hf},
-                 {"llama2.c top-p", mk_llama2c}, {"llama2.c multinomial", mk_llama2c_mult}};
+} selectors[] = {{"mirostat v1", mk_mirostat},
+                 {"mirostat v2", mk_mirostat_v2},
+                 {"greedy", mk_greedy},
+                 {"dist (llama.cpp)", mk_dist_llamacpp},
+                 {"dist (hf)", mk_dist_hf},
+                 {"llama2.c top-p", mk_llama2c},
+                 {"llama2.c multinomial", mk_llama2c_mult}};
 
 static void selectors_refuse_impossible_tokens(void) {
     float all_banned[16], one_left[16], huge[16];
@@ -114,11 +118,10 @@ static void selectors_refuse_impossible_tokens(void) {
         }
         /* a temperature of 0.5 overflows 3e38 to +inf: refused by name,
          * not a token with probability NaN */
-        st = sample_with(ll_sampler_temperature_new(0.5f, LL_PROFILE_LLAMACPP, &err), selectors[s].make(&err), huge,
-                         16, &tok, &err);
+        st = sample_with(ll_sampler_temperature_new(0.5f, LL_PROFILE_LLAMACPP, &err), selectors[s].make(&err), huge, 16,
+                         &tok, &err);
         CHECK(st == LL_ERR_INVALID_ARGUMENT && strstr(err.message, NO_TOKEN) && strstr(err.message, "inf"),
-              "%s after an overflow to +inf: status %d, token %d, '%s'", selectors[s].name, (int)st, tok,
-              err.message);
+              "%s after an overflow to +inf: status %d, token %d, '%s'", selectors[s].name, (int)st, tok, err.message);
     }
 }
 
@@ -160,11 +163,16 @@ static ll_model *synth_model(const char *path, ll_error *err) {
     float scores[VOCAB];
     int32_t types[VOCAB];
     for (int i = 0; i < VOCAB; i++) {
-        if (i == 0) snprintf(text[i], sizeof text[i], "<unk>"), types[i] = 2;
-        else if (i == 1) snprintf(text[i], sizeof text[i], "<s>"), types[i] = 3;
-        else if (i == 2) snprintf(text[i], sizeof text[i], "</s>"), types[i] = 3;
-        else if (i < 259) snprintf(text[i], sizeof text[i], "<0x%02X>", (unsigned)(i - 3)), types[i] = 6;
-        else snprintf(text[i], sizeof text[i], "\xe2\x96\x81t%d", i), types[i] = 1;
+        if (i == 0)
+            snprintf(text[i], sizeof text[i], "<unk>"), types[i] = 2;
+        else if (i == 1)
+            snprintf(text[i], sizeof text[i], "<s>"), types[i] = 3;
+        else if (i == 2)
+            snprintf(text[i], sizeof text[i], "</s>"), types[i] = 3;
+        else if (i < 259)
+            snprintf(text[i], sizeof text[i], "<0x%02X>", (unsigned)(i - 3)), types[i] = 6;
+        else
+            snprintf(text[i], sizeof text[i], "\xe2\x96\x81t%d", i), types[i] = 1;
         toks[i] = text[i];
         scores[i] = -(float)i;
     }
@@ -181,7 +189,7 @@ static ll_model *synth_model(const char *path, ll_error *err) {
         static const struct {
             const char *n;
             size_t cols, rows;
-        } mats[] = {{"attn_q", DIM, DIM},     {"attn_k", DIM, DIM},  {"attn_v", DIM, DIM}, {"attn_output", DIM, DIM},
+        } mats[] = {{"attn_q", DIM, DIM},   {"attn_k", DIM, DIM}, {"attn_v", DIM, DIM},  {"attn_output", DIM, DIM},
                     {"ffn_gate", DIM, FFN}, {"ffn_up", DIM, FFN}, {"ffn_down", FFN, DIM}};
         char n[64];
         for (size_t k = 0; k < LL_ARRAY_LEN(mats) && st == LL_OK; k++) {
@@ -193,8 +201,10 @@ static ll_model *synth_model(const char *path, ll_error *err) {
         snprintf(n, sizeof n, "blk.%d.ffn_norm.weight", l);
         if (st == LL_OK) st = add_f32(w, n, DIM, 1, 0.1f, 1.0f);
     }
-    if (st == LL_OK) st = ll_gguf_write(w, path, err);
-    else ll_fail(err, st, "cannot build the synthetic model");
+    if (st == LL_OK)
+        st = ll_gguf_write(w, path, err);
+    else
+        ll_fail(err, st, "cannot build the synthetic model");
     ll_gguf_writer_free(w);
     return st == LL_OK ? ll_model_load(path, NULL, err) : NULL;
 }
@@ -315,8 +325,7 @@ static void beam_stops_while_running(ll_model *m, double max_time, double delay)
         CHECK(r.n_seqs == 3, "beam search, %s: %zu sequences, expected 3", what, r.n_seqs);
         for (size_t i = 0; i < r.n_seqs; i++) {
             CHECK(r.seqs[i].n_tokens > 0 && r.seqs[i].n_tokens < (size_t)p.max_new_tokens && isfinite(r.seqs[i].score),
-                  "beam search, %s, sequence %zu: %zu tokens, score %g", what, i, r.seqs[i].n_tokens,
-                  r.seqs[i].score);
+                  "beam search, %s, sequence %zu: %zu tokens, score %g", what, i, r.seqs[i].n_tokens, r.seqs[i].score);
             CHECK(r.seqs[i].reason == (delay > 0 ? LL_STOP_INTERRUPTED : LL_STOP_TIME), "reason %s",
                   ll_stop_reason_name(r.seqs[i].reason));
             if (i) CHECK(r.seqs[i].score <= r.seqs[i - 1].score, "beam %zu scores above beam %zu", i, i - 1);
@@ -362,8 +371,8 @@ static void samples_stop_on_step(ll_model *m, int n, bool inside) {
     volatile sig_atomic_t flag = 0;
     wrap w = {ll_context_new(m, 256, 2, &err), &flag, 0, 3, inside, 0};
     if (inside) ll_context_set_abort(w.c, wrap_abort, &w);
-    ll_lm lm = {.self = &w, .n_vocab = VOCAB, .n_ctx = 256, .reset = wrap_reset, .extend = wrap_extend,
-                .branch = wrap_branch};
+    ll_lm lm = {
+        .self = &w, .n_vocab = VOCAB, .n_ctx = 256, .reset = wrap_reset, .extend = wrap_extend, .branch = wrap_branch};
     ll_generate_params p;
     ll_generate_params_init(&p, LL_PROFILE_HF);
     p.sampling.do_sample = 1;
@@ -381,8 +390,8 @@ static void samples_stop_on_step(ll_model *m, int n, bool inside) {
         size_t want = inside ? 2 : 3;
         for (size_t i = 0; i < r.n_seqs; i++)
             CHECK(r.seqs[i].n_tokens == want && r.seqs[i].reason == LL_STOP_INTERRUPTED,
-                  "%d samples stopped %s, sequence %zu: %zu tokens (expected %zu), %s", n, what, i,
-                  r.seqs[i].n_tokens, want, ll_stop_reason_name(r.seqs[i].reason));
+                  "%d samples stopped %s, sequence %zu: %zu tokens (expected %zu), %s", n, what, i, r.seqs[i].n_tokens,
+                  want, ll_stop_reason_name(r.seqs[i].reason));
         ll_generate_result_free(&r);
     }
     ll_context_free(w.c);
@@ -393,8 +402,8 @@ static void beam_stops_on_step(ll_model *m, bool inside) {
     volatile sig_atomic_t flag = 0;
     wrap w = {ll_context_new(m, 256, 2, &err), &flag, 0, 4, inside, 0}; /* the 3rd step's decode */
     if (inside) ll_context_set_abort(w.c, wrap_abort, &w);
-    ll_lm lm = {.self = &w, .n_vocab = VOCAB, .n_ctx = 256, .reset = wrap_reset, .extend = wrap_extend,
-                .branch = wrap_branch};
+    ll_lm lm = {
+        .self = &w, .n_vocab = VOCAB, .n_ctx = 256, .reset = wrap_reset, .extend = wrap_extend, .branch = wrap_branch};
     ll_generate_params p;
     ll_generate_params_init(&p, LL_PROFILE_HF);
     p.max_new_tokens = 40;
@@ -476,11 +485,11 @@ static void decode_rejects_bad_ids(ll_model *m) {
     /* n against the room, without wrapping */
     CHECK(ll_context_decode(c, prompt, 60, lg, NULL, &err) == LL_OK, "%s", err.message);
     ll_status st = ll_context_decode(c, prompt, 5, lg, NULL, &err);
-    CHECK(st == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "60 cached + 5 new") && strstr(err.message, "room for 4"),
+    CHECK(st == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "60 cached + 5 new") &&
+              strstr(err.message, "room for 4"),
           "n beyond the room: '%s'", err.message);
     st = ll_context_decode(c, prompt, SIZE_MAX, lg, NULL, &err);
-    CHECK(st == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "exceed n_ctx = 64"), "n = SIZE_MAX: '%s'",
-          err.message);
+    CHECK(st == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "exceed n_ctx = 64"), "n = SIZE_MAX: '%s'", err.message);
     int32_t par = 7, tok = 5, node;
     st = ll_context_decode_tree(c, &par, &tok, 1, lg, &node, &err);
     CHECK(st == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "node 7 does not exist: valid is [-1, 0)"),

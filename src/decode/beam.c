@@ -190,7 +190,8 @@ ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t
     for (size_t j = 1; j < nb; j++) memcpy(logits + j * V, logits, V * sizeof(float));
     double t_start = ll_now_seconds();
 
-    for (size_t cur = 0; cur < max_new && stop_all == LL_STOP_NONE; cur++) { /* cur = generated length before this step */
+    /* cur = generated length before this step */
+    for (size_t cur = 0; cur < max_new && stop_all == LL_STOP_NONE; cur++) {
         /* b: processed log-probs plus running sums, over every beam */
         for (size_t j = 0; j < nb; j++) {
             st = beam_scores(ch, prompt, n_prompt, &run[j], logits + j * V, V, proc + j * V, err);
