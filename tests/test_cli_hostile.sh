@@ -137,6 +137,14 @@ fi
 expect 1 "is a directory, not a regular file" "sample --logits DIR" -- "$bin" sample --logits "$tmp"
 expect 1 "is a directory, not a regular file" "--tokenizer DIR" -- "$bin" generate -m "$l2c" --tokenizer "$tmp" -p x
 expect 1 "reading standard input failed" "a directory on stdin" -- sh -c '"$1" generate --max-new-tokens 1 < "$2"' sh "$bin" "$tmp"
+# the JSON logits reader: a 300-digit number is read whole, not cut; past a double or a float is an error
+"$py" -c "print('[1, 0.' + '0' * 300 + '1, 2]')" > "$tmp/longnum.json"
+smp --logits "$tmp/longnum.json" --temperature 0 > "$tmp/out" 2>/dev/null
+has "$tmp/out" '"n_vocab":3,' && has "$tmp/out" '"selected":{"id":2,'; check "a 300-digit JSON number" $?
+printf '[1, 1e999]' > "$tmp/e999.json"
+expect 1 "number out of the range of a double at line 1, column 5" "a JSON number past a double" -- "$bin" sample --logits "$tmp/e999.json"
+printf '[1, 1e300]' > "$tmp/e300.json"
+expect 1 "logits\[1\] = 1e+300 is out of range" "a logit past a float" -- "$bin" sample --logits "$tmp/e300.json"
 smp --logits - < "$tmp/l7.json" > "$tmp/out" 2>/dev/null
 has "$tmp/out" '"n_vocab":7'; check "sample --logits - still reads stdin" $?
 

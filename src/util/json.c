@@ -321,12 +321,13 @@ static lj_value *parse_value(parser *p, int depth) {
         return new_value(p, LJ_NULL);
     }
     if (c == '-' || (c >= '0' && c <= '9')) {
-        char buf[128];
+        char small[128];
         size_t n = 0;
         while (p->s + n < p->end && p->s[n] && strchr("+-0123456789.eE", p->s[n])) n++;
-        if (n >= sizeof buf) {
-            /* no double needs this many characters; reading a prefix would misparse it */
-            perr(p, "number too long");
+        /* strtod needs a terminated copy; a long one (0.000...1) is read whole, not cut */
+        char *buf = n < sizeof small ? small : malloc(n + 1);
+        if (!buf) {
+            perr(p, "out of memory");
             return NULL;
         }
         memcpy(buf, p->s, n);
@@ -334,8 +335,15 @@ static lj_value *parse_value(parser *p, int depth) {
         char *endp;
         errno = 0;
         double d = strtod(buf, &endp);
-        if (endp == buf || (size_t)(endp - buf) != n) {
+        bool whole = endp != buf && (size_t)(endp - buf) == n;
+        if (buf != small) free(buf);
+        if (!whole) {
             perr(p, "bad number");
+            return NULL;
+        }
+        if (isinf(d)) {
+            /* 1e999 is not "inf": a number beyond a double is an error, not infinity */
+            perr(p, "number out of the range of a double");
             return NULL;
         }
         p->s += n;
