@@ -525,25 +525,26 @@ static void add_selector(builder *b, const resolved *r) {
     else add(b, ll_sampler_dist_new(r->seed, r->prof, b->err));
 }
 
-ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_error *err) {
-    resolved r;
-    if (resolve(p, &r, err) != LL_OK) return NULL;
-    /* The DRY stage matches these ids against the history; one past the
-     * vocabulary could never match, so it is a mistake, said now. */
+/* The DRY stage matches these ids against the history; one past the
+ * vocabulary could never match, so it is a mistake, said now. */
+static ll_status check_dry_breakers(const ll_sampling_params *p, size_t n_vocab, ll_error *err) {
     for (size_t i = 0; i < p->n_dry_breakers; i++) {
         const ll_token_seq *q = &p->dry_breakers[i];
-        if (!q->tokens || q->n == 0) {
-            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "dry_breakers[%zu] is empty: a breaker is one or more token ids", i);
-            return NULL;
-        }
+        if (!q->tokens || q->n == 0)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "dry_breakers[%zu] is empty: a breaker is one or more token ids",
+                           i);
         for (size_t j = 0; j < q->n; j++)
-            if (q->tokens[j] < 0 || (size_t)q->tokens[j] >= n_vocab) {
-                ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                        "dry_breakers[%zu] has token id %d: out of range, valid is [0, %zu] (the vocabulary)", i,
-                        q->tokens[j], n_vocab ? n_vocab - 1 : 0);
-                return NULL;
-            }
+            if (q->tokens[j] < 0 || (size_t)q->tokens[j] >= n_vocab)
+                return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                               "dry_breakers[%zu] has token id %d: out of range, valid is [0, %zu] (the vocabulary)", i,
+                               q->tokens[j], n_vocab ? n_vocab - 1 : 0);
     }
+    return LL_OK;
+}
+
+ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_error *err) {
+    resolved r;
+    if (resolve(p, &r, err) != LL_OK || check_dry_breakers(p, n_vocab, err) != LL_OK) return NULL;
     /* the user's order is read whether or not this profile and mode use
      * it, so a bad list is always an error */
     bool custom_order = p->samplers && *p->samplers;
