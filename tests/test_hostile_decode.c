@@ -431,6 +431,42 @@ static void beam_stops_on_step(ll_model *m, bool inside) {
     ll_context_free(w.c);
 }
 
+/* beam search and beam sampling with every token, or all but one, banned */
+static void beams_refuse_banned(ll_model *m) {
+    static int32_t banned[VOCAB];
+    for (int i = 0; i < VOCAB; i++) banned[i] = i == 77 ? 0 : i; /* all but 77; 0 twice */
+    for (int all = 0; all < 2; all++) {
+        if (all) banned[77] = 77;
+        for (int sample = 0; sample < 2; sample++) {
+            ll_error err;
+            ll_context *c = ll_context_new(m, 64, 1, &err);
+            ll_lm lm;
+            ll_lm_from_context(&lm, c);
+            ll_generate_params p;
+            ll_generate_params_init(&p, LL_PROFILE_HF);
+            p.sampling.do_sample = sample;
+            p.sampling.suppress_tokens = banned;
+            p.sampling.n_suppress_tokens = VOCAB;
+            p.max_new_tokens = 3;
+            p.num_beams = 2;
+            ll_generate_result r;
+            ll_status st = ll_generate(&lm, NULL, prompt, 4, &p, &r, &err);
+            const char *what = sample ? "beam sampling" : "beam search";
+            if (all || sample) {
+                /* beam sampling draws 2 x num_beams continuations a step: one
+                 * possible token per beam is too few (torch.multinomial fails) */
+                CHECK(st == LL_ERR_INVALID_ARGUMENT && strstr(err.message, NO_TOKEN), "%s, %s banned: status %d, '%s'",
+                      what, all ? "every token" : "all but one", (int)st, err.message);
+            } else {
+                CHECK(st == LL_OK && r.seqs[0].n_tokens == 3 && r.seqs[0].tokens[0] == 77 && r.seqs[0].tokens[2] == 77,
+                      "beam search, all but token 77 banned: status %d (%s)", (int)st, err.message);
+            }
+            if (st == LL_OK) ll_generate_result_free(&r);
+            ll_context_free(c);
+        }
+    }
+}
+
 /* the abort callback of ll_context_decode itself: all or nothing */
 static bool stop_after(void *user) { return --*(int *)user < 0; }
 
@@ -525,6 +561,7 @@ int main(void) {
     fill_prompt();
 
     decode_rejects_bad_ids(m);
+    beams_refuse_banned(m);
     decode_abort_is_all_or_nothing(m);
     long_prompt_stops(m, 1, 0.0, 0.05);
     long_prompt_stops(m, 1, 0.05, 0.0);

@@ -203,21 +203,44 @@ ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t
         /* c: the K best continuations (sorted), or K draws in draw order */
         if (!sample) {
             select_top(cands, total, top, K);
+            /* every continuation banned: HF would go on with -inf scores,
+             * but no sequence can be returned from there */
+            if (top[0].score == -INFINITY) {
+                st = ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                             "beam search: no token can be selected: every continuation of every beam was removed or "
+                             "has logit -inf");
+                goto done;
+            }
         } else {
             double mx = -INFINITY;
             for (size_t i = 0; i < total; i++)
                 if (cands[i].score > mx) mx = cands[i].score;
             double sum = 0.0;
-            for (size_t i = 0; i < total; i++) sum += (weights[i] = exp((double)cands[i].score - mx));
+            if (mx > -INFINITY) /* else exp(-inf - -inf) would be NaN */
+                for (size_t i = 0; i < total; i++) sum += (weights[i] = exp((double)cands[i].score - mx));
             for (size_t k = 0; k < K; k++) {
                 double u = ll_mt19937_canonical_double(&rng) * sum, acc = 0.0;
-                size_t pick = total - 1;
-                for (size_t i = 0; i < total; i++) {
+                /* zero weights (banned, or drawn already) are never picked:
+                 * when rounding leaves acc short of u, the last possible
+                 * one is; when none is left, torch.multinomial without
+                 * replacement (HF's draw) fails, and so does this */
+                size_t pick = SIZE_MAX, last = SIZE_MAX;
+                for (size_t i = 0; mx > -INFINITY && i < total; i++) {
+                    if (!(weights[i] > 0)) continue;
+                    last = i;
                     acc += weights[i];
-                    if (weights[i] > 0 && acc >= u) {
+                    if (acc >= u) {
                         pick = i;
                         break;
                     }
+                }
+                if (pick == SIZE_MAX) pick = last;
+                if (pick == SIZE_MAX) {
+                    st = ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                                 "beam sampling: no token can be selected: only %zu continuations have a nonzero "
+                                 "probability but each step draws %zu (2 x num_beams, more with several EOS ids)",
+                                 k, K);
+                    goto done;
                 }
                 top[k] = cands[pick];
                 sum -= weights[pick];
