@@ -88,7 +88,8 @@ cp "$seeds/fuzz_gguf/tiny-Q8_0.gguf" "$seeds/fuzz_vocab/"
 
 # llama2.c checkpoints: the real ones, and tiny ones written here (zero weights):
 # fp32 with a shared and with a separate classifier, and the int8 version 2.
-le32() { # int32, little endian
+le32() { # int32, little endian (the format is built on purpose)
+  # shellcheck disable=SC2059
   printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)))"
 }
 l2c_header() { # dim hidden layers heads kv_heads vocab seq_len
@@ -135,8 +136,8 @@ printf -- '--profile\nopenai\n--frequency-penalty\n0.5\n--presence-penalty\n-0.5
 } >"$dir/cli.dict"
 
 # ---- run ----
-export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 failed=0
 for t in $targets; do
   max=0

@@ -48,16 +48,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     while (ok && (kind = ll_args_next(&a)) != 0) {
         if (kind == 2) {
             ok = ll_parse_id_list("--history", a.value, &ids, &n_ids, &err);
+            if (!ok) fz_report("ids", &err);
             continue;
         }
         int r = ll_cli_sampling_flag(&s, &a, &err);
-        if (r < 0) ok = false;
+        if (r < 0) {
+            fz_report(a.flag, &err);
+            ok = false;
+        }
         /* r == 0: not a sampling flag; the command would reject it, the
          * fuzzer goes on to the next one */
     }
     if (ok) {
         ll_cli_sampling_finish(&s);
         ll_chain *c = ll_chain_from_params(&s.p, FZ_VOCAB, &err);
+        if (!c) fz_report("chain", &err);
         if (c) {
             char desc[256];
             (void)ll_chain_describe(c, desc, sizeof desc);
