@@ -13,7 +13,6 @@
 #include "args.h"
 #include "core/file.h"
 #include "core/internal.h"
-#include "sampling/sampler_impl.h"
 #include "util/json.h"
 
 static void usage(FILE *f) {
@@ -151,17 +150,10 @@ static void write_token_list(lj_writer *w, const ll_tokenizer *tok, const ll_tra
 }
 
 char *ll_cli_chain_describe(const ll_chain *ch) {
-    /* ll_chain_describe stops, without saying so, before a stage that does
-     * not fit. A stage's text is shorter than ll_sampler's desc, so when the
-     * text leaves that much room (plus " -> ") no stage was left out. */
-    const size_t stage_max = sizeof(((ll_sampler *)0)->desc) + 4;
-    for (size_t cap = 2048;; cap *= 2) {
-        char *buf = malloc(cap);
-        if (!buf) return NULL;
-        ll_chain_describe(ch, buf, cap);
-        if (strlen(buf) + stage_max < cap) return buf;
-        free(buf);
-    }
+    size_t n = ll_chain_describe(ch, NULL, 0);
+    char *buf = malloc(n + 1);
+    if (buf) ll_chain_describe(ch, buf, n + 1);
+    return buf;
 }
 
 void ll_cli_write_trace(lj_writer *w, const ll_trace *trace, const ll_tokenizer *tok) {

@@ -325,8 +325,10 @@ ll_status ll_chain_add(ll_chain *chain, ll_sampler *s, ll_error *err);
 size_t ll_chain_length(const ll_chain *chain);
 const ll_sampler *ll_chain_get(const ll_chain *chain, size_t i);
 size_t ll_chain_n_vocab(const ll_chain *chain);
-/* "top_k(k=40) -> top_p(p=0.95) -> ..." into buf; returns buf. */
-const char *ll_chain_describe(const ll_chain *chain, char *buf, size_t cap);
+/* "top_k(k=40) -> top_p(p=0.95) -> ..." into buf, as snprintf does: at most
+ * cap - 1 characters and a NUL; returns the length of the whole description,
+ * so a result >= cap means it was cut (call again with result + 1 bytes). */
+size_t ll_chain_describe(const ll_chain *chain, char *buf, size_t cap);
 
 /* Forget all state (history, penalties, RNG back to its seed). */
 void ll_chain_reset(ll_chain *chain);

@@ -73,16 +73,22 @@ size_t ll_chain_length(const ll_chain *ch) { return ch->n; }
 const ll_sampler *ll_chain_get(const ll_chain *ch, size_t i) { return i < ch->n ? ch->s[i] : NULL; }
 size_t ll_chain_n_vocab(const ll_chain *ch) { return ch->n_vocab; }
 
-const char *ll_chain_describe(const ll_chain *ch, char *buf, size_t cap) {
-    if (cap == 0) return buf;
-    buf[0] = '\0';
+size_t ll_chain_describe(const ll_chain *ch, char *buf, size_t cap) {
     size_t len = 0;
+    if (cap) buf[0] = '\0';
     for (size_t i = 0; i < ch->n; i++) {
-        int w = snprintf(buf + len, cap - len, "%s%s", i ? " -> " : "", ch->s[i]->desc);
-        if (w < 0 || (size_t)w >= cap - len) break;
-        len += (size_t)w;
+        const char *parts[2] = {i ? " -> " : "", ch->s[i]->desc};
+        for (int k = 0; k < 2; k++) {
+            size_t n = strlen(parts[k]);
+            if (len < cap) {
+                size_t room = cap - 1 - len, w = n < room ? n : room;
+                memcpy(buf + len, parts[k], w);
+                buf[len + w] = '\0';
+            }
+            len += n;
+        }
     }
-    return buf;
+    return len;
 }
 
 void ll_chain_reset(ll_chain *ch) {
