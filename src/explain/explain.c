@@ -59,6 +59,12 @@ int ll_explain_find(const char *name) {
 
 /* ---- the session ---- */
 
+/* Ctrl-C stops a long prompt in the middle of the forward pass, not after it. */
+static bool explain_should_stop(void *user) {
+    const ll_explain *e = user;
+    return e->interrupt && *e->interrupt;
+}
+
 ll_explain *ll_explain_new(const ll_model *m, const ll_explain_options *o, ll_error *err) {
     ll_explain *e = ll_calloc(1, sizeof *e, err);
     if (!e) return NULL;
@@ -83,6 +89,7 @@ ll_explain *ll_explain_new(const ll_model *m, const ll_explain_options *o, ll_er
     if (o->color >= 0) e->term.color = o->color != 0;
     e->in = o->in;
     e->interrupt = o->interrupt;
+    ll_context_set_abort(e->ctx, explain_should_stop, e);
     /* how the printed commands name the model: nothing for the embedded one */
     int nf = 0;
     if (o->model_path) nf = snprintf(e->model_flags, sizeof e->model_flags, " -m %s", o->model_path);
