@@ -155,11 +155,11 @@ ll_status ll_gguf_add_tensor(ll_gguf_writer *w, const char *name, uint32_t type,
     uint64_t n = 1;
     for (uint32_t d = 0; d < n_dims; d++) {
         t->ne[d] = ne[d];
-        n *= ne[d];
+        if (!ll_mul_ok(n, ne[d], &n)) return LL_ERR_INVALID_ARGUMENT;
     }
     t->type = type;
     t->n_dims = n_dims;
-    t->bytes = (size_t)(n / ti->block * ti->block_bytes);
+    if (!ll_mul_size_ok(n / ti->block, ti->block_bytes, &t->bytes)) return LL_ERR_INVALID_ARGUMENT;
     t->name = malloc(strlen(name) + 1);
     t->data = malloc(t->bytes ? t->bytes : 1);
     if (!t->name || !t->data) {

@@ -93,7 +93,8 @@ static ll_status seq_bias_apply(void *state, ll_candidates *c, const ll_history 
     for (size_t i = 0; i < s->n; i++) {
         const int32_t *seq = s->tokens + s->start[i];
         size_t m = s->len[i];
-        /* a sequence longer than the history plus one never matches (HF) */
+        /* a sequence longer than the history is skipped, as HF does, even one
+         * whose prefix would fit */
         if (m > 1 && (m > h->n || !history_ends_with(h, seq, m - 1))) continue;
         add_to_id(c, seq[m - 1], s->bias[i]);
     }
