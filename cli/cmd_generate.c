@@ -373,11 +373,16 @@ int ll_cmd_generate(int argc, char **argv) {
     if (!o.quiet && !output_failed) {
         size_t n_out = 0;
         for (size_t i = 0; i < res.n_seqs; i++) n_out += res.seqs[i].n_tokens;
+        const char *reason = res.n_seqs ? ll_stop_reason_name(res.seqs[0].reason) : "none";
         /* decode steps per second: a step decodes every live sample or beam at once */
-        fprintf(stderr, "[%zu prompt tokens: %.1f tokens/s; %zu tokens out, %zu decoded: %.1f tokens/s; stopped: %s]\n",
-                res.n_prompt, res.prompt_seconds > 0 ? (double)res.n_prompt / res.prompt_seconds : 0.0, n_out,
-                res.n_generated, res.gen_seconds > 0 ? (double)res.n_generated / res.gen_seconds : 0.0,
-                res.n_seqs ? ll_stop_reason_name(res.seqs[0].reason) : "none");
+        if (res.prompt_stopped)
+            fprintf(stderr, "[%zu prompt tokens: stopped after %.2f s, before the prompt was decoded; stopped: %s]\n",
+                    res.n_prompt, res.prompt_seconds, reason);
+        else
+            fprintf(stderr,
+                    "[%zu prompt tokens: %.1f tokens/s; %zu tokens out, %zu decoded: %.1f tokens/s; stopped: %s]\n",
+                    res.n_prompt, res.prompt_seconds > 0 ? (double)res.n_prompt / res.prompt_seconds : 0.0, n_out,
+                    res.n_generated, res.gen_seconds > 0 ? (double)res.n_generated / res.gen_seconds : 0.0, reason);
     }
     /* a failed write: ll_cli_finish_output (main) reports it and exits 1 */
     rc = output_failed ? 1 : interrupted ? 130 : 0;

@@ -648,6 +648,7 @@ typedef struct ll_generate_result {
     ll_generation *seqs;
     size_t n_seqs;
     size_t n_prompt;
+    bool prompt_stopped;         /* the interrupt or max_time came before the prompt was decoded */
     double prompt_seconds, gen_seconds;
     size_t n_generated;          /* tokens decoded after the prompt, all sequences */
 } ll_generate_result;

@@ -169,6 +169,9 @@ smp --logits "$L" --min-p -0 --top-k -0 > /dev/null 2>&1; check "-0 is a number"
 expect 2 "\-t: item 1 = 0 is out of range: valid is \[1, 512\]" "bench -t 0" -- "$bin" bench -m "$gguf" -t 0
 expect 2 "\-\-tokens: item 2 = 600 is out of range" "logits --tokens beyond the vocabulary" -- "$bin" logits -m "$gguf" --tokens 1,600
 expect 2 "\-\-logit-bias '3=1e300': bias = 1e300 is out of range" "a bias beyond a float" -- "$bin" sample --logits "$L" --logit-bias 3=1e300
+# a time limit that runs out during the prompt: no meaningless prompt speed, the reason instead
+expect 0 "stopped after .* s, before the prompt was decoded; stopped: time" "max_time spent in the prompt" -- \
+  "$bin" generate -p "And God said" --max-time 1e-9
 # info: a file that is not a runnable model shows its metadata and fails with the loader's reason
 expect 1 "architecture 'baichuan' is not supported" "info on a vocabulary-only GGUF fails" -- \
   "$bin" info -m "$shared/models/vocab/ggml-vocab-baichuan.gguf"

@@ -275,8 +275,8 @@ static void long_prompt_stops(ll_model *m, int num_beams, double max_time, doubl
     CHECK(late < STOP_BOUND, "%s during the prompt (%d beams): returned %.3f s after it (bound %.1f s)", what,
           num_beams, late, STOP_BOUND);
     if (st == LL_OK) {
-        CHECK(r.n_seqs == (size_t)p.num_return_sequences && r.n_generated == 0, "%zu sequences, %zu decoded", r.n_seqs,
-              r.n_generated);
+        CHECK(r.n_seqs == (size_t)p.num_return_sequences && r.n_generated == 0 && r.prompt_stopped,
+              "%zu sequences, %zu decoded, prompt_stopped %d", r.n_seqs, r.n_generated, r.prompt_stopped);
         for (size_t i = 0; i < r.n_seqs; i++)
             CHECK(r.seqs[i].reason == want && r.seqs[i].n_tokens == 0 && r.seqs[i].text && r.seqs[i].text_len == 0,
                   "%s, sequence %zu: reason %s, %zu tokens", what, i, ll_stop_reason_name(r.seqs[i].reason),
@@ -322,7 +322,7 @@ static void beam_stops_while_running(ll_model *m, double max_time, double delay)
     CHECK(st == LL_OK, "beam search, %s: %s", what, err.message);
     CHECK(late < STOP_BOUND, "beam search, %s: returned %.3f s after it (bound %.1f s)", what, late, STOP_BOUND);
     if (st == LL_OK) {
-        CHECK(r.n_seqs == 3, "beam search, %s: %zu sequences, expected 3", what, r.n_seqs);
+        CHECK(r.n_seqs == 3 && !r.prompt_stopped, "beam search, %s: %zu sequences, expected 3", what, r.n_seqs);
         for (size_t i = 0; i < r.n_seqs; i++) {
             CHECK(r.seqs[i].n_tokens > 0 && r.seqs[i].n_tokens < (size_t)p.max_new_tokens && isfinite(r.seqs[i].score),
                   "beam search, %s, sequence %zu: %zu tokens, score %g", what, i, r.seqs[i].n_tokens, r.seqs[i].score);

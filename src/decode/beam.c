@@ -187,6 +187,7 @@ ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t
         if (st != LL_OK) goto done;
     }
     out->prompt_seconds = ll_now_seconds() - t0;
+    out->prompt_stopped = stop_all != LL_STOP_NONE;
     for (size_t j = 1; j < nb; j++) memcpy(logits + j * V, logits, V * sizeof(float));
     double t_start = ll_now_seconds();
 

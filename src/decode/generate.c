@@ -344,6 +344,7 @@ static ll_status sample_loop(const ll_lm *lm, const ll_tokenizer *tok, const int
         if (st != LL_OK) goto done;
     }
     out->prompt_seconds = ll_now_seconds() - t0;
+    out->prompt_stopped = stopped;
     double t_start = ll_now_seconds();
     for (size_t i = 0; i < ns && stopped; i++) {
         sq[i].done = true;
