@@ -637,6 +637,44 @@ static void l2c_expect(const l2c_spec *s, const char *what, ...) {
     va_end(ap);
 }
 
+/* An int8 checkpoint whose activations are all zero (every weight zero)
+ * or NaN (a NaN norm): the activation quantizer's 0/0 and NaN -> int8 were
+ * undefined behaviour (found by fuzz_llama2c). Zeros give zero logits, a
+ * NaN norm gives NaN logits - never an arbitrary number. */
+static void int8_nonfinite(void) {
+    for (int nan_norm = 0; nan_norm < 2; nan_norm++) {
+        l2c_spec s = l2c_base();
+        s.v2 = 1;
+        size_t n;
+        uint8_t *b = make_l2c(&s, &n);
+        if (nan_norm) {
+            float v = NAN;
+            memcpy(b + 256, &v, 4); /* the first attention-norm weight */
+        }
+        char path[256];
+        snprintf(path, sizeof path, "%s/int8.bin", tmpdir);
+        write_file(path, b, n);
+        free(b);
+        ll_error err;
+        ll_model *m = ll_model_load(path, NULL, &err);
+        CHECK(m != NULL, "int8 %s: %s", nan_norm ? "NaN norm" : "zeros", err.message);
+        ll_context *c = m ? ll_context_new(m, 8, 1, &err) : NULL;
+        float lg[32];
+        int32_t t = 1;
+        if (c && ll_context_decode(c, &t, 1, lg, NULL, &err) == LL_OK) {
+            size_t bad = 0;
+            for (int i = 0; i < 32; i++) bad += nan_norm ? !isnan(lg[i]) : lg[i] != 0.0f;
+            CHECK(bad == 0, "int8 %s: %zu logits are not %s", nan_norm ? "NaN norm" : "zeros", bad,
+                  nan_norm ? "NaN" : "0");
+        } else {
+            CHECK(false, "int8 %s: decode: %s", nan_norm ? "NaN norm" : "zeros", err.message);
+        }
+        ll_context_free(c);
+        ll_model_free(m);
+        remove(path);
+    }
+}
+
 /* issue 9, items 1 and 2 for llama2.c */
 static void test_llama2c(void) {
     ll_error err;
@@ -662,6 +700,7 @@ static void test_llama2c(void) {
     b = make_l2c(&s, &n);
     CHECK(load_file(b, n, NULL, &err, &info) && !info.tied_output, "int8 separate: %s", err.message);
     free(b);
+    int8_nonfinite();
 
     /* the issue's 60-byte file: vocab_size = INT32_MIN */
     s = l2c_base();

@@ -8,6 +8,7 @@
  * llama.cpp's "llama" architecture applies, so Q and K need no permutation.
  */
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,13 +46,21 @@ static ll_status add_weight(ll_gguf_writer *w, const char *name, const ll_weight
     if (!data || !row) {
         st = ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory converting %s", name);
     } else {
-        for (size_t i = 0; i < rows; i++) {
+        /* a NaN or inf weight has no quantized form (and would be undefined
+         * behaviour in the float -> int conversion): name it */
+        for (size_t i = 0; i < rows && st == LL_OK; i++) {
             ll_weight_row(src, i, row);
-            ll_quantize_row(type, row, data + i * rb, cols);
+            for (size_t j = 0; j < cols && st == LL_OK; j++)
+                if (!isfinite(row[j]))
+                    st = ll_fail(err, LL_ERR_FORMAT, "tensor %s has a non-finite weight (%g) at row %zu, column %zu",
+                                 name, (double)row[j], i, j);
+            if (st == LL_OK) ll_quantize_row(type, row, data + i * rb, cols);
         }
-        uint64_t ne[2] = {cols, rows};
-        st = ll_gguf_add_tensor(w, name, type, ne, 2, data);
-        if (st != LL_OK) ll_fail(err, st, "cannot add tensor %s", name);
+        if (st == LL_OK) {
+            uint64_t ne[2] = {cols, rows};
+            st = ll_gguf_add_tensor(w, name, type, ne, 2, data);
+            if (st != LL_OK) ll_fail(err, st, "cannot add tensor %s", name);
+        }
     }
     free(data);
     free(row);

@@ -176,17 +176,27 @@ static void rmsnorm(float *out, const float *x, const float *w, size_t n, float 
     for (size_t i = 0; i < n; i++) out[i] = (x[i] * scale) * w[i];
 }
 
-/* llama2.c's runq.c: symmetric int8 per group, round half away from zero */
+/* llama2.c's runq.c: symmetric int8 per group, round half away from zero.
+ * Two cases runq.c leaves to chance: a group of zeros (scale 0, so 0/0)
+ * quantizes to zeros; a NaN or inf activation (weights from a broken file)
+ * has no int8 form, so the group's scale becomes NaN and the logits say so
+ * (the sampler rejects NaN logits) instead of an undefined conversion. */
 static void l2c_quantize(const float *x, size_t n, int group, int8_t *q, float *s) {
     for (size_t g = 0; g < n / (size_t)group; g++) {
+        const float *xg = x + g * (size_t)group;
+        int8_t *qg = q + g * (size_t)group;
         float wmax = 0.0f;
+        bool finite = true;
         for (int i = 0; i < group; i++) {
-            float v = fabsf(x[g * (size_t)group + (size_t)i]);
+            float v = fabsf(xg[i]);
+            finite = finite && isfinite(v);
             if (v > wmax) wmax = v;
         }
         float scale = wmax / 127.0f;
-        s[g] = scale;
-        for (int i = 0; i < group; i++) q[g * (size_t)group + (size_t)i] = (int8_t)round(x[g * (size_t)group + (size_t)i] / scale);
+        s[g] = finite ? scale : NAN;
+        /* |x| / scale is 127 up to rounding, except when scale is subnormal */
+        for (int i = 0; i < group; i++)
+            qg[i] = finite && scale > 0.0f ? (int8_t)round(fminf(fmaxf(xg[i] / scale, -127.0f), 127.0f)) : 0;
     }
 }
 
