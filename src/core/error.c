@@ -133,3 +133,19 @@ const char *ll_format_double(char *buf, double v) {
     }
     return buf;
 }
+
+const char *ll_quote(char buf[LL_QUOTE_MAX], const char *s, size_t n) {
+    /* room for the tail " ... (18446744073709551615 bytes)" */
+    const size_t body = LL_QUOTE_MAX - 34;
+    size_t o = 0, i = 0;
+    for (; i < n; i++) {
+        uint8_t c = (uint8_t)s[i];
+        bool plain = c >= 0x20 && c < 0x7F && c != '\\' && c != '\'';
+        if (o + (plain ? 1 : 4) > body) break;
+        if (plain) buf[o++] = (char)c;
+        else o += (size_t)snprintf(buf + o, LL_QUOTE_MAX - o, "\\x%02X", c);
+    }
+    if (i < n) snprintf(buf + o, LL_QUOTE_MAX - o, "... (%zu bytes)", n);
+    else buf[o] = '\0';
+    return buf;
+}

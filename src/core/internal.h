@@ -69,6 +69,14 @@ static inline bool ll_mul_size_ok(uint64_t a, uint64_t b, size_t *out) {
 /* snprintf that never overflows and tolerates cap == 0; returns buf. */
 char *ll_bufprintf(char *buf, size_t cap, const char *fmt, ...) LL_PRINTF(3, 4);
 
+/* Quotes outside text (a key, a token piece, a flag value) for a message:
+ * printable ASCII as is, every other byte (and \\ and ') as \xNN, and text
+ * longer than fits shown as its start, "..." and its length in bytes, so a
+ * crafted name can neither drive a terminal nor push the rest of a message
+ * out of the error buffer. buf needs LL_QUOTE_MAX bytes; returns buf. */
+#define LL_QUOTE_MAX 96
+const char *ll_quote(char buf[LL_QUOTE_MAX], const char *s, size_t n);
+
 /* Formats a float the shortest way that reads back to the same value
  * ("0.1", "1e-05", "-inf", "nan"). buf needs 32 bytes. */
 const char *ll_format_float(char *buf, float v);
