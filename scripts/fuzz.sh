@@ -131,9 +131,14 @@ printf -- '--profile\nopenai\n--frequency-penalty\n0.5\n--presence-penalty\n-0.5
 # a dictionary of every flag and sampler name, read from the sources so it stays current
 {
   grep -o '"--[a-z-]*"' cli/args.c | sort -u
-  grep -o 'strcmp(name, "[a-z_]*")' src/sampling/params.c | grep -o '"[a-z_]*"' | sort -u
+  # the stage names and aliases --samplers accepts: the rows of params.c's table
+  sed -n '/stage_aliases\[\] = {/,/};/p' src/sampling/params.c | grep -o '{"[a-z_]*"' | grep -o '"[a-z_]*"' | sort -u
   printf '"=-inf"\n"=inf"\n"nan"\n"1e300"\n"99999999999999999999"\n'
 } >"$dir/cli.dict"
+if ! grep -q '"top_k"' "$dir/cli.dict" || ! grep -q '"--top-k"' "$dir/cli.dict"; then
+  echo "fuzz.sh: the flag or sampler names for the fuzz_cli dictionary were not found (did args.c or params.c's table move?)" >&2
+  exit 1
+fi
 
 # ---- run ----
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"

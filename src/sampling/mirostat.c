@@ -25,23 +25,8 @@ static float powf_exact(float x, float y) { return (float)pow((double)x, (double
 /* llama.cpp softmaxes whatever it is given: with every logit at -inf it
  * divides 0 by 0 and picks a token with probability NaN, and a +inf or NaN
  * left by an earlier stage (a finite logit overflowing under a small
- * temperature) does the same. Like every other selecting stage, refuse. */
-static ll_status check_selectable(const ll_candidates *c, ll_error *err) {
-    if (c->size == 0)
-        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "no token can be selected: no candidates left");
-    float max = ll_cand_max(c);
-    if (max == -INFINITY)
-        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                       "no token can be selected: every candidate was removed or has logit -inf");
-    ptrdiff_t bad = c->ws->k->find_invalid(c->logit, c->size);
-    if (bad >= 0)
-        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                       "no token can be selected: candidate %td (token %d) has logit %g after the earlier stages "
-                       "(an overflow?); valid logits are finite or -inf",
-                       bad, ll_candidates_id(c, (size_t)bad), (double)c->logit[bad]);
-    return LL_OK;
-}
-
+ * temperature) does the same. Like every other selecting stage, refuse
+ * (ll_select_check). */
 static ll_status select_and_update(mirostat_state *s, ll_candidates *c) {
     ll_cand_softmax_llamacpp(c, true);
     int64_t idx = ll_discrete_distribution(&s->rng, c->p, c->size);
@@ -50,7 +35,7 @@ static ll_status select_and_update(mirostat_state *s, ll_candidates *c) {
      * candidate even if its probability is 0 (logit -inf, or an
      * exponential that underflowed). Sorted, those are the tail: take the
      * last candidate that can occur. The first one can (its logit is the
-     * finite maximum: check_selectable). The draw itself is llama.cpp's,
+     * finite maximum: ll_select_check). The draw itself is llama.cpp's,
      * so the random stream stays in step with it. */
     while (idx > 0 && !(c->p[idx] > 0.0f)) idx--;
     c->selected = idx;
@@ -62,7 +47,7 @@ static ll_status select_and_update(mirostat_state *s, ll_candidates *c) {
 static ll_status mirostat_apply(void *state, ll_candidates *c, const ll_history *h, ll_error *err) {
     (void)h;
     mirostat_state *s = state;
-    ll_status st = check_selectable(c, err);
+    ll_status st = ll_select_check(c, err);
     if (st != LL_OK) return st;
     ll_cand_softmax_llamacpp(c, true);
     /* Zipf exponent estimated from the m most likely tokens */
@@ -86,7 +71,7 @@ static ll_status mirostat_apply(void *state, ll_candidates *c, const ll_history 
 static ll_status mirostat_v2_apply(void *state, ll_candidates *c, const ll_history *h, ll_error *err) {
     (void)h;
     mirostat_state *s = state;
-    ll_status st = check_selectable(c, err);
+    ll_status st = ll_select_check(c, err);
     if (st != LL_OK) return st;
     ll_cand_softmax_llamacpp(c, true);
     size_t keep = 0;

@@ -30,6 +30,11 @@ ll_status ll_check_finite(const char *name, double v, ll_error *err);
 ll_status ll_check_range(const char *name, double v, double lo, bool lo_open, double hi, bool hi_open,
                          ll_error *err);
 
+/* LL_OK when a selecting stage can pick a token from c; otherwise the error
+ * every selector gives: no candidate left, all at -inf, or a +inf / NaN
+ * logit left by an earlier stage (named). One full pass (select.c). */
+ll_status ll_select_check(const ll_candidates *c, ll_error *err);
+
 /* (float)log((double)x): the correctly rounded logf on every platform. */
 static inline float ll_logf(float x) { return (float)log((double)x); }
 

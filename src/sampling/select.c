@@ -31,6 +31,12 @@ static ll_status invalid_logit(const ll_candidates *c, ll_error *err) {
                    bad, ll_candidates_id(c, (size_t)bad), (double)c->logit[bad]);
 }
 
+ll_status ll_select_check(const ll_candidates *c, ll_error *err) {
+    if (c->size == 0) return no_candidates(err);
+    if (c->ws->k->find_invalid(c->logit, c->size) >= 0) return invalid_logit(c, err);
+    return ll_cand_max(c) == -INFINITY ? no_candidates(err) : LL_OK;
+}
+
 /* The last candidate that can occur (p > 0): where an inverse-CDF walk
  * falls off the end because its running sum rounded short of the target.
  * Returning the last candidate regardless, as llama.cpp and run.c do,
