@@ -12,6 +12,8 @@
  * split on whitespace, punctuation and CJK ideographs, then take the
  * longest vocabulary piece at each point ("▁" marks the start of a word in
  * GGUF BERT vocabularies); a word that cannot be covered is one [UNK].
+ * A byte the byte-level vocabulary has no symbol for is an error naming it
+ * (llama.cpp drops it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +123,7 @@ static bool merge_ok(const ll_gguf_str *m) {
 
 ll_status ll_bpe_prepare(ll_tokenizer *t, const ll_gguf *g, ll_error *err) {
     bool found;
-    char q[200], kind[48];
+    char q[LL_QUOTE_MAX], kind[48];
     char *pre = ll_gguf_get_str(g, "tokenizer.ggml.pre", &found, err);
     if (found && !pre) return err ? err->status : LL_ERR_FORMAT; /* not a string (or out of memory) */
     const char *name = pre ? pre : "default";
@@ -130,7 +132,7 @@ ll_status ll_bpe_prepare(ll_tokenizer *t, const ll_gguf *g, ll_error *err) {
         if (!strcmp(pre_table[i].name, name)) which = i;
     if (which == LL_ARRAY_LEN(pre_table)) {
         ll_status st = ll_fail(err, LL_ERR_UNSUPPORTED, "tokenizer.ggml.pre = '%s' is not a supported pre-tokenizer",
-                               ll_piece_quote(q, sizeof q, name, strlen(name)));
+                               ll_quote(q, name, strlen(name)));
         free(pre);
         return st;
     }
@@ -141,15 +143,9 @@ ll_status ll_bpe_prepare(ll_tokenizer *t, const ll_gguf *g, ll_error *err) {
     const ll_gguf_kv *m = ll_gguf_find(g, "tokenizer.ggml.merges");
     /* as llama.cpp: a byte-level BPE vocabulary is its merges */
     if (!m) return ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.merges is missing (a gpt2 vocabulary needs its merges)");
-    if (m->type != LL_GGUF_ARRAY || m->arr_type != LL_GGUF_STRING) {
-        if (m->type == LL_GGUF_ARRAY) snprintf(kind, sizeof kind, "an array of %s", ll_gguf_type_name(m->arr_type));
-        else {
-            const char *tn = ll_gguf_type_name(m->type);
-            snprintf(kind, sizeof kind, "%s %s", (tn[0] == 'i' || tn[0] == 'a') ? "an" : "a", tn);
-        }
+    if (m->type != LL_GGUF_ARRAY || m->arr_type != LL_GGUF_STRING)
         return ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.merges is %s, expected an array of string (at byte offset %llu)",
-                       kind, (unsigned long long)m->offset);
-    }
+                       ll_kv_kind(m, kind, sizeof kind), (unsigned long long)m->offset);
     /* ranks are stored as rank + 1 in uint32 and compared as int */
     if (m->arr_n > (uint64_t)INT32_MAX - 1)
         return ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.merges has %llu entries (valid: at most %d)",
@@ -161,9 +157,16 @@ ll_status ll_bpe_prepare(ll_tokenizer *t, const ll_gguf *g, ll_error *err) {
         if (!merge_ok(s))
             return ll_fail(err, LL_ERR_FORMAT,
                            "tokenizer.ggml.merges[%zu] = '%s' is not two pieces separated by one space", i,
-                           ll_piece_quote(q, sizeof q, s->ptr, s->len));
-        if (s->len > UINT32_MAX || !ll_add_ok(total, (uint64_t)s->len + 1, &total) || total > SIZE_MAX)
-            return ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.merges[%zu] has %zu bytes, too long", i, s->len);
+                           ll_quote(q, s->ptr, s->len));
+        /* a merge joins two pieces: bounded as they are, so that hashing the
+         * symbols of a word stays proportional to its length */
+        if (s->len > 2 * LL_TOKEN_MAX_BYTES + 1)
+            return ll_fail(err, LL_ERR_FORMAT,
+                           "tokenizer.ggml.merges[%zu] has %zu bytes (valid: at most %d, two pieces of at most %d "
+                           "and a space)",
+                           i, s->len, 2 * LL_TOKEN_MAX_BYTES + 1, LL_TOKEN_MAX_BYTES);
+        if (!ll_add_ok(total, (uint64_t)s->len + 1, &total) || total > SIZE_MAX)
+            return ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.merges takes more than %zu bytes", (size_t)SIZE_MAX);
     }
     bpe_data *d = ll_calloc(1, sizeof *d, err);
     if (!d) return LL_ERR_OUT_OF_MEMORY;
@@ -249,22 +252,26 @@ static bool pair_before(const pair *x, const pair *y) {
     return x->rank < y->rank || (x->rank == y->rank && x->left < y->left);
 }
 
-static void bpe_word(const ll_tokenizer *t, const bpe_data *d, const char *w, size_t n, ll_ids *out) {
+/* Encodes one byte-encoded piece. False when a symbol is not a token and
+ * one of its characters (one byte of the text each) is not a token either:
+ * *bad is where that character starts in w. */
+static bool bpe_word(const ll_tokenizer *t, const bpe_data *d, const char *w, size_t n, ll_ids *out, size_t *bad) {
     if (t->ignore_merges) {
         int32_t id = ll_vocab_lookup(t, w, n);
         if (id >= 0) {
             ll_ids_push(out, id);
-            return;
+            return true;
         }
     }
     sym *s = malloc((n + 1) * sizeof *s);
     pair *heap = malloc((2 * n + 2) * sizeof *heap);
     size_t hn = 0, hcap = 2 * n + 2;
+    bool ok = true;
     if (!s || !heap) {
         free(s);
         free(heap);
         out->oom = true;
-        return;
+        return true;
     }
     int ns = 0;
     for (size_t i = 0; i < n;) {
@@ -283,7 +290,10 @@ static void bpe_word(const ll_tokenizer *t, const bpe_data *d, const char *w, si
             if (hn == hcap) {                                                                         \
                 hcap *= 2;                                                                            \
                 pair *nh_ = realloc(heap, hcap * sizeof *heap);                                       \
-                if (!nh_) break;                                                                      \
+                if (!nh_) {                                                                           \
+                    out->oom = true; /* a merge left out would change the result */                  \
+                    break;                                                                            \
+                }                                                                                     \
                 heap = nh_;                                                                           \
             }                                                                                         \
             pair p_ = {l, r, rk_, s[l].len + s[r].len};                                               \
@@ -321,19 +331,62 @@ static void bpe_word(const ll_tokenizer *t, const bpe_data *d, const char *w, si
         if (L->next >= 0) PUSH_PAIR(top.left, L->next);
     }
 #undef PUSH_PAIR
-    for (int i = 0; i >= 0 && i < ns; i = s[i].next) {
+    for (int i = 0; ok && i >= 0 && i < ns; i = s[i].next) {
         int32_t id = ll_vocab_lookup(t, w + s[i].start, s[i].len);
         if (id >= 0) {
             ll_ids_push(out, id);
             continue;
         }
-        for (size_t k = 0; k < s[i].len; k++) { /* llama.cpp: single bytes, if present */
-            int32_t b = ll_vocab_lookup(t, w + s[i].start + k, 1);
-            if (b >= 0) ll_ids_push(out, b);
+        /* a merge that made no token: its characters one by one. llama.cpp
+         * looks up single bytes of the encoding instead and drops what it
+         * does not find; a byte the vocabulary cannot express is an error
+         * here, never left out without a word. */
+        for (size_t k = s[i].start, e = s[i].start + s[i].len; k < e;) {
+            size_t c = k;
+            (void)ll_utf8_next(w, e, &k);
+            int32_t b = ll_vocab_lookup(t, w + c, k - c);
+            if (b < 0) {
+                *bad = c;
+                ok = false;
+                break;
+            }
+            ll_ids_push(out, b);
         }
     }
     free(s);
     free(heap);
+    return ok;
+}
+
+/* The error for a byte that has no token: the piece whose code points
+ * start at cps[c0] has the unencodable character at byte e of its byte
+ * encoding; name the byte, where it is in the text and the missing symbol. */
+static ll_status missing_byte(const ll_tokenizer *t, const char *text, size_t len, size_t base, const uint32_t *cps,
+                              size_t c0, size_t e, ll_error *err) {
+    size_t c = c0, q = 0, m = 0;
+    char u[4];
+    size_t ul = ll_utf8_put(cps[c], u);
+    for (;;) { /* each byte of each code point is one symbol of 1 or 2 bytes */
+        char bl[4];
+        size_t l = ll_utf8_put(byte_cp((uint8_t)u[q]), bl);
+        if (m + l > e) break;
+        m += l;
+        if (++q == ul) ul = ll_utf8_put(cps[++c], u), q = 0;
+    }
+    size_t off = 0;
+    for (size_t j = 0; j < c; j++) (void)ll_utf8_next(text, len, &off);
+    uint8_t byte = (uint8_t)u[q];
+    char where[160];
+    if (off + ul <= len && memcmp(text + off, u, ul) == 0)
+        snprintf(where, sizeof where, "byte 0x%02X at offset %zu of the text", byte, base + off + q);
+    else /* the character is U+FFFD standing for a byte that is not UTF-8 */
+        snprintf(where, sizeof where,
+                 "byte 0x%02X of U+FFFD (which replaces the invalid UTF-8 at offset %zu of the text)", byte,
+                 base + off);
+    return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                   "%s has no token in this vocabulary (%s): tokenizer.ggml.tokens has no piece for its byte-level "
+                   "symbol U+%04X",
+                   where, t->desc, (unsigned)byte_cp(byte));
 }
 
 /* Splits [a, b) of cps by one regex: matches and the gaps between them. */
@@ -358,7 +411,8 @@ static bool span_push(spans *sp, size_t a, size_t b) {
     return true;
 }
 
-ll_status ll_bpe_encode(const ll_tokenizer *t, const char *text, size_t len, ll_ids *out, ll_error *err) {
+ll_status ll_bpe_encode(const ll_tokenizer *t, const char *text, size_t len, size_t base, ll_ids *out,
+                        ll_error *err) {
     const bpe_data *d = data_of(t);
     uint32_t *cps = malloc((len + 1) * sizeof *cps);
     spans cur = {0}, next = {0};
@@ -371,7 +425,7 @@ ll_status ll_bpe_encode(const ll_tokenizer *t, const char *text, size_t len, ll_
     size_t n = 0;
     for (size_t i = 0; i < len;) cps[n++] = ll_utf8_next(text, len, &i);
     if (n == 0) goto done;
-    span_push(&cur, 0, n);
+    bool room = span_push(&cur, 0, n);
     for (size_t r = 0; r < d->n; r++) {
         next.n = 0;
         for (size_t k = 0; k < cur.n; k++) {
@@ -383,15 +437,19 @@ ll_status ll_bpe_encode(const ll_tokenizer *t, const char *text, size_t len, ll_
                     pos++;
                     continue;
                 }
-                if (pos > gap) span_push(&next, gap, pos);
-                span_push(&next, pos, (size_t)e + a);
+                if (pos > gap) room &= span_push(&next, gap, pos);
+                room &= span_push(&next, pos, (size_t)e + a);
                 pos = gap = (size_t)e + a;
             }
-            if (gap < b) span_push(&next, gap, b);
+            if (gap < b) room &= span_push(&next, gap, b);
         }
         spans tmp = cur;
         cur = next;
         next = tmp;
+    }
+    if (!room) { /* a piece left out would drop its text */
+        st = ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
     }
     for (size_t k = 0; k < cur.n; k++) {
         /* byte-encode the piece: each byte of its UTF-8 (an invalid input
@@ -403,7 +461,11 @@ ll_status ll_bpe_encode(const ll_tokenizer *t, const char *text, size_t len, ll_
             size_t ul = ll_utf8_put(cps[c], u);
             for (size_t q = 0; q < ul; q++) m += ll_utf8_put(byte_cp((uint8_t)u[q]), enc + m);
         }
-        bpe_word(t, d, enc, m, out);
+        size_t bad;
+        if (!bpe_word(t, d, enc, m, out, &bad)) {
+            st = missing_byte(t, text, len, base, cps, cur.start[k], bad, err);
+            goto done;
+        }
     }
 done:
     free(cps);
@@ -434,25 +496,22 @@ static void wpm_word(const ll_tokenizer *t, const char *w, size_t n, ll_ids *out
     memcpy(buf, "\xe2\x96\x81", 3);
     memcpy(buf + 3, w, n);
     size_t m = n + 3, before = out->n;
-    size_t max_len = t->max_len; /* longest piece, measured once at load */
     bool ok = true;
-    for (size_t i = 0; i < m && ok;) {
-        size_t j = i + max_len + 1 < m ? i + max_len + 1 : m;
-        bool hit = false;
-        for (; j > i; j--) {
-            int32_t id = ll_vocab_lookup(t, buf + i, j - i);
-            if (id >= 0) {
-                ll_ids_push(out, id);
-                i = j;
-                hit = true;
-                break;
-            }
+    for (size_t i = 0; i < m;) {
+        /* the longest piece here: one walk down the trie, as long as the
+         * longest piece that starts like the text at most */
+        size_t l = 0;
+        int32_t id = ll_trie_longest(&t->wpm, buf + i, m - i, &l);
+        if (id < 0) {
+            ok = false;
+            break;
         }
-        if (!hit) ok = false;
+        ll_ids_push(out, id);
+        i += l;
     }
-    if (!ok) {
+    if (!ok) { /* finish_vocab refuses a WordPiece vocabulary without an unknown token */
         out->n = before;
-        ll_ids_push(out, t->unk >= 0 ? t->unk : 0);
+        ll_ids_push(out, t->unk);
     }
     free(buf);
 }

@@ -115,9 +115,11 @@ void ll_spm_encode(const ll_tokenizer *t, const char *text, size_t len, ll_ids *
             ll_ids_push(out, id);
             continue;
         }
+        /* finish_vocab refuses a SentencePiece vocabulary that lacks a byte
+         * token and has no unknown token: where byte_id is -1, unk is a token */
         for (size_t k = 0; k < sym[i].n; k++) {
             int32_t b = t->byte_id[(uint8_t)sym[i].text[k]];
-            ll_ids_push(out, b >= 0 ? b : (t->unk >= 0 ? t->unk : 0));
+            ll_ids_push(out, b >= 0 ? b : t->unk);
         }
     }
     free(sym);

@@ -191,27 +191,115 @@ int ll_byte_token_value(const char *s, size_t n) {
     return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
-const char *ll_piece_quote(char *buf, size_t cap, const char *s, size_t n) {
-    size_t o = 0, shown = 0;
-    if (cap == 0) return buf;
-    for (; shown < n && o + 8 < cap && shown < 48; shown++) {
-        uint8_t c = (uint8_t)s[shown];
-        if (c >= 0x20 && c < 0x7F && c != '\\' && c != '\'') buf[o++] = (char)c;
-        else o += (size_t)snprintf(buf + o, cap - o, "\\x%02X", c);
-    }
-    if (shown < n && o + 4 <= cap) memcpy(buf + o, "...", 3), o += 3;
-    buf[o < cap ? o : cap - 1] = '\0';
-    return buf;
-}
-
-/* "a uint32", "an array of int32": what a metadata value is, for messages. */
-static const char *kv_kind(const ll_gguf_kv *kv, char *buf, size_t cap) {
+const char *ll_kv_kind(const ll_gguf_kv *kv, char *buf, size_t cap) {
     if (kv->type == LL_GGUF_ARRAY) snprintf(buf, cap, "an array of %s", ll_gguf_type_name(kv->arr_type));
     else {
         const char *n = ll_gguf_type_name(kv->type);
         snprintf(buf, cap, "%s %s", (n[0] == 'i' || n[0] == 'a') ? "an" : "a", n);
     }
     return buf;
+}
+
+/* ---- tries for longest-match encoding ---- */
+
+typedef struct {
+    const char *s;
+    uint32_t len;
+    int32_t id;
+} trie_key;
+
+/* by text (bytes unsigned, a prefix first), then by id */
+static int trie_key_cmp(const void *a, const void *b) {
+    const trie_key *x = a, *y = b;
+    int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+    if (c) return c;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Builds the trie of the non-empty texts of the tokens `want` accepts. The
+ * keys are sorted, so each node is a range of them sharing its prefix: a
+ * key as long as the prefix ends there (the first, lowest id, of equal
+ * texts wins), the rest split by their next byte into the children. Every
+ * key is visited once per node on its path: O(total text bytes) after the
+ * sort. */
+static bool trie_build(ll_trie *tr, const ll_tokenizer *t, bool (*want)(const ll_tokenizer *, size_t),
+                       ll_error *err) {
+    trie_key *keys = NULL;
+    uint32_t *lo = NULL, *hi = NULL;
+    uint16_t *depth = NULL;
+    bool ok = false;
+    size_t nk = 0;
+    uint64_t bytes = 1; /* the root */
+    for (size_t i = 0; i < t->n; i++)
+        if (t->len[i] > 0 && want(t, i)) nk++, bytes += t->len[i]; /* n and each len are bounded: no wrap */
+    if (bytes > UINT32_MAX) {
+        ll_fail(err, LL_ERR_FORMAT, "the vocabulary's token texts take %llu bytes (valid: at most %u)",
+                (unsigned long long)bytes - 1, UINT32_MAX - 1);
+        return false;
+    }
+    size_t cap = (size_t)bytes; /* at most one node per key byte */
+    keys = ll_calloc(nk ? nk : 1, sizeof *keys, err);
+    tr->node = ll_calloc(cap, sizeof *tr->node, err);
+    lo = ll_calloc(cap, sizeof *lo, err);
+    hi = ll_calloc(cap, sizeof *hi, err);
+    depth = ll_calloc(cap, sizeof *depth, err);
+    if (!keys || !tr->node || !lo || !hi || !depth) goto done;
+    nk = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->len[i] > 0 && want(t, i)) keys[nk++] = (trie_key){t->text[i], t->len[i], (int32_t)i};
+    qsort(keys, nk, sizeof *keys, trie_key_cmp);
+    tr->node[0] = (ll_trie_node){0, -1, 0, 0};
+    lo[0] = 0, hi[0] = (uint32_t)nk, depth[0] = 0;
+    tr->n = 1;
+    for (size_t x = 0; x < tr->n; x++) { /* breadth first: children are appended together */
+        size_t j = lo[x], d = depth[x];
+        if (j < hi[x] && keys[j].len == d) tr->node[x].id = keys[j].id;
+        while (j < hi[x] && keys[j].len == d) j++;
+        tr->node[x].first = (uint32_t)tr->n;
+        while (j < hi[x]) {
+            uint8_t c = (uint8_t)keys[j].s[d];
+            size_t k = j;
+            while (k < hi[x] && (uint8_t)keys[k].s[d] == c) k++;
+            size_t y = tr->n++;
+            tr->node[y] = (ll_trie_node){0, -1, 0, c};
+            lo[y] = (uint32_t)j, hi[y] = (uint32_t)k, depth[y] = (uint16_t)(d + 1); /* d < LL_TOKEN_MAX_BYTES */
+            tr->node[x].n_child++;
+            j = k;
+        }
+    }
+    /* shared prefixes leave most of the worst-case room unused */
+    ll_trie_node *fit = realloc(tr->node, tr->n * sizeof *tr->node);
+    if (fit) tr->node = fit;
+    ok = true;
+done:
+    free(keys);
+    free(lo);
+    free(hi);
+    free(depth);
+    return ok;
+}
+
+int32_t ll_trie_longest(const ll_trie *tr, const char *s, size_t n, size_t *len) {
+    int32_t best = -1;
+    size_t x = 0;
+    for (size_t d = 0; d < n; d++) {
+        const ll_trie_node *p = &tr->node[x];
+        uint8_t c = (uint8_t)s[d];
+        size_t a = p->first, b = a + p->n_child;
+        while (a < b) {
+            size_t mid = a + (b - a) / 2;
+            if (tr->node[mid].byte < c) a = mid + 1;
+            else b = mid;
+        }
+        if (a == (size_t)p->first + p->n_child || tr->node[a].byte != c) break;
+        x = a;
+        if (tr->node[x].id >= 0) {
+            best = tr->node[x].id;
+            *len = d + 1;
+        }
+    }
+    return best;
 }
 
 /* ---- construction ---- */
@@ -224,8 +312,9 @@ void ll_tokenizer_free(ll_tokenizer *t) {
     free(t->type);
     free(t->map.slots);
     ll_bpe_free(t);
-    free(t->special);
-    free(t->user);
+    free(t->special.node);
+    free(t->user.node);
+    free(t->wpm.node);
     free(t->eog);
     free(t->storage);
     free(t);
@@ -251,31 +340,16 @@ static ll_tokenizer *alloc_vocab(size_t n, size_t storage_bytes, ll_error *err) 
     return t;
 }
 
-typedef struct {
-    uint32_t first, len;
-    int32_t id;
-} special_key;
-
-/* first byte ascending, then longest first, then lowest id */
-static int special_cmp(const void *a, const void *b) {
-    const special_key *x = a, *y = b;
-    if (x->first != y->first) return x->first < y->first ? -1 : 1;
-    if (x->len != y->len) return x->len > y->len ? -1 : 1;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
 static bool is_special(int32_t ty) {
     return ty == LL_TOK_CONTROL || ty == LL_TOK_USER_DEFINED || ty == LL_TOK_UNKNOWN;
 }
 
-/* Fills the group offsets of an id list sorted by special_cmp. */
-static void group_starts(const ll_tokenizer *t, const int32_t *ids, size_t n, size_t *start) {
-    size_t k = 0;
-    for (unsigned c = 0; c < 256; c++) {
-        start[c] = k;
-        while (k < n && (uint8_t)t->text[ids[k]][0] == c) k++;
-    }
-    start[256] = n;
+/* which tokens each trie holds */
+static bool want_special(const ll_tokenizer *t, size_t i) { return is_special(t->type[i]); }
+static bool want_user(const ll_tokenizer *t, size_t i) { return t->type[i] == LL_TOK_USER_DEFINED; }
+static bool want_any(const ll_tokenizer *t, size_t i) {
+    (void)t, (void)i;
+    return true;
 }
 
 /* Names token i in messages: the GGUF array element or the tokenizer.bin entry. */
@@ -284,17 +358,15 @@ static const char *token_name(char *buf, size_t cap, bool gguf, size_t i) {
     return buf;
 }
 
-/* Checks the byte tokens and builds the piece map, byte_id, the special
- * lists and the EOG set. O(n log n): one hash insert per piece, one sort of
- * the specials. */
+/* Checks the byte tokens and builds the piece map, byte_id, the tries and
+ * the EOG set. O(n log n): one hash insert per piece, one sort per trie.
+ * The readers have bounded every text by LL_TOKEN_MAX_BYTES. */
 static bool finish_vocab(ll_tokenizer *t, bool gguf, ll_error *err) {
-    char name[64], q[200];
-    special_key *keys = NULL;
+    char name[64], q[LL_QUOTE_MAX];
     bool ok = false;
     if (!map_build(t, err)) goto done;
-    size_t n_special = 0, n_user = 0, n_bytes = 0;
+    size_t n_bytes = 0;
     for (size_t i = 0; i < t->n; i++) {
-        if (t->len[i] > t->max_len) t->max_len = t->len[i];
         if (t->type[i] == LL_TOK_BYTE) {
             /* decoding turns a byte token into its byte by reading its text:
              * accept only the exact form, and one token per byte value (a
@@ -302,23 +374,19 @@ static bool finish_vocab(ll_tokenizer *t, bool gguf, ll_error *err) {
             int v = ll_byte_token_value(t->text[i], t->len[i]);
             if (v < 0) {
                 ll_fail(err, LL_ERR_FORMAT, "%s = '%s' is typed BYTE but is not a byte token '<0xHH>' (two hex digits)",
-                        token_name(name, sizeof name, gguf, i), ll_piece_quote(q, sizeof q, t->text[i], t->len[i]));
+                        token_name(name, sizeof name, gguf, i), ll_quote(q, t->text[i], t->len[i]));
                 goto done;
             }
             if (t->byte_id[v] >= 0) {
                 ll_fail(err, LL_ERR_FORMAT,
                         "%s = '%s' is a second byte token for byte 0x%02X (token %d is the first; each byte value may "
                         "have one)",
-                        token_name(name, sizeof name, gguf, i), ll_piece_quote(q, sizeof q, t->text[i], t->len[i]),
+                        token_name(name, sizeof name, gguf, i), ll_quote(q, t->text[i], t->len[i]),
                         (unsigned)v, (int)t->byte_id[v]);
                 goto done;
             }
             t->byte_id[v] = (int32_t)i;
             n_bytes++;
-        }
-        if (is_special(t->type[i]) && t->len[i] > 0) {
-            n_special++;
-            n_user += t->type[i] == LL_TOK_USER_DEFINED;
         }
     }
     /* text that no piece covers must still encode to something meaningful:
@@ -338,20 +406,9 @@ static bool finish_vocab(ll_tokenizer *t, bool gguf, ll_error *err) {
                 "it cannot cover could not be encoded");
         goto done;
     }
-    keys = ll_calloc(n_special ? n_special : 1, sizeof *keys, err);
-    t->special = ll_calloc(n_special ? n_special : 1, sizeof *t->special, err);
-    t->user = ll_calloc(n_user ? n_user : 1, sizeof *t->user, err);
-    if (!keys || !t->special || !t->user) goto done;
-    for (size_t i = 0; i < t->n; i++)
-        if (is_special(t->type[i]) && t->len[i] > 0)
-            keys[t->n_special++] = (special_key){(uint8_t)t->text[i][0], t->len[i], (int32_t)i};
-    qsort(keys, t->n_special, sizeof *keys, special_cmp);
-    for (size_t k = 0; k < t->n_special; k++) {
-        t->special[k] = keys[k].id;
-        if (t->type[keys[k].id] == LL_TOK_USER_DEFINED) t->user[t->n_user++] = keys[k].id;
-    }
-    group_starts(t, t->special, t->n_special, t->special_start);
-    group_starts(t, t->user, t->n_user, t->user_start);
+    if (!trie_build(&t->special, t, want_special, err) || !trie_build(&t->user, t, want_user, err) ||
+        (t->kind == LL_TOKENIZER_WPM && !trie_build(&t->wpm, t, want_any, err)))
+        goto done;
     t->eog = ll_calloc(4, sizeof *t->eog, err);
     if (!t->eog) goto done;
     int32_t cand[2] = {t->eos, t->eot};
@@ -363,7 +420,6 @@ static bool finish_vocab(ll_tokenizer *t, bool gguf, ll_error *err) {
     }
     ok = true;
 done:
-    free(keys);
     return ok;
 }
 
@@ -396,7 +452,7 @@ static bool special_id(const ll_gguf *g, const char *key, size_t n, int32_t *out
         break;
     default:
         ll_fail(err, LL_ERR_FORMAT, "%s is %s, expected an integer token id (at byte offset %llu)", key,
-                kv_kind(kv, kind, sizeof kind), (unsigned long long)kv->offset);
+                ll_kv_kind(kv, kind, sizeof kind), (unsigned long long)kv->offset);
         return false;
     }
     if (v >= n) {
@@ -426,7 +482,7 @@ static bool token_array(const ll_gguf *g, const char *key, ll_gguf_type want, si
     if (!kv) return true;
     if (kv->type != LL_GGUF_ARRAY || kv->arr_type != want) {
         ll_fail(err, LL_ERR_FORMAT, "%s is %s, expected an array of %s (at byte offset %llu)", key,
-                kv_kind(kv, kind, sizeof kind), ll_gguf_type_name(want), (unsigned long long)kv->offset);
+                ll_kv_kind(kv, kind, sizeof kind), ll_gguf_type_name(want), (unsigned long long)kv->offset);
         return false;
     }
     if (kv->arr_n != n) {
@@ -443,14 +499,14 @@ ll_tokenizer *ll_tokenizer_from_gguf(const ll_gguf *g, ll_error *err) {
     const ll_gguf_kv *tokens = ll_gguf_find(g, "tokenizer.ggml.tokens");
     const ll_gguf_kv *scores, *types;
     ll_tokenizer *t = NULL;
-    char kind[48], q[200];
+    char kind[48], q[LL_QUOTE_MAX];
     if (!model) {
         ll_fail(err, LL_ERR_FORMAT, "the file has no tokenizer (tokenizer.ggml.model is missing)");
         return NULL;
     }
     if (model->type != LL_GGUF_STRING) {
         ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.model is %s, expected a string (at byte offset %llu)",
-                kv_kind(model, kind, sizeof kind), (unsigned long long)model->offset);
+                ll_kv_kind(model, kind, sizeof kind), (unsigned long long)model->offset);
         return NULL;
     }
     ll_tokenizer_kind k;
@@ -460,7 +516,7 @@ ll_tokenizer *ll_tokenizer_from_gguf(const ll_gguf *g, ll_error *err) {
     else if (ms->len == 4 && !memcmp(ms->ptr, "bert", 4)) k = LL_TOKENIZER_WPM;
     else {
         ll_fail(err, LL_ERR_UNSUPPORTED, "tokenizer.ggml.model = '%s' is not supported (valid: llama, gpt2, bert)",
-                ll_piece_quote(q, sizeof q, ms->ptr, ms->len));
+                ll_quote(q, ms->ptr, ms->len));
         return NULL;
     }
     if (!tokens) {
@@ -469,7 +525,7 @@ ll_tokenizer *ll_tokenizer_from_gguf(const ll_gguf *g, ll_error *err) {
     }
     if (tokens->type != LL_GGUF_ARRAY || tokens->arr_type != LL_GGUF_STRING) {
         ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.tokens is %s, expected an array of string (at byte offset %llu)",
-                kv_kind(tokens, kind, sizeof kind), (unsigned long long)tokens->offset);
+                ll_kv_kind(tokens, kind, sizeof kind), (unsigned long long)tokens->offset);
         return NULL;
     }
     /* ids are int32 throughout the API */
@@ -482,9 +538,13 @@ ll_tokenizer *ll_tokenizer_from_gguf(const ll_gguf *g, ll_error *err) {
     uint64_t storage = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t len = tokens->arr_str[i].len;
-        if (len > UINT32_MAX || !ll_add_ok(storage, len + 1, &storage) || storage > SIZE_MAX) {
-            ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.tokens[%zu] has %llu bytes, too long (valid: at most %u)", i,
-                    (unsigned long long)len, UINT32_MAX);
+        if (len > LL_TOKEN_MAX_BYTES) {
+            ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.tokens[%zu] has %llu bytes (valid: at most %d)", i,
+                    (unsigned long long)len, LL_TOKEN_MAX_BYTES);
+            return NULL;
+        }
+        if (!ll_add_ok(storage, len + 1, &storage) || storage > SIZE_MAX) {
+            ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.tokens takes more than %zu bytes", (size_t)SIZE_MAX);
             return NULL;
         }
     }
@@ -508,7 +568,7 @@ ll_tokenizer *ll_tokenizer_from_gguf(const ll_gguf *g, ll_error *err) {
             memcpy(&t->score[i], scores->arr_data + 4 * i, 4);
             if (isnan(t->score[i])) {
                 ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.scores[%zu] is NaN (token '%s'): merges compare scores", i,
-                        ll_piece_quote(q, sizeof q, t->text[i], t->len[i]));
+                        ll_quote(q, t->text[i], t->len[i]));
                 goto fail;
             }
         }
@@ -581,8 +641,9 @@ ll_tokenizer *ll_tokenizer_from_llama2c(const uint8_t *b, size_t size, ll_error 
         return NULL;
     }
     uint32_t max_len = rd32(b);
-    /* first pass: count tokens, check every length against the header and
-     * the bytes left, and size the storage (each ' ' becomes 3 bytes) */
+    /* first pass: count tokens, check every length against the header, the
+     * bytes left and LL_TOKEN_MAX_BYTES, and size the storage (each ' '
+     * becomes 3 bytes) */
     size_t pos = 4, n = 0;
     uint64_t storage = 0;
     while (pos < size) {
@@ -606,9 +667,23 @@ ll_tokenizer *ll_tokenizer_from_llama2c(const uint8_t *b, size_t size, ll_error 
                     pos + 4, size - pos - 8);
             return NULL;
         }
-        if (!ll_mul_ok(len, 3, &expanded) || expanded > UINT32_MAX || !ll_add_ok(storage, expanded + 1, &storage) ||
-            storage > SIZE_MAX) {
-            ll_fail(err, LL_ERR_FORMAT, "tokenizer.bin token %zu has length %u, too long (byte %zu)", n, len, pos + 4);
+        if (len > LL_TOKEN_MAX_BYTES) {
+            ll_fail(err, LL_ERR_FORMAT, "tokenizer.bin token %zu has %u bytes (valid: at most %d; byte %zu)", n, len,
+                    LL_TOKEN_MAX_BYTES, pos + 4);
+            return NULL;
+        }
+        /* the piece the vocabulary holds has each ' ' as U+2581 (3 bytes) */
+        expanded = len;
+        for (uint32_t j = 0; j < len; j++) expanded += b[pos + 8 + j] == ' ' ? 2 : 0;
+        if (expanded > LL_TOKEN_MAX_BYTES) {
+            ll_fail(err, LL_ERR_FORMAT,
+                    "tokenizer.bin token %zu has %llu bytes with each space written as U+2581 (valid: at most %d; "
+                    "byte %zu)",
+                    n, (unsigned long long)expanded, LL_TOKEN_MAX_BYTES, pos + 4);
+            return NULL;
+        }
+        if (!ll_add_ok(storage, expanded + 1, &storage) || storage > SIZE_MAX) {
+            ll_fail(err, LL_ERR_FORMAT, "tokenizer.bin takes more than %zu bytes once read", (size_t)SIZE_MAX);
             return NULL;
         }
         float score;
@@ -717,8 +792,9 @@ const char *ll_token_text(const ll_tokenizer *t, int32_t id) {
 
 /* ---- encoding ---- */
 
-static ll_status encode_fragment(const ll_tokenizer *t, const char *s, size_t n, bool first_fragment, ll_ids *out,
-                                 ll_error *err) {
+/* s is the fragment of the text at offset base, between special tokens */
+static ll_status encode_fragment(const ll_tokenizer *t, const char *s, size_t n, size_t base, bool first_fragment,
+                                 ll_ids *out, ll_error *err) {
     switch (t->kind) {
     case LL_TOKENIZER_SPM: {
         (void)first_fragment;
@@ -738,7 +814,7 @@ static ll_status encode_fragment(const ll_tokenizer *t, const char *s, size_t n,
         free(buf);
         return LL_OK;
     }
-    case LL_TOKENIZER_BPE: return ll_bpe_encode(t, s, n, out, err);
+    case LL_TOKENIZER_BPE: return ll_bpe_encode(t, s, n, base, out, err);
     case LL_TOKENIZER_WPM: return ll_wpm_encode(t, s, n, out, err);
     }
     return LL_ERR_UNSUPPORTED;
@@ -760,29 +836,21 @@ ll_status ll_tokenize(const ll_tokenizer *t, const char *text, size_t len, bool 
     ll_status st = LL_OK;
     for (size_t i = 0; i <= len && st == LL_OK;) {
         int32_t hit = -1;
-        if (i < len) { /* only the specials that start with this byte, longest first */
-            const int32_t *list = parse_special ? t->special : t->user;
-            const size_t *group = parse_special ? t->special_start : t->user_start;
-            uint8_t c = (uint8_t)text[i];
-            for (size_t k = group[c]; k < group[c + 1]; k++) {
-                int32_t id = list[k];
-                if (t->len[id] <= len - i && memcmp(text + i, t->text[id], t->len[id]) == 0) {
-                    hit = id;
-                    break;
-                }
-            }
-        }
+        size_t hit_len = 0;
+        /* the longest special text here, then the lowest id: one walk of at
+         * most LL_TOKEN_MAX_BYTES steps, however many specials share a prefix */
+        if (i < len) hit = ll_trie_longest(parse_special ? &t->special : &t->user, text + i, len - i, &hit_len);
         if (i < len && hit < 0) {
             i++;
             continue;
         }
         if (i > start) {
-            st = encode_fragment(t, text + start, i - start, prev_special, &out, err);
+            st = encode_fragment(t, text + start, i - start, start, prev_special, &out, err);
             prev_special = false;
         }
         if (hit < 0) break;
         ll_ids_push(&out, hit);
-        i += t->len[hit];
+        i += hit_len;
         start = i;
         prev_special = true;
     }

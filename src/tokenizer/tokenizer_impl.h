@@ -25,6 +25,12 @@ enum {
  * this bound keeps every such product far from overflow. */
 #define LL_TOKENIZE_MAX_BYTES ((size_t)1 << 28)
 
+/* Longest token text a vocabulary may hold, in bytes. Longest-match
+ * encoding (WordPiece, special tokens) costs up to this much per text
+ * position, so a file must not choose it: the longest piece in the real
+ * vocabularies tested (gpt-neox, mpt) has 1024 bytes, most have under 300. */
+#define LL_TOKEN_MAX_BYTES 4096
+
 /* Piece texts are hashed with SipHash-1-3 under a key drawn per tokenizer,
  * so a crafted vocabulary cannot make its piece or merge tables degenerate
  * into one long probe chain (quadratic loading and encoding). Results never
@@ -37,6 +43,23 @@ typedef struct {
     uint32_t *slots; /* id + 1, 0 = empty */
     size_t mask;
 } ll_str_map;
+
+/* A byte trie over some of the vocabulary's texts, for longest-match
+ * encoding in time proportional to the match: nodes in breadth-first order,
+ * the children of each contiguous and sorted by byte (found by binary
+ * search), so no crafted set of texts can make a walk slower than its
+ * length times 8 comparisons. */
+typedef struct {
+    uint32_t first;   /* index of the first child */
+    int32_t id;       /* the lowest id whose text ends here, or -1 */
+    uint16_t n_child; /* 0..256 */
+    uint8_t byte;     /* the byte on the edge from the parent */
+} ll_trie_node;
+
+typedef struct {
+    ll_trie_node *node; /* node[0] is the root (the empty text) */
+    size_t n;
+} ll_trie;
 
 /* GPT-2 pre-tokenizer families */
 typedef enum {
@@ -63,7 +86,6 @@ struct ll_tokenizer {
     bool add_bos, add_eos, add_space_prefix;
     uint64_t hash_key[2];    /* for ll_tok_hash */
     ll_str_map map;          /* piece text -> id */
-    uint32_t max_len;        /* longest piece, in bytes */
     int32_t byte_id[256];    /* the token typed BYTE for each byte value, or -1 */
     /* BPE: pre-tokenizer and merge ranks (bpe.c) */
     struct ll_bpe_data *bpe;
@@ -71,17 +93,12 @@ struct ll_tokenizer {
     bool ignore_merges;      /* llama3-style: whole words in the vocab skip merging */
     /* WordPiece normalisation */
     bool wpm_lowercase, wpm_strip_accents;
-    /* special tokens (control, unknown, user-defined) grouped by their first
-     * byte, each group longest first, then lowest id: the ids starting with
-     * byte c are special[special_start[c] .. special_start[c + 1]). user and
-     * user_start are the same for the user-defined ones alone (matched even
-     * without parse_special). */
-    int32_t *special;
-    size_t n_special;
-    size_t special_start[257];
-    int32_t *user;
-    size_t n_user;
-    size_t user_start[257];
+    /* special tokens (control, unknown, user-defined), and the user-defined
+     * ones alone (matched even without parse_special): the longest match
+     * wins, then the lowest id */
+    ll_trie special;
+    ll_trie user;
+    ll_trie wpm; /* WordPiece: every piece */
     int32_t *eog;
     size_t n_eog;
     char *storage;           /* all piece texts */
@@ -103,10 +120,13 @@ uint64_t ll_tok_hash(const ll_tokenizer *t, const char *s, size_t n);
  * digits, either case); -1 otherwise. */
 int ll_byte_token_value(const char *s, size_t n);
 
-/* Writes s (n bytes) into buf for an error message: printable ASCII as is,
- * other bytes as \xHH, cut to about 48 bytes with "..." when longer (the
- * message says so rather than cutting silently). Returns buf. */
-const char *ll_piece_quote(char *buf, size_t cap, const char *s, size_t n);
+/* The longest text in tr that starts s[0..n): its id, with its length in
+ * *len; -1 (and *len untouched) when none does. */
+int32_t ll_trie_longest(const ll_trie *tr, const char *s, size_t n, size_t *len);
+
+/* "a uint32", "an array of int32": what a metadata value is, for messages.
+ * 48 bytes hold any; returns buf. */
+const char *ll_kv_kind(const ll_gguf_kv *kv, char *buf, size_t cap);
 
 /* Each appends to a growing id list. */
 typedef struct {
@@ -117,7 +137,8 @@ typedef struct {
 void ll_ids_push(ll_ids *v, int32_t id);
 
 void ll_spm_encode(const ll_tokenizer *t, const char *text, size_t len, ll_ids *out);
-ll_status ll_bpe_encode(const ll_tokenizer *t, const char *text, size_t len, ll_ids *out, ll_error *err);
+/* base: where text starts in the text given to ll_tokenize (for messages) */
+ll_status ll_bpe_encode(const ll_tokenizer *t, const char *text, size_t len, size_t base, ll_ids *out, ll_error *err);
 ll_status ll_wpm_encode(const ll_tokenizer *t, const char *text, size_t len, ll_ids *out, ll_error *err);
 ll_status ll_bpe_prepare(ll_tokenizer *t, const ll_gguf *g, ll_error *err);
 void ll_bpe_free(ll_tokenizer *t);
