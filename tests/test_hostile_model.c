@@ -20,107 +20,50 @@
 #include "model/gguf.h"
 #include "test_util.h"
 
-/* ---- a growable byte buffer ---- */
-
-typedef struct {
-    uint8_t *b;
-    size_t n, cap;
-} buf;
-
-static void put(buf *w, const void *p, size_t n) {
-    if (w->n + n > w->cap) {
-        size_t cap = w->cap ? w->cap : 4096;
-        while (cap < w->n + n) cap *= 2;
-        uint8_t *nb = realloc(w->b, cap);
-        if (!nb) {
-            fprintf(stderr, "out of memory building a test file\n");
-            exit(2);
-        }
-        w->b = nb;
-        w->cap = cap;
-    }
-    if (n) memcpy(w->b + w->n, p, n);
-    w->n += n;
-}
-static void put_zeros(buf *w, size_t n) {
-    static const uint8_t z[4096];
-    while (n) {
-        size_t k = n < sizeof z ? n : sizeof z;
-        put(w, z, k);
-        n -= k;
-    }
-}
-static void put_u8(buf *w, uint8_t v) { put(w, &v, 1); }
-static void put_u32(buf *w, uint32_t v) {
-    uint8_t b[4];
-    for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> (8 * i));
-    put(w, b, 4);
-}
-static void put_u64(buf *w, uint64_t v) {
-    uint8_t b[8];
-    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
-    put(w, b, 8);
-}
-static void put_f32(buf *w, float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    put_u32(w, u);
-}
-static void put_f64(buf *w, double f) {
-    uint64_t u;
-    memcpy(&u, &f, 8);
-    put_u64(w, u);
-}
-static void put_strn(buf *w, const char *s, size_t n) {
-    put_u64(w, n);
-    put(w, s, n);
-}
-static void put_str(buf *w, const char *s) { put_strn(w, s, strlen(s)); }
-
 /* ---- raw GGUF: metadata and tensor directory written as given ---- */
 
 enum { T_U8 = 0, T_U32 = 4, T_I32 = 5, T_F32 = 6, T_STR = 8, T_ARR = 9, T_F64 = 12 };
 
 typedef struct {
-    buf kv, ti, data;
+    tu_bytes kv, ti, data;
     uint64_t n_kv, n_tensors;
 } gguf_b;
 
 static void kv_u32(gguf_b *g, const char *key, uint32_t v) {
-    put_str(&g->kv, key);
-    put_u32(&g->kv, T_U32);
-    put_u32(&g->kv, v);
+    tu_put_str(&g->kv, key);
+    tu_put_u32(&g->kv, T_U32);
+    tu_put_u32(&g->kv, v);
     g->n_kv++;
 }
 static void kv_f32(gguf_b *g, const char *key, float v) {
-    put_str(&g->kv, key);
-    put_u32(&g->kv, T_F32);
-    put_f32(&g->kv, v);
+    tu_put_str(&g->kv, key);
+    tu_put_u32(&g->kv, T_F32);
+    tu_put_f32(&g->kv, v);
     g->n_kv++;
 }
 static void kv_f64(gguf_b *g, const char *key, double v) {
-    put_str(&g->kv, key);
-    put_u32(&g->kv, T_F64);
-    put_f64(&g->kv, v);
+    tu_put_str(&g->kv, key);
+    tu_put_u32(&g->kv, T_F64);
+    tu_put_f64(&g->kv, v);
     g->n_kv++;
 }
 static void kv_str(gguf_b *g, const char *key, const char *v) {
-    put_str(&g->kv, key);
-    put_u32(&g->kv, T_STR);
-    put_str(&g->kv, v);
+    tu_put_str(&g->kv, key);
+    tu_put_u32(&g->kv, T_STR);
+    tu_put_str(&g->kv, v);
     g->n_kv++;
 }
 
 /* A tensor of ggml type `type` whose data is `bytes` zero bytes at the
  * next 32-aligned data offset (bytes may lie: 0 for a wrapped size). */
 static void tensor(gguf_b *g, const char *name, uint32_t n_dims, const uint64_t *ne, uint32_t type, uint64_t bytes) {
-    while (g->data.n % 32) put_u8(&g->data, 0);
-    put_str(&g->ti, name);
-    put_u32(&g->ti, n_dims);
-    for (uint32_t d = 0; d < n_dims; d++) put_u64(&g->ti, ne[d]);
-    put_u32(&g->ti, type);
-    put_u64(&g->ti, g->data.n);
-    put_zeros(&g->data, bytes);
+    while (g->data.n % 32) tu_put_u8(&g->data, 0);
+    tu_put_str(&g->ti, name);
+    tu_put_u32(&g->ti, n_dims);
+    for (uint32_t d = 0; d < n_dims; d++) tu_put_u64(&g->ti, ne[d]);
+    tu_put_u32(&g->ti, type);
+    tu_put_u64(&g->ti, g->data.n);
+    tu_put_zeros(&g->data, bytes);
     g->n_tensors++;
 }
 static void tensor_f32(gguf_b *g, const char *name, uint64_t cols, uint64_t rows) {
@@ -135,16 +78,16 @@ static void tensor_f32(gguf_b *g, const char *name, uint64_t cols, uint64_t rows
  * counts in the header are the ones given (n_kv/n_tensors = UINT64_MAX:
  * those written). */
 static uint8_t *gguf_finish(gguf_b *g, uint64_t n_tensors, uint64_t n_kv, size_t *size) {
-    buf f = {0};
-    put(&f, "GGUF", 4);
-    put_u32(&f, 3);
-    put_u64(&f, n_tensors == UINT64_MAX ? g->n_tensors : n_tensors);
-    put_u64(&f, n_kv == UINT64_MAX ? g->n_kv : n_kv);
-    put(&f, g->kv.b, g->kv.n);
-    put(&f, g->ti.b, g->ti.n);
+    tu_bytes f = {0};
+    tu_put(&f, "GGUF", 4);
+    tu_put_u32(&f, 3);
+    tu_put_u64(&f, n_tensors == UINT64_MAX ? g->n_tensors : n_tensors);
+    tu_put_u64(&f, n_kv == UINT64_MAX ? g->n_kv : n_kv);
+    tu_put(&f, g->kv.b, g->kv.n);
+    tu_put(&f, g->ti.b, g->ti.n);
     if (g->n_tensors) {
-        while (f.n % 32) put_u8(&f, 0);
-        put(&f, g->data.b, g->data.n);
+        while (f.n % 32) tu_put_u8(&f, 0);
+        tu_put(&f, g->data.b, g->data.n);
     }
     free(g->kv.b);
     free(g->ti.b);
@@ -208,10 +151,10 @@ static uint8_t *make_model(const spec *s, size_t *size) {
     }
     /* a SentencePiece vocabulary: <unk> <s> </s>, the 256 byte tokens, fillers */
     kv_str(&g, "tokenizer.ggml.model", "llama");
-    put_str(&g.kv, "tokenizer.ggml.tokens");
-    put_u32(&g.kv, T_ARR);
-    put_u32(&g.kv, T_STR);
-    put_u64(&g.kv, s->n_tokens);
+    tu_put_str(&g.kv, "tokenizer.ggml.tokens");
+    tu_put_u32(&g.kv, T_ARR);
+    tu_put_u32(&g.kv, T_STR);
+    tu_put_u64(&g.kv, s->n_tokens);
     for (uint32_t i = 0; i < s->n_tokens; i++) {
         if (i == 0)
             snprintf(k, sizeof k, "<unk>");
@@ -223,20 +166,20 @@ static uint8_t *make_model(const spec *s, size_t *size) {
             snprintf(k, sizeof k, "<0x%02X>", i - 3);
         else
             snprintf(k, sizeof k, "w%u", i);
-        put_str(&g.kv, k);
+        tu_put_str(&g.kv, k);
     }
     g.n_kv++;
-    put_str(&g.kv, "tokenizer.ggml.scores");
-    put_u32(&g.kv, T_ARR);
-    put_u32(&g.kv, T_F32);
-    put_u64(&g.kv, s->n_tokens);
-    for (uint32_t i = 0; i < s->n_tokens; i++) put_f32(&g.kv, i < 259 ? 0.0f : -(float)i);
+    tu_put_str(&g.kv, "tokenizer.ggml.scores");
+    tu_put_u32(&g.kv, T_ARR);
+    tu_put_u32(&g.kv, T_F32);
+    tu_put_u64(&g.kv, s->n_tokens);
+    for (uint32_t i = 0; i < s->n_tokens; i++) tu_put_f32(&g.kv, i < 259 ? 0.0f : -(float)i);
     g.n_kv++;
-    put_str(&g.kv, "tokenizer.ggml.token_type");
-    put_u32(&g.kv, T_ARR);
-    put_u32(&g.kv, T_I32);
-    put_u64(&g.kv, s->n_tokens);
-    for (uint32_t i = 0; i < s->n_tokens; i++) put_u32(&g.kv, i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1);
+    tu_put_str(&g.kv, "tokenizer.ggml.token_type");
+    tu_put_u32(&g.kv, T_ARR);
+    tu_put_u32(&g.kv, T_I32);
+    tu_put_u64(&g.kv, s->n_tokens);
+    for (uint32_t i = 0; i < s->n_tokens; i++) tu_put_u32(&g.kv, i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1);
     g.n_kv++;
     kv_u32(&g, "tokenizer.ggml.unknown_token_id", 0);
     kv_u32(&g, "tokenizer.ggml.bos_token_id", 1);
@@ -502,9 +445,9 @@ static void test_limits(void) {
     free(b);
     free(longkey);
     /* a key with a NUL inside would look up as its prefix */
-    put_strn(&g.kv, "general.architecture\0x", 22);
-    put_u32(&g.kv, T_STR);
-    put_str(&g.kv, "llama");
+    tu_put_strn(&g.kv, "general.architecture\0x", 22);
+    tu_put_u32(&g.kv, T_STR);
+    tu_put_str(&g.kv, "llama");
     g.n_kv++;
     b = gguf_finish(&g, UINT64_MAX, UINT64_MAX, &n);
     CHECK(!ll_gguf_open_memory(b, n, &err) && strstr(err.message, "NUL"), "NUL in key: %s", err.message);
@@ -512,15 +455,15 @@ static void test_limits(void) {
     /* an array longer than the limit, inside the file: built directly (64 MiB
      * of zero pages from calloc, not copied) */
     size_t big = (size_t)LL_GGUF_MAX_ARRAY_LEN + 1;
-    buf h = {0};
-    put(&h, "GGUF", 4);
-    put_u32(&h, 3);
-    put_u64(&h, 0);
-    put_u64(&h, 1);
-    put_str(&h, "big");
-    put_u32(&h, T_ARR);
-    put_u32(&h, T_U8);
-    put_u64(&h, big);
+    tu_bytes h = {0};
+    tu_put(&h, "GGUF", 4);
+    tu_put_u32(&h, 3);
+    tu_put_u64(&h, 0);
+    tu_put_u64(&h, 1);
+    tu_put_str(&h, "big");
+    tu_put_u32(&h, T_ARR);
+    tu_put_u32(&h, T_U8);
+    tu_put_u64(&h, big);
     n = h.n + big;
     b = calloc(1, n);
     memcpy(b, h.b, h.n);
@@ -530,14 +473,14 @@ static void test_limits(void) {
           "array limit: %s", err.message);
     free(b);
     /* arrays nested 5 deep */
-    put_str(&g.kv, "nest");
-    put_u32(&g.kv, T_ARR);
+    tu_put_str(&g.kv, "nest");
+    tu_put_u32(&g.kv, T_ARR);
     for (int i = 0; i < 5; i++) {
-        put_u32(&g.kv, T_ARR);
-        put_u64(&g.kv, 1);
+        tu_put_u32(&g.kv, T_ARR);
+        tu_put_u64(&g.kv, 1);
     }
-    put_u32(&g.kv, T_U8);
-    put_u64(&g.kv, 0);
+    tu_put_u32(&g.kv, T_U8);
+    tu_put_u64(&g.kv, 0);
     g.n_kv++;
     b = gguf_finish(&g, UINT64_MAX, UINT64_MAX, &n);
     CHECK(!ll_gguf_open_memory(b, n, &err) && strstr(err.message, "nested"), "nesting: %s", err.message);
@@ -597,7 +540,7 @@ static l2c_spec l2c_base(void) {
 }
 
 static uint8_t *make_l2c(const l2c_spec *s, size_t *size) {
-    buf f = {0};
+    tu_bytes f = {0};
     uint64_t dim = (uint32_t)s->h[0], hid = (uint32_t)s->h[1], L = (uint32_t)s->h[2];
     uint64_t kv = s->h[3] > 0 ? dim / (uint32_t)s->h[3] * (uint32_t)s->h[4] : 0;
     uint64_t V = s->h[5] < 0 ? 0u - (uint64_t)(int64_t)s->h[5] : (uint64_t)s->h[5];
@@ -606,19 +549,19 @@ static uint8_t *make_l2c(const l2c_spec *s, size_t *size) {
     uint64_t norms = (2 * L + 1) * dim;
     uint64_t need;
     if (s->v2) {
-        put_u32(&f, 0x616b3432);
-        put_u32(&f, 2);
-        for (int i = 0; i < 7; i++) put_u32(&f, (uint32_t)s->h[i]);
-        put_u8(&f, s->shared);
-        put_u32(&f, (uint32_t)s->group);
-        put_zeros(&f, 256 - f.n);
+        tu_put_u32(&f, 0x616b3432);
+        tu_put_u32(&f, 2);
+        for (int i = 0; i < 7; i++) tu_put_u32(&f, (uint32_t)s->h[i]);
+        tu_put_u8(&f, s->shared);
+        tu_put_u32(&f, (uint32_t)s->group);
+        tu_put_zeros(&f, 256 - f.n);
         need = norms * 4 + weights + (s->group > 0 ? weights / (uint32_t)s->group * 4 : 0);
     } else {
-        for (int i = 0; i < 7; i++) put_u32(&f, (uint32_t)s->h[i]);
+        for (int i = 0; i < 7; i++) tu_put_u32(&f, (uint32_t)s->h[i]);
         need = (norms + weights + (uint64_t)(uint32_t)s->h[6] * (s->h[3] > 0 ? dim / (uint32_t)s->h[3] : 0)) * 4;
     }
     uint64_t pay = s->payload >= 0 ? (uint64_t)s->payload : need;
-    put_zeros(&f, pay > (64u << 20) ? 0 : (size_t)pay);
+    tu_put_zeros(&f, pay > (64u << 20) ? 0 : (size_t)pay);
     *size = f.n;
     return f.b;
 }
@@ -770,14 +713,14 @@ static void test_llama2c(void) {
     l2c_expect(&s, "largest legal int8 header", "truncated", NULL);
 
     /* a tokenizer.bin with fewer tokens than the vocabulary */
-    buf t = {0};
-    put_u32(&t, 8);
+    tu_bytes t = {0};
+    tu_put_u32(&t, 8);
     for (int i = 0; i < 20; i++) {
         char piece[8];
         snprintf(piece, sizeof piece, "t%d", i);
-        put_f32(&t, 0.0f);
-        put_u32(&t, (uint32_t)strlen(piece));
-        put(&t, piece, strlen(piece));
+        tu_put_f32(&t, 0.0f);
+        tu_put_u32(&t, (uint32_t)strlen(piece));
+        tu_put(&t, piece, strlen(piece));
     }
     char tokpath[256];
     snprintf(tokpath, sizeof tokpath, "%s/tokenizer.bin", tmpdir);

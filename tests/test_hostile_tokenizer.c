@@ -19,8 +19,15 @@
  *    bytes left, NaN scores, an empty vocabulary;
  *  - a FIFO and a directory as the tokenizer path (a clear error at once,
  *    not a hang or a 2^63-byte allocation).
+ *  - token texts longer than LL_TOKEN_MAX_BYTES (4096) in every reader,
+ *    merges longer than two such pieces;
+ *  - a byte-level BPE vocabulary without the symbol of a byte in the text:
+ *    an error naming the byte and its offset (it was silently left out).
  * And the time: 100,000 CONTROL tokens (the special-token sort was an
- * insertion sort: 9 s) and 100,000 merges load well within 3 s.
+ * insertion sort: 9 s) and 100,000 merges load well within 3 s; WordPiece
+ * and special-token matching stay linear in the text times the longest
+ * match (a 100,000-byte piece made a 4,000-byte word take 3.1 s; 50,000
+ * user tokens sharing '<' made 8,000 bytes of '<' take 1.45 s).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -538,35 +545,264 @@ static void load_time(void) {
     vocab_free(&b);
 }
 
+/* ---- longest-match time and bounds (WordPiece, special tokens) ---- */
+
+static double tokenize_time(const ll_tokenizer *t, char c, size_t n, bool parse_special, int32_t **ids, size_t *k,
+                            ll_error *err) {
+    char *s = malloc(n);
+    memset(s, c, n);
+    double t0 = now();
+    ll_status st = ll_tokenize(t, s, n, false, parse_special, ids, k, err);
+    double dt = now() - t0;
+    CHECK_OK(st, *err);
+    if (st != LL_OK) *ids = NULL, *k = 0;
+    free(s);
+    return dt;
+}
+
+/* A "bert" vocabulary: [UNK] [CLS] [SEP], "▁a", "a" and one more piece. */
+static vocab wpm_vocab(const char *extra) {
+    vocab v;
+    v.n = 6;
+    v.tok = calloc(v.n, sizeof *v.tok);
+    v.score = calloc(v.n, sizeof *v.score);
+    v.type = calloc(v.n, sizeof *v.type);
+    const char *base[] = {"[UNK]", "[CLS]", "[SEP]", "\xe2\x96\x81" "a", "a", extra};
+    const int32_t types[] = {LL_TOK_UNKNOWN, LL_TOK_CONTROL, LL_TOK_CONTROL,
+                             LL_TOK_NORMAL,  LL_TOK_NORMAL,  LL_TOK_NORMAL};
+    for (size_t i = 0; i < v.n; i++) {
+        v.tok[i] = strdup(base[i]);
+        v.type[i] = types[i];
+    }
+    return v;
+}
+
+static char *repeat(char c, size_t n, const char *tail) {
+    size_t nt = strlen(tail);
+    char *s = malloc(n + nt + 1);
+    memset(s, c, n);
+    memcpy(s + n, tail, nt + 1);
+    return s;
+}
+
+/* WordPiece tried every length up to the longest piece at every position
+ * and hashed each candidate: a 100,000-byte piece made a 4,000-byte word
+ * take 3.1 s (x8 per doubling). Now a piece of more than 4096 bytes is
+ * refused at load, and the longest match is one trie walk. */
+static void wordpiece_time(void) {
+    ll_error err;
+    char *z = repeat('z', 100000, "");
+    vocab v = wpm_vocab(z);
+    free(z);
+    ll_tokenizer *t = load_writer(writer("bert", &v, OMIT_BOS), &err);
+    EXPECT_FAIL(t, err, "tokenizer.ggml.tokens[5] has 100000 bytes (valid: at most 4096)");
+    vocab_free(&v);
+
+    /* at the limit: a 64 KB word of "a" next to a 4096-byte "zzz..." */
+    z = repeat('z', LL_TOKEN_MAX_BYTES, "");
+    v = wpm_vocab(z);
+    free(z);
+    t = load_writer(writer("bert", &v, OMIT_BOS), &err);
+    CHECK(t != NULL, "a 4096-byte piece loads: %s", err.message);
+    if (t) {
+        int32_t *ids;
+        size_t k;
+        double dt = tokenize_time(t, 'a', 65536, false, &ids, &k, &err);
+        CHECK(dt < 2.0, "a 64 KB word with a 4096-byte piece in the vocabulary: %.3f s (bound 2 s)", dt);
+        printf("WordPiece, 64 KB word, a 4096-byte piece: %.3f s\n", dt);
+        bool same = k == 65536 && ids && ids[0] == 3;
+        for (size_t i = 1; same && i < k; i++) same = ids[i] == 4;
+        CHECK(same, "'▁a' then 'a' x 65535 (%zu ids)", k);
+        free(ids);
+        ll_tokenizer_free(t);
+    }
+    vocab_free(&v);
+
+    /* the worst case for a longest match: every position walks 4095 bytes
+     * into "aaa...ab" and then takes "a" (8 KB: 0.12 s in a Release build,
+     * 0.6 s with sanitizers) */
+    z = repeat('a', LL_TOKEN_MAX_BYTES - 1, "b");
+    v = wpm_vocab(z);
+    free(z);
+    t = load_writer(writer("bert", &v, OMIT_BOS), &err);
+    CHECK(t != NULL, "%s", err.message);
+    if (t) {
+        int32_t *ids;
+        size_t k;
+        double dt = tokenize_time(t, 'a', 8192, false, &ids, &k, &err);
+        CHECK(dt < 2.0, "an 8 KB word, every position 4095 bytes deep: %.3f s (bound 2 s)", dt);
+        printf("WordPiece, 8 KB word, 4095-byte walks: %.3f s\n", dt);
+        CHECK(k == 8192 && ids && ids[0] == 3 && ids[k - 1] == 4, "'▁a' then 'a' (%zu ids)", k);
+        free(ids);
+        /* greedy longest match, and a word it cannot cover is one [UNK] */
+        char *w = repeat('a', LL_TOKEN_MAX_BYTES + 2, "b");
+        w[0] = ' ';
+        CHECK_OK(ll_tokenize(t, w, strlen(w), false, false, &ids, &k, &err), err);
+        CHECK(k == 3 && ids[0] == 3 && ids[1] == 4 && ids[2] == 5, "▁a a aaa..ab (%zu ids)", k);
+        free(ids);
+        CHECK_OK(ll_tokenize(t, "aab", 3, false, false, &ids, &k, &err), err);
+        CHECK(k == 1 && ids[0] == 0, "an uncovered word is [UNK] (%zu ids, first %d)", k, k ? ids[0] : -1);
+        free(ids);
+        free(w);
+        ll_tokenizer_free(t);
+    }
+    vocab_free(&v);
+
+    /* the same bound for every reader: SentencePiece and tokenizer.bin */
+    v = spm_vocab(4);
+    free(v.tok[288]);
+    v.tok[288] = repeat('x', LL_TOKEN_MAX_BYTES + 1, "");
+    t = load_writer(writer("llama", &v, 0), &err);
+    EXPECT_FAIL(t, err, "tokenizer.ggml.tokens[288] has 4097 bytes (valid: at most 4096)");
+    vocab_free(&v);
+}
+
+/* Special tokens were matched by trying each one that starts with the
+ * text's byte: 50,000 user-defined "<u...>" and a text of "<" took 1.45 s
+ * for 8,000 bytes. */
+static void special_time(void) {
+    ll_error err;
+    const size_t n = 50000;
+    vocab v = spm_vocab(n);
+    for (size_t i = 285; i < v.n; i++) {
+        char b[32];
+        snprintf(b, sizeof b, "<u%zu>", i);
+        vocab_set(&v, i, b, LL_TOK_USER_DEFINED);
+    }
+    ll_tokenizer *t = load_writer(writer("llama", &v, 0), &err);
+    CHECK(t != NULL, "%s", err.message);
+    if (t) {
+        int32_t *ids;
+        size_t k;
+        double dt = tokenize_time(t, '<', 65536, false, &ids, &k, &err);
+        CHECK(dt < 2.0, "64 KB of '<' against 50,000 user-defined '<u...>': %.3f s (bound 2 s)", dt);
+        printf("special tokens, 64 KB of '<', 50,000 '<u...>': %.3f s\n", dt);
+        /* the three bytes of "▁" and one byte token per '<' */
+        CHECK(k == 3 + 65536 && ids && ids[3] == 3 + '<', "byte tokens (%zu ids)", k);
+        free(ids);
+        const char *s = "a<u300><u49999>b<u30";
+        CHECK_OK(ll_tokenize(t, s, strlen(s), false, false, &ids, &k, &err), err);
+        /* "▁a" as four byte tokens, the two user tokens, then "▁b<u30" as bytes */
+        CHECK(k == 4 + 2 + 8 && ids[4] == 300 && ids[5] == 49999, "the user tokens in a text (%zu ids)", k);
+        free(ids);
+        ll_tokenizer_free(t);
+    }
+    vocab_free(&v);
+
+    /* the worst case: every position walks 4095 bytes into "<<<...<>" and
+     * then takes "<" (8 KB, as for WordPiece) */
+    v = spm_vocab(4);
+    vocab_set(&v, 285, "<", LL_TOK_USER_DEFINED);
+    char *long_special = repeat('<', LL_TOKEN_MAX_BYTES - 1, ">");
+    vocab_set(&v, 286, long_special, LL_TOK_USER_DEFINED);
+    free(long_special);
+    t = load_writer(writer("llama", &v, 0), &err);
+    CHECK(t != NULL, "%s", err.message);
+    if (t) {
+        int32_t *ids;
+        size_t k;
+        double dt = tokenize_time(t, '<', 8192, false, &ids, &k, &err);
+        CHECK(dt < 2.0, "8 KB of '<', every position 4095 bytes deep: %.3f s (bound 2 s)", dt);
+        printf("special tokens, 8 KB of '<', 4095-byte walks: %.3f s\n", dt);
+        CHECK(k == 8192 && ids && ids[0] == 285 && ids[k - 1] == 285, "'<' x 65536 (%zu ids)", k);
+        free(ids);
+        ll_tokenizer_free(t);
+    }
+    vocab_free(&v);
+
+    /* the order kept: the longest match, then the lowest id; control
+     * tokens only with parse_special */
+    v = spm_vocab(4);
+    vocab_set(&v, 285, "<|d|>", LL_TOK_CONTROL);
+    vocab_set(&v, 286, "<|d|>", LL_TOK_USER_DEFINED);
+    vocab_set(&v, 287, "<|d", LL_TOK_USER_DEFINED);
+    vocab_set(&v, 288, "<|d|>>", LL_TOK_CONTROL);
+    t = load_writer(writer("llama", &v, 0), &err);
+    CHECK(t != NULL, "%s", err.message);
+    if (t) {
+        int32_t *ids;
+        size_t k;
+        const char *s = "<|d|><|d|>><|d";
+        CHECK_OK(ll_tokenize(t, s, strlen(s), false, true, &ids, &k, &err), err);
+        CHECK(k == 3 && ids[0] == 285 && ids[1] == 288 && ids[2] == 287,
+              "parse_special: 285 (lowest id of two), 288 (longest), 287 (%zu ids)", k);
+        free(ids);
+        CHECK_OK(ll_tokenize(t, s, strlen(s), false, false, &ids, &k, &err), err);
+        /* the fragment between is "▁>": four byte tokens */
+        CHECK(k == 7 && ids[0] == 286 && ids[1] == 286 && ids[5] == 3 + '>' && ids[6] == 287,
+              "user-defined only: 286, 286, '▁>' and 287 (%zu ids)", k);
+        free(ids);
+        ll_tokenizer_free(t);
+    }
+    vocab_free(&v);
+}
+
+/* Byte-level BPE left out a byte whose symbol is not in the vocabulary
+ * (llama.cpp does: falcon, starcoder, refact, mpt and gpt-neox lack some);
+ * now the call fails and names the byte. */
+static void bpe_missing_byte(void) {
+    ll_error err;
+    vocab v = bpe_vocab(); /* a..z, "ab", "<|end|>" */
+    const char *good[] = {"a b", "c d"};
+    ll_gguf_writer *w = writer("gpt2", &v, OMIT_SCORES | OMIT_UNK | OMIT_BOS);
+    ll_gguf_add_arr_str(w, "tokenizer.ggml.merges", good, 2);
+    ll_tokenizer *t = load_writer(w, &err);
+    CHECK(t != NULL, "%s", err.message);
+    if (t) {
+        int32_t *ids = NULL;
+        size_t k;
+        ll_status st = ll_tokenize(t, "ab1", 3, false, false, &ids, &k, &err);
+        CHECK(st == LL_ERR_INVALID_ARGUMENT && ids == NULL, "'1' has no token: an error, not a silent drop");
+        CHECK(strstr(err.message, "byte 0x31 at offset 2 of the text has no token in this vocabulary (gpt2:default)") &&
+                  strstr(err.message, "U+0031"),
+              "%s", err.message);
+        /* a control byte (its symbol is U+0103), after a special token */
+        st = ll_tokenize(t, "<|end|>ab\x03", 10, false, true, &ids, &k, &err);
+        CHECK(st == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "byte 0x03 at offset 9") &&
+                  strstr(err.message, "U+0103"),
+              "%s", err.message);
+        /* an invalid byte is read as U+FFFD, whose bytes have no symbol here */
+        st = ll_tokenize(t, "a\xFF", 2, false, false, &ids, &k, &err);
+        CHECK(st == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "byte 0xEF of U+FFFD") &&
+                  strstr(err.message, "offset 1"),
+              "%s", err.message);
+        CHECK_OK(ll_tokenize(t, "abc", 3, false, false, &ids, &k, &err), err);
+        CHECK(k == 2 && ids[0] == 26 && ids[1] == 2, "what the vocabulary covers still encodes");
+        free(ids);
+        ll_tokenizer_free(t);
+    }
+
+    /* a merge longer than two pieces of the longest text */
+    char *longm = repeat('a', 2 * LL_TOKEN_MAX_BYTES + 1, "");
+    longm[LL_TOKEN_MAX_BYTES] = ' ';
+    const char *list[] = {"a b", longm};
+    w = writer("gpt2", &v, OMIT_SCORES | OMIT_UNK | OMIT_BOS);
+    ll_gguf_add_arr_str(w, "tokenizer.ggml.merges", list, 2);
+    t = load_writer(w, &err);
+    CHECK(t != NULL, "a merge of two 4096-byte pieces loads: %s", err.message);
+    ll_tokenizer_free(t);
+    free(longm);
+    longm = repeat('a', 2 * LL_TOKEN_MAX_BYTES + 2, "");
+    longm[LL_TOKEN_MAX_BYTES] = ' ';
+    list[1] = longm;
+    w = writer("gpt2", &v, OMIT_SCORES | OMIT_UNK | OMIT_BOS);
+    ll_gguf_add_arr_str(w, "tokenizer.ggml.merges", list, 2);
+    t = load_writer(w, &err);
+    EXPECT_FAIL(t, err, "tokenizer.ggml.merges[1] has 8194 bytes (valid: at most 8193");
+    free(longm);
+    vocab_free(&v);
+}
+
 /* ---- tokenizer.bin ---- */
 
-typedef struct {
-    uint8_t *b;
-    size_t n, cap;
-} bytes;
-
-static void put(bytes *x, const void *p, size_t n) {
-    if (x->n + n > x->cap) {
-        x->cap = 2 * (x->n + n) + 64;
-        x->b = realloc(x->b, x->cap);
-    }
-    memcpy(x->b + x->n, p, n);
-    x->n += n;
-}
-static void put32(bytes *x, uint32_t v) {
-    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    put(x, b, 4);
-}
-static void put_token(bytes *x, float score, const char *s, uint32_t len) {
-    uint32_t u;
-    memcpy(&u, &score, 4);
-    put32(x, u);
-    put32(x, len);
-    put(x, s, strlen(s));
+static void put_token(tu_bytes *x, float score, const char *s, uint32_t len) {
+    tu_put_f32(x, score);
+    tu_put_u32(x, len);
+    tu_put(x, s, strlen(s));
 }
 
 /* Loads from an exact-size heap copy, so ASan sees any read past the end. */
-static ll_tokenizer *load_bin(const bytes *x, ll_error *err) {
+static ll_tokenizer *load_bin(const tu_bytes *x, ll_error *err) {
     uint8_t *copy = malloc(x->n ? x->n : 1);
     memcpy(copy, x->b, x->n);
     ll_tokenizer *t = ll_tokenizer_from_llama2c(copy, x->n, err);
@@ -574,9 +810,9 @@ static ll_tokenizer *load_bin(const bytes *x, ll_error *err) {
     return t;
 }
 
-static bytes bin_base(void) {
-    bytes x = {0};
-    put32(&x, 8);
+static tu_bytes bin_base(void) {
+    tu_bytes x = {0};
+    tu_put_u32(&x, 8);
     put_token(&x, 0, "<unk>", 5);
     put_token(&x, 0, "\n<s>\n", 5);
     put_token(&x, 0, "\n</s>\n", 6);
@@ -587,7 +823,7 @@ static bytes bin_base(void) {
 
 static void tokenizer_bin(void) {
     ll_error err;
-    bytes x = bin_base();
+    tu_bytes x = bin_base();
     ll_tokenizer *t = load_bin(&x, &err);
     CHECK(t != NULL && ll_tokenizer_n_vocab(t) == 5, "a small tokenizer.bin loads: %s", err.message);
     if (t) {
@@ -624,9 +860,28 @@ static void tokenizer_bin(void) {
     EXPECT_FAIL(t, err, "tokenizer.bin token 5 has length 4294967295 past the end of the file");
     free(x.b);
 
+    /* longer than any token may be (LL_TOKEN_MAX_BYTES), as stored and
+     * once its spaces are U+2581 */
+    x = bin_base();
+    x.b[0] = 0x88, x.b[1] = 0x13; /* max_token_length 5000 */
+    char *long_tok = repeat('x', LL_TOKEN_MAX_BYTES + 1, "");
+    put_token(&x, 0, long_tok, LL_TOKEN_MAX_BYTES + 1);
+    t = load_bin(&x, &err);
+    EXPECT_FAIL(t, err, "tokenizer.bin token 5 has 4097 bytes (valid: at most 4096");
+    free(x.b);
+    free(long_tok);
+    x = bin_base();
+    x.b[0] = 0x88, x.b[1] = 0x13;
+    long_tok = repeat(' ', 2000, "");
+    put_token(&x, 0, long_tok, 2000);
+    t = load_bin(&x, &err);
+    EXPECT_FAIL(t, err, "tokenizer.bin token 5 has 6000 bytes with each space written as U+2581 (valid: at most 4096");
+    free(x.b);
+    free(long_tok);
+
     /* a truncated entry, a NaN score, no tokens, no header */
     x = bin_base();
-    put32(&x, 0);
+    tu_put_u32(&x, 0);
     t = load_bin(&x, &err);
     EXPECT_FAIL(t, err, "tokenizer.bin is truncated in the entry of token 5", "4 bytes left");
     free(x.b);
@@ -635,8 +890,8 @@ static void tokenizer_bin(void) {
     t = load_bin(&x, &err);
     EXPECT_FAIL(t, err, "tokenizer.bin token 5 has score NaN");
     free(x.b);
-    x = (bytes){0};
-    put32(&x, 8);
+    x = (tu_bytes){0};
+    tu_put_u32(&x, 8);
     t = load_bin(&x, &err);
     EXPECT_FAIL(t, err, "tokenizer.bin has no tokens");
     x.n = 3;
@@ -728,6 +983,9 @@ int main(int argc, char **argv) {
         tokenizer_bin();
         special_paths();
         load_time();
+        wordpiece_time();
+        special_time();
+        bpe_missing_byte();
     }
     return tu_finish("hostile_tokenizer");
 }
