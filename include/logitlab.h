@@ -488,7 +488,9 @@ typedef struct ll_model_info {
 
 /* GGUF (llama architecture) or a llama2.c checkpoint, recognised by its
  * content. tokenizer_path: a llama2.c tokenizer.bin for llama2.c
- * checkpoints (NULL: none); ignored for GGUF, which carries its own. */
+ * checkpoints (NULL: none). A GGUF carries its own tokenizer, so a
+ * tokenizer_path with one fails (LL_ERR_INVALID_ARGUMENT, naming both
+ * files) rather than being ignored. */
 ll_model *ll_model_load(const char *path, const char *tokenizer_path, ll_error *err);
 /* A GGUF image in memory (kept alive by the caller): the embedded model. */
 ll_model *ll_model_load_memory(const void *data, size_t size, ll_error *err);

@@ -611,7 +611,10 @@ static ll_status demo_loop(ll_explain *e, const ll_lesson *L, double v, ll_error
         piece[len < sizeof piece - 1 ? len : sizeof piece - 1] = '\0';
         size_t tl = strlen(text);
         snprintf(text + tl, sizeof text - tl, "%s", piece);
-        fprintf(f, ", feeds it back: \"%s\"\n", text);
+        /* the pieces are the model's: escaped like every token shown */
+        fputs(", feeds it back: \"", f);
+        ll_term_put_text(f, text, strlen(text));
+        fputs("\"\n", f);
         st = ll_context_decode(e->ctx, &top[0], 1, logits, NULL, err);
     }
     free(logits);

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "term.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -120,6 +121,43 @@ void ll_term_bar(const ll_term *t, double p, int cols) {
         if (t->utf8 || part >= 4) used++;
     }
     for (; used < cols; used++) fputc(' ', t->f);
+}
+
+/* Length of the valid UTF-8 sequence at s[0..len), 0 if there is none
+ * (overlong forms, surrogates and code points past U+10FFFF included). */
+static size_t utf8_seq(const unsigned char *s, size_t len, uint32_t *cp) {
+    unsigned char c = s[0];
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || n > len) return 0;
+    uint32_t v = n == 1 ? c : n == 2 ? (c & 0x1Fu) : n == 3 ? (c & 0x0Fu) : (c & 0x07u);
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xC0) != 0x80) return 0;
+        v = (v << 6) | (s[k] & 0x3Fu);
+    }
+    static const uint32_t min_of[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (v < min_of[n] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return n;
+}
+
+void ll_term_put_text(FILE *f, const char *s, size_t len) {
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = 0;
+        size_t n = utf8_seq(u + i, len - i, &cp);
+        if (n == 1 && cp == '\n') {
+            fputs("\\n", f);
+        } else if (n == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+            /* all bytes of an encoded C1 control, or the one bad byte */
+            size_t k = n ? n : 1;
+            for (size_t j = 0; j < k; j++) fprintf(f, "\\x%02X", u[i + j]);
+            i += k;
+            continue;
+        } else {
+            fwrite(u + i, 1, n, f);
+        }
+        i += n;
+    }
 }
 
 void ll_term_token(const ll_term *t, const char *bytes, size_t len, int cols) {

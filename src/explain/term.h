@@ -33,6 +33,12 @@ void ll_term_bar(const ll_term *t, double p, int cols);
  * (newline as \n, control bytes escaped), padded to cols; a negative cols
  * means at most -cols, unpadded. */
 void ll_term_token(const ll_term *t, const char *bytes, size_t len, int cols);
+/* Text from outside (a model's name, token pieces, a prompt) written so it
+ * cannot drive the terminal: valid UTF-8 as is, newline as \n, every
+ * control character (C0, DEL, and C1 whether raw or UTF-8 encoded) and
+ * every byte that is not part of valid UTF-8 as \xNN. The one escaping of
+ * shown text: info, tokenize, inspect and the tour all use it. */
+void ll_term_put_text(FILE *f, const char *s, size_t len);
 /* Display columns of UTF-8 text (each code point counts 1). */
 int ll_term_columns(const char *s, size_t len);
 

@@ -126,8 +126,14 @@ ll_status ll_explain_tour(ll_explain *e, ll_error *err) {
                  "stopping - is an inference hyperparameter. We open them one at a time: the idea, the C function "
                  "in logitlab that does it, and what it does to this model's real next-token distribution.",
                  2);
-    fprintf(f, "\n  Model: %s (%s, %zu layers, dim %zu, %zu tokens in the vocabulary). Prompt: \"%s\"\n", mi->name,
-            mi->file_type, mi->n_layers, mi->dim, mi->n_vocab, e->prompt);
+    /* the name comes from the file (general.name) and the prompt from the
+     * user: both escaped, so neither can drive the terminal */
+    fputs("\n  Model: ", f);
+    ll_term_put_text(f, mi->name, strlen(mi->name));
+    fprintf(f, " (%s, %zu layers, dim %zu, %zu tokens in the vocabulary). Prompt: \"", mi->file_type, mi->n_layers,
+            mi->dim, mi->n_vocab);
+    ll_term_put_text(f, e->prompt, strlen(e->prompt));
+    fputs("\"\n", f);
     menu(e);
     char line[1200];
     for (;;) {

@@ -54,32 +54,20 @@ static size_t scalar_size(uint32_t t) {
     }
 }
 
-/* A key or name from the file as it may appear in a message: at most 96
- * bytes, anything not printable ASCII as \xNN, "..." when shortened, so a
- * 65535-byte key or one full of control characters cannot crowd out the
- * rest of the message or the terminal. */
+/* A key or name from the file as it may appear in a message: ll_quote's
+ * escaped, bounded form, so a 65535-byte key or one full of control
+ * characters can neither crowd out the rest of the message nor drive a
+ * terminal. Returned by value: SHOWN's text lives until the end of the full
+ * expression, so use it only among one call's arguments. */
 typedef struct {
-    char s[4 * 96 + 8];
+    char s[LL_QUOTE_MAX];
 } shown_name;
 
 static shown_name shown(const char *p, size_t len) {
     shown_name r;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (i == 96) {
-            memcpy(r.s + o, "...", 3);
-            o += 3;
-            break;
-        }
-        unsigned char ch = (unsigned char)p[i];
-        if (ch >= 0x20 && ch < 0x7f) r.s[o++] = (char)ch;
-        else o += (size_t)snprintf(r.s + o, sizeof r.s - o, "\\x%02x", ch);
-    }
-    r.s[o] = '\0';
+    ll_quote(r.s, p, len);
     return r;
 }
-/* Only inside one call's arguments: the returned struct lives until the end
- * of the full expression. */
 #define SHOWN(cstr) (shown((cstr), strlen(cstr)).s)
 
 /* ---- cursor ---- */
@@ -451,10 +439,16 @@ static ll_status parse(ll_gguf *g, ll_error *err) {
     g->alignment = 32;
     const ll_gguf_kv *al = ll_gguf_find(g, "general.alignment");
     if (al) {
-        if (al->type != LL_GGUF_UINT32 || al->v.u == 0 || (al->v.u & (al->v.u - 1)) != 0 || al->v.u > 65536)
+        if (al->type != LL_GGUF_UINT32)
             return ll_fail(err, LL_ERR_FORMAT,
-                           "general.alignment must be a power of two uint32 from 1 to 65536 (at byte offset %llu)",
-                           (unsigned long long)al->offset);
+                           "general.alignment is a %s (at byte offset %llu): it must be a uint32, a power of two from "
+                           "1 to 65536",
+                           ll_gguf_type_name(al->type), (unsigned long long)al->offset);
+        if (al->v.u == 0 || (al->v.u & (al->v.u - 1)) != 0 || al->v.u > 65536)
+            return ll_fail(err, LL_ERR_FORMAT,
+                           "general.alignment = %llu (at byte offset %llu) is invalid: valid is a power of two from 1 "
+                           "to 65536",
+                           (unsigned long long)al->v.u, (unsigned long long)al->offset);
         g->alignment = al->v.u;
     }
     for (uint64_t i = 0; i < g->n_tensors; i++)
@@ -529,7 +523,7 @@ ll_gguf *ll_gguf_open_file(ll_file *f, const char *path, ll_error *err) {
     g->base = g->file.data;
     g->size = g->file.size;
     ll_gguf *r = finish_open(g, err);
-    if (!r) ll_error_prefix(err, "%s", path);
+    if (!r) ll_error_prefix(err, "%s", SHOWN(path));
     return r;
 }
 

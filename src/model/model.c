@@ -127,15 +127,23 @@ ll_status ll_model_from_gguf(ll_model *m, ll_gguf *g, ll_error *err) {
     bool found;
     char *arch = ll_gguf_get_str(g, "general.architecture", &found, err);
     if (!found) return ll_fail(err, LL_ERR_FORMAT, "metadata 'general.architecture' is missing");
-    if (!arch) return LL_ERR_FORMAT;
+    if (!arch) return err ? err->status : LL_ERR_FORMAT;
     snprintf(in->arch, sizeof in->arch, "%s", arch);
     if (strcmp(arch, "llama") != 0) {
+        char q[LL_QUOTE_MAX];
         ll_status st = ll_fail(err, LL_ERR_UNSUPPORTED,
-                               "architecture '%s' is not supported (logitlab runs the 'llama' architecture)", arch);
+                               "architecture '%s' is not supported (logitlab runs the 'llama' architecture)",
+                               ll_quote(q, arch, strlen(arch)));
         free(arch);
         return st;
     }
+    /* optional, but when present it must be a string: a number there is a
+     * malformed file like any other wrong type (get_str has said which) */
     char *name = ll_gguf_get_str(g, "general.name", &found, err);
+    if (found && !name) {
+        free(arch);
+        return err ? err->status : LL_ERR_FORMAT;
+    }
     snprintf(in->name, sizeof in->name, "%s", name ? name : "");
     free(name);
     ll_status st;
@@ -504,10 +512,11 @@ static ll_model *finish(ll_model *m, ll_status st) {
 static ll_status check_tokenizer_size(const ll_model *m, const char *source, ll_error *err) {
     size_t n = ll_tokenizer_n_vocab(m->tok);
     if (n == m->info.n_vocab) return LL_OK;
+    char q[LL_QUOTE_MAX];
     return ll_fail(err, LL_ERR_FORMAT,
                    "the tokenizer (%s) has %zu tokens but the model's vocabulary (its embedding rows) is %zu: they "
                    "must be equal",
-                   source, n, m->info.n_vocab);
+                   ll_quote(q, source, strlen(source)), n, m->info.n_vocab);
 }
 
 /* A GGUF model and its own tokenizer (tokenizer.ggml.*). */
@@ -535,11 +544,22 @@ ll_model *ll_model_load(const char *path, const char *tokenizer_path, ll_error *
     ll_file f;
     if (ll_file_map(&f, path, 0, err) != LL_OK) return finish(m, err ? err->status : LL_ERR_IO);
     ll_status st;
+    char qpath[LL_QUOTE_MAX];
+    ll_quote(qpath, path, strlen(path)); /* a long path must not push the reason out of the message */
     if (is_gguf(f.data, f.size)) {
+        if (tokenizer_path) {
+            /* it would be ignored: the caller meant something else */
+            char qtok[LL_QUOTE_MAX];
+            ll_file_close(&f);
+            return finish(m, ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                                     "'%s' is a GGUF model, which carries its own tokenizer: the tokenizer file '%s' "
+                                     "would not be used; leave it out (a tokenizer file is for llama2.c checkpoints)",
+                                     qpath, ll_quote(qtok, tokenizer_path, strlen(tokenizer_path))));
+        }
         ll_gguf *g = ll_gguf_open_file(&f, path, err); /* takes f; prefixes path on failure */
         if (!g) return finish(m, err ? err->status : LL_ERR_FORMAT);
         st = load_gguf(m, g, err);
-        if (st != LL_OK) ll_error_prefix(err, "%s", path);
+        if (st != LL_OK) ll_error_prefix(err, "%s", qpath);
         return finish(m, st);
     }
     m->file = f;
@@ -549,7 +569,7 @@ ll_model *ll_model_load(const char *path, const char *tokenizer_path, ll_error *
         if (!m->tok) st = err ? err->status : LL_ERR_FORMAT;
         else st = check_tokenizer_size(m, tokenizer_path, err);
     }
-    if (st != LL_OK) ll_error_prefix(err, "%s", path);
+    if (st != LL_OK) ll_error_prefix(err, "%s", qpath);
     return finish(m, st);
 }
 

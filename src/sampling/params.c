@@ -45,8 +45,9 @@ ll_status ll_profile_from_name(const char *name, ll_profile *out, ll_error *err)
             *out = aliases[i].p;
             return LL_OK;
         }
+    char q[LL_QUOTE_MAX];
     return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unknown profile '%s': valid are hf, llama.cpp, openai, llama2.c",
-                   name);
+                   ll_quote(q, name, strlen(name)));
 }
 
 void ll_sampling_params_init(ll_sampling_params *p, ll_profile profile) {
@@ -269,6 +270,24 @@ static ll_status resolve(const ll_sampling_params *p, resolved *r, ll_error *err
     if (SETI(p->mirostat) && (p->mirostat < 0 || p->mirostat > 2))
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "mirostat = %d is out of range: valid are 0 (off), 1 and 2",
                        p->mirostat);
+    /* tau and eta are mirostat's own: with mirostat off nothing reads them,
+     * so setting one is a mistake said now, like a stage left out of
+     * samplers=... (only the llama.cpp profile has mirostat) */
+    bool miro_on = p->profile == LL_PROFILE_LLAMACPP && SETI(p->mirostat) && p->mirostat != 0;
+    if (!miro_on && (SETF(p->mirostat_tau) || SETF(p->mirostat_eta))) {
+        const char *name = SETF(p->mirostat_tau) ? "mirostat_tau" : "mirostat_eta";
+        char v[32];
+        ll_format_float(v, SETF(p->mirostat_tau) ? p->mirostat_tau : p->mirostat_eta);
+        if (p->profile != LL_PROFILE_LLAMACPP)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                           "%s = %s is not used: it is a parameter of mirostat, which only the llama.cpp profile has "
+                           "(the %s profile is in use); choose that profile with mirostat = 1 or 2, or leave %s unset",
+                           name, v, ll_profile_name(p->profile), name);
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                       "%s = %s is set but mirostat is off (0), so nothing uses it: set mirostat = 1 or 2, or leave %s "
+                       "unset",
+                       name, v, name);
+    }
     return LL_OK;
 }
 
@@ -417,19 +436,22 @@ static ll_status parse_order(const char *order, int **stages, size_t *n, ll_erro
         while (*s && !is_sep(*s) && !is_blank(*s)) s++;
         size_t len = (size_t)(s - b);
         if (len == 0) {
+            /* the list is quoted bounded: the position must survive a long one */
+            char q[LL_QUOTE_MAX];
             free(st);
             return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
                            "samplers='%s': empty stage name at position %zu (names are separated by ',' or ';')",
-                           order, pos);
+                           ll_quote(q, order, strlen(order)), pos);
         }
         int stage = -1;
         for (size_t i = 0; i < LL_ARRAY_LEN(stage_aliases) && stage < 0; i++)
             if (name_is(stage_aliases[i].name, b, len)) stage = stage_aliases[i].stage;
         if (stage < 0) {
+            char q[LL_QUOTE_MAX];
             free(st);
             return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                           "unknown sampler '%.*s%s' at position %zu of samplers: valid are " STAGE_LIST,
-                           (int)(len > 64 ? 64 : len), b, len > 64 ? "..." : "", pos);
+                           "unknown sampler '%s' at position %zu of samplers: valid are " STAGE_LIST,
+                           ll_quote(q, b, len), pos);
         }
         st[k++] = stage;
         while (is_blank(*s)) s++;
@@ -512,10 +534,13 @@ static ll_status check_order_covers(const resolved *r, const ll_sampling_params 
             break;
         default: break;
         }
-        if (active && !listed[i])
+        if (active && !listed[i]) {
+            char q[LL_QUOTE_MAX];
             return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
                            "%s is set but '%s' is not in samplers=%s: add it where it should run, or leave %s unset",
-                           stage_names[i], stage_names[i], p->samplers, stage_names[i]);
+                           stage_names[i], stage_names[i], ll_quote(q, p->samplers, strlen(p->samplers)),
+                           stage_names[i]);
+        }
     }
     return LL_OK;
 }
@@ -588,10 +613,11 @@ ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_e
     if (r.prof == LL_PROFILE_LLAMACPP && r.mirostat) {
         if (custom_order) {
             /* llama.cpp ignores its sampler order under mirostat; here that is said */
+            char q[LL_QUOTE_MAX];
             b.st = ll_fail(err, LL_ERR_INVALID_ARGUMENT,
                            "samplers=%s has no effect with mirostat = %d (it runs only temperature, then mirostat): "
                            "leave out one of them",
-                           p->samplers, r.mirostat);
+                           ll_quote(q, p->samplers, strlen(p->samplers)), r.mirostat);
             goto done;
         }
         add(&b, ll_sampler_temperature_new(r.temperature, r.prof, err));
@@ -653,10 +679,12 @@ void ll_sampling_params_warnings(const ll_sampling_params *p, char *buf, size_t 
         if (warpers)
             WARN("hf profile: do_sample is false, so temperature/top_k/top_p/min_p/typical_p/epsilon/eta are "
                  "ignored (greedy decoding, as transformers does); pass do_sample to sample\n");
-        else if (p->samplers && *p->samplers)
+        else if (p->samplers && *p->samplers) {
+            char q[LL_QUOTE_MAX];
             WARN("hf profile: do_sample is false, so samplers=%s is not used (greedy decoding); pass do_sample to "
                  "sample\n",
-                 p->samplers);
+                 ll_quote(q, p->samplers, strlen(p->samplers)));
+        }
     }
     if (p->profile == LL_PROFILE_OPENAI && SETF(p->temperature) && p->temperature > 0.0f &&
         p->temperature < 0.01f) {

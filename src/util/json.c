@@ -377,7 +377,10 @@ lj_doc *lj_parse_file(const char *path, ll_error *err) {
     if (ll_file_map(&f, path, 0, err) != LL_OK) return NULL;
     lj_doc *d = lj_parse((const char *)f.data, f.size, err);
     ll_file_close(&f);
-    if (!d) ll_error_prefix(err, "%s", path);
+    if (!d) {
+        char q[LL_QUOTE_MAX]; /* a long path must not push the reason out of the message */
+        ll_error_prefix(err, "%s", ll_quote(q, path, strlen(path)));
+    }
     return d;
 }
 
