@@ -55,7 +55,7 @@ bool ll_args_value(ll_args *a, const char **value, ll_error *err) {
         return true;
     }
     if (a->i >= a->argc) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s needs a value", a->flag);
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s needs a value", LL_Q(a->flag));
         return false;
     }
     *value = a->value = a->argv[a->i++];
@@ -64,18 +64,13 @@ bool ll_args_value(ll_args *a, const char **value, ll_error *err) {
 
 /* ---- numbers ---- */
 
-/* A value quoted for a message: whole up to 60 bytes, else its head and
- * tail and its length, so a 10,000-digit argument still gives a readable
- * message (the value itself is never cut: this is only how it is shown). */
-typedef struct {
-    char s[112];
-} shown;
-
-static const char *show(shown *b, const char *s, size_t len) {
-    if (len <= 60) snprintf(b->s, sizeof b->s, "%.*s", (int)len, s);
-    else snprintf(b->s, sizeof b->s, "%.24s...%.24s (%zu bytes)", s, s + len - 24, len);
-    return b->s;
+ll_cli_quoted ll_cli_quote_n(const char *s, size_t len) {
+    ll_cli_quoted q;
+    ll_quote(q.text, s, len);
+    return q;
 }
+
+ll_cli_quoted ll_cli_quote(const char *s) { return ll_cli_quote_n(s, strlen(s)); }
 
 /* Strict decimal integer in s[0..len): an optional sign, then digits only.
  * Returns 1 when it is one (*neg, *mag set; *overflow when the magnitude
@@ -101,7 +96,6 @@ static int scan_int(const char *s, size_t len, bool *neg, unsigned long long *ma
  * or "--bad-words: item 2 of '...'"). */
 static bool parse_int_span(const char *what, const char *s, size_t len, long long lo, long long hi, long long *out,
                            ll_error *err) {
-    shown sh;
     bool neg, overflow;
     unsigned long long mag;
     if (len == 0) {
@@ -112,7 +106,7 @@ static bool parse_int_span(const char *what, const char *s, size_t len, long lon
     if (!scan_int(s, len, &neg, &mag, &overflow)) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT,
                 "%s: '%s' is not an integer (decimal digits with an optional sign): valid is [%lld, %lld]", what,
-                show(&sh, s, len), lo, hi);
+                LL_QN(s, len), lo, hi);
         return false;
     }
     long long v = 0;
@@ -123,7 +117,7 @@ static bool parse_int_span(const char *what, const char *s, size_t len, long lon
     }
     if (overflow || v < lo || v > hi) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %s is out of range: valid is [%lld, %lld]", what,
-                show(&sh, s, len), lo, hi);
+                LL_QN(s, len), lo, hi);
         return false;
     }
     *out = v;
@@ -139,7 +133,6 @@ bool ll_parse_int(const char *flag, const char *s, long long lo, long long hi, l
  * allow_neg_inf. */
 static bool parse_double_span(const char *what, const char *s, size_t len, bool allow_neg_inf, double *out,
                               ll_error *err) {
-    shown sh;
     if (len == 0) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: the value is empty: valid is a number", what);
         return false;
@@ -156,7 +149,7 @@ static bool parse_double_span(const char *what, const char *s, size_t len, bool 
         char c = s[i];
         if (c >= '0' && c <= '9') digits++;
         else if (c != '+' && c != '-' && c != '.' && c != 'e' && c != 'E') {
-            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not a finite decimal number%s", what, show(&sh, s, len),
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not a finite decimal number%s", what, LL_QN(s, len),
                     allow_neg_inf ? " (or -inf)" : "");
             return false;
         }
@@ -175,58 +168,56 @@ static bool parse_double_span(const char *what, const char *s, size_t len, bool 
     int e = errno;
     free(copy);
     if (!whole) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not a finite decimal number%s", what, show(&sh, s, len),
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not a finite decimal number%s", what, LL_QN(s, len),
                 allow_neg_inf ? " (or -inf)" : "");
         return false;
     }
     if (isinf(v) || (e == ERANGE && fabs(v) > 1.0)) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %s is out of range: valid is a finite number, |x| <= %g", what,
-                show(&sh, s, len), DBL_MAX);
+                LL_QN(s, len), DBL_MAX);
         return false;
     }
     if (e == ERANGE && v == 0.0) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %s is out of range: it is too small to represent (it would be 0)",
-                what, show(&sh, s, len));
+                what, LL_QN(s, len));
         return false;
     }
     *out = v;
     return true;
 }
 
-bool ll_parse_float(const char *flag, const char *s, double *out, ll_error *err) {
-    return parse_double_span(flag, s, strlen(s), true, out, err);
+bool ll_parse_float(const char *flag, const char *s, bool allow_neg_inf, double *out, ll_error *err) {
+    return parse_double_span(flag, s, strlen(s), allow_neg_inf, out, err);
 }
 
 static bool to_float32(const char *what, const char *s, size_t len, double d, float *out, ll_error *err) {
-    shown sh;
     float f = (float)d;
     if (isinf(f) && !isinf(d)) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %s is out of range: valid is a 32-bit float, |x| <= %g", what,
-                show(&sh, s, len), (double)FLT_MAX);
+                LL_QN(s, len), (double)FLT_MAX);
         return false;
     }
     if (f == 0.0f && d != 0.0) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT,
                 "%s = %s is out of range: as a 32-bit float it would be 0 (the smallest nonzero is %g)", what,
-                show(&sh, s, len), (double)FLT_TRUE_MIN);
+                LL_QN(s, len), (double)FLT_TRUE_MIN);
         return false;
     }
     *out = f;
     return true;
 }
 
-bool ll_parse_float32(const char *flag, const char *s, float *out, ll_error *err) {
+bool ll_parse_float32(const char *flag, const char *s, bool allow_neg_inf, float *out, ll_error *err) {
     double d;
     size_t len = strlen(s);
-    return parse_double_span(flag, s, len, true, &d, err) && to_float32(flag, s, len, d, out, err);
+    return parse_double_span(flag, s, len, allow_neg_inf, &d, err) && to_float32(flag, s, len, d, out, err);
 }
 
 bool ll_parse_bool(const char *flag, const char *s, bool *out, ll_error *err) {
     if (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on")) *out = true;
     else if (!strcmp(s, "0") || !strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off")) *out = false;
     else {
-        shown sh;
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not a boolean (true/false)", flag, show(&sh, s, strlen(s)));
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not a boolean (true/false)", flag, LL_QN(s, strlen(s)));
         return false;
     }
     return true;
@@ -264,7 +255,6 @@ static bool parse_ids_span(const char *flag, const char *whole, const char *s, s
         *ids = grown;
     }
     size_t n0 = *n, pos = 1, i = 0;
-    shown sh;
     for (;;) {
         while (i < len && is_space(s[i])) i++;
         size_t b = i;
@@ -274,7 +264,7 @@ static bool parse_ids_span(const char *flag, const char *whole, const char *s, s
             if (i == len && pos == 1) break;
             ll_fail(err, LL_ERR_INVALID_ARGUMENT,
                     "%s: '%s' has an empty item at position %zu (ids are separated by ',' or spaces)", flag,
-                    show(&sh, whole, strlen(whole)), pos);
+                    LL_QN(whole, strlen(whole)), pos);
             *n = n0;
             return false;
         }
@@ -295,7 +285,7 @@ static bool parse_ids_span(const char *flag, const char *whole, const char *s, s
             if (i == len) {
                 ll_fail(err, LL_ERR_INVALID_ARGUMENT,
                         "%s: '%s' has an empty item at position %zu (a trailing ',')", flag,
-                        show(&sh, whole, strlen(whole)), pos);
+                        LL_QN(whole, strlen(whole)), pos);
                 *n = n0;
                 return false;
             }
@@ -311,7 +301,6 @@ bool ll_parse_id_list(const char *flag, const char *s, int32_t **ids, size_t *n,
 }
 
 bool ll_parse_logit_bias(const char *flag, const char *s, ll_token_bias *out, ll_error *err) {
-    shown sh;
     size_t len = strlen(s), id_len;
     const char *bias_s;
     const char *sep = strpbrk(s, "=:");
@@ -322,16 +311,16 @@ bool ll_parse_logit_bias(const char *flag, const char *s, ll_token_bias *out, ll
         id_len = strspn(s, "0123456789");
         if (id_len == 0 || (s[id_len] != '+' && s[id_len] != '-')) {
             ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not ID=BIAS (e.g. 15043=-inf or 15043=2.5)", flag,
-                    show(&sh, s, len));
+                    LL_QN(s, len));
             return false;
         }
         bias_s = s[id_len] == '+' ? s + id_len + 1 : s + id_len;
     }
     char what[160];
-    snprintf(what, sizeof what, "%s '%s': token id", flag, show(&sh, s, len));
+    snprintf(what, sizeof what, "%s '%s': token id", flag, LL_QN(s, len));
     long long id;
     if (!parse_int_span(what, s, id_len, 0, INT32_MAX, &id, err)) return false;
-    snprintf(what, sizeof what, "%s '%s': bias", flag, show(&sh, s, len));
+    snprintf(what, sizeof what, "%s '%s': bias", flag, LL_QN(s, len));
     double d;
     float bias;
     size_t bias_len = strlen(bias_s);
@@ -344,17 +333,16 @@ bool ll_parse_logit_bias(const char *flag, const char *s, ll_token_bias *out, ll
 }
 
 bool ll_parse_sequence_bias(const char *flag, const char *s, ll_sequence_bias *out, ll_error *err) {
-    shown sh;
     size_t len = strlen(s);
     out->seq.tokens = NULL;
     out->seq.n = 0;
     const char *eq = strrchr(s, '=');
     if (!eq) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not IDS=BIAS (e.g. 12,34=-5)", flag, show(&sh, s, len));
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is not IDS=BIAS (e.g. 12,34=-5)", flag, LL_QN(s, len));
         return false;
     }
     char what[160];
-    snprintf(what, sizeof what, "%s '%s': bias", flag, show(&sh, s, len));
+    snprintf(what, sizeof what, "%s '%s': bias", flag, LL_QN(s, len));
     double d;
     float bias;
     size_t bias_len = strlen(eq + 1);
@@ -368,7 +356,7 @@ bool ll_parse_sequence_bias(const char *flag, const char *s, ll_sequence_bias *o
     }
     if (n == 0) {
         free(ids);
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' has no token ids before '='", flag, show(&sh, s, len));
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' has no token ids before '='", flag, LL_QN(s, len));
         return false;
     }
     out->seq.tokens = ids;
@@ -429,7 +417,7 @@ static bool push_seq(const char *flag, const char *v, ll_token_seq **seqs, size_
         return false;
     }
     if (m == 0) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is an empty token sequence (give ids, e.g. 12,34)", flag, v);
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: '%s' is an empty token sequence (give ids, e.g. 12,34)", flag, LL_Q(v));
         return false;
     }
     ll_token_seq *a = realloc(*seqs, (*n + 1) * sizeof **seqs);
@@ -481,20 +469,20 @@ int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err) {
     const char *f = a->flag;
 #define VAL() \
     if (!ll_args_value(a, &v, err)) return -1
-#define FLT(field)                                       \
-    do {                                                 \
-        VAL();                                           \
-        if (!ll_parse_float(f, v, &d, err)) return -1;   \
-        field = d;                                       \
-        return 1;                                        \
+#define FLT(field)                                            \
+    do {                                                      \
+        VAL();                                                \
+        if (!ll_parse_float(f, v, false, &d, err)) return -1; \
+        field = d;                                            \
+        return 1;                                             \
     } while (0)
     /* a float field: 1e300 must not become inf, nor 1e-50 become 0 */
-#define FLT32(field)                                     \
-    do {                                                 \
-        VAL();                                           \
-        if (!ll_parse_float32(f, v, &fl, err)) return -1; \
-        field = fl;                                      \
-        return 1;                                        \
+#define FLT32(field)                                          \
+    do {                                                      \
+        VAL();                                                \
+        if (!ll_parse_float32(f, v, false, &fl, err)) return -1;\
+        field = fl;                                           \
+        return 1;                                             \
     } while (0)
 #define INT(field, lo, hi)                                    \
     do {                                                      \
@@ -532,7 +520,7 @@ int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err) {
         else if (!strcmp(v, "all")) p->penalty_scope = LL_PENALTY_SCOPE_ALL;
         else if (!strcmp(v, "generated")) p->penalty_scope = LL_PENALTY_SCOPE_GENERATED;
         else {
-            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--penalty-scope: '%s' is not one of last_n, all, generated", v);
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--penalty-scope: '%s' is not one of last_n, all, generated", LL_Q(v));
             return -1;
         }
         return 1;
@@ -659,26 +647,35 @@ void ll_cli_sampling_help(FILE *f) {
           f);
 }
 
-char *ll_read_stdin(size_t *len, ll_error *err) {
-    size_t cap = 4096, n = 0;
+char *ll_read_stdin(size_t max, size_t *len, ll_error *err) {
+    /* one byte past max is read to tell "exactly max" from "more" */
+    size_t limit = max < SIZE_MAX - 1 ? max + 1 : SIZE_MAX - 1;
+    size_t cap = limit < 4096 ? limit : 4096, n = 0;
     char *b = malloc(cap + 1);
     while (b) {
         size_t r = fread(b + n, 1, cap - n, stdin);
         n += r;
-        if (r == 0) break;
+        if (r == 0 || n == limit) break;
         if (n == cap) {
-            char *nb = cap <= (SIZE_MAX - 1) / 2 ? realloc(b, 2 * cap + 1) : NULL;
+            /* doubling, but never past the limit: a 1 GiB bound allocates 1 GiB, not 2 */
+            size_t ncap = cap <= limit / 2 ? 2 * cap : limit;
+            char *nb = realloc(b, ncap + 1);
             if (!nb) {
                 free(b);
                 b = NULL;
                 break;
             }
             b = nb;
-            cap *= 2;
+            cap = ncap;
         }
     }
     if (!b) {
         ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory reading standard input (%zu bytes so far)", n);
+        return NULL;
+    }
+    if (n > max) {
+        ll_fail(err, LL_ERR_IO, "standard input has more than %zu bytes (valid: at most %zu)", max, max);
+        free(b);
         return NULL;
     }
     if (ferror(stdin)) {

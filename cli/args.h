@@ -6,6 +6,7 @@
 #ifndef LL_CLI_ARGS_H
 #define LL_CLI_ARGS_H
 
+#include "core/internal.h"
 #include "logitlab.h"
 
 #include <stdbool.h>
@@ -32,13 +33,25 @@ bool ll_args_value(ll_args *a, const char **value, ll_error *err);
  * empty value. Each failure names the flag, the value as given and what is
  * valid; a value beyond the range (even past 64 bits) is "out of range",
  * not "not an integer". */
+/* Outside text (a flag's value, a path) as a message shows it: ll_quote's
+ * escaped, bounded form. The storage is a returned struct, alive until the
+ * end of the full expression: use LL_Q only among one call's arguments. */
+typedef struct {
+    char text[LL_QUOTE_MAX];
+} ll_cli_quoted;
+ll_cli_quoted ll_cli_quote(const char *s);
+ll_cli_quoted ll_cli_quote_n(const char *s, size_t len);
+#define LL_Q(str) (ll_cli_quote(str).text)
+#define LL_QN(str, len) (ll_cli_quote_n((str), (len)).text)
+
 bool ll_parse_int(const char *flag, const char *s, long long lo, long long hi, long long *out, ll_error *err);
-/* A finite number (for double fields), or "-inf" (a ban). Overflow (1e400)
- * and underflow to zero (1e-400) are errors. */
-bool ll_parse_float(const char *flag, const char *s, double *out, ll_error *err);
+/* A finite number (for double fields). "-inf" only when allow_neg_inf (a
+ * bias, where it bans; for every other parameter it is an error like inf).
+ * Overflow (1e400) and underflow to zero (1e-400) are errors. */
+bool ll_parse_float(const char *flag, const char *s, bool allow_neg_inf, double *out, ll_error *err);
 /* The same for a float field: also fails when the value overflows a float
  * (1e300) or a nonzero value would become 0 (1e-50). */
-bool ll_parse_float32(const char *flag, const char *s, float *out, ll_error *err);
+bool ll_parse_float32(const char *flag, const char *s, bool allow_neg_inf, float *out, ll_error *err);
 bool ll_parse_bool(const char *flag, const char *s, bool *out, ll_error *err);
 
 /* The list parsers (also fuzz targets): the whole string is parsed, or the
@@ -91,8 +104,12 @@ void ll_cli_sampling_finish(ll_cli_sampling *s);
 void ll_cli_sampling_help(FILE *f);
 
 /* All of stdin, NUL-terminated (it may hold NUL bytes: *len counts them);
- * NULL with err set when reading fails or memory runs out. */
-char *ll_read_stdin(size_t *len, ll_error *err);
+ * NULL with err set when it has more than max bytes (the same bound as a
+ * file given by name), when reading fails or memory runs out. */
+char *ll_read_stdin(size_t max, size_t *len, ll_error *err);
+/* The bound on what a command reads whole into memory: a logits file (a
+ * vocabulary of 2^28 float32 values), a prompt or text on stdin. */
+#define LL_CLI_INPUT_MAX ((size_t)1 << 30)
 
 /* Output checking. SIGPIPE is ignored (main), so a closed pipe or a full
  * disk is a failed write: ll_cli_stdout_ok() says whether stdout is still

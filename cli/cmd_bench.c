@@ -102,7 +102,7 @@ int ll_cmd_synth(int argc, char **argv) {
     while ((kind = ll_args_next(&a)) != 0) {
         const char *v;
         if (kind == 2) {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s'", a.value);
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s'", LL_Q(a.value));
             goto fail;
         }
 #define NUM(F, var, lo, hi)                                                                            \
@@ -129,7 +129,7 @@ int ll_cmd_synth(int argc, char **argv) {
             synth_usage(stdout);
             return 0;
         } else {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab synth --help)", a.flag);
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab synth --help)", LL_Q(a.flag));
             goto fail;
         }
     }
@@ -271,7 +271,7 @@ int ll_cmd_bench(int argc, char **argv) {
     while ((kind = ll_args_next(&a)) != 0) {
         const char *v;
         if (kind == 2) {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s'", a.value);
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s'", LL_Q(a.value));
             goto fail;
         }
         if (!strcmp(a.flag, "-m") || !strcmp(a.flag, "--model")) {
@@ -292,7 +292,7 @@ int ll_cmd_bench(int argc, char **argv) {
             bench_usage(stdout);
             return 0;
         } else {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab bench --help)", a.flag);
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab bench --help)", LL_Q(a.flag));
             goto fail;
         }
     }

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "core/internal.h"
 #include "explain/explain.h"
+#include "explain/term.h"
 #include "util/json.h"
 
 static volatile sig_atomic_t interrupted;
@@ -66,7 +67,7 @@ int ll_cmd_explain(int argc, char **argv) {
         const char *v;
         if (kind == 2) {
             if (lesson) {
-                ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (one lesson at a time)", a.value);
+                ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (one lesson at a time)", LL_Q(a.value));
                 goto fail;
             }
             lesson = a.value;
@@ -82,8 +83,8 @@ int ll_cmd_explain(int argc, char **argv) {
         } else if (!strcmp(f, "--value")) {
             /* a double (top_p is one), that must also fit the float fields (temperature) */
             float as_float;
-            if (!ll_args_value(&a, &v, &err) || !ll_parse_float(f, v, &value, &err) ||
-                !ll_parse_float32(f, v, &as_float, &err))
+            if (!ll_args_value(&a, &v, &err) || !ll_parse_float(f, v, false, &value, &err) ||
+                !ll_parse_float32(f, v, false, &as_float, &err))
                 goto fail;
             have_value = true;
         } else if (!strcmp(f, "--width")) {
@@ -99,7 +100,7 @@ int ll_cmd_explain(int argc, char **argv) {
         } else if (!strcmp(f, "--no-color")) {
             color = 0;
         } else {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab explain --help)", f);
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab explain --help)", LL_Q(f));
             goto fail;
         }
     }
@@ -112,7 +113,7 @@ int ll_cmd_explain(int argc, char **argv) {
     if (lesson) {
         which = ll_explain_find(lesson);
         if (which < 0) {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "'%s' %s (see logitlab explain --list)", lesson,
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "'%s' %s (see logitlab explain --list)", LL_Q(lesson),
                     which == -2 ? "fits more than one lesson" : "is not a lesson");
             goto fail;
         }
@@ -167,11 +168,7 @@ static void print_token(const ll_tokenizer *tok, int32_t id) {
     if (cut) len = sizeof buf - 1;
     buf[len] = '\0';
     putchar('\'');
-    for (char *c = buf; *c; c++) {
-        if (*c == '\n') fputs("\\n", stdout);
-        else if ((unsigned char)*c < 0x20 || *c == 0x7F) printf("\\x%02X", (unsigned char)*c); /* no terminal control */
-        else putchar(*c);
-    }
+    ll_term_put_text(stdout, buf, len);
     if (cut) fputs("...", stdout);
     putchar('\'');
 }
@@ -198,7 +195,7 @@ int ll_cmd_inspect(int argc, char **argv) {
     while ((kind = ll_args_next(&a)) != 0) {
         const char *v;
         if (kind == 2) {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (the prompt goes after -p)", a.value);
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (the prompt goes after -p)", LL_Q(a.value));
             goto fail;
         }
         int r = ll_cli_sampling_flag(&s, &a, &err);
@@ -216,7 +213,7 @@ int ll_cmd_inspect(int argc, char **argv) {
         } else if (!strcmp(f, "--no-bos")) {
             no_bos = true;
         } else {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab inspect --help)", f);
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab inspect --help)", LL_Q(f));
             goto fail;
         }
     }
@@ -225,6 +222,19 @@ int ll_cmd_inspect(int argc, char **argv) {
         goto fail;
     }
     ll_cli_sampling_finish(&s);
+    {
+        /* What is set but ignored (hf without do_sample keeps only greedy)
+         * is said on stderr, as sample and generate do: stdout (the table,
+         * --json) stays the same, and the explain tour, which runs these
+         * commands and reads their stdout, is unaffected. The llama.cpp
+         * "no seed given" note is left out (fb1c5e5): inspect's one draw
+         * shows its seed in the chain, and every tour command would get it. */
+        ll_sampling_params wp = s.p;
+        if (wp.seed < 0) wp.seed = LL_DEFAULT_SEED;
+        char warn[1024];
+        ll_sampling_params_warnings(&wp, warn, sizeof warn);
+        fputs(warn, stderr);
+    }
     m = ll_cli_load_model(model, tokenizer, &err);
     if (!m) goto fail;
     const ll_tokenizer *tok = ll_model_get_tokenizer(m);

@@ -69,7 +69,7 @@ static int parse(int argc, char **argv, gen_opts *o, ll_error *err) {
         long long n;
         double d;
         if (kind == 2) {
-            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (the prompt goes after -p)", a.value);
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (the prompt goes after -p)", LL_Q(a.value));
             return 2;
         }
         int r = ll_cli_sampling_flag(&o->s, &a, err);
@@ -104,9 +104,9 @@ static int parse(int argc, char **argv, gen_opts *o, ll_error *err) {
         } else if (!strcmp(f, "--ignore-eos")) {
             o->g.ignore_eos = true;
         } else if (!strcmp(f, "--max-time")) {
-            if (!ll_args_value(&a, &v, err) || !ll_parse_float(f, v, &d, err)) return 2;
+            if (!ll_args_value(&a, &v, err) || !ll_parse_float(f, v, false, &d, err)) return 2;
             if (!(d > 0)) {
-                ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--max-time: %s is out of range: valid is > 0 seconds", v);
+                ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--max-time: %s is out of range: valid is > 0 seconds", LL_Q(v));
                 return 2;
             }
             o->g.max_time = d;
@@ -118,7 +118,7 @@ static int parse(int argc, char **argv, gen_opts *o, ll_error *err) {
             o->g.num_beams = (int32_t)n;
         } else if (!strcmp(f, "--length-penalty")) {
             float fl;
-            if (!ll_args_value(&a, &v, err) || !ll_parse_float32(f, v, &fl, err)) return 2;
+            if (!ll_args_value(&a, &v, err) || !ll_parse_float32(f, v, false, &fl, err)) return 2;
             o->g.length_penalty = fl;
         } else if (!strcmp(f, "--early-stopping")) {
             bool b = true;
@@ -129,7 +129,7 @@ static int parse(int argc, char **argv, gen_opts *o, ll_error *err) {
                     continue;
                 }
                 if (!ll_parse_bool(f, v, &b, err)) {
-                    ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--early-stopping: '%s' is not one of true, false, never", v);
+                    ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--early-stopping: '%s' is not one of true, false, never", LL_Q(v));
                     return 2;
                 }
             }
@@ -147,7 +147,7 @@ static int parse(int argc, char **argv, gen_opts *o, ll_error *err) {
         } else if (!strcmp(f, "--quiet") || !strcmp(f, "-q")) {
             o->quiet = true;
         } else {
-            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab generate --help)", f);
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab generate --help)", LL_Q(f));
             return 2;
         }
     }
@@ -302,7 +302,7 @@ int ll_cmd_generate(int argc, char **argv) {
             goto fail;
         }
         size_t len;
-        stdin_prompt = ll_read_stdin(&len, &err);
+        stdin_prompt = ll_read_stdin(LL_CLI_INPUT_MAX, &len, &err);
         if (!stdin_prompt) goto fail;
         /* the prompt is text: a NUL would end it early without a word */
         const char *nul = memchr(stdin_prompt, '\0', len);

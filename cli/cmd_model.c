@@ -10,8 +10,8 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/file.h"
 #include "core/internal.h"
+#include "explain/term.h"
 #include "model/export.h"
 #include "model/gguf.h"
 #include "model/model_impl.h"
@@ -37,7 +37,7 @@ static int parse_common(int argc, char **argv, model_opts *o, const char *cmd, v
                 o->text = a.value;
                 continue;
             }
-            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (see logitlab %s --help)", a.value, cmd);
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (see logitlab %s --help)", LL_Q(a.value), cmd);
             return 2;
         }
         int r = ll_cli_model_flag(&a, &o->model, &o->tokenizer, &o->prompt, &o->threads, err);
@@ -61,7 +61,7 @@ static int parse_common(int argc, char **argv, model_opts *o, const char *cmd, v
         } else if (!strcmp(a.flag, "--special")) {
             o->special = true;
         } else {
-            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab %s --help)", a.flag, cmd);
+            ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab %s --help)", LL_Q(a.flag), cmd);
             return 2;
         }
     }
@@ -98,30 +98,15 @@ void ll_cli_write_token_fields(lj_writer *w, const ll_tokenizer *tok, int32_t id
     if (buf != small) free(buf);
 }
 
-ll_status ll_cli_check_tokenizer(const char *model, const char *tokenizer, ll_error *err) {
-    if (!tokenizer) return LL_OK;
-    if (!model)
-        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                       "--tokenizer %s: the embedded model is a GGUF, which carries its own tokenizer (--tokenizer is "
-                       "for a llama2.c checkpoint given with -m)",
-                       tokenizer);
-    /* Only the magic is read (the mapping is lazy); a file that cannot be
-     * opened is left for the loader to report. */
-    ll_file f;
-    ll_error ignored;
-    if (ll_file_map(&f, model, 0, &ignored) != LL_OK) return LL_OK;
-    bool gguf = f.size >= 4 && memcmp(f.data, "GGUF", 4) == 0;
-    ll_file_close(&f);
-    if (gguf)
-        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                       "--tokenizer %s: %s is a GGUF model, which carries its own tokenizer; leave out --tokenizer "
-                       "(it is for llama2.c checkpoints)",
-                       tokenizer, model);
-    return LL_OK;
-}
-
 ll_model *ll_cli_load_model(const char *path, const char *tokenizer, ll_error *err) {
-    if (ll_cli_check_tokenizer(path, tokenizer, err) != LL_OK) return NULL;
+    if (!path && tokenizer) {
+        /* a GGUF given with -m is refused by ll_model_load itself */
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                "--tokenizer %s: the embedded model is a GGUF, which carries its own tokenizer (--tokenizer is for a "
+                "llama2.c checkpoint given with -m)",
+                LL_Q(tokenizer));
+        return NULL;
+    }
     if (!path) return ll_model_load_default(err);
     return ll_model_load(path, tokenizer, err);
 }
@@ -141,21 +126,11 @@ static void info_usage(FILE *f) {
           f);
 }
 
-/* Text from the file, for a terminal: control bytes (an escape sequence in
- * a model's name could drive the terminal) are shown as \xNN. */
-static void put_text(FILE *f, const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7F) fprintf(f, "\\x%02X", c);
-        else fputc(c, f);
-    }
-}
-
 static void print_kv_value(FILE *f, const ll_gguf_kv *kv) {
     switch (kv->type) {
     case LL_GGUF_STRING:
         fputc('"', f);
-        put_text(f, kv->v.s.ptr, kv->v.s.len > 80 ? 80 : kv->v.s.len);
+        ll_term_put_text(f, kv->v.s.ptr, kv->v.s.len > 80 ? 80 : kv->v.s.len);
         fputs(kv->v.s.len > 80 ? "\"..." : "\"", f);
         break;
     case LL_GGUF_FLOAT32:
@@ -171,7 +146,7 @@ static void print_kv_list(const ll_gguf *g) {
     for (uint64_t i = 0; i < g->n_kv; i++) {
         fputs("  ", stdout);
         size_t kl = strlen(g->kv[i].key);
-        put_text(stdout, g->kv[i].key, kl);
+        ll_term_put_text(stdout, g->kv[i].key, kl);
         printf("%*s ", kl < 44 ? (int)(44 - kl) : 0, "");
         print_kv_value(stdout, &g->kv[i]);
         putchar('\n');
@@ -212,9 +187,10 @@ int ll_cmd_info(int argc, char **argv) {
     int r = parse_common(argc, argv, &o, "info", info_usage, &err);
     if (r < 0) return 0;
     if (r > 0) return report("info", &err);
-    if (ll_cli_check_tokenizer(o.model, o.tokenizer, &err) != LL_OK) return report("info", &err);
     ll_model *m = load_model(&o, &err);
-    if (!m && o.model) {
+    /* INVALID_ARGUMENT is the call, not the file (--tokenizer with a GGUF):
+     * there is no metadata to show for that */
+    if (!m && o.model && err.status != LL_ERR_INVALID_ARGUMENT) {
         /* Not a model: a vocabulary-only GGUF still has metadata to show,
          * but the command fails with the loader's reason, so a script that
          * checks the exit status does not take it for a model. */
@@ -304,9 +280,9 @@ int ll_cmd_info(int argc, char **argv) {
         printf("format        %s", in->format);
         if (m->gguf) printf(" v%u", in->gguf_version);
         printf("\narchitecture  ");
-        put_text(stdout, in->arch, strlen(in->arch));
+        ll_term_put_text(stdout, in->arch, strlen(in->arch));
         printf("\nname          ");
-        put_text(stdout, in->name[0] ? in->name : "-", in->name[0] ? strlen(in->name) : 1);
+        ll_term_put_text(stdout, in->name[0] ? in->name : "-", in->name[0] ? strlen(in->name) : 1);
         printf("\nweights       %s\nfile          %llu bytes\nparameters    %llu\n", in->file_type,
                (unsigned long long)in->file_bytes, (unsigned long long)in->n_params);
         printf("vocabulary    %zu\ncontext       %zu (training)\ndim           %zu\nlayers        %zu\n"
@@ -328,7 +304,7 @@ int ll_cmd_info(int argc, char **argv) {
                 const ll_gguf_tensor *t = &m->gguf->tensors[i];
                 size_t nl = strlen(t->name);
                 fputs("  ", stdout);
-                put_text(stdout, t->name, nl);
+                ll_term_put_text(stdout, t->name, nl);
                 printf("%*s %-5s [", nl < 32 ? (int)(32 - nl) : 0, "", ll_type_info_of(t->type)->name);
                 for (uint32_t d = 0; d < t->n_dims; d++) printf(d ? ", %llu" : "%llu", (unsigned long long)t->ne[d]);
                 printf("] %llu bytes\n", (unsigned long long)t->n_bytes);
@@ -364,13 +340,14 @@ int ll_cmd_tokenize(int argc, char **argv) {
         ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "-m MODEL is required");
         return report("tokenize", &err);
     }
-    if (ll_cli_check_tokenizer(o.model, o.tokenizer, &err) != LL_OK) return report("tokenize", &err);
     /* a model, or just a tokenizer file */
     ll_model *m = NULL;
     ll_tokenizer *own = NULL;
     const ll_tokenizer *tok;
     ll_error err2;
+    ll_error_clear(&err2);
     m = ll_model_load(o.model, o.tokenizer, &err2);
+    if (!m && err2.status == LL_ERR_INVALID_ARGUMENT) return report("tokenize", &err2); /* --tokenizer with a GGUF */
     if (m && ll_model_get_tokenizer(m)) {
         tok = ll_model_get_tokenizer(m);
     } else {
@@ -385,7 +362,7 @@ int ll_cmd_tokenize(int argc, char **argv) {
     const char *text = o.text;
     if (!strcmp(text, "-")) {
         /* all of it, NUL bytes included: ll_tokenize takes the length */
-        in_buf = ll_read_stdin(&len, &err);
+        in_buf = ll_read_stdin(LL_CLI_INPUT_MAX, &len, &err);
         if (!in_buf) {
             ll_tokenizer_free(own);
             ll_model_free(m);
@@ -419,7 +396,7 @@ int ll_cmd_tokenize(int argc, char **argv) {
         for (size_t i = 0; i < n; i++) {
             const char *piece = ll_token_text(tok, ids[i]);
             printf("%6d  '", ids[i]);
-            put_text(stdout, piece, strlen(piece));
+            ll_term_put_text(stdout, piece, strlen(piece));
             printf("'\n");
         }
         printf("%zu tokens\n", n);
@@ -555,7 +532,7 @@ int ll_cmd_logits(int argc, char **argv) {
                 size_t id = o.full ? i : order[i].id;
                 const char *piece = tok ? ll_token_text(tok, (int32_t)id) : "";
                 printf("  %6zu %12.6f  ", id, (double)l[id]);
-                put_text(stdout, piece, strlen(piece));
+                ll_term_put_text(stdout, piece, strlen(piece));
                 putchar('\n');
             }
         }
@@ -598,7 +575,7 @@ int ll_cmd_convert(int argc, char **argv) {
     while ((kind = ll_args_next(&a)) != 0) {
         const char **dst = NULL;
         if (kind == 2) {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s'", a.value);
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s'", LL_Q(a.value));
             return report("convert", &err);
         }
         if (!strcmp(a.flag, "--help") || !strcmp(a.flag, "-h")) {
@@ -613,7 +590,7 @@ int ll_cmd_convert(int argc, char **argv) {
         else if (!strcmp(a.flag, "--description")) dst = &eo.description;
         else if (!strcmp(a.flag, "--license")) dst = &eo.license;
         else {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab convert --help)", a.flag);
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab convert --help)", LL_Q(a.flag));
             return report("convert", &err);
         }
         if (!ll_args_value(&a, dst, &err)) return report("convert", &err);
@@ -627,7 +604,7 @@ int ll_cmd_convert(int argc, char **argv) {
     for (size_t i = 0; i < LL_ARRAY_LEN(types); i++)
         if (!strcmp(type_s, types[i].n)) eo.type = types[i].t;
     if (eo.type == UINT32_MAX) {
-        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "--type %s is not one of F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K", type_s);
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "--type %s is not one of F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K", LL_Q(type_s));
         return report("convert", &err);
     }
     if (!model || !out) {

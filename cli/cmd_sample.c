@@ -38,20 +38,20 @@ static void usage(FILE *f) {
 }
 
 /* The logits file's bytes: stdin for "-", else through ll_file_map (a FIFO
- * or a directory is an error naming it, not a hang). Logits files are at
- * most 1 GiB (a vocabulary of 2^28 floats). */
+ * or a directory is an error naming it, not a hang). Either is at most
+ * LL_CLI_INPUT_MAX, 1 GiB (a vocabulary of 2^28 floats). */
 static bool read_input(const char *path, ll_file *f, char **stdin_buf, ll_error *err) {
     *stdin_buf = NULL;
     memset(f, 0, sizeof *f);
     if (strcmp(path, "-") == 0) {
         size_t len;
-        *stdin_buf = ll_read_stdin(&len, err);
+        *stdin_buf = ll_read_stdin(LL_CLI_INPUT_MAX, &len, err);
         if (!*stdin_buf) return false;
         f->data = (const uint8_t *)*stdin_buf;
         f->size = len;
         return true;
     }
-    return ll_file_map(f, path, (uint64_t)1 << 30, err) == LL_OK;
+    return ll_file_map(f, path, LL_CLI_INPUT_MAX, err) == LL_OK;
 }
 
 /* Parses the logits as JSON (an array, or an object with "logits") or as
@@ -69,13 +69,13 @@ static float *load_logits(const char *path, const char *format, size_t *n_out, l
     if (json) {
         lj_doc *d = lj_parse(buf, len, err);
         if (!d) {
-            ll_error_prefix(err, "%s", path);
+            ll_error_prefix(err, "%s", LL_Q(path));
             goto done;
         }
         const lj_value *arr = lj_root(d);
         if (arr->type == LJ_OBJ) arr = lj_get(arr, "logits");
         if (!arr || arr->type != LJ_ARR || arr->n == 0) {
-            ll_fail(err, LL_ERR_FORMAT, "%s: expected a non-empty JSON array of logits", path);
+            ll_fail(err, LL_ERR_FORMAT, "%s: expected a non-empty JSON array of logits", LL_Q(path));
             lj_free(d);
             goto done;
         }
@@ -85,7 +85,7 @@ static float *load_logits(const char *path, const char *format, size_t *n_out, l
             /* "nan" is read so that the chain can reject it with its index */
             bool nan_str = v->type == LJ_STR && !strcmp(v->str, "nan");
             if (!lj_is_num(v) && !nan_str) {
-                ll_fail(err, LL_ERR_FORMAT, "%s: logits[%zu] is not a number", path, i);
+                ll_fail(err, LL_ERR_FORMAT, "%s: logits[%zu] is not a number", LL_Q(path), i);
                 free(out);
                 out = NULL;
                 break;
@@ -95,7 +95,7 @@ static float *load_logits(const char *path, const char *format, size_t *n_out, l
             if (isfinite(x) && isinf(fx)) {
                 /* 1e300 would become inf: a logit beyond a float is an error, not +inf */
                 ll_fail(err, LL_ERR_FORMAT, "%s: logits[%zu] = %g is out of range: valid is a 32-bit float, |x| <= %g",
-                        path, i, x, (double)FLT_MAX);
+                        LL_Q(path), i, x, (double)FLT_MAX);
                 free(out);
                 out = NULL;
                 break;
@@ -107,11 +107,11 @@ static float *load_logits(const char *path, const char *format, size_t *n_out, l
         goto done;
     }
     if (format && strcmp(format, "f32") != 0) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--format: '%s' is not json or f32", format);
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--format: '%s' is not json or f32", LL_Q(format));
         goto done;
     }
     if (len == 0 || len % 4 != 0) {
-        ll_fail(err, LL_ERR_FORMAT, "%s: %zu bytes is not a whole number of float32 values", path, len);
+        ll_fail(err, LL_ERR_FORMAT, "%s: %zu bytes is not a whole number of float32 values", LL_Q(path), len);
         goto done;
     }
     out = ll_malloc(len, err);
@@ -208,7 +208,7 @@ int ll_cmd_sample(int argc, char **argv) {
     while ((kind = ll_args_next(&a)) != 0) {
         const char *v;
         if (kind == 2) {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (see logitlab sample --help)", a.value);
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (see logitlab sample --help)", LL_Q(a.value));
             goto fail;
         }
         int r = ll_cli_sampling_flag(&smp, &a, &err);
@@ -237,7 +237,7 @@ int ll_cmd_sample(int argc, char **argv) {
         } else if (!strcmp(a.flag, "--compact")) {
             pretty = false;
         } else {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab sample --help)", a.flag);
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab sample --help)", LL_Q(a.flag));
             goto fail;
         }
     }

@@ -17,12 +17,10 @@ int ll_cmd_generate(int argc, char **argv);
 int ll_cmd_convert(int argc, char **argv);
 int ll_cmd_explain(int argc, char **argv);
 int ll_cmd_inspect(int argc, char **argv);
-/* -m PATH, or the embedded default model when PATH is NULL; fails when
- * --tokenizer is given for a GGUF (see ll_cli_check_tokenizer). */
+/* -m PATH, or the embedded default model when PATH is NULL. --tokenizer is
+ * for llama2.c checkpoints: with a GGUF -m (ll_model_load refuses it) or
+ * with the embedded model it is an error naming both. */
 ll_model *ll_cli_load_model(const char *path, const char *tokenizer, ll_error *err);
-/* --tokenizer is for llama2.c checkpoints: given with a GGUF -m (or with
- * the embedded model) it would be ignored, so it is an error naming both. */
-ll_status ll_cli_check_tokenizer(const char *model, const char *tokenizer, ll_error *err);
 /* key: the text as a JSON string; when it is not valid UTF-8 (the string
  * then has U+FFFD for the invalid bytes) also bytes_key: its exact bytes. */
 void ll_cli_write_text(lj_writer *w, const char *key, const char *bytes_key, const char *s, size_t n);

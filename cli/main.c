@@ -57,7 +57,7 @@ static int dispatch(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "logitlab: unknown command '%s'\n\n", cmd);
+    fprintf(stderr, "logitlab: unknown command '%s'\n\n", LL_Q(cmd));
     usage(stderr);
     return 2;
 }

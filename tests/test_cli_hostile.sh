@@ -88,14 +88,16 @@ expect 2 "dry_breakers\[0\] has token id 40000" "--dry-breaker beyond the model'
   "$bin" generate -p "And" --max-new-tokens 1 --dry-multiplier 0.8 --dry-breaker 40000
 expect 2 "has an empty item at position 2" "an empty id in a list" -- "$bin" sample --logits "$tmp/l7.json" --suppress-tokens 1,,2
 expect 2 "item 2 = 99999999999 is out of range" "an id past int32" -- "$bin" sample --logits "$tmp/l7.json" --suppress-tokens 1,99999999999
-expect 2 "stories260K.gguf is a GGUF model, which carries its own tokenizer" "--tokenizer with a GGUF names both files" -- \
+expect 2 "stories260K.gguf' is a GGUF model, which carries its own tokenizer" "--tokenizer with a GGUF names both files" -- \
   "$bin" generate -m "$gguf" --tokenizer "$tok" -p "Once" --max-new-tokens 1
 has "$tmp/err" "tok512.bin"; check "... including the tokenizer" $?
 expect 2 "the embedded model is a GGUF" "--tokenizer with the embedded model" -- "$bin" generate --tokenizer "$tok" -p "And" --max-new-tokens 1
 expect 2 "GGUF model, which carries its own tokenizer" "tokenize: --tokenizer with a GGUF" -- "$bin" tokenize -m "$gguf" --tokenizer "$tok" hello
 printf 'And\000God' > "$tmp/nul.txt"
 expect 2 "NUL byte at offset 3" "a NUL in a stdin prompt" -- sh -c '"$1" generate --max-new-tokens 1 < "$2"' sh "$bin" "$tmp/nul.txt"
-expect 2 "unknown flag '--$(zeros 200)=1'" "a long --flag=value is named whole" -- "$bin" sample --logits "$tmp/l7.json" "--$(zeros 200)=1"
+# a long flag is quoted bounded (ll_quote): its start and its length, and the rest of the message stays
+expect 2 "unknown flag '--$(zeros 60)\.\.\. (204 bytes)' (see logitlab sample --help)" "a long --flag=value is named by its start and length" -- \
+  "$bin" sample --logits "$tmp/l7.json" "--$(zeros 200)=1"
 
 # ---- 9. output ----
 # raw bytes in the prompt and a byte-fallback token (<0xE2>, id 229, forced by a bias)
@@ -179,6 +181,93 @@ has "$tmp/out" "general.architecture"; check "... after printing its metadata" $
 printf 'not a model at all' > "$tmp/junk.bin"
 "$bin" info -m "$tmp/junk.bin" > /dev/null 2>&1
 [ $? -ne 0 ]; check "info on junk fails" $?
+
+# ---- second wave: messages keep their point, -inf only for biases, nothing ignored silently ----
+# a long --samplers list is quoted bounded, so the position of the empty name survives (it was cut at 512 bytes)
+long100=$("$py" -c "print('top_k,' * 100 + ',top_p', end='')")
+expect 2 "empty stage name at position 101 (names are separated" "an empty name after 100 stages keeps its position" -- \
+  "$bin" sample --logits "$tmp/l7.json" --samplers "$long100"
+has "$tmp/err" "(606 bytes)"; check "... and the list is shown by its start and length" $?
+# a ~500-byte path does not push the reason out of the message
+deep="$tmp/$(zeros 200 | tr 0 a)/$(zeros 200 | tr 0 b)/$(zeros 100 | tr 0 c)"
+mkdir -p "$deep"
+printf '[1, 2' > "$deep/bad.json"
+expect 1 "bytes): JSON: .* at line 1" "a long logits path keeps the JSON reason" -- "$bin" sample --logits "$deep/bad.json"
+head -c 100 "$gguf" > "$deep/cut.gguf"
+expect 1 "bytes): .*byte offset" "a long model path keeps the GGUF reason" -- "$bin" generate -m "$deep/cut.gguf" -p x
+# -inf is a value only for biases (where it bans); every other float flag refuses it like inf
+expect 2 "\-\-dynatemp-range: '-inf' is not a finite decimal number$" "--dynatemp-range=-inf" -- \
+  "$bin" sample --logits "$tmp/l7.json" --dynatemp-range=-inf
+expect 2 "\-\-mirostat-tau: '-inf' is not a finite decimal number$" "--mirostat-tau=-inf" -- \
+  "$bin" sample --logits "$tmp/l7.json" --mirostat 2 --mirostat-tau=-inf
+expect 2 "\-\-temperature: '-inf' is not a finite" "--temperature -inf" -- "$bin" sample --logits "$tmp/l7.json" --temperature -inf
+expect 2 "\-\-value: '-inf' is not a finite" "explain --value -inf" -- "$bin" explain temperature --value -inf
+expect 2 "\-\-sequence-bias '1=x': bias: 'x' is not a finite decimal number (or -inf)" "a bias says -inf is allowed" -- \
+  "$bin" sample --logits "$tmp/l7.json" --sequence-bias 1=x
+smp --logits "$tmp/l7.json" --temperature 0 --logit-bias 3=-inf --sequence-bias 6=-inf > "$tmp/out" 2>/dev/null
+has "$tmp/out" '"selected":{"id":1,'; check "--logit-bias and --sequence-bias still take -inf" $?
+# mirostat's tau and eta with mirostat off: an error naming what enables them, not ignored
+expect 2 "mirostat_tau = 5 is set but mirostat is off (0), so nothing uses it: set mirostat = 1 or 2" "--mirostat-tau without mirostat" -- \
+  "$bin" sample --logits "$tmp/l7.json" --mirostat-tau 5
+expect 2 "mirostat_eta = 0.2 is set but mirostat is off" "--mirostat-eta with --mirostat 0" -- \
+  "$bin" sample --logits "$tmp/l7.json" --mirostat 0 --mirostat-eta 0.2
+expect 2 "mirostat_tau = 5 is not used: it is a parameter of mirostat, which only the llama.cpp profile has" \
+  "--mirostat-tau in the hf profile" -- "$bin" sample --logits "$tmp/l7.json" --profile hf --mirostat-tau 5
+smp --logits "$tmp/l7.json" --mirostat 2 --mirostat-tau 3 --mirostat-eta 0.2 > "$tmp/out" 2>/dev/null
+has "$tmp/out" 'mirostat_v2(tau=3, eta=0.2'; check "--mirostat 2 with tau and eta" $?
+# inspect says on stderr what it ignores (docs/semantics.md: "ignored, with a warning"); stdout is unchanged
+expect 0 "hf profile: do_sample is false, so temperature/top_k" "inspect warns that hf ignores top_k without do_sample" -- \
+  "$bin" inspect -p And --profile hf --top-k 3 --samplers temperature --top 2
+has "$tmp/out" "chain: greedy" && ! has "$tmp/out" "do_sample"; check "... the warning is on stderr only" $?
+"$bin" inspect -p And --top 2 > /dev/null 2> "$tmp/err"
+[ ! -s "$tmp/err" ]; check "inspect with the defaults prints no warning (no seed note)" $?
+# text from a model file cannot drive the terminal: general.name with an escape sequence
+"$py" - "$gguf" "$tmp/esc.gguf" <<'PYEOF'
+import sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+i = d.index(b'general.name') + len(b'general.name') + 4 + 8
+assert d[i:i + 5] == b'llama'
+d[i:i + 5] = b'\x1b[2Jx'
+open(sys.argv[2], 'wb').write(d)
+PYEOF
+timeout 60 "$bin" explain -m "$tmp/esc.gguf" < /dev/null > "$tmp/out" 2>&1
+has "$tmp/out" 'Model: \\x1B\[2Jx (' && ! grep -q "$(printf '\033')" "$tmp/out"; check "the tour escapes general.name" $?
+"$bin" info -m "$tmp/esc.gguf" > "$tmp/out" 2>&1
+has "$tmp/out" 'name          \\x1B\[2Jx' && ! grep -q "$(printf '\033')" "$tmp/out"; check "info escapes general.name" $?
+# crafted GGUF headers: general.alignment and general.name of the wrong type or value
+mkgguf() { # out, then key:type:value triples (type s = string, u32, u64)
+  "$py" - "$@" <<'PYEOF'
+import struct, sys
+out, kvs = sys.argv[1], sys.argv[2:]
+b = b'GGUF' + struct.pack('<IQQ', 3, 0, len(kvs))
+for kv in kvs:
+    k, t, v = kv.split(':', 2)
+    b += struct.pack('<Q', len(k)) + k.encode()
+    if t == 's': b += struct.pack('<IQ', 8, len(v)) + v.encode()
+    elif t == 'u32': b += struct.pack('<II', 4, int(v))
+    elif t == 'u64': b += struct.pack('<IQ', 10, int(v))
+open(out, 'wb').write(b)
+PYEOF
+}
+mkgguf "$tmp/al3.gguf" general.architecture:s:llama general.alignment:u32:3
+expect 1 "general.alignment = 3 (at byte offset [0-9]*) is invalid: valid is a power of two from 1 to 65536" \
+  "general.alignment 3 is named" -- "$bin" info -m "$tmp/al3.gguf"
+mkgguf "$tmp/al64.gguf" general.architecture:s:llama general.alignment:u64:32
+expect 1 "general.alignment is a uint64 (at byte offset [0-9]*): it must be a uint32" "general.alignment of type uint64 is named" -- \
+  "$bin" info -m "$tmp/al64.gguf"
+mkgguf "$tmp/name.gguf" general.architecture:s:llama general.name:u32:7
+expect 1 "metadata 'general.name' is a uint32, expected a string" "a general.name that is not a string is an error" -- \
+  "$bin" info -m "$tmp/name.gguf"
+# stdin has the same 1 GiB bound as a logits file
+expect 1 "standard input has more than 1073741824 bytes (valid: at most 1073741824)" "sample --logits - over 1 GiB" -- \
+  sh -c 'head -c 1073741825 /dev/zero | "$1" sample --logits -' sh "$bin"
+# --tokenizer with a GGUF is refused by the library (ll_model_load), for every command
+expect 2 "is a GGUF model, which carries its own tokenizer: the tokenizer file '.*tok512.bin'" "info: --tokenizer with a GGUF" -- \
+  "$bin" info -m "$gguf" --tokenizer "$tok"
+[ ! -s "$tmp/out" ]; check "... and info shows no metadata for it" $?
+expect 2 "is a GGUF model, which carries its own tokenizer" "inspect: --tokenizer with a GGUF" -- \
+  "$bin" inspect -m "$gguf" --tokenizer "$tok" -p x
+"$bin" tokenize -m "$l2c" --tokenizer "$tok" hello > /dev/null 2>&1; check "a llama2.c checkpoint still takes --tokenizer" $?
 
 echo "cli hostile: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
