@@ -206,13 +206,24 @@ expect 2 "\-\-sequence-bias '1=x': bias: 'x' is not a finite decimal number (or 
   "$bin" sample --logits "$tmp/l7.json" --sequence-bias 1=x
 smp --logits "$tmp/l7.json" --temperature 0 --logit-bias 3=-inf --sequence-bias 6=-inf > "$tmp/out" 2>/dev/null
 has "$tmp/out" '"selected":{"id":1,'; check "--logit-bias and --sequence-bias still take -inf" $?
-# mirostat's tau and eta with mirostat off: an error naming what enables them, not ignored
-expect 2 "mirostat_tau = 5 is set but mirostat is off (0), so nothing uses it: set mirostat = 1 or 2" "--mirostat-tau without mirostat" -- \
+# a parameter of a stage that is off (mirostat, dynatemp, xtc, dry): an error naming what turns it on, not ignored
+expect 2 "mirostat_tau = 5 is set but its stage is off, so nothing uses it: set mirostat = 1 or 2" "--mirostat-tau without mirostat" -- \
   "$bin" sample --logits "$tmp/l7.json" --mirostat-tau 5
-expect 2 "mirostat_eta = 0.2 is set but mirostat is off" "--mirostat-eta with --mirostat 0" -- \
+expect 2 "mirostat_eta = 0.2 is set but its stage is off" "--mirostat-eta with --mirostat 0" -- \
   "$bin" sample --logits "$tmp/l7.json" --mirostat 0 --mirostat-eta 0.2
-expect 2 "mirostat_tau = 5 is not used: it is a parameter of mirostat, which only the llama.cpp profile has" \
+expect 2 "mirostat_tau = 5 is not used: only the llama.cpp profile has its stage" \
   "--mirostat-tau in the hf profile" -- "$bin" sample --logits "$tmp/l7.json" --profile hf --mirostat-tau 5
+expect 2 "dynatemp_exponent = 2 is set but its stage is off, so nothing uses it: set dynatemp_range > 0" \
+  "--dynatemp-exp without --dynatemp-range" -- "$bin" sample --logits "$tmp/l7.json" --dynatemp-exp 2
+expect 2 "xtc_threshold = 0.2 is set but its stage is off, so nothing uses it: set xtc_probability > 0" \
+  "--xtc-threshold without --xtc-probability" -- "$bin" sample --logits "$tmp/l7.json" --xtc-threshold 0.2
+expect 2 "dry_base = 2 is set but its stage is off, so nothing uses it: set dry_multiplier > 0" \
+  "--dry-base without --dry-multiplier" -- "$bin" sample --logits "$tmp/l7.json" --dry-base 2
+expect 2 "dry_allowed_length = 3 is set but its stage is off" \
+  "--dry-allowed-length with --dry-multiplier 0" -- "$bin" sample --logits "$tmp/l7.json" --dry-multiplier 0 --dry-allowed-length 3
+smp --logits "$tmp/l7.json" --dynatemp-range 0.5 --dynatemp-exp 2 --xtc-probability 0.5 --xtc-threshold 0.2 \
+  --dry-multiplier 0.8 --dry-base 2 --dry-allowed-length 3 > /dev/null 2>&1
+check "the same parameters with their stages on" $?
 smp --logits "$tmp/l7.json" --mirostat 2 --mirostat-tau 3 --mirostat-eta 0.2 > "$tmp/out" 2>/dev/null
 has "$tmp/out" 'mirostat_v2(tau=3, eta=0.2'; check "--mirostat 2 with tau and eta" $?
 # inspect says on stderr what it ignores (docs/semantics.md: "ignored, with a warning"); stdout is unchanged

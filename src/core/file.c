@@ -31,11 +31,14 @@ static const char *kind_of(mode_t mode) {
 }
 #endif
 
-ll_status ll_file_map(ll_file *f, const char *path, uint64_t max_size, ll_error *err) {
+ll_status ll_file_map(ll_file *f, const char *path_raw, uint64_t max_size, ll_error *err) {
     memset(f, 0, sizeof *f);
+    /* the path as messages show it: bounded, so the reason is never cut off */
+    char path[LL_QUOTE_MAX];
+    ll_quote(path, path_raw, strlen(path_raw));
     f->data = (const uint8_t *)"";
 #ifdef LL_HAVE_MMAP
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = open(path_raw, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return ll_fail(err, LL_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     struct stat sb;
     ll_status st = LL_OK;
@@ -59,7 +62,7 @@ ll_status ll_file_map(ll_file *f, const char *path, uint64_t max_size, ll_error 
     close(fd);
     return st;
 #else
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = fopen(path_raw, "rb");
     if (!fp) return ll_fail(err, LL_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     size_t cap = 0, n = 0;
     uint8_t *buf = NULL;

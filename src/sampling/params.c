@@ -22,6 +22,7 @@
 #include "chain_impl.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,63 @@ static ll_status reject(const ll_sampling_params *p, bool set, const char *name,
                    "%s is not a parameter of the %s profile (%s has it); choose that profile, or name the stage "
                    "explicitly with samplers=...",
                    name, ll_profile_name(p->profile), has);
+}
+
+/* Parameters only one stage reads, and only while another parameter turns
+ * it on (all llama.cpp's): setting one while its stage is off is a mistake
+ * said now, like a stage left out of samplers=..., never a value silently
+ * unused. One row per dependent parameter. */
+static const struct {
+    const char *name, *needs; /* the parameter, and what turns its stage on */
+    size_t field, on_field;   /* offsets in ll_sampling_params */
+    bool is_int, on_is_int;
+} dependents[] = {
+#define DEP(name, fi, needs, on, oi) {#name, #needs " " on, offsetof(ll_sampling_params, name), \
+                                      offsetof(ll_sampling_params, needs), fi, oi}
+    DEP(mirostat_tau, false, mirostat, "= 1 or 2", true),
+    DEP(mirostat_eta, false, mirostat, "= 1 or 2", true),
+    DEP(dynatemp_exponent, false, dynatemp_range, "> 0", false),
+    DEP(xtc_threshold, false, xtc_probability, "> 0", false),
+    DEP(dry_base, false, dry_multiplier, "> 0", false),
+    DEP(dry_allowed_length, true, dry_multiplier, "> 0", false),
+    DEP(dry_penalty_last_n, true, dry_multiplier, "> 0", false),
+#undef DEP
+};
+
+static bool param_set(const ll_sampling_params *p, size_t off, bool is_int, double *v) {
+    const char *b = (const char *)p + off;
+    if (is_int) {
+        int32_t x;
+        memcpy(&x, b, sizeof x);
+        *v = x;
+        return SETI(x);
+    }
+    float x;
+    memcpy(&x, b, sizeof x);
+    *v = x;
+    return SETF(x);
+}
+
+static ll_status check_dependents(const ll_sampling_params *p, ll_error *err) {
+    for (size_t i = 0; i < LL_ARRAY_LEN(dependents); i++) {
+        double v, on;
+        if (!param_set(p, dependents[i].field, dependents[i].is_int, &v)) continue;
+        bool enabled = param_set(p, dependents[i].on_field, dependents[i].on_is_int, &on) && on > 0;
+        if (p->profile == LL_PROFILE_LLAMACPP && enabled) continue;
+        char vs[32];
+        if (dependents[i].is_int) snprintf(vs, sizeof vs, "%d", (int)v);
+        else ll_format_float(vs, (float)v);
+        const char *name = dependents[i].name;
+        if (p->profile != LL_PROFILE_LLAMACPP)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                           "%s = %s is not used: only the llama.cpp profile has its stage (the %s profile is in use); "
+                           "choose that profile with %s, or leave %s unset",
+                           name, vs, ll_profile_name(p->profile), dependents[i].needs, name);
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                       "%s = %s is set but its stage is off, so nothing uses it: set %s, or leave %s unset", name, vs,
+                       dependents[i].needs, name);
+    }
+    return LL_OK;
 }
 
 static ll_status resolve(const ll_sampling_params *p, resolved *r, ll_error *err) {
@@ -270,25 +328,7 @@ static ll_status resolve(const ll_sampling_params *p, resolved *r, ll_error *err
     if (SETI(p->mirostat) && (p->mirostat < 0 || p->mirostat > 2))
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "mirostat = %d is out of range: valid are 0 (off), 1 and 2",
                        p->mirostat);
-    /* tau and eta are mirostat's own: with mirostat off nothing reads them,
-     * so setting one is a mistake said now, like a stage left out of
-     * samplers=... (only the llama.cpp profile has mirostat) */
-    bool miro_on = p->profile == LL_PROFILE_LLAMACPP && SETI(p->mirostat) && p->mirostat != 0;
-    if (!miro_on && (SETF(p->mirostat_tau) || SETF(p->mirostat_eta))) {
-        const char *name = SETF(p->mirostat_tau) ? "mirostat_tau" : "mirostat_eta";
-        char v[32];
-        ll_format_float(v, SETF(p->mirostat_tau) ? p->mirostat_tau : p->mirostat_eta);
-        if (p->profile != LL_PROFILE_LLAMACPP)
-            return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                           "%s = %s is not used: it is a parameter of mirostat, which only the llama.cpp profile has "
-                           "(the %s profile is in use); choose that profile with mirostat = 1 or 2, or leave %s unset",
-                           name, v, ll_profile_name(p->profile), name);
-        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                       "%s = %s is set but mirostat is off (0), so nothing uses it: set mirostat = 1 or 2, or leave %s "
-                       "unset",
-                       name, v, name);
-    }
-    return LL_OK;
+    return check_dependents(p, err);
 }
 
 /* ---- building ---- */
