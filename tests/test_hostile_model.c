@@ -644,6 +644,12 @@ static void test_llama2c(void) {
     CHECK(load_file(b, n, NULL, &err, &info) && !info.tied_output, "int8 separate: %s", err.message);
     free(b);
     int8_nonfinite();
+    /* grouped-query attention: kv dimension 4 is not a multiple of the group
+     * size 8, and need not be (no quantized row has kv columns) */
+    s.shared = 1, s.h[4] = 1, s.group = 8;
+    b = make_l2c(&s, &n);
+    CHECK(load_file(b, n, NULL, &err, &info) && info.n_kv_heads == 1, "int8 GQA, kv 4, group 8: %s", err.message);
+    free(b);
 
     /* the 60-byte file: vocab_size = INT32_MIN */
     s = l2c_base();

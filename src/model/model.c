@@ -341,18 +341,18 @@ ll_status ll_model_from_llama2c(ll_model *m, const uint8_t *b, size_t size, ll_e
         shared = b[36] != 0;
         in->tied_output = shared;
         group = (uint32_t)rd_i32(b + 37);
-        /* every quantized row (of dim, hidden_dim or kv columns) is whole groups */
+        /* every quantized row is whole groups: rows have dim or hidden_dim
+         * columns (wk and wv have kv rows, not columns, so the kv dimension
+         * need not be a multiple, as in runq.c) */
         const char *rule = group < 1 || group > in->dim ? "out of range"
                            : in->dim % group               ? "does not divide dim"
                            : in->ffn_dim % group           ? "does not divide hidden_dim"
-                           : (in->n_kv_heads * in->head_dim) % group ? "does not divide the kv dimension"
-                                                                      : NULL;
+                                                           : NULL;
         if (rule)
             return ll_fail(err, LL_ERR_FORMAT,
-                           "%s: header group size %d %s (valid: 1 to dim %zu, dividing dim %zu, hidden_dim %zu and "
-                           "the kv dimension %zu)",
+                           "%s: header group size %d %s (valid: 1 to dim %zu, dividing dim %zu and hidden_dim %zu)",
                            what, (int32_t)(group <= INT32_MAX ? (int64_t)group : (int64_t)group - 4294967296LL), rule,
-                           in->dim, in->dim, in->ffn_dim, in->n_kv_heads * in->head_dim);
+                           in->dim, in->dim, in->ffn_dim);
         off = 256;
         /* group <= dim <= 65536, so "% 1000000" changes nothing; it tells
          * the compiler the text fits file_type */
