@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "sampling/tables.h"
 
 void ll_args_init(ll_args *a, int argc, char **argv, int first) {
     memset(a, 0, sizeof *a);
@@ -372,15 +373,9 @@ bool ll_parse_samplers(const char *flag, const char *s, char **out, ll_error *er
                 flag);
         return false;
     }
-    /* The chain builder is the one parser of the list: build a chain with
-     * this order and no other parameter, so a bad name fails here, before
-     * any model is loaded. */
-    ll_sampling_params p;
-    ll_sampling_params_init(&p, LL_PROFILE_LLAMACPP);
-    p.samplers = s;
-    ll_chain *c = ll_chain_from_params(&p, 1, err);
-    if (!c) return false;
-    ll_chain_free(c);
+    /* the chain builder's own parser reads the list (names, parameters in
+     * parentheses), so a bad one fails here, before any model is loaded */
+    if (ll_samplers_check(s, err) != LL_OK) return false;
     *out = ll_strdup(s, err);
     return *out != NULL;
 }
@@ -460,62 +455,60 @@ static bool push_seq_bias(const char *flag, const char *v, ll_cli_sampling *s, l
     return true;
 }
 
+/* The sampling flags come from the parameter table (src/sampling/tables.c):
+ * the numbers are parsed by their type and range there, the lists and
+ * switches by their own code below, keyed by the parameter. */
 int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err) {
     ll_sampling_params *p = &s->p;
-    const char *v = NULL;
-    double d;
-    float fl;
-    long long ll;
     const char *f = a->flag;
-#define VAL() \
-    if (!ll_args_value(a, &v, err)) return -1
-#define FLT(field)                                            \
-    do {                                                      \
-        VAL();                                                \
-        if (!ll_parse_float(f, v, false, &d, err)) return -1; \
-        field = d;                                            \
-        return 1;                                             \
-    } while (0)
-    /* a float field: 1e300 must not become inf, nor 1e-50 become 0 */
-#define FLT32(field)                                          \
-    do {                                                      \
-        VAL();                                                \
-        if (!ll_parse_float32(f, v, false, &fl, err)) return -1;\
-        field = fl;                                           \
-        return 1;                                             \
-    } while (0)
-#define INT(field, lo, hi)                                    \
-    do {                                                      \
-        VAL();                                                \
-        if (!ll_parse_int(f, v, lo, hi, &ll, err)) return -1; \
-        field = (int32_t)ll;                                  \
-        return 1;                                             \
-    } while (0)
-    if (is(a, "--profile")) {
-        VAL();
+    const ll_param_row *row = ll_param_by_flag(f);
+    if (!row) return 0;
+    int id = (int)(row - ll_param_rows);
+    const char *v = NULL;
+    /* the switches take no value (--do-sample=false: an inline one) */
+    if (id == LL_P_DO_SAMPLE) {
+        bool b = true;
+        if (a->inline_value && !ll_parse_bool(f, a->value, &b, err)) return -1;
+        p->do_sample = b ? 1 : 0;
+        return 1;
+    }
+    if (id == LL_P_GREEDY) {
+        p->do_sample = 0;
+        return 1;
+    }
+    if (!ll_args_value(a, &v, err)) return -1;
+    switch (row->type) {
+    case LL_PT_INT:
+    case LL_PT_SEED: {
+        long long ll;
+        if (!ll_parse_int(f, v, (long long)row->lo, (long long)row->hi, &ll, err)) return -1;
+        ll_param_put(p, id, (double)ll);
+        return 1;
+    }
+    case LL_PT_FLOAT: {
+        /* a float field: 1e300 must not become inf, nor 1e-50 become 0 */
+        float fl;
+        if (!ll_parse_float32(f, v, false, &fl, err)) return -1;
+        ll_param_put(p, id, fl);
+        return 1;
+    }
+    case LL_PT_DOUBLE: {
+        double d;
+        if (!ll_parse_float(f, v, false, &d, err)) return -1;
+        ll_param_put(p, id, d);
+        return 1;
+    }
+    default: break;
+    }
+    switch (id) {
+    case LL_P_PROFILE: {
         ll_profile prof;
         if (ll_profile_from_name(v, &prof, err) != LL_OK) return -1;
         p->profile = prof;
         s->profile_set = true;
         return 1;
     }
-    if (is(a, "--temperature") || is(a, "--temp")) FLT32(p->temperature);
-    if (is(a, "--dynatemp-range")) FLT32(p->dynatemp_range);
-    if (is(a, "--dynatemp-exp") || is(a, "--dynatemp-exponent")) FLT32(p->dynatemp_exponent);
-    if (is(a, "--top-k")) INT(p->top_k, INT32_MIN + 1, INT32_MAX);
-    if (is(a, "--top-p")) FLT(p->top_p);
-    if (is(a, "--min-p")) FLT(p->min_p);
-    if (is(a, "--typical-p") || is(a, "--typical")) FLT(p->typical_p);
-    if (is(a, "--epsilon-cutoff")) FLT(p->epsilon_cutoff);
-    if (is(a, "--eta-cutoff")) FLT(p->eta_cutoff);
-    if (is(a, "--top-n-sigma") || is(a, "--top-nsigma")) FLT32(p->top_n_sigma);
-    if (is(a, "--min-keep")) INT(p->min_keep, 0, INT32_MAX);
-    if (is(a, "--repetition-penalty") || is(a, "--repeat-penalty")) FLT32(p->repetition_penalty);
-    if (is(a, "--frequency-penalty")) FLT32(p->frequency_penalty);
-    if (is(a, "--presence-penalty")) FLT32(p->presence_penalty);
-    if (is(a, "--penalty-last-n") || is(a, "--repeat-last-n")) INT(p->penalty_last_n, 0, INT32_MAX);
-    if (is(a, "--penalty-scope")) {
-        VAL();
+    case LL_P_PENALTY_SCOPE:
         if (!strcmp(v, "last_n") || !strcmp(v, "last-n")) p->penalty_scope = LL_PENALTY_SCOPE_LAST_N;
         else if (!strcmp(v, "all")) p->penalty_scope = LL_PENALTY_SCOPE_ALL;
         else if (!strcmp(v, "generated")) p->penalty_scope = LL_PENALTY_SCOPE_GENERATED;
@@ -524,72 +517,23 @@ int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err) {
             return -1;
         }
         return 1;
-    }
-    if (is(a, "--no-repeat-ngram-size")) INT(p->no_repeat_ngram_size, 0, INT32_MAX);
-    if (is(a, "--logit-bias")) {
-        VAL();
-        return push_bias(f, v, s, err) ? 1 : -1;
-    }
-    if (is(a, "--sequence-bias")) {
-        VAL();
-        return push_seq_bias(f, v, s, err) ? 1 : -1;
-    }
-    if (is(a, "--bad-words")) {
-        VAL();
-        return push_seq(f, v, &s->bad, &s->n_bad, err) ? 1 : -1;
-    }
-    if (is(a, "--suppress-tokens")) {
-        VAL();
-        return ll_parse_id_list(f, v, &s->suppress, &s->n_suppress, err) ? 1 : -1;
-    }
-    if (is(a, "--eos-id") || is(a, "--eos-token-id")) {
-        VAL();
-        return ll_parse_id_list(f, v, &s->eos, &s->n_eos, err) ? 1 : -1;
-    }
-    if (is(a, "--min-new-tokens")) INT(p->min_new_tokens, 0, INT32_MAX);
-    if (is(a, "--min-length")) INT(p->min_length, 0, INT32_MAX);
-    if (is(a, "--xtc-probability")) FLT32(p->xtc_probability);
-    if (is(a, "--xtc-threshold")) FLT32(p->xtc_threshold);
-    if (is(a, "--dry-multiplier")) FLT32(p->dry_multiplier);
-    if (is(a, "--dry-base")) FLT32(p->dry_base);
-    if (is(a, "--dry-allowed-length")) INT(p->dry_allowed_length, 0, INT32_MAX);
-    if (is(a, "--dry-penalty-last-n")) INT(p->dry_penalty_last_n, 0, INT32_MAX);
-    if (is(a, "--dry-breaker")) {
-        VAL();
-        return push_seq(f, v, &s->breakers, &s->n_breakers, err) ? 1 : -1;
-    }
-    if (is(a, "--mirostat")) INT(p->mirostat, 0, 2);
-    if (is(a, "--mirostat-tau") || is(a, "--mirostat-ent")) FLT32(p->mirostat_tau);
-    if (is(a, "--mirostat-eta") || is(a, "--mirostat-lr")) FLT32(p->mirostat_eta);
-    if (is(a, "--seed") || is(a, "-s")) {
-        VAL();
-        if (!ll_parse_int(f, v, -1, UINT32_MAX, &ll, err)) return -1;
-        p->seed = ll;
-        return 1;
-    }
-    if (is(a, "--do-sample")) {
-        bool b = true;
-        if (a->inline_value && !ll_parse_bool(f, a->value, &b, err)) return -1;
-        p->do_sample = b ? 1 : 0;
-        return 1;
-    }
-    if (is(a, "--greedy")) {
-        p->do_sample = 0;
-        return 1;
-    }
-    if (is(a, "--samplers")) {
-        VAL();
+    case LL_P_LOGIT_BIAS: return push_bias(f, v, s, err) ? 1 : -1;
+    case LL_P_SEQUENCE_BIAS: return push_seq_bias(f, v, s, err) ? 1 : -1;
+    case LL_P_BAD_WORDS: return push_seq(f, v, &s->bad, &s->n_bad, err) ? 1 : -1;
+    case LL_P_SUPPRESS_TOKENS: return ll_parse_id_list(f, v, &s->suppress, &s->n_suppress, err) ? 1 : -1;
+    case LL_P_EOS_IDS: return ll_parse_id_list(f, v, &s->eos, &s->n_eos, err) ? 1 : -1;
+    case LL_P_DRY_BREAKERS: return push_seq(f, v, &s->breakers, &s->n_breakers, err) ? 1 : -1;
+    case LL_P_SAMPLERS: {
         char *order;
         if (!ll_parse_samplers(f, v, &order, err)) return -1;
         free(s->samplers);
         s->samplers = order;
         return 1;
     }
-#undef VAL
-#undef FLT
-#undef FLT32
-#undef INT
-    return 0;
+    default: break;
+    }
+    ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s: no parser for this flag", LL_Q(f));
+    return -1;
 }
 
 int ll_cli_model_flag(ll_args *a, const char **model, const char **tokenizer, const char **prompt, long long *threads,
@@ -621,30 +565,32 @@ void ll_cli_sampling_finish(ll_cli_sampling *s) {
     p->samplers = s->samplers;
 }
 
+/* One line per parameter row: its flags, its value, what it does. */
 void ll_cli_sampling_help(FILE *f) {
-    fputs("Sampling (defaults depend on --profile; see docs/semantics.md):\n"
-          "  --profile NAME            hf | llama.cpp | openai | llama2.c   (default llama.cpp)\n"
-          "  --temperature, --temp T   0 = greedy\n"
-          "  --top-k K                 --top-p P        --min-p P        --typical-p P\n"
-          "  --epsilon-cutoff E        --eta-cutoff E   --top-n-sigma N  --min-keep N\n"
-          "  --dynatemp-range R        --dynatemp-exp X\n"
-          "  --repetition-penalty R    (alias --repeat-penalty)\n"
-          "  --frequency-penalty F     --presence-penalty P\n"
-          "  --penalty-last-n N        (alias --repeat-last-n)\n"
-          "  --penalty-scope S         last_n | all | generated\n"
-          "  --no-repeat-ngram-size N\n"
-          "  --logit-bias ID=BIAS      repeatable; BIAS may be -inf (ban)\n"
-          "  --sequence-bias IDS=BIAS  e.g. 12,34=-5 (repeatable)\n"
-          "  --bad-words IDS           e.g. 12,34 (repeatable)\n"
-          "  --suppress-tokens IDS     --eos-id IDS\n"
-          "  --min-new-tokens N        --min-length N\n"
-          "  --xtc-probability P       --xtc-threshold T\n"
-          "  --dry-multiplier M        --dry-base B     --dry-allowed-length N\n"
-          "  --dry-penalty-last-n N    --dry-breaker IDS (repeatable)\n"
-          "  --mirostat 0|1|2          --mirostat-tau T --mirostat-eta E\n"
-          "  --do-sample[=false]       --greedy         --seed N\n"
-          "  --samplers LIST           order, e.g. penalties,top_k,temperature,top_p\n",
-          f);
+    fputs("Sampling (defaults depend on --profile; see docs/semantics.md):\n", f);
+    for (size_t k = 0; k < LL_P_COUNT; k++) {
+        /* the profile first: it decides every default below */
+        size_t i = k == 0 ? LL_P_PROFILE : k <= LL_P_PROFILE ? k - 1 : k;
+        const ll_param_row *row = &ll_param_rows[i];
+        char left[96];
+        size_t n = 0;
+        left[0] = '\0';
+        /* "--temperature, --temp T" */
+        for (const char *w = row->flags; *w && n < sizeof left;) {
+            while (*w == ' ') w++;
+            const char *e = w;
+            while (*e && *e != ' ') e++;
+            n += (size_t)snprintf(left + n, sizeof left - n, "%s%.*s", n ? ", " : "", (int)(e - w), w);
+            w = e;
+        }
+        if (n < sizeof left && *row->metavar)
+            snprintf(left + n, sizeof left - n, "%s%s", row->metavar[0] == '[' ? "" : " ", row->metavar);
+        if (strlen(left) > 30) fprintf(f, "  %s\n  %-30s %s\n", left, "", row->help);
+        else fprintf(f, "  %-30s %s\n", left, row->help);
+    }
+    fputs("  samplers= stages: ", f);
+    fputs(ll_stage_list_text(), f);
+    fputs("\n", f);
 }
 
 char *ll_read_stdin(size_t max, size_t *len, ll_error *err) {

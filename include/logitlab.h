@@ -71,6 +71,31 @@ typedef enum ll_profile {
 const char *ll_profile_name(ll_profile profile);
 /* Accepts "hf", "llama.cpp" (or "llamacpp"), "openai" (or "vllm"), "llama2.c". */
 ll_status ll_profile_from_name(const char *name, ll_profile *out, ll_error *err);
+/* The profile's length default: new tokens when neither max_new_tokens nor
+ * max_length is given; -1: until the context is full. */
+int32_t ll_profile_max_new_tokens(ll_profile profile);
+/* Whether ignore_eos also bans the EOS ids (llama.cpp) rather than only not
+ * stopping at them. */
+bool ll_profile_ignore_eos_bans(ll_profile profile);
+
+/* A departure: a value of `param` that the profile's framework accepts and
+ * then ignores (it adds no processor for it), where logitlab fails with an
+ * error. The values concerned are [lo, hi] (each bound included when
+ * lo_incl / hi_incl); lo and hi are NaN when the values depend on the
+ * model (an id beyond the vocabulary). docs/semantics.md lists them. */
+typedef struct ll_profile_note {
+    const char *param;     /* "top_p" */
+    double lo, hi;
+    bool lo_incl, hi_incl;
+    const char *values;    /* the values in words: "> 1" */
+    const char *framework; /* what the framework does with them */
+    const char *logitlab;  /* what logitlab does */
+} ll_profile_note;
+/* The profile's departures (*notes points to static storage); returns how many. */
+size_t ll_profile_notes(ll_profile profile, const ll_profile_note **notes);
+/* The departure for param = value in this profile, or NULL (value NaN finds
+ * the notes whose values depend on the model). */
+const ll_profile_note *ll_profile_note_find(ll_profile profile, const char *param, double value);
 
 /* ------------------------------------------------------------------ */
 /* Candidates: the array every processor works on                      */
@@ -412,6 +437,17 @@ ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_e
 /* Non-fatal remarks about the parameters (e.g. HF ignores temperature when
  * do_sample is false); written to buf, empty when there is none. */
 void ll_sampling_params_warnings(const ll_sampling_params *p, char *buf, size_t cap);
+/* The profile's greedy rule: whether these parameters decode greedily
+ * (HF: without do_sample or at temperature 0; vLLM: temperature < 1e-5;
+ * llama2.c: temperature 0; llama.cpp: only with do_sample false). */
+bool ll_sampling_params_greedy(const ll_sampling_params *p);
+/* Checks a samplers= list as the chain builder reads it (names, the
+ * parameters in parentheses, their values and ranges) without building a
+ * chain. */
+ll_status ll_samplers_check(const char *samplers, ll_error *err);
+/* The stage, parameter and profile tables as markdown (docs/semantics.md
+ * holds the same text); as snprintf: returns the whole length. */
+size_t ll_profiles_markdown(char *buf, size_t cap);
 
 /* ------------------------------------------------------------------ */
 /* Tokenizers                                                          */

@@ -139,7 +139,9 @@ ll_status ll_beam_search(const ll_lm *lm, const ll_tokenizer *tok, const int32_t
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
                        "beam search keeps %zu candidates per step but the vocabulary has only %zu tokens", K, V);
     size_t max_new = su->max_new;
-    bool sample = su->sampling.do_sample == 1;
+    /* beam sampling needs do_sample itself (no profile samples beams by
+     * default), and the profile's greedy rule (temperature 0) still applies */
+    bool sample = su->sampling.do_sample == 1 && !ll_sampling_params_greedy(&su->sampling);
     ll_sampling_params sp = su->sampling;
     if (sample && sp.min_keep == LL_UNSET_INT) sp.min_keep = (int32_t)(n_eos ? n_eos + 1 : 2); /* HF in beam sample */
     ll_status st = LL_OK;

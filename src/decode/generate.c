@@ -123,11 +123,9 @@ ll_status ll_gen_resolve(const ll_lm *lm, const ll_tokenizer *tok, size_t n_prom
                            n_prompt, p->max_length);
         max_new = (int64_t)p->max_length - (int64_t)n_prompt;
     } else {
-        switch (p->sampling.profile) {
-        case LL_PROFILE_HF: max_new = 20; break;     /* HF main: 20 new tokens */
-        case LL_PROFILE_OPENAI: max_new = 16; break; /* the Completions API and vLLM */
-        default: max_new = -1; break;               /* llama.cpp, llama2.c: until the context is full */
-        }
+        /* the profile's length default (HF main: 20 new tokens, the
+         * Completions API: 16, llama.cpp and llama2.c: -1, the context) */
+        max_new = ll_profile_max_new_tokens(p->sampling.profile);
     }
     size_t room = lm->n_ctx - n_prompt;
     s->max_new = max_new < 0 || (uint64_t)max_new > room ? room : (size_t)max_new;
@@ -153,8 +151,8 @@ ll_status ll_gen_resolve(const ll_lm *lm, const ll_tokenizer *tok, size_t n_prom
         s->sampling.n_eos_ids = s->n_eos_ids;
     }
     /* llama.cpp's ignore_eos also bans the EOS ids (a -inf logit bias); vLLM's
-     * only keeps going after one, so the other profiles leave them be */
-    if (p->ignore_eos && s->n_eos_ids && p->sampling.profile == LL_PROFILE_LLAMACPP) {
+     * only keeps going after one: the profile table says which */
+    if (p->ignore_eos && s->n_eos_ids && ll_profile_ignore_eos_bans(p->sampling.profile)) {
         size_t nb = p->sampling.n_logit_bias + s->n_eos_ids;
         s->bias = ll_calloc(nb, sizeof *s->bias, err);
         if (!s->bias) return LL_ERR_OUT_OF_MEMORY;
