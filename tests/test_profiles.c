@@ -139,6 +139,31 @@ int main(void) {
     p.samplers = "top_k,temperature";
     expect_chain(&p, "top_k(k=50, ties kept) -> ?temperature(t=1) -> dist(seed=42, id order)");
 
+    /* a processor named in samplers= runs there, once (it ran at the front
+     * and again where named: penalties -> penalties -> dist) */
+    ll_sampling_params_init(&p, LL_PROFILE_HF);
+    p.do_sample = 1;
+    p.repetition_penalty = 2.0f;
+    p.samplers = "repetition_penalty";
+    expect_chain(&p, "penalties(rep=2, freq=0, pres=0; all) -> dist(seed=42, id order)");
+    p.samplers = "top_k";
+    expect_chain(&p, "penalties(rep=2, freq=0, pres=0; all) -> top_k(k=50, ties kept) -> dist(seed=42, id order)");
+    /* HF processors anywhere: after a warper, by their HF class names too */
+    int32_t sup[2] = {3, 4};
+    ll_token_seq bw = {sup, 2};
+    p.suppress_tokens = sup;
+    p.n_suppress_tokens = 1;
+    p.bad_words = &bw;
+    p.n_bad_words = 1;
+    p.no_repeat_ngram_size = 2;
+    p.samplers = "top_k, TemperatureLogitsWarper, suppress_tokens, NoBadWordsLogitsProcessor, penalties, no_repeat_ngram";
+    expect_chain(&p, "top_k(k=50, ties kept) -> ?temperature(t=1) -> suppress_tokens(1) -> bad_words(1 sequence) -> "
+                     "penalties(rep=2, freq=0, pres=0; all) -> no_repeat_ngram(n=2) -> dist(seed=42, id order)");
+    /* greedy: the processors run where named, the warpers are left out */
+    p.do_sample = 0;
+    expect_chain(&p, "suppress_tokens(1) -> bad_words(1 sequence) -> penalties(rep=2, freq=0, pres=0; all) -> "
+                     "no_repeat_ngram(n=2) -> greedy");
+
     /* constraints come first in every profile */
     ll_sampling_params_init(&p, LL_PROFILE_LLAMACPP);
     int32_t eos = 2;

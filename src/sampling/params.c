@@ -358,7 +358,10 @@ ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_e
         goto done;
     }
 
-    for (size_t i = 0; i < LL_ARRAY_LEN(pr->front) && pr->front[i] >= 0; i++) add_if_on(&b, pr->front[i], &ctx);
+    /* a front processor named in samplers= runs where it is named instead
+     * (HF: any LogitsProcessorList order), never twice */
+    for (size_t i = 0; i < LL_ARRAY_LEN(pr->front) && pr->front[i] >= 0; i++)
+        if (!listed[pr->front[i]]) add_if_on(&b, pr->front[i], &ctx);
 
     if (pr->id == LL_PROFILE_LLAMACPP && LL_RI(&r, LL_P_MIROSTAT) && b.st == LL_OK) {
         if (custom_order) {
@@ -378,10 +381,16 @@ ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_e
     }
 
     if (!r.sample && !pr->greedy_runs_order) {
-        /* greedy: the warpers cannot change the argmax and the framework
-         * leaves them out; its processors among the middle stages still run */
-        for (size_t i = 0; i < LL_ARRAY_LEN(pr->order) && pr->order[i] >= 0; i++)
-            if (ll_stage_rows[pr->order[i]].processor) add_if_on(&b, pr->order[i], &ctx);
+        /* greedy: the framework leaves the warpers out; its processors
+         * among the middle stages still run, those named in samplers= where
+         * they are named */
+        if (custom_order) {
+            for (size_t i = 0; i < n_order; i++)
+                if (ll_stage_rows[order[i].stage].processor) add_stage(&b, order[i].stage, &ctx);
+        } else {
+            for (size_t i = 0; i < LL_ARRAY_LEN(pr->order) && pr->order[i] >= 0; i++)
+                if (ll_stage_rows[pr->order[i]].processor) add_if_on(&b, pr->order[i], &ctx);
+        }
     } else if (!custom_order) {
         for (size_t i = 0; i < LL_ARRAY_LEN(pr->order) && pr->order[i] >= 0; i++) add_stage(&b, pr->order[i], &ctx);
     } else {
