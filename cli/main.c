@@ -20,6 +20,7 @@ static void usage(FILE *f) {
             "  explain    the hyperparameter tour: concept, source and live demo, one at a time\n"
             "  inspect    the next-token distribution after every stage of a sampling chain\n"
             "  sample     apply a sampling chain to a logits vector (no model needed)\n"
+            "  compare    the same settings under every profile, side by side, and why they differ\n"
             "  info       a model's metadata, hyperparameters and tensors\n"
             "  tokenize   token ids and pieces of a text\n"
             "  generate   generate text: every hyperparameter as a flag, streaming, --json\n"
@@ -44,6 +45,7 @@ static int dispatch(int argc, char **argv) {
     if (!strcmp(cmd, "tokenize")) return ll_cmd_tokenize(argc - 2, argv + 2);
     if (!strcmp(cmd, "explain")) return ll_cmd_explain(argc - 2, argv + 2);
     if (!strcmp(cmd, "inspect")) return ll_cmd_inspect(argc - 2, argv + 2);
+    if (!strcmp(cmd, "compare")) return ll_cmd_compare(argc - 2, argv + 2);
     if (!strcmp(cmd, "generate")) return ll_cmd_generate(argc - 2, argv + 2);
     if (!strcmp(cmd, "logits")) return ll_cmd_logits(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench")) return ll_cmd_bench(argc - 2, argv + 2);

@@ -354,9 +354,15 @@ static void note_quiet(char *quiet, size_t cap, const char *what, const char *pa
     else snprintf(quiet, cap, "%s: %s runs %s, %s does not: it changes nothing on this input", what, pa, sa, pb);
 }
 
-void ll_compare_first_difference(const ll_compare *c, size_t a, size_t b, const ll_sampling_params *p,
-                                 ll_cmp_diff *d) {
-    (void)p;
+/* Walks the two chains' stages that are on, side by side, while they are
+ * the same stage with the same numbers; the first step where they are not
+ * is the difference, and its kind comes from the descriptions: the same
+ * stage with other parameters (each profile's default, or another value),
+ * with other notes (another rule; for a penalty, other tokens counted), a
+ * stage one of them runs later (order) or not at all, or a greedy selector
+ * against a sampling one. A difference that changes no number on this
+ * input is stepped over and said after. */
+void ll_compare_first_difference(const ll_compare *c, size_t a, size_t b, ll_cmp_diff *d) {
     const ll_cmp_column *A = &c->cols[a], *B = &c->cols[b];
     memset(d, 0, sizeof *d);
     d->a = a;
@@ -507,7 +513,7 @@ ll_status ll_compare_run(ll_compare *c, const ll_sampling_params *p, const ll_pr
     if (all_same && n > 1) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s", c->cols[0].error);
     for (size_t a = 0; a < n; a++)
         for (size_t b = a + 1; b < n; b++)
-            if (c->cols[a].ok && c->cols[b].ok) ll_compare_first_difference(c, a, b, &q, &c->diffs[c->n_diffs++]);
+            if (c->cols[a].ok && c->cols[b].ok) ll_compare_first_difference(c, a, b, &c->diffs[c->n_diffs++]);
     return LL_OK;
 }
 
@@ -853,6 +859,12 @@ void ll_compare_print_generate(const ll_compare_gen *g, const ll_term *t, const 
             put_tokens(f, tok, x->tokens, d, x->n_tokens);
             ll_term_color(t, LL_C_RESET);
         }
-        fprintf(f, "  [%zu tokens, %s]\n", x->n_tokens, ll_stop_reason_name(x->reason));
+        fprintf(f, "  [%zu tokens, %s", x->n_tokens, ll_stop_reason_name(x->reason));
+        for (size_t j = 0; j < i; j++)
+            if (g->g[j].ok && ll_compare_gen_pair(g, j, i) < 0) {
+                fprintf(f, "; the same as %s", ll_profile_name(g->g[j].profile));
+                break;
+            }
+        fputs("]\n", f);
     }
 }

@@ -87,8 +87,7 @@ ll_status ll_compare_run(ll_compare *c, const ll_sampling_params *p, const ll_pr
 void ll_compare_free(ll_compare *c);
 
 /* The pair's first difference (also stored in c->diffs by ll_compare_run). */
-void ll_compare_first_difference(const ll_compare *c, size_t a, size_t b, const ll_sampling_params *p,
-                                 ll_cmp_diff *d);
+void ll_compare_first_difference(const ll_compare *c, size_t a, size_t b, ll_cmp_diff *d);
 
 /* The table: chains, stage by stage side by side (top_n tokens after each
  * stage), the selected tokens, the first difference of each pair. tok may

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "compare.h"
 #include "explain_impl.h"
 #include "lessons.h"
 #include "sources.h"
@@ -48,7 +49,8 @@ int ll_explain_find(const char *name) {
                    {"frequency", "frequency_presence"},  {"presence", "frequency_presence"},
                    {"bias", "logit_bias"},              {"stop", "stopping"},
                    {"beam", "decoding"},                {"greedy", "decoding"},
-                   {"seed", "seeds"},                   {"all", "combined"}};
+                   {"seed", "seeds"},                   {"all", "combined"},
+                   {"compare", "frameworks"}};
     if (found == -1)
         for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
             if (!strcmp(aliases[i].alias, name))
@@ -806,6 +808,96 @@ static ll_status demo_order(ll_explain *e, const ll_lesson *L, double v, ll_erro
     return st;
 }
 
+/* The frameworks lesson's settings at temperature v, as `logitlab compare`
+ * takes them from the flags print_frameworks_command writes. */
+static void frameworks_params(double v, ll_sampling_params *p) {
+    ll_sampling_params_init(p, LL_PROFILE_HF); /* the profile is each column's */
+    p->do_sample = 1;
+    p->temperature = (float)v;
+    p->top_p = 0.9;
+    p->seed = DEMO_SEED;
+}
+
+static const ll_profile every_profile[LL_PROFILE_COUNT] = {LL_PROFILE_HF, LL_PROFILE_LLAMACPP, LL_PROFILE_OPENAI,
+                                                           LL_PROFILE_LLAMA2C};
+
+static ll_status demo_frameworks(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
+    (void)L;
+    ll_sampling_params p;
+    frameworks_params(v, &p);
+    ll_compare c;
+    ll_status st = ll_compare_run(&c, &p, every_profile, LL_PROFILE_COUNT, e->logits, e->V, e->ids, e->n_ids,
+                                  e->n_ids, err);
+    FILE *f = e->term.f;
+    if (st == LL_OK) {
+        fprintf(f, "\n  do_sample, temperature %g, top_p 0.9, seed %d - under every profile:\n", v, DEMO_SEED);
+        ll_compare_print(&c, &e->term, e->tok, 3);
+        ll_term_color(&e->term, LL_C_DIM);
+        fprintf(f, "  same numbers: logitlab compare%s -p \"%s\" --do-sample --temperature %g --top-p 0.9 --seed %d\n",
+                e->model_flags, e->prompt, v, DEMO_SEED);
+        ll_term_color(&e->term, LL_C_RESET);
+    }
+    ll_compare_free(&c);
+    if (st != LL_OK) return st;
+    /* the loop under each: where the texts part */
+    ll_lm lm;
+    ll_lm_from_context(&lm, e->ctx);
+    ll_compare_gen g;
+    st = ll_compare_generate(&g, &lm, e->tok, e->ids, e->n_ids, &p, every_profile, LL_PROFILE_COUNT, GEN_TOKENS,
+                             e->interrupt, err);
+    if (st == LL_OK) {
+        fprintf(f, "\n  %d tokens under each profile (seed %d, same settings):", GEN_TOKENS, DEMO_SEED);
+        ll_compare_print_generate(&g, &e->term, e->tok);
+    }
+    ll_compare_gen_free(&g);
+    return st;
+}
+
+/* The frameworks lesson, a step deeper: at each pair's first difference,
+ * the two stages' numbers before and after, next to each other. */
+static ll_status step_frameworks(ll_explain *e, double v, ll_error *err) {
+    ll_sampling_params p;
+    frameworks_params(v, &p);
+    ll_compare c;
+    ll_status st = ll_compare_run(&c, &p, every_profile, LL_PROFILE_COUNT, e->logits, e->V, e->ids, e->n_ids,
+                                  e->n_ids, err);
+    FILE *f = e->term.f;
+    for (size_t i = 0; st == LL_OK && i < c.n_diffs; i++) {
+        const ll_cmp_diff *d = &c.diffs[i];
+        const ll_cmp_column *A = &c.cols[d->a], *B = &c.cols[d->b];
+        fprintf(f, "\n  %s vs %s (%s):\n", ll_profile_name(A->profile), ll_profile_name(B->profile),
+                ll_cmp_kind_name(d->kind));
+        const ll_cmp_column *cols[2] = {A, B};
+        size_t steps[2] = {d->step, d->step_b};
+        for (int k = 0; k < 2; k++) {
+            const ll_cmp_column *x = cols[k];
+            if (steps[k] == 0 || steps[k] > x->n_active) continue;
+            const ll_trace_stage *s = ll_trace_stage_at(x->trace, x->active[steps[k] - 1]);
+            fprintf(f, "    %-10s step %zu, %s: %zu -> %zu candidates, removed %.4f\n", ll_profile_name(x->profile),
+                    steps[k], s->name, s->n_before, s->n_after, s->mass_removed);
+            fputs("               before:", f);
+            for (size_t j = 0; j < s->n_top && j < 4; j++) {
+                fputc(' ', f);
+                token_label(e, s->top_before[j].id, 0);
+                fprintf(f, " %.4f", s->top_before[j].p);
+            }
+            fputs("\n               after: ", f);
+            if (s->selected >= 0) {
+                fputs(" picks ", f);
+                token_label(e, s->selected, 0);
+            }
+            for (size_t j = 0; s->selected < 0 && j < s->n_top_after && j < 4; j++) {
+                fputc(' ', f);
+                token_label(e, s->top_after[j].id, 0);
+                fprintf(f, " %.4f", s->top_after[j].p);
+            }
+            fputc('\n', f);
+        }
+    }
+    ll_compare_free(&c);
+    return st;
+}
+
 static ll_status demo_combined(ll_explain *e, const ll_lesson *L, double v, ll_error *err) {
     (void)L;
     ll_sampling_params p;
@@ -870,6 +962,7 @@ ll_status ll_explain_demo(ll_explain *e, const ll_lesson *L, double v, ll_error 
     case LL_LESSON_SEED: return demo_seed(e, L, v, err);
     case LL_LESSON_ORDER: return demo_order(e, L, v, err);
     case LL_LESSON_COMBINED: return demo_combined(e, L, v, err);
+    case LL_LESSON_COMPARE: return demo_frameworks(e, L, v, err);
     }
     return LL_OK;
 }
@@ -967,5 +1060,6 @@ ll_status ll_explain_step(ll_explain *e, ll_error *err) {
     char title[160];
     snprintf(title, sizeof title, "%s: the code, step by step, on these numbers", L->title);
     ll_term_heading(&e->term, title);
+    if (L->kind == LL_LESSON_COMPARE) return step_frameworks(e, e->value, err);
     return ll_explain_step_through(e, L, e->value, err);
 }

@@ -110,6 +110,16 @@ const ll_lesson ll_lessons[] = {
      "survive; with temperature last, top_p sees the original distribution. The demo runs "
      "top_k 40, top_p 0.9 and the temperature in both orders.",
      {"ll_chain_from_params", NULL, NULL}, 1.5, 0.05, 10, false, {0.5, 1.0, 2.0}, {0.5, 0.8, 1.0, 1.5, 2.0}},
+    {"frameworks", "The same settings, four frameworks", LL_LESSON_COMPARE, NULL, "temperature",
+     "Hugging Face, llama.cpp, the OpenAI API (vLLM) and llama2.c all take 'temperature 0.7, top_p 0.9', "
+     "and each does something else with it: its own order (HF applies temperature before the cuts, "
+     "llama.cpp after), its own defaults for what you did not set (top_k 50 in HF, 40 in llama.cpp, off "
+     "in OpenAI; min_p 0.05 in llama.cpp), its own rules (an inclusive or exclusive top_p cut, which "
+     "tokens a penalty counts) and its own greedy rule (HF without do_sample never samples).\n"
+     "Below, logitlab compare on the live distribution: each profile's chain, what every stage kept, the "
+     "token each selects with the same seed, and for each pair the first step where they part and why - "
+     "read from the chains and their traces, not from a table of known differences.",
+     {"same_stage", NULL, NULL}, 0.7, 0, 2, false, {0.3, 0.7, 1.2}, {0.0, 0.5, 0.7, 1.0, 1.5}},
     {"combined", "A real generation loop with all of them", LL_LESSON_COMBINED, NULL, "temperature",
      "A real request combines everything: llama.cpp's default chain (repetition penalty, top_k 40, "
      "top_p 0.95, min_p 0.05, temperature) then the sampler, the token fed back, stop checks after "

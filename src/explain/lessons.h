@@ -15,6 +15,7 @@ typedef enum {
     LL_LESSON_DECODE,   /* greedy vs sampling vs beam search */
     LL_LESSON_SEED,     /* seeds and reproducibility */
     LL_LESSON_ORDER,    /* the order of the chain: HF vs llama.cpp */
+    LL_LESSON_COMPARE,  /* the same settings under every profile (logitlab compare) */
     LL_LESSON_COMBINED  /* everything at once */
 } ll_lesson_kind;
 
