@@ -312,6 +312,78 @@ static size_t check_numbers(const char *screen, const char *what, const char *ex
     return matched;
 }
 
+/* The frameworks lesson prints the `logitlab compare` command that gives
+ * its numbers: run it with --json and find each profile's selected token
+ * and probability, its stages' counts, and each pair's first difference
+ * on the screen. Returns the number of values matched. */
+static size_t check_compare(const char *screen, const char *what) {
+    const char *same = strstr(screen, "same numbers: logitlab compare");
+    if (same) same = strstr(same, " -p \"");
+    CHECK(same != NULL, "%s: the screen names its compare command", what);
+    if (!same) return 0;
+    const char *q = same + strlen(" -p \"");
+    const char *qe = strchr(q, '"');
+    char prompt[512], flags[512];
+    snprintf(prompt, sizeof prompt, "%.*s", (int)(qe - q), q);
+    const char *eol = strchr(qe, '\n');
+    snprintf(flags, sizeof flags, "%.*s", (int)(eol - qe - 1), qe + 1);
+    char *argv[40];
+    int a = 0;
+    argv[a++] = (char *)bin;
+    argv[a++] = "compare";
+    argv[a++] = "-p";
+    argv[a++] = prompt;
+    for (char *tok = strtok(flags, " "); tok && a < 37; tok = strtok(NULL, " ")) argv[a++] = tok;
+    argv[a++] = "--json";
+    argv[a] = NULL;
+    int status;
+    char *out = run_capture(argv, &status);
+    ll_error err;
+    lj_doc *d = lj_parse(out, strlen(out), &err);
+    CHECK(d != NULL && WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: compare runs (%s)", what, d ? "" : err.message);
+    size_t matched = 0;
+    if (d) {
+        const lj_value *profs = lj_get(lj_root(d), "profiles");
+        for (size_t i = 0; profs && i < profs->n; i++) {
+            const lj_value *c = profs->items[i];
+            const char *name = lj_get(c, "profile")->str;
+            const lj_value *sel = lj_get(c, "selected");
+            char line[128];
+            snprintf(line, sizeof line, "    %-10s %6d ", name, (int)lj_num(lj_get(sel, "id")));
+            CHECK(strstr(screen, line) != NULL, "%s: %s's selected token '%s' is on the screen", what, name, line);
+            snprintf(line, sizeof line, "  p %.4f", (float)lj_num(lj_get(sel, "p")));
+            CHECK(strstr(screen, line) != NULL, "%s: %s's selected p '%s' is on the screen", what, name, line);
+            matched += 2;
+            const lj_value *stages = lj_get(c, "stages");
+            for (size_t k = 0; k < stages->n; k++) {
+                const lj_value *st = stages->items[k];
+                if (lj_get(st, "off")->b || lj_get(st, "selected")) continue;
+                snprintf(line, sizeof line, "  %d -> %d", (int)lj_num(lj_get(st, "n_before")),
+                         (int)lj_num(lj_get(st, "n_after")));
+                CHECK(strstr(screen, line) != NULL, "%s: %s's stage %s counts '%s' on the screen", what, name,
+                      lj_get(st, "stage")->str, line);
+                matched++;
+            }
+        }
+        const lj_value *diffs = lj_get(lj_root(d), "differences");
+        for (size_t i = 0; diffs && i < diffs->n; i++) {
+            const lj_value *x = diffs->items[i];
+            char line[160];
+            if (!strcmp(lj_get(x, "kind")->str, "same"))
+                snprintf(line, sizeof line, "%s vs %s: no difference", lj_get(x, "a")->str, lj_get(x, "b")->str);
+            else
+                snprintf(line, sizeof line, "%s vs %s: step %d, %s", lj_get(x, "a")->str, lj_get(x, "b")->str,
+                         (int)lj_num(lj_get(x, "step")), lj_get(x, "kind")->str);
+            CHECK(strstr(screen, line) != NULL, "%s: the difference '%s' is on the screen", what, line);
+            matched++;
+        }
+        CHECK(matched >= 10, "%s: compare's numbers found (%zu)", what, matched);
+        lj_free(d);
+    }
+    free(out);
+    return matched;
+}
+
 static bool has(const char *screen, const char *s) { return strstr(screen, s) != NULL; }
 
 static void interactive(void) {
@@ -325,7 +397,7 @@ static void interactive(void) {
 
     /* 1. temperature, by number */
     screen = send(&s, "2");
-    CHECK(has(screen, "2/14  Temperature"), "lesson 2 by number");
+    CHECK(has(screen, "2/15  Temperature"), "lesson 2 by number");
     check_sources(screen, "temperature");
     check_numbers(screen, "temperature", "--temperature 0.7");
     CHECK(has(screen, "What next?") && has(screen, "step through the code"), "asks what next, offering deeper");
@@ -361,12 +433,12 @@ static void interactive(void) {
 
     /* 2. top_k, by name; 3. top_p and 4. min_p by number; 5. logit_bias; 6. the loop */
     screen = send(&s, "top_k");
-    CHECK(has(screen, "/14  top_k"), "top_k by name");
+    CHECK(has(screen, "/15  top_k"), "top_k by name");
     check_sources(screen, "top_k");
     check_numbers(screen, "top_k", "--top-k 5");
     CHECK(has(screen, "cut"), "top_k shows the cut tokens");
     screen = send(&s, "4");
-    CHECK(has(screen, "4/14  top_p"), "top_p by number");
+    CHECK(has(screen, "4/15  top_p"), "top_p by number");
     check_sources(screen, "top_p");
     check_numbers(screen, "top_p", "--top-p 0.9");
     screen = send(&s, "5");
@@ -445,7 +517,7 @@ static void colour_follows_no_color(void) {
 }
 
 static void every_lesson_non_interactive(void) {
-    for (int i = 1; i <= 14; i++) {
+    for (int i = 1; i <= 15; i++) {
         char num[8];
         snprintf(num, sizeof num, "%d", i);
         char *argv[] = {(char *)bin, "explain", num, "--more", "--step", "--width", "100", NULL};
@@ -455,11 +527,12 @@ static void every_lesson_non_interactive(void) {
         snprintf(what, sizeof what, "lesson %d", i);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s runs non-interactively", what);
         char head[16];
-        snprintf(head, sizeof head, "%d/14  ", i);
+        snprintf(head, sizeof head, "%d/15  ", i);
         CHECK(strstr(out, head) && strstr(out, "Live") && strstr(out, "step by step"),
               "%s: concept, live demo, step-through", what);
         check_sources(out, what);
         if (strstr(out, "same numbers: logitlab inspect") && i >= 2 && i <= 9) check_numbers(out, what, NULL);
+        if (strstr(out, "same numbers: logitlab compare")) check_compare(out, what);
         free(out);
     }
     /* EOF in the middle of the tour ends it cleanly */
