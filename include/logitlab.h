@@ -427,7 +427,12 @@ typedef struct ll_sampling_params {
     int32_t mirostat;           /* 0 off, 1, 2 */
     float mirostat_tau, mirostat_eta;
     int64_t seed;               /* -1 or unset: LL_DEFAULT_SEED */
-    const char *samplers;       /* user order, e.g. "penalties,top_k,temperature,top_p" */
+    /* user order, e.g. "penalties,top_k,temperature,top_p": stage names
+     * (or HF class / llama.cpp names) separated by ',' ';' or blanks; a
+     * stage may give its own values, "top_k(k=50),temperature(t=0.7),
+     * top_k(k=3, min_keep=2)", which override the fields above for that
+     * occurrence only (docs/semantics.md, "samplers=") */
+    const char *samplers;
 } ll_sampling_params;
 
 #define LL_DEFAULT_SEED 42u

@@ -164,6 +164,31 @@ int main(void) {
     expect_chain(&p, "suppress_tokens(1) -> bad_words(1 sequence) -> penalties(rep=2, freq=0, pres=0; all) -> "
                      "no_repeat_ngram(n=2) -> greedy");
 
+    /* per-stage values in samplers=: the same warper twice, its own min_keep
+     * (HF min_tokens_to_keep); a flag is the value of occurrences without one */
+    ll_sampling_params_init(&p, LL_PROFILE_HF);
+    p.do_sample = 1;
+    p.samplers = "top_k(k=50),temperature(t=0.7),top_k(k=3)";
+    expect_chain(&p, "top_k(k=50, ties kept) -> temperature(t=0.7) -> top_k(k=3, ties kept) -> dist(seed=42, id order)");
+    p.samplers = "temperature(t=0.7), temperature(t=2.0)";
+    expect_chain(&p, "temperature(t=0.7) -> temperature(t=2) -> dist(seed=42, id order)");
+    p.top_k = 5;
+    p.samplers = "top_k(k=3),top_k";
+    expect_chain(&p, "top_k(k=3, ties kept) -> top_k(k=5, ties kept) -> dist(seed=42, id order)");
+    p.samplers = "top_k(k=3)";
+    expect_fail(&p, "top_k = 5 is set, but every stage in samplers= that reads it gives its own k");
+    p.top_k = LL_UNSET_INT;
+    p.samplers = "top_k,top_p(p=1.5)";
+    expect_fail(&p, "samplers position 2, top_p(p=1.5): top_p = 1.5 is out of range: valid is [0, 1]");
+    p.samplers = "top_k(k=x)";
+    expect_fail(&p, "samplers position 1, top_k: k = 'x' is not an integer: valid is an integer in [");
+    p.samplers = "temperature, top_k(q=1)";
+    expect_fail(&p, "samplers position 2, top_k: unknown parameter 'q': valid are k, min_keep");
+    p.samplers = "top_k(k=3";
+    expect_fail(&p, "samplers position 1, top_k: '(' is not closed");
+    p.samplers = "no_repeat_ngram(n=2),top_k,no_repeat_ngram(n=3)";
+    expect_chain(&p, "no_repeat_ngram(n=2) -> top_k(k=50, ties kept) -> no_repeat_ngram(n=3) -> dist(seed=42, id order)");
+
     /* constraints come first in every profile */
     ll_sampling_params_init(&p, LL_PROFILE_LLAMACPP);
     int32_t eos = 2;

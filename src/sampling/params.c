@@ -18,6 +18,7 @@
 #include "tables.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,19 +189,125 @@ bool ll_sampling_params_greedy(const ll_sampling_params *p) {
 
 /* ---- the user's order (samplers=...) ---- */
 
+#define LL_OCC_MAX 6 /* parameters one stage row has at most */
+
 typedef struct {
     int stage;
-    size_t pos; /* 1-based position in the list */
+    size_t pos;                /* 1-based position in the list */
+    size_t n_set;              /* parameters given in parentheses */
+    int ids[LL_OCC_MAX];
+    double vals[LL_OCC_MAX];
+    const char *text;          /* the occurrence as written, for messages */
+    size_t text_len;
 } occurrence;
 
 static bool is_sep(char c) { return c == ',' || c == ';'; }
 static bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
+/* s[0..len) spells a parameter of the stage: its name or its key
+ * (case-insensitive, '-' for '_'); the parameter id or -1. */
+static int stage_param(int stage, const char *s, size_t len) {
+    const ll_stage_row *st = &ll_stage_rows[stage];
+    for (size_t k = 0; k < LL_OCC_MAX && st->params[k] >= 0; k++) {
+        const ll_param_row *row = &ll_param_rows[st->params[k]];
+        const char *names[2] = {row->name, row->key};
+        for (int j = 0; j < 2; j++) {
+            if (!names[j] || strlen(names[j]) != len) continue;
+            size_t i = 0;
+            for (; i < len; i++) {
+                char c = (char)tolower((unsigned char)s[i]);
+                if (c == '-') c = '_';
+                if (c != names[j][i]) break;
+            }
+            if (i == len) return st->params[k];
+        }
+    }
+    return -1;
+}
+
+/* "k, min_keep" of a stage: the keys it takes in parentheses. */
+static const char *stage_keys(int stage, char *buf, size_t cap) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < LL_OCC_MAX && ll_stage_rows[stage].params[k] >= 0 && n < cap; k++) {
+        int id = ll_stage_rows[stage].params[k];
+        if (id >= LL_P_N_SCALAR) continue;
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", ll_param_rows[id].key);
+    }
+    return buf;
+}
+
+static void range_text(int id, char *buf, size_t cap) {
+    const ll_param_row *row = &ll_param_rows[id];
+    if (isinf(row->lo) && isinf(row->hi)) snprintf(buf, cap, "a finite number (the stage checks its own range)");
+    else if (row->type == LL_PT_INT || row->type == LL_PT_SEED)
+        snprintf(buf, cap, "an integer in [%lld, %lld]", (long long)row->lo, (long long)row->hi);
+    else if (isinf(row->hi)) snprintf(buf, cap, "[%g, inf)", row->lo);
+    else snprintf(buf, cap, "[%g, %g]", row->lo, row->hi);
+}
+
+/* One "key=value" of an occurrence's parentheses, read into o. */
+static ll_status parse_setting(occurrence *o, const char *b, size_t len, ll_error *err) {
+    const ll_stage_row *st = &ll_stage_rows[o->stage];
+    char q[LL_QUOTE_MAX], keys[96], rt[96];
+    const char *eq = memchr(b, '=', len);
+    if (!eq) {
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                       "samplers position %zu, %s: '%s' is not key=value (the keys of %s: %s)", o->pos, st->name,
+                       ll_quote(q, b, len), st->name, stage_keys(o->stage, keys, sizeof keys));
+    }
+    size_t klen = (size_t)(eq - b);
+    while (klen && is_blank(b[klen - 1])) klen--;
+    const char *v = eq + 1;
+    size_t vlen = len - (size_t)(v - b);
+    while (vlen && is_blank(*v)) v++, vlen--;
+    int id = stage_param(o->stage, b, klen);
+    if (id < 0 || id >= LL_P_N_SCALAR) {
+        stage_keys(o->stage, keys, sizeof keys);
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "samplers position %zu, %s: unknown parameter '%s': valid %s %s",
+                       o->pos, st->name, ll_quote(q, b, klen), *keys ? "are" : "is none, its values come from",
+                       *keys ? keys : st->flag);
+    }
+    const ll_param_row *row = &ll_param_rows[id];
+    for (size_t i = 0; i < o->n_set; i++)
+        if (o->ids[i] == id)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "samplers position %zu, %s: %s is given twice", o->pos,
+                           st->name, row->key);
+    /* the value: a decimal number, bounded copy (strtod would read on) */
+    char num[64];
+    bool ok = vlen > 0 && vlen < sizeof num;
+    double d = 0;
+    if (ok) {
+        memcpy(num, v, vlen);
+        num[vlen] = '\0';
+        for (size_t i = 0; i < vlen && ok; i++)
+            ok = isdigit((unsigned char)num[i]) || strchr("+-.eE", num[i]) != NULL;
+        char *end;
+        if (ok) d = strtod(num, &end), ok = end == num + vlen && isfinite(d);
+        if (ok && (row->type == LL_PT_INT || row->type == LL_PT_SEED)) ok = d == floor(d) && strpbrk(num, ".eE") == NULL;
+        if (ok && row->type == LL_PT_FLOAT) ok = isfinite((float)d) && !((float)d == 0.0f && d != 0.0);
+    }
+    range_text(id, rt, sizeof rt);
+    if (!ok)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "samplers position %zu, %s: %s = '%s' is not %s: valid is %s",
+                       o->pos, st->name, row->key, ll_quote(q, v, vlen),
+                       row->type == LL_PT_INT || row->type == LL_PT_SEED ? "an integer" : "a finite number", rt);
+    if (d < row->lo || d > row->hi)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "samplers position %zu, %s: %s = %s is out of range: valid is %s",
+                       o->pos, st->name, row->key, num, rt);
+    o->ids[o->n_set] = id;
+    o->vals[o->n_set] = d;
+    o->n_set++;
+    return LL_OK;
+}
+
 /* The user's order as stage occurrences (*occ allocated, *n of them).
  * Names are separated by ',' or ';' (llama.cpp's --samplers uses ';'),
- * with optional blanks around, or by blanks alone. The whole string is
- * read, whatever its length; an empty name (",,", a leading or trailing
- * separator) is an error naming its position, as is an unknown name. */
+ * with optional blanks around, or by blanks alone; a name may be followed
+ * by its own parameters, "top_k(k=3, min_keep=2)", which that occurrence
+ * uses instead of the flags. The whole string is read, whatever its
+ * length; an empty name (",,", a leading or trailing separator) is an
+ * error naming its position, as is an unknown name or parameter. */
 static ll_status parse_order(const char *order, occurrence **occ, size_t *n, ll_error *err) {
     *occ = NULL;
     *n = 0;
@@ -211,34 +318,84 @@ static ll_status parse_order(const char *order, occurrence **occ, size_t *n, ll_
     if (!o) return LL_ERR_OUT_OF_MEMORY;
     size_t k = 0, pos = 1;
     const char *s = order;
+    ll_status st = LL_OK;
     for (;;) {
         while (is_blank(*s)) s++;
         const char *b = s;
-        while (*s && !is_sep(*s) && !is_blank(*s)) s++;
+        while (*s && !is_sep(*s) && !is_blank(*s) && *s != '(' && *s != ')') s++;
         size_t len = (size_t)(s - b);
         char q[LL_QUOTE_MAX];
         if (len == 0) {
             /* the list is quoted bounded: the position must survive a long one */
-            free(o);
-            return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                           "samplers='%s': empty stage name at position %zu (names are separated by ',' or ';')",
-                           ll_quote(q, order, strlen(order)), pos);
+            if (*s == '(' || *s == ')')
+                st = ll_fail(err, LL_ERR_INVALID_ARGUMENT, "samplers='%s': '%c' without a stage name at position %zu",
+                             ll_quote(q, order, strlen(order)), *s, pos);
+            else
+                st = ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                             "samplers='%s': empty stage name at position %zu (names are separated by ',' or ';')",
+                             ll_quote(q, order, strlen(order)), pos);
+            break;
         }
         int stage = -1;
         for (int i = 0; i < LL_ST_COUNT && stage < 0; i++)
             if (ll_stage_matches(i, b, len)) stage = i;
         if (stage < 0) {
-            free(o);
-            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unknown sampler '%s' at position %zu of samplers: valid are %s",
-                           ll_quote(q, b, len), pos, ll_stage_list_text());
+            st = ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unknown sampler '%s' at position %zu of samplers: valid are %s",
+                         ll_quote(q, b, len), pos, ll_stage_list_text());
+            break;
         }
-        o[k].stage = stage;
-        o[k].pos = pos;
-        k++;
+        occurrence *c = &o[k++];
+        c->stage = stage;
+        c->pos = pos;
+        c->text = b;
+        const char *t = s;
+        while (is_blank(*t)) t++;
+        if (*t == '(') {
+            /* the occurrence's own parameters */
+            s = t + 1;
+            for (;;) {
+                while (is_blank(*s) || is_sep(*s)) s++;
+                if (*s == ')') break;
+                if (!*s) {
+                    st = ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                                 "samplers position %zu, %s: '(' is not closed: write %s(key=value, ...)", pos,
+                                 ll_stage_rows[stage].name, ll_stage_rows[stage].name);
+                    break;
+                }
+                /* items inside are separated by ',' or ';' (blanks around
+                 * them and around '=' are allowed) */
+                const char *kb = s;
+                while (*s && !is_sep(*s) && *s != ')' && *s != '(') s++;
+                if (*s == '(') {
+                    st = ll_fail(err, LL_ERR_INVALID_ARGUMENT, "samplers position %zu, %s: '(' inside parentheses", pos,
+                                 ll_stage_rows[stage].name);
+                    break;
+                }
+                size_t kl = (size_t)(s - kb);
+                while (kl && is_blank(kb[kl - 1])) kl--;
+                if (c->n_set == LL_OCC_MAX) {
+                    st = ll_fail(err, LL_ERR_INVALID_ARGUMENT, "samplers position %zu, %s: too many parameters", pos,
+                                 ll_stage_rows[stage].name);
+                    break;
+                }
+                if ((st = parse_setting(c, kb, kl, err)) != LL_OK) break;
+            }
+            if (st != LL_OK) break;
+            s++; /* past ')' */
+        } else if (*t == ')') {
+            st = ll_fail(err, LL_ERR_INVALID_ARGUMENT, "samplers position %zu, %s: ')' without '('", pos,
+                         ll_stage_rows[stage].name);
+            break;
+        }
+        c->text_len = (size_t)(s - b);
         while (is_blank(*s)) s++;
         if (!*s) break;
         if (is_sep(*s)) s++;
         pos++;
+    }
+    if (st != LL_OK) {
+        free(o);
+        return st;
     }
     *occ = o;
     *n = k;
@@ -282,6 +439,64 @@ static void add_stage(builder *b, int stage, const ll_stage_ctx *c) {
 static void add_if_on(builder *b, int stage, const ll_stage_ctx *c) {
     const ll_stage_row *st = &ll_stage_rows[stage];
     if (!st->on || st->on(c)) add_stage(b, stage, c);
+}
+
+/* One occurrence of the user's order: with parameters of its own, they are
+ * resolved on top of the caller's (a flag gives the value of every
+ * occurrence that does not set its own); a failure names the occurrence. */
+static void add_occurrence(builder *b, const occurrence *o, const ll_sampling_params *p, const ll_stage_ctx *base) {
+    if (b->st != LL_OK) return;
+    if (o->n_set == 0) {
+        add_stage(b, o->stage, base);
+        return;
+    }
+    ll_sampling_params q = *p;
+    for (size_t i = 0; i < o->n_set; i++) ll_param_put(&q, o->ids[i], o->vals[i]);
+    ll_resolved r;
+    ll_status st = resolve(&q, &r, b->err);
+    if (st == LL_OK) {
+        ll_stage_ctx c = {&r, &q, base->n_vocab, base->listed};
+        ll_sampler *s = ll_stage_rows[o->stage].build(&c, b->err);
+        if (s) {
+            add(b, s);
+            return;
+        }
+        st = b->err && b->err->status != LL_OK ? b->err->status : LL_ERR_INVALID_ARGUMENT;
+    }
+    b->st = st;
+    if (b->err) {
+        char msg[LL_ERROR_MESSAGE_MAX], q2[LL_QUOTE_MAX];
+        memcpy(msg, b->err->message, sizeof msg);
+        ll_fail(b->err, st, "samplers position %zu, %s: %s", o->pos, ll_quote(q2, o->text, o->text_len), msg);
+    }
+}
+
+/* A flag whose every occurrence in samplers= sets its own value would be
+ * unused: an error, like a stage left out. */
+static ll_status check_flags_used(const ll_resolved *r, const occurrence *order, size_t n_order, ll_error *err) {
+    bool named[LL_P_N_SCALAR] = {false}, inherited[LL_P_N_SCALAR] = {false};
+    for (size_t i = 0; i < n_order; i++) {
+        const ll_stage_row *st = &ll_stage_rows[order[i].stage];
+        for (size_t k = 0; k < LL_OCC_MAX && st->params[k] >= 0; k++) {
+            int id = st->params[k];
+            if (id >= LL_P_N_SCALAR) continue;
+            named[id] = true;
+            bool own = false;
+            for (size_t j = 0; j < order[i].n_set; j++) own = own || order[i].ids[j] == id;
+            if (!own) inherited[id] = true;
+        }
+    }
+    for (int id = 0; id < LL_P_N_SCALAR; id++)
+        if (r->set[id] && named[id] && !inherited[id]) {
+            char vs[32];
+            format_value(vs, sizeof vs, id, r->v[id]);
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                           "%s = %s is set, but every stage in samplers= that reads it gives its own %s: leave %s "
+                           "unset, or leave %s out of one of them",
+                           ll_param_rows[id].name, vs, ll_param_rows[id].key, ll_param_rows[id].name,
+                           ll_param_rows[id].key);
+        }
+    return LL_OK;
 }
 
 /* Every parameter that does something must have its stage in the user's
@@ -386,7 +601,7 @@ ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_e
          * they are named */
         if (custom_order) {
             for (size_t i = 0; i < n_order; i++)
-                if (ll_stage_rows[order[i].stage].processor) add_stage(&b, order[i].stage, &ctx);
+                if (ll_stage_rows[order[i].stage].processor) add_occurrence(&b, &order[i], p, &ctx);
         } else {
             for (size_t i = 0; i < LL_ARRAY_LEN(pr->order) && pr->order[i] >= 0; i++)
                 if (ll_stage_rows[pr->order[i]].processor) add_if_on(&b, pr->order[i], &ctx);
@@ -394,9 +609,10 @@ ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_e
     } else if (!custom_order) {
         for (size_t i = 0; i < LL_ARRAY_LEN(pr->order) && pr->order[i] >= 0; i++) add_stage(&b, pr->order[i], &ctx);
     } else {
-        if (b.st == LL_OK && check_order_covers(&r, p, listed, err) != LL_OK)
+        if (b.st == LL_OK && (check_order_covers(&r, p, listed, err) != LL_OK ||
+                              check_flags_used(&r, order, n_order, err) != LL_OK))
             b.st = err ? err->status : LL_ERR_INVALID_ARGUMENT;
-        for (size_t i = 0; i < n_order; i++) add_stage(&b, order[i].stage, &ctx);
+        for (size_t i = 0; i < n_order; i++) add_occurrence(&b, &order[i], p, &ctx);
     }
     if (!r.sample) add(&b, ll_sampler_greedy_new(err));
     else add(&b, ll_sampler_dist_new(r.seed, r.prof, err));

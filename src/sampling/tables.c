@@ -110,7 +110,8 @@ const ll_param_row ll_param_rows[LL_P_COUNT] = {
     [LL_P_GREEDY] = {"greedy", NULL, "--greedy", "", "the same as --do-sample=false", LL_PT_OTHER, 0, 0, 0, false, -1,
                      LL_OFF_NONE, 0, -1, NULL},
     [LL_P_SAMPLERS] = {"samplers", NULL, "--samplers", "LIST",
-                       "order, e.g. penalties,top_k,temperature,top_p",
+                       "order, e.g. penalties,top_k,temperature,top_p; a stage may take its own "
+                       "values: top_k(k=50),temperature(t=0.7),top_k(k=3, min_keep=2)",
                        LL_PT_OTHER, 0, 0, 0, false, -1, LL_OFF_NONE, 0, -1, NULL},
     [LL_P_PROFILE] = {"profile", NULL, "--profile", "NAME", "hf | llama.cpp | openai | llama2.c (default llama.cpp)",
                       LL_PT_OTHER, 0, 0, 0, false, -1, LL_OFF_NONE, 0, -1, NULL},
