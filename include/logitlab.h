@@ -427,6 +427,9 @@ typedef struct ll_sampling_params {
     int32_t mirostat;           /* 0 off, 1, 2 */
     float mirostat_tau, mirostat_eta;
     int64_t seed;               /* -1 or unset: LL_DEFAULT_SEED */
+    /* XTC's own RNG (llama.cpp gives each RNG stage its own mt19937; with a
+     * fixed seed they all get that seed): -1 = seed */
+    int64_t xtc_seed;
     /* user order, e.g. "penalties,top_k,temperature,top_p": stage names
      * (or HF class / llama.cpp names) separated by ',' ';' or blanks; a
      * stage may give its own values, "top_k(k=50),temperature(t=0.7),

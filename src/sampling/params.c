@@ -108,6 +108,7 @@ static ll_status resolve(const ll_sampling_params *p, ll_resolved *r, ll_error *
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "seed = %lld is out of range: valid is [0, %u]",
                        (long long)p->seed, UINT32_MAX);
     r->seed = p->seed >= 0 ? (uint32_t)p->seed : LL_DEFAULT_SEED;
+    r->xtc_seed = r->set[LL_P_XTC_SEED] && p->xtc_seed <= (int64_t)UINT32_MAX ? (uint32_t)p->xtc_seed : r->seed;
     ll_status st = check_dependents(p, err);
     if (st != LL_OK) return st;
     /* what the framework does not have */

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <float.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,12 @@ const ll_param_row ll_param_rows[LL_P_COUNT] = {
     [LL_P_XTC_THRESHOLD] = {"xtc_threshold", "threshold", "--xtc-threshold", "T", "what counts as a top choice",
                             LL_PT_FLOAT, OFF(xtc_threshold), -INFINITY, INFINITY, false, LL_ST_XTC, LL_OFF_NONE, 0,
                             LL_P_XTC_PROBABILITY, "> 0"},
+    /* llama.cpp gives XTC its own mt19937, seeded like dist's (common_sampler
+     * passes params.seed to both): a separate stream; --xtc-seed seeds it
+     * apart (-1: the seed) */
+    [LL_P_XTC_SEED] = {"xtc_seed", "seed", "--xtc-seed", "N", "XTC's own RNG seed (default: the seed)", LL_PT_SEED,
+                       OFF(xtc_seed), -1, (double)UINT32_MAX, true, LL_ST_XTC, LL_OFF_NONE, 0, LL_P_XTC_PROBABILITY,
+                       "> 0"},
     [LL_P_DRY_MULTIPLIER] = {"dry_multiplier", "mult", "--dry-multiplier", "M", "DRY repetition penalty (> 0 on)",
                              LL_PT_FLOAT, OFF(dry_multiplier), -INFINITY, INFINITY, false, LL_ST_DRY, LL_OFF_EQ, 0, -1,
                              NULL},
@@ -319,7 +326,7 @@ static ll_sampler *min_p_build(const ll_stage_ctx *c, ll_error *err) {
 }
 
 static ll_sampler *xtc_build(const ll_stage_ctx *c, ll_error *err) {
-    return ll_sampler_xtc_new(F(LL_P_XTC_PROBABILITY), F(LL_P_XTC_THRESHOLD), MIN_KEEP, c->r->seed, err);
+    return ll_sampler_xtc_new(F(LL_P_XTC_PROBABILITY), F(LL_P_XTC_THRESHOLD), MIN_KEEP, c->r->xtc_seed, err);
 }
 
 static ll_sampler *temperature_build(const ll_stage_ctx *c, ll_error *err) {
@@ -379,7 +386,7 @@ const ll_stage_row ll_stage_rows[LL_ST_COUNT] = {
     [LL_ST_MIN_P] = {"min_p", NULL, "MinPLogitsWarper", "min_p", "--min-p", false, {LL_P_MIN_P, LL_P_MIN_KEEP, E}, NULL,
                      min_p_build},
     [LL_ST_XTC] = {"xtc", NULL, NULL, "xtc", "--xtc-probability", false,
-                   {LL_P_XTC_PROBABILITY, LL_P_XTC_THRESHOLD, LL_P_MIN_KEEP, E}, NULL, xtc_build},
+                   {LL_P_XTC_PROBABILITY, LL_P_XTC_THRESHOLD, LL_P_XTC_SEED, LL_P_MIN_KEEP, E}, NULL, xtc_build},
     [LL_ST_TEMPERATURE] = {"temperature", "temp temp_ext", "TemperatureLogitsWarper", "temperature", "--temperature",
                            false, {LL_P_TEMPERATURE, LL_P_DYNATEMP_RANGE, LL_P_DYNATEMP_EXPONENT, E}, NULL,
                            temperature_build},
@@ -475,7 +482,8 @@ static const ll_profile_note hf_notes[] = {
     [LL_P_PENALTY_LAST_N] = 64, [LL_P_NO_REPEAT_NGRAM] = 0, [LL_P_MIN_NEW_TOKENS] = 0, [LL_P_MIN_LENGTH] = 0,    \
     [LL_P_XTC_PROBABILITY] = 0, [LL_P_XTC_THRESHOLD] = 0.1f, [LL_P_DRY_MULTIPLIER] = 0,                         \
     [LL_P_DRY_BASE] = 1.75f, [LL_P_DRY_ALLOWED_LENGTH] = 2, [LL_P_DRY_PENALTY_LAST_N] = 64, [LL_P_MIROSTAT] = 0, \
-    [LL_P_MIROSTAT_TAU] = 5.0f, [LL_P_MIROSTAT_ETA] = 0.1f, [LL_P_SEED] = LL_DEFAULT_SEED
+    [LL_P_MIROSTAT_TAU] = 5.0f, [LL_P_MIROSTAT_ETA] = 0.1f, [LL_P_SEED] = LL_DEFAULT_SEED, \
+    [LL_P_XTC_SEED] = LL_DEFAULT_SEED
 
 /* what HF, llama.cpp (chains after the bias) and vLLM lack */
 #define LLAMACPP_ONLY                                                                                               \
@@ -629,4 +637,99 @@ const ll_profile_note *ll_profile_note_find(ll_profile profile, const char *para
         if (above && below) return &n[i];
     }
     return NULL;
+}
+
+/* ---- the tables as markdown (docs/semantics.md) ---- */
+
+typedef struct {
+    char *buf;
+    size_t cap, len;
+} md_out;
+
+static void md(md_out *o, const char *fmt, ...) LL_PRINTF(2, 3);
+static void md(md_out *o, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL, o->len < o->cap ? o->cap - o->len : 0, fmt, ap);
+    va_end(ap);
+    if (n > 0) o->len += (size_t)n;
+}
+
+static void md_value(md_out *o, int id, double v) {
+    if (ll_param_rows[id].type == LL_PT_INT || ll_param_rows[id].type == LL_PT_SEED) md(o, "%lld", (long long)v);
+    else if (ll_param_rows[id].type == LL_PT_FLOAT) md(o, "%g", (double)(float)v);
+    else md(o, "%g", v);
+}
+
+static void md_stages(md_out *o, const int *list, size_t n) {
+    for (size_t i = 0; i < n && list[i] >= 0; i++) md(o, "%s%s", i ? " → " : "", ll_stage_rows[list[i]].name);
+    if (n == 0 || list[0] < 0) md(o, "—");
+}
+
+size_t ll_profiles_markdown(char *buf, size_t cap) {
+    md_out o = {buf, cap, 0};
+    if (cap) buf[0] = '\0';
+    md(&o, "### Stages\n\n| stage | also named | HF class | llama.cpp | flag | keys in `samplers=` | runs when greedy |\n"
+           "|---|---|---|---|---|---|---|\n");
+    for (int s = 0; s < LL_ST_COUNT; s++) {
+        const ll_stage_row *st = &ll_stage_rows[s];
+        md(&o, "| `%s` | %s | %s | %s | `%s` | ", st->name, st->aliases ? st->aliases : "—",
+           st->hf_class ? st->hf_class : "—", st->llamacpp ? st->llamacpp : "—", st->flag);
+        bool any = false;
+        for (size_t k = 0; k < LL_ARRAY_LEN(st->params) && st->params[k] >= 0; k++)
+            if (st->params[k] < LL_P_N_SCALAR) {
+                md(&o, "%s`%s` (%s)", any ? ", " : "", ll_param_rows[st->params[k]].key, ll_param_rows[st->params[k]].name);
+                any = true;
+            }
+        md(&o, "%s | %s |\n", any ? "" : "— (lists from the flag)", st->processor ? "yes" : "no");
+    }
+    md(&o, "\n### Parameters and defaults\n\n| parameter | flag | valid | ");
+    for (int p = 0; p < LL_PROFILE_COUNT; p++) md(&o, "%s | ", ll_profile_rows[p].name);
+    md(&o, "\n|---|---|---|");
+    for (int p = 0; p < LL_PROFILE_COUNT; p++) md(&o, "---|");
+    md(&o, "\n");
+    for (int i = 0; i < LL_P_N_SCALAR; i++) {
+        const ll_param_row *row = &ll_param_rows[i];
+        md(&o, "| `%s` | `", row->name);
+        for (const char *f = row->flags; *f; f++) md(&o, "%s", *f == ' ' ? "`, `" : (char[]){*f, 0});
+        md(&o, "` | ");
+        if (isinf(row->lo) && isinf(row->hi)) md(&o, "per stage");
+        else {
+            md(&o, "[");
+            md_value(&o, i, row->lo);
+            md(&o, ", ");
+            if (isinf(row->hi)) md(&o, "inf)");
+            else md_value(&o, i, row->hi), md(&o, "]");
+        }
+        if (row->needs >= 0) md(&o, "; needs `%s %s`", ll_param_rows[row->needs].name, row->needs_text);
+        md(&o, " | ");
+        for (int p = 0; p < LL_PROFILE_COUNT; p++) {
+            const ll_profile_row *pr = &ll_profile_rows[p];
+            if (pr->lacks >> i & 1) md(&o, "—");
+            else md_value(&o, i, pr->defaults[i]);
+            for (size_t k = 0; k < LL_ARRAY_LEN(pr->ranges) && pr->ranges[k].param >= 0; k++)
+                if (pr->ranges[k].param == i) md(&o, ", range [%g, %g]", pr->ranges[k].lo, pr->ranges[k].hi);
+            md(&o, " | ");
+        }
+        md(&o, "\n");
+    }
+    md(&o, "\n### Profiles\n\n| profile | framework | front processors (left out when off) | default order | greedy rule "
+           "| length default | `ignore_eos` |\n|---|---|---|---|---|---|---|\n");
+    for (int p = 0; p < LL_PROFILE_COUNT; p++) {
+        const ll_profile_row *pr = &ll_profile_rows[p];
+        md(&o, "| `%s` (%s) | %s | ", pr->name, pr->aliases, pr->framework);
+        md_stages(&o, pr->front, LL_ARRAY_LEN(pr->front));
+        md(&o, " | ");
+        md_stages(&o, pr->order, LL_ARRAY_LEN(pr->order));
+        md(&o, " | %s | %s | %s |\n", pr->greedy_text, pr->length_text, pr->ignore_eos_text);
+    }
+    md(&o, "\n### Departures: values a framework accepts and ignores, logitlab rejects\n\n"
+           "| profile | parameter | values | the framework | logitlab |\n|---|---|---|---|---|\n");
+    for (int p = 0; p < LL_PROFILE_COUNT; p++) {
+        const ll_profile_row *pr = &ll_profile_rows[p];
+        for (size_t k = 0; k < pr->n_notes; k++)
+            md(&o, "| `%s` | `%s` | %s | %s | %s |\n", pr->name, pr->notes[k].param, pr->notes[k].values,
+               pr->notes[k].framework, pr->notes[k].logitlab);
+    }
+    return o.len;
 }

@@ -50,6 +50,7 @@ typedef enum {
     LL_P_MIN_LENGTH,
     LL_P_XTC_PROBABILITY,
     LL_P_XTC_THRESHOLD,
+    LL_P_XTC_SEED,
     LL_P_DRY_MULTIPLIER,
     LL_P_DRY_BASE,
     LL_P_DRY_ALLOWED_LENGTH,
@@ -138,7 +139,7 @@ typedef struct {
     double v[LL_P_N_SCALAR];    /* every scalar parameter, as double */
     bool set[LL_P_N_SCALAR];    /* given by the caller (not a default) */
     ll_penalty_scope scope, rep_scope;
-    uint32_t seed;
+    uint32_t seed, xtc_seed;
 } ll_resolved;
 
 #define LL_RF(r, id) ((float)(r)->v[id])
