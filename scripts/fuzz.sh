@@ -130,9 +130,11 @@ printf -- '--temperature\n0\n--greedy\n--min-keep\n3\n--epsilon-cutoff\n0.001\n-
 printf -- '--profile\nopenai\n--frequency-penalty\n0.5\n--presence-penalty\n-0.5\n--logit-bias\n9=100' >"$c/openai"
 # a dictionary of every flag and sampler name, read from the sources so it stays current
 {
-  grep -o '"--[a-z-]*"' cli/args.c | sort -u
-  # the stage names and aliases --samplers accepts: the rows of params.c's table
-  sed -n '/stage_aliases\[\] = {/,/};/p' src/sampling/params.c | grep -o '{"[a-z_]*"' | grep -o '"[a-z_]*"' | sort -u
+  # every flag, and the stage names and aliases --samplers accepts: the rows of the tables
+  grep -oh -- '--[a-z][a-z-]*' cli/args.c src/sampling/tables.c | sort -u | sed 's/.*/"&"/'
+  sed -n '/ll_stage_rows\[LL_ST_COUNT\] = {/,/^};/p' src/sampling/tables.c | grep -o '\] = {"[a-z_]*"' |
+    grep -o '"[a-z_]*"' | sort -u
+  printf '"("\n")"\n"k=3"\n"t=0.7"\n"min_keep=2"\n'
   printf '"=-inf"\n"=inf"\n"nan"\n"1e300"\n"99999999999999999999"\n'
 } >"$dir/cli.dict"
 if ! grep -q '"top_k"' "$dir/cli.dict" || ! grep -q '"--top-k"' "$dir/cli.dict"; then
