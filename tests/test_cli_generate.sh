@@ -59,6 +59,21 @@ gen -p "Once upon a time" --profile hf --max-length 9 --json > "$tmp/json" 2>/de
 [ "$(tr -d ' \n' < "$tmp/json" | sed 's/.*"tokens":\[\([0-9,]*\)\].*/\1/' | awk -F, '{print NF}')" -eq 4 ]
 check "max_length 9 with a 5-token prompt gives 4 tokens" $?
 
+# hf without do_sample: a temperature is ignored (greedy, as transformers does), and
+# generate and inspect say so on stderr; stdout is what greedy gives
+gen -p "Once upon a time" --profile hf --temperature 0.7 --max-new-tokens 12 > "$tmp/out" 2> "$tmp/err"
+check "hf --temperature 0.7 runs" $?
+has "$tmp/err" 'hf profile: do_sample is false, so temperature' && has "$tmp/err" 'greedy decoding'
+check "generate: the do_sample warning on stderr" $?
+printf ', there was a little girl named Lily. She\n' | cmp -s - "$tmp/out"; check "generate: hf without do_sample decodes greedily" $?
+gen -p "Once upon a time" --profile hf --do-sample --temperature 0.7 --max-new-tokens 12 > /dev/null 2> "$tmp/err"
+! has "$tmp/err" 'do_sample is false'; check "generate: no warning with --do-sample" $?
+"$bin" inspect -m "$model" -p "Once upon a time" --profile hf --temperature 0.7 --json > "$tmp/json" 2> "$tmp/err"
+check "inspect hf --temperature 0.7 runs" $?
+has "$tmp/err" 'hf profile: do_sample is false, so temperature'; check "inspect: the do_sample warning on stderr" $?
+has "$tmp/json" '"chain": "greedy"' && ! has "$tmp/json" 'do_sample is false'
+check "inspect: the chain is greedy, stdout has no warning" $?
+
 # errors: exit status 2 and a message that names the value
 gen -p "x" --top-p 1.7 > /dev/null 2> "$tmp/err"
 [ $? -eq 2 ] && has "$tmp/err" 'top_p = 1.7 is out of range'; check "bad value rejected" $?

@@ -531,6 +531,12 @@ static void every_lesson_non_interactive(void) {
         CHECK(strstr(out, head) && strstr(out, "Live") && strstr(out, "step by step"),
               "%s: concept, live demo, step-through", what);
         check_sources(out, what);
+        /* names, defaults, ranges and orders come from the tables through placeholders */
+        CHECK(!strstr(out, "{?"), "%s: every placeholder of the text is known: %.80s", what,
+              strstr(out, "{?") ? strstr(out, "{?") : "");
+        if (i == 11)
+            CHECK(strstr(out, "warning: hf profile: do_sample is false") != NULL,
+                  "%s: the library's warning for hf without do_sample is on the screen", what);
         if (strstr(out, "same numbers: logitlab inspect") && i >= 2 && i <= 9) check_numbers(out, what, NULL);
         if (strstr(out, "same numbers: logitlab compare")) check_compare(out, what);
         free(out);
@@ -557,6 +563,20 @@ static void every_lesson_non_interactive(void) {
     char *bad[] = {(char *)bin, "explain", "top_q", NULL};
     free(run_capture(bad, &status));
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2, "unknown lesson: status 2");
+    /* the names users type, read from the parameter and stage rows: a flag,
+     * a stage alias, an HF class, a llama.cpp name */
+    static const struct {
+        const char *name, *head;
+    } names[] = {{"temp", "2/15  "},           {"top-k", "3/15  "},          {"TopPLogitsWarper", "4/15  "},
+                 {"repeat-penalty", "7/15  "}, {"penalties", "7/15  "},      {"presence_penalty", "8/15  "},
+                 {"frequency", "8/15  "},      {"bias", "9/15  "},           {"compare", "14/15  "}};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char *argv[] = {(char *)bin, "explain", (char *)names[k].name, NULL};
+        char *out = run_capture(argv, &status);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(out, names[k].head) != NULL,
+              "'%s' opens lesson %s", names[k].name, names[k].head);
+        free(out);
+    }
     char *badv[] = {(char *)bin, "explain", "top_p", "--value", "1.7", NULL};
     free(run_capture(badv, &status));
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2, "top_p 1.7: status 2");

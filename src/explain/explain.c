@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "../sampling/tables.h"
 #include "compare.h"
 #include "explain_impl.h"
 #include "lessons.h"
@@ -27,8 +28,8 @@ const ll_source_snippet *ll_explain_source(const char *function) {
 }
 
 size_t ll_explain_n_lessons(void) { return ll_n_lessons; }
-const char *ll_explain_lesson_id(size_t i) { return i < ll_n_lessons ? ll_lessons[i].id : NULL; }
-const char *ll_explain_lesson_title(size_t i) { return i < ll_n_lessons ? ll_lessons[i].title : NULL; }
+const char *ll_explain_lesson_id(size_t i) { return i < ll_n_lessons ? ll_lesson_id(&ll_lessons[i]) : NULL; }
+const char *ll_explain_lesson_title(size_t i) { return i < ll_n_lessons ? ll_lesson_title(&ll_lessons[i]) : NULL; }
 
 int ll_explain_find(const char *name) {
     if (!name || !*name) return -1;
@@ -38,24 +39,18 @@ int ll_explain_find(const char *name) {
     int found = -1;
     size_t len = strlen(name);
     for (size_t i = 0; i < ll_n_lessons; i++) {
-        if (!strcmp(ll_lessons[i].id, name)) return (int)i;
-        if (!strncmp(ll_lessons[i].id, name, len)) found = found == -1 ? (int)i : -2; /* -2: ambiguous */
+        const char *id = ll_lesson_id(&ll_lessons[i]);
+        if (!strcmp(id, name)) return (int)i;
+        if (!strncmp(id, name, len)) found = found == -1 ? (int)i : -2; /* -2: ambiguous */
     }
-    /* names users type for the same thing */
-    static const struct {
-        const char *alias, *id;
-    } aliases[] = {{"temp", "temperature"},          {"typical", "typical_p"},
-                   {"repetition", "repetition_penalty"}, {"penalty", "repetition_penalty"},
-                   {"frequency", "frequency_presence"},  {"presence", "frequency_presence"},
-                   {"bias", "logit_bias"},              {"stop", "stopping"},
-                   {"beam", "decoding"},                {"greedy", "decoding"},
-                   {"seed", "seeds"},                   {"all", "combined"},
-                   {"compare", "frameworks"}};
+    /* the names users type for the same thing, from the tables: the
+     * parameter's name and flags, its stage's aliases, HF class and
+     * llama.cpp name ("temp", "--top-k", "TopPLogitsWarper"); the first
+     * lesson they name (repetition_penalty before frequency_presence for
+     * "penalties") */
     if (found == -1)
-        for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-            if (!strcmp(aliases[i].alias, name))
-                for (size_t j = 0; j < ll_n_lessons; j++)
-                    if (!strcmp(ll_lessons[j].id, aliases[i].id)) return (int)j;
+        for (size_t i = 0; i < ll_n_lessons; i++)
+            if (ll_lesson_named(&ll_lessons[i], name)) return (int)i;
     return found;
 }
 
@@ -185,45 +180,66 @@ static int top_token(const ll_explain *e) {
     return best;
 }
 
+/* A value as the CLI takes it for parameter row `param`. */
+static void value_text(int param, double v, char *buf, size_t cap) {
+    if (ll_param_rows[param].type == LL_PT_INT || ll_param_rows[param].type == LL_PT_SEED)
+        snprintf(buf, cap, "%lld", (long long)v);
+    else snprintf(buf, cap, "%g", v);
+}
+
+static bool is_penalty(const ll_lesson *L) { return L->param >= 0 && ll_param_rows[L->param].stage == LL_ST_PENALTIES; }
+
 /* Builds the single-stage chain of a STAGE lesson at value v, as `logitlab
- * inspect` builds it from the flags written to cmd. */
+ * inspect` builds it from the flags written to cmd (names and flags from
+ * the parameter and stage rows). */
 static void stage_params(const ll_explain *e, const ll_lesson *L, double v, ll_sampling_params *p,
                          ll_token_bias *bias, char *cmd, size_t cap) {
     ll_sampling_params_init(p, LL_PROFILE_LLAMACPP);
     p->seed = DEMO_SEED;
-    p->samplers = L->stage;
-    int n = snprintf(cmd, cap, "--samplers %s", L->stage);
-    if (!strcmp(L->id, "temperature")) {
-        p->temperature = (float)v;
-        snprintf(cmd + n, cap - (size_t)n, " --temperature %g", v);
-    } else if (!strcmp(L->id, "top_k")) {
-        p->top_k = (int32_t)v;
-        snprintf(cmd + n, cap - (size_t)n, " --top-k %d", (int)v);
-    } else if (!strcmp(L->id, "top_p")) {
-        p->top_p = v;
-        snprintf(cmd + n, cap - (size_t)n, " --top-p %g", v);
-    } else if (!strcmp(L->id, "min_p")) {
-        p->min_p = v;
-        snprintf(cmd + n, cap - (size_t)n, " --min-p %g", v);
-    } else if (!strcmp(L->id, "typical_p")) {
-        p->typical_p = v;
-        snprintf(cmd + n, cap - (size_t)n, " --typical-p %g", v);
-    } else if (!strcmp(L->id, "repetition_penalty")) {
-        p->repetition_penalty = (float)v;
-        snprintf(cmd + n, cap - (size_t)n, " --repetition-penalty %g", v);
-    } else if (!strcmp(L->id, "frequency_presence")) {
-        p->frequency_penalty = (float)v;
-        p->presence_penalty = (float)v;
-        snprintf(cmd + n, cap - (size_t)n, " --frequency-penalty %g --presence-penalty %g", v, v);
-    } else if (!strcmp(L->id, "logit_bias")) {
+    char val[48];
+    if (L->param == LL_P_LOGIT_BIAS) {
         /* logit_bias runs before the listed stages; temperature 1 is a no-op */
-        p->samplers = "temperature";
+        p->samplers = ll_stage_rows[LL_ST_TEMPERATURE].name;
         p->temperature = 1.0f;
         bias->token = top_token(e);
         bias->bias = (float)v;
         p->logit_bias = bias;
         p->n_logit_bias = 1;
-        snprintf(cmd, cap, "--samplers temperature --temperature 1 --logit-bias %d=%g", bias->token, v);
+        snprintf(cmd, cap, "%s %s %s 1 %s %d=%g", ll_param_flag(LL_P_SAMPLERS), p->samplers,
+                 ll_param_flag(LL_P_TEMPERATURE), ll_param_flag(LL_P_LOGIT_BIAS), bias->token, v);
+        return;
+    }
+    p->samplers = ll_lesson_stage(L);
+    size_t n = (size_t)snprintf(cmd, cap, "%s %s", ll_param_flag(LL_P_SAMPLERS), p->samplers);
+    const int ps[2] = {L->param, L->param2};
+    for (int i = 0; i < 2; i++) {
+        if (ps[i] < 0 || ps[i] >= LL_P_N_SCALAR) continue;
+        ll_param_put(p, ps[i], v);
+        value_text(ps[i], v, val, sizeof val);
+        if (n < cap) n += (size_t)snprintf(cmd + n, cap - n, " %s %s", ll_param_flag(ps[i]), val);
+    }
+}
+
+/* What the library says about parameters it takes and then ignores or
+ * changes (hf without do_sample is greedy whatever temperature says):
+ * `sample`, `generate` and `inspect` print the same on stderr, the tour
+ * under the demo that ran them. The seed is the tour's own, so the
+ * llama.cpp "no seed given" note does not apply. */
+static void show_warnings(ll_explain *e, const ll_sampling_params *p) {
+    ll_sampling_params q = *p;
+    if (q.seed < 0) q.seed = DEMO_SEED;
+    char w[1024];
+    ll_sampling_params_warnings(&q, w, sizeof w);
+    for (char *line = w; *line;) {
+        char *eol = strchr(line, '\n');
+        if (eol) *eol = '\0';
+        char text[1100];
+        snprintf(text, sizeof text, "warning: %s", line);
+        ll_term_color(&e->term, LL_C_BAD);
+        ll_term_wrap(&e->term, text, 2);
+        ll_term_color(&e->term, LL_C_RESET);
+        if (!eol) break;
+        line = eol + 1;
     }
 }
 
@@ -232,6 +248,7 @@ static ll_status run_trace(ll_explain *e, const ll_sampling_params *p, ll_trace 
     *out = NULL;
     ll_chain *ch = ll_chain_from_params(p, e->V, err);
     if (!ch) return err ? err->status : LL_ERR_INVALID_ARGUMENT;
+    show_warnings(e, p);
     ll_trace *tr = ll_trace_new(LL_TRACE_MAX_TOP, err);
     ll_status st = tr ? ll_chain_set_prompt(ch, e->ids, e->n_ids, err) : LL_ERR_OUT_OF_MEMORY;
     if (st == LL_OK) {
@@ -262,9 +279,13 @@ static const ll_trace_token *find_token(const ll_trace_token *list, size_t n, in
     return NULL;
 }
 
-/* occurrences in the penalties' window (the last 64 prompt tokens) */
+size_t ll_explain_penalty_window(void) {
+    return (size_t)ll_profile_rows[LL_PROFILE_LLAMACPP].defaults[LL_P_PENALTY_LAST_N];
+}
+
+/* occurrences in the penalties' window (the last ll_explain_penalty_window() prompt tokens) */
 static size_t prompt_count(const ll_explain *e, int32_t id) {
-    size_t c = 0, w0 = e->n_ids > LL_EXPLAIN_PENALTY_WINDOW ? e->n_ids - LL_EXPLAIN_PENALTY_WINDOW : 0;
+    size_t win = ll_explain_penalty_window(), c = 0, w0 = e->n_ids > win ? e->n_ids - win : 0;
     for (size_t i = w0; i < e->n_ids; i++) c += e->ids[i] == id;
     return c;
 }
@@ -357,6 +378,7 @@ static ll_status generate(ll_explain *e, const ll_generate_params *g, gen_out *o
     ll_lm_from_context(&lm, e->ctx);
     ll_generate_params q = *g;
     q.interrupt = e->interrupt;
+    show_warnings(e, &q.sampling);
     ll_generate_result r;
     ll_status st = ll_generate(&lm, e->tok, e->ids, e->n_ids, &q, &r, err);
     if (st != LL_OK) return st;
@@ -453,13 +475,16 @@ static ll_status stage_generation(ll_explain *e, const ll_lesson *L, double v, g
     ll_token_bias bias;
     char cmd[256];
     stage_params(e, L, v, &g.sampling, &bias, cmd, sizeof cmd);
-    if (!strcmp(L->stage, "penalties")) {
-        g.sampling.samplers = "penalties,temperature";
+    char samplers[64];
+    if (is_penalty(L)) {
+        snprintf(samplers, sizeof samplers, "%s,%s", ll_stage_rows[LL_ST_PENALTIES].name,
+                 ll_stage_rows[LL_ST_TEMPERATURE].name);
+        g.sampling.samplers = samplers;
         g.sampling.temperature = 0.0f;
     }
     g.max_new_tokens = GEN_TOKENS;
-    snprintf(o->label, sizeof o->label, "%s = %g", L->param, v);
-    if (!strcmp(L->id, "logit_bias")) snprintf(o->label, sizeof o->label, "bias %g", v);
+    snprintf(o->label, sizeof o->label, "%s = %g", ll_lesson_value_name(L), v);
+    if (L->param == LL_P_LOGIT_BIAS) snprintf(o->label, sizeof o->label, "bias %g", v);
     return generate(e, &g, o, err);
 }
 
@@ -536,7 +561,7 @@ static ll_status penalties_after_greedy(ll_explain *e, const ll_lesson *L, doubl
         FILE *f = e->term.f;
         fprintf(f, "\n  After the model continued greedily, the history repeats itself. The next token after\n  \"%s\":\n",
                 e->prompt);
-        const ll_trace_stage *s = find_stage(tr, L->stage);
+        const ll_trace_stage *s = find_stage(tr, ll_lesson_stage(L));
         if (s) ll_explain_print_stage(e, s, true);
         ll_term_color(&e->term, LL_C_DIM);
         fprintf(f, "  same numbers: logitlab inspect%s -p \"%s\" %s\n", e->model_flags, e->prompt, cmd);
@@ -556,24 +581,24 @@ static ll_status demo_stage(ll_explain *e, const ll_lesson *L, double v, ll_erro
     ll_status st = run_trace(e, &p, &tr, err);
     if (st != LL_OK) return st;
     live_header(e);
-    const char *prefix = !strcmp(L->id, "logit_bias") ? "logit_bias" : L->stage;
-    const ll_trace_stage *s = find_stage(tr, prefix);
+    const ll_trace_stage *s = find_stage(tr, ll_lesson_stage(L));
     if (s) {
-        ll_explain_print_stage(e, s, !strcmp(L->stage, "penalties"));
-        if (!strcmp(L->stage, "penalties"))
-            fprintf(e->term.f, "  (* = the token is in the penalties' window: the last 64 prompt tokens)\n");
+        ll_explain_print_stage(e, s, is_penalty(L));
+        if (is_penalty(L))
+            fprintf(e->term.f, "  (* = the token is in the penalties' window: the last %zu prompt tokens)\n",
+                    ll_explain_penalty_window());
     } else {
-        fprintf(e->term.f, "  %s = %g changes nothing: the stage is off at this value.\n", L->param, v);
+        fprintf(e->term.f, "  %s = %g changes nothing: the stage is off at this value.\n", ll_lesson_value_name(L), v);
     }
     ll_term_color(&e->term, LL_C_DIM);
     fprintf(e->term.f, "  same numbers: logitlab inspect%s -p \"%s\" %s\n", e->model_flags, e->prompt, cmd);
     ll_term_color(&e->term, LL_C_RESET);
     ll_trace_free(tr);
-    if (!strcmp(L->stage, "penalties")) st = penalties_after_greedy(e, L, v, err);
+    if (is_penalty(L)) st = penalties_after_greedy(e, L, v, err);
     if (st != LL_OK) return st;
     /* side by side */
     fprintf(e->term.f, "\n  %d tokens at three values (seed %d%s):\n", GEN_TOKENS, DEMO_SEED,
-            !strcmp(L->stage, "penalties") ? ", greedy" : "");
+            is_penalty(L) ? ", greedy" : "");
     gen_out g[3];
     memset(g, 0, sizeof g);
     for (size_t i = 0; i < 3 && st == LL_OK; i++) st = stage_generation(e, L, L->side[i], &g[i], err);
@@ -689,7 +714,11 @@ static ll_status demo_decode(ll_explain *e, const ll_lesson *L, double v, ll_err
     ll_generate_params p;
     ll_generate_params_init(&p, LL_PROFILE_HF);
     p.max_new_tokens = 16;
-    snprintf(g[0].label, sizeof g[0].label, "greedy");
+    /* a temperature without do_sample: HF decodes greedily and says nothing;
+     * the library's warning (shown by generate()) says it */
+    p.sampling.temperature = 0.7f;
+    snprintf(g[0].label, sizeof g[0].label, "%s 0.7, no %s", ll_param_rows[LL_P_TEMPERATURE].name,
+             ll_param_rows[LL_P_DO_SAMPLE].name);
     ll_status st = generate(e, &p, &g[0], err);
     ll_generate_params_init(&p, LL_PROFILE_HF);
     p.sampling.do_sample = 1;
@@ -766,17 +795,35 @@ static ll_status demo_order(ll_explain *e, const ll_lesson *L, double v, ll_erro
     lc.top_p = 0.9;
     lc.min_p = 0.0;
     lc.seed = DEMO_SEED;
-    lc.samplers = "top_k,top_p,temperature";
+    /* llama.cpp's default order, of the three stages hf runs here */
+    char lc_order[128];
+    size_t lo = 0;
+    lc_order[0] = '\0';
+    const ll_profile_row *lcr = &ll_profile_rows[LL_PROFILE_LLAMACPP];
+    for (size_t i = 0; i < LL_ARRAY_LEN(lcr->order) && lcr->order[i] >= 0 && lo < sizeof lc_order; i++) {
+        int st = lcr->order[i];
+        if (st == LL_ST_TOP_K || st == LL_ST_TOP_P || st == LL_ST_TEMPERATURE)
+            lo += (size_t)snprintf(lc_order + lo, sizeof lc_order - lo, "%s%s", lo ? "," : "", ll_stage_rows[st].name);
+    }
+    lc.samplers = lc_order;
     ll_trace *a = NULL, *b = NULL;
     ll_status st = run_trace(e, &hf, &a, err);
     if (st == LL_OK) st = run_trace(e, &lc, &b, err);
     if (st == LL_OK) {
         FILE *f = e->term.f;
         const ll_trace *trs[2] = {a, b};
-        const char *names[2] = {"Hugging Face: temperature -> top_k -> top_p",
-                                "llama.cpp:    top_k -> top_p -> temperature"};
+        const char *names[2] = {"Hugging Face:", "llama.cpp:   "};
         for (int k = 0; k < 2; k++) {
-            fprintf(f, "\n  %s\n", names[k]);
+            /* the order as the trace ran it */
+            fprintf(f, "\n  %s", names[k]);
+            bool first = true;
+            for (size_t i = 0; i < ll_trace_n_stages(trs[k]); i++) {
+                const ll_trace_stage *s = ll_trace_stage_at(trs[k], i);
+                if (s->selected >= 0 || s->name[0] == '?') continue;
+                fprintf(f, "%s%.*s", first ? " " : " -> ", (int)strcspn(s->name, "("), s->name);
+                first = false;
+            }
+            fputc('\n', f);
             for (size_t i = 0; i < ll_trace_n_stages(trs[k]); i++) {
                 const ll_trace_stage *s = ll_trace_stage_at(trs[k], i);
                 if (s->selected >= 0 || s->name[0] == '?') continue; /* '?': a stage that is off */
@@ -797,10 +844,12 @@ static ll_status demo_order(ll_explain *e, const ll_lesson *L, double v, ll_erro
             }
         }
         ll_term_color(&e->term, LL_C_DIM);
-        fprintf(f, "  same numbers: logitlab inspect%s -p \"%s\" --profile hf --do-sample --temperature %g --top-k 40 "
-                   "--top-p 0.9\n                and --samplers top_k,top_p,temperature --temperature %g --top-k 40 "
-                   "--top-p 0.9 --min-p 0\n",
-                e->model_flags, e->prompt, v, v);
+        const char *T = ll_param_flag(LL_P_TEMPERATURE), *K = ll_param_flag(LL_P_TOP_K), *P = ll_param_flag(LL_P_TOP_P);
+        fprintf(f, "  same numbers: logitlab inspect%s -p \"%s\" %s %s %s %s %g %s 40 %s 0.9\n"
+                   "                and %s %s %s %g %s 40 %s 0.9 %s 0\n",
+                e->model_flags, e->prompt, ll_param_flag(LL_P_PROFILE), ll_profile_name(LL_PROFILE_HF),
+                ll_param_flag(LL_P_DO_SAMPLE), T, v, K, P, ll_param_flag(LL_P_SAMPLERS), lc_order, T, v, K, P,
+                ll_param_flag(LL_P_MIN_P));
         ll_term_color(&e->term, LL_C_RESET);
     }
     ll_trace_free(a);
@@ -830,11 +879,14 @@ static ll_status demo_frameworks(ll_explain *e, const ll_lesson *L, double v, ll
                                   e->n_ids, err);
     FILE *f = e->term.f;
     if (st == LL_OK) {
-        fprintf(f, "\n  do_sample, temperature %g, top_p 0.9, seed %d - under every profile:\n", v, DEMO_SEED);
+        fprintf(f, "\n  %s, %s %g, %s 0.9, %s %d - under every profile:\n", ll_param_rows[LL_P_DO_SAMPLE].name,
+                ll_param_rows[LL_P_TEMPERATURE].name, v, ll_param_rows[LL_P_TOP_P].name, ll_param_rows[LL_P_SEED].name,
+                DEMO_SEED);
         ll_compare_print(&c, &e->term, e->tok, 3);
         ll_term_color(&e->term, LL_C_DIM);
-        fprintf(f, "  same numbers: logitlab compare%s -p \"%s\" --do-sample --temperature %g --top-p 0.9 --seed %d\n",
-                e->model_flags, e->prompt, v, DEMO_SEED);
+        fprintf(f, "  same numbers: logitlab compare%s -p \"%s\" %s %s %g %s 0.9 %s %d\n", e->model_flags, e->prompt,
+                ll_param_flag(LL_P_DO_SAMPLE), ll_param_flag(LL_P_TEMPERATURE), v, ll_param_flag(LL_P_TOP_P),
+                ll_param_flag(LL_P_SEED), DEMO_SEED);
         ll_term_color(&e->term, LL_C_RESET);
     }
     ll_compare_free(&c);
@@ -927,8 +979,8 @@ static ll_status demo_combined(ll_explain *e, const ll_lesson *L, double v, ll_e
     }
     ll_trace_free(tr);
     ll_term_color(&e->term, LL_C_DIM);
-    fprintf(f, "  same numbers: logitlab inspect%s -p \"%s\" --temperature %g --repetition-penalty 1.1\n",
-            e->model_flags, e->prompt, v);
+    fprintf(f, "  same numbers: logitlab inspect%s -p \"%s\" %s %g %s 1.1\n", e->model_flags, e->prompt,
+            ll_param_flag(LL_P_TEMPERATURE), v, ll_param_flag(LL_P_REPETITION));
     ll_term_color(&e->term, LL_C_RESET);
     ll_generate_params g;
     ll_generate_params_init(&g, LL_PROFILE_LLAMACPP);
@@ -968,13 +1020,14 @@ ll_status ll_explain_demo(ll_explain *e, const ll_lesson *L, double v, ll_error 
 }
 
 ll_status ll_explain_check_value(const ll_lesson *L, double v, ll_error *err) {
-    if (!(v >= L->lo && v <= L->hi) || (L->integer && v != floor(v))) {
+    double lo = ll_lesson_lo(L), hi = ll_lesson_hi(L);
+    if (!(v >= lo && v <= hi) || (L->integer && v != floor(v))) {
         if (L->integer)
             return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                           "%s = %.17g is out of range for this lesson: valid is an integer in [%.0f, %.0f]", L->param,
-                           v, L->lo, L->hi);
+                           "%s = %.17g is out of range for this lesson: valid is an integer in [%.0f, %.0f]",
+                           ll_lesson_value_name(L), v, lo, hi);
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s = %g is out of range for this lesson: valid is [%g, %g]",
-                       L->param, v, L->lo, L->hi);
+                       ll_lesson_value_name(L), v, lo, hi);
     }
     return LL_OK;
 }
@@ -989,9 +1042,11 @@ ll_status ll_explain_lesson(ll_explain *e, int lesson, const double *value, ll_e
     e->current = lesson;
     e->value = v;
     char title[160];
-    snprintf(title, sizeof title, "%zu/%zu  %s", (size_t)lesson + 1, ll_n_lessons, L->title);
+    snprintf(title, sizeof title, "%zu/%zu  %s", (size_t)lesson + 1, ll_n_lessons, ll_lesson_title(L));
     ll_term_heading(&e->term, title);
-    ll_term_wrap(&e->term, L->concept, 2);
+    char concept[4096];
+    ll_lesson_expand(L, L->concept, concept, sizeof concept);
+    ll_term_wrap(&e->term, concept, 2);
     for (int i = 0; i < 3 && L->sources[i]; i++) print_source(e, L->sources[i]);
     st = ll_explain_demo(e, L, v, err);
     fflush(e->term.f);
@@ -1005,10 +1060,11 @@ ll_status ll_explain_more_values(ll_explain *e, ll_error *err) {
     const ll_lesson *L = &ll_lessons[e->current];
     FILE *f = e->term.f;
     char title[160];
-    snprintf(title, sizeof title, "%s at more values", L->title);
+    snprintf(title, sizeof title, "%s at more values", ll_lesson_title(L));
     ll_term_heading(&e->term, title);
     if (L->kind == LL_LESSON_STAGE) {
-        fprintf(f, "  %-24s %11s %9s %9s  top token after\n", L->param, "candidates", "removed", "entropy");
+        fprintf(f, "  %-24s %11s %9s %9s  top token after\n", ll_lesson_value_name(L), "candidates", "removed",
+                "entropy");
         for (int i = 0; i < 5; i++) {
             ll_sampling_params p;
             ll_token_bias bias;
@@ -1017,7 +1073,7 @@ ll_status ll_explain_more_values(ll_explain *e, ll_error *err) {
             ll_trace *tr;
             ll_status st = run_trace(e, &p, &tr, err);
             if (st != LL_OK) return st;
-            const ll_trace_stage *s = find_stage(tr, !strcmp(L->id, "logit_bias") ? "logit_bias" : L->stage);
+            const ll_trace_stage *s = find_stage(tr, ll_lesson_stage(L));
             fprintf(f, "  %-24g ", L->more[i]);
             if (s) {
                 fprintf(f, "%5zu->%-5zu %9.4f %9.3f  ", s->n_before, s->n_after, s->mass_removed, s->entropy_after);
@@ -1045,7 +1101,7 @@ ll_status ll_explain_more_values(ll_explain *e, ll_error *err) {
     for (int i = 0; i < 5; i += 2) {
         ll_status st = ll_explain_check_value(L, L->more[i], err);
         if (st == LL_OK) {
-            fprintf(f, "\n  %s = %g\n", L->param, L->more[i]);
+            fprintf(f, "\n  %s = %g\n", ll_lesson_value_name(L), L->more[i]);
             st = ll_explain_demo(e, L, L->more[i], err);
         }
         if (st != LL_OK) return st;
@@ -1058,7 +1114,7 @@ ll_status ll_explain_step(ll_explain *e, ll_error *err) {
     if (e->current < 0) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "open a lesson first");
     const ll_lesson *L = &ll_lessons[e->current];
     char title[160];
-    snprintf(title, sizeof title, "%s: the code, step by step, on these numbers", L->title);
+    snprintf(title, sizeof title, "%s: the code, step by step, on these numbers", ll_lesson_title(L));
     ll_term_heading(&e->term, title);
     if (L->kind == LL_LESSON_COMPARE) return step_frameworks(e, e->value, err);
     return ll_explain_step_through(e, L, e->value, err);

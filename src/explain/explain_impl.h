@@ -9,8 +9,6 @@
 #include "lessons.h"
 #include "term.h"
 
-/* llama.cpp's default penalty_last_n, the window the demos use */
-#define LL_EXPLAIN_PENALTY_WINDOW 64
 
 struct ll_explain {
     const ll_model *model;
@@ -29,6 +27,9 @@ struct ll_explain {
     double value;  /* its value */
 };
 
+/* The penalties' window the demos use: llama.cpp's default penalty_last_n
+ * (from the profile table). */
+size_t ll_explain_penalty_window(void);
 void ll_explain_print_stage(ll_explain *e, const ll_trace_stage *s, bool mark_history);
 ll_status ll_explain_demo(ll_explain *e, const ll_lesson *L, double v, ll_error *err);
 ll_status ll_explain_check_value(const ll_lesson *L, double v, ll_error *err);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "../sampling/tables.h"
 #include "explain_impl.h"
 
 typedef struct {
@@ -204,7 +205,7 @@ static void step_penalties(const ll_explain *e, const dist *d, double v, bool re
         say(e, "tracker_apply visits each distinct token of the history with its count; freq_presence_llamacpp "
                "subtracts count * frequency_penalty + presence_penalty.");
     /* llama.cpp's window: the last penalty_last_n (64) tokens of the history */
-    size_t w0 = e->n_ids > LL_EXPLAIN_PENALTY_WINDOW ? e->n_ids - LL_EXPLAIN_PENALTY_WINDOW : 0;
+    size_t win = ll_explain_penalty_window(), w0 = e->n_ids > win ? e->n_ids - win : 0;
     fprintf(f, "  history = the last %zu of the %zu prompt tokens (penalty_last_n 64); %s = %g\n", e->n_ids - w0,
             e->n_ids, repetition ? "r" : "both penalties", v);
     fprintf(f, "  %-14s %6s %10s %22s %10s\n", "token", "count", "logit", "rule", "new logit");
@@ -263,10 +264,21 @@ static void step_chain_sampler(ll_explain *e, double T, ll_error *err) {
         return;
     }
     const ll_candidates *c = ll_chain_candidates(ch);
-    say(e, "The chain ran penalties, top_k, top_p, min_p and temperature on the candidate array; dist_apply then "
-           "sums exp(logit - max) over the survivors in their current order, draws u from mt19937 "
-           "(generate_canonical<double>: two 32-bit draws a + b*2^32, divided by 2^64) and walks the candidates "
-           "until the running sum reaches u * sum.");
+    /* the stages that ran, from the chain itself ('?': a stage that is off) */
+    char ran[512], text[1024];
+    size_t n = 0;
+    ran[0] = '\0';
+    for (size_t i = 0; i + 1 < ll_chain_length(ch) && n < sizeof ran; i++) {
+        const ll_sampler *s = ll_chain_get(ch, i);
+        if (ll_sampler_describe(s)[0] == '?') continue;
+        n += (size_t)snprintf(ran + n, sizeof ran - n, "%s%s", n ? ", " : "", ll_sampler_name(s));
+    }
+    snprintf(text, sizeof text,
+             "The chain ran %s on the candidate array; dist_apply then sums exp(logit - max) over the survivors in "
+             "their current order, draws u from mt19937 (generate_canonical<double>: two 32-bit draws a + b*2^32, "
+             "divided by 2^64) and walks the candidates until the running sum reaches u * sum.",
+             ran);
+    say(e, text);
     double mx = -INFINITY, sum = 0;
     for (size_t i = 0; i < c->size; i++) mx = c->logit[i] > mx ? c->logit[i] : mx;
     for (size_t i = 0; i < c->size; i++) sum += exp((double)c->logit[i] - mx);
@@ -397,14 +409,17 @@ ll_status ll_explain_step_through(ll_explain *e, const ll_lesson *L, double v, l
     if (!dist_init(&d, e, err)) return err ? err->status : LL_ERR_OUT_OF_MEMORY;
     fprintf(e->term.f, "  prompt \"%s\"\n", e->prompt);
     if (L->kind == LL_LESSON_STAGE) {
-        if (!strcmp(L->id, "temperature")) step_temperature(e, &d, v);
-        else if (!strcmp(L->id, "top_k")) step_top_k(e, &d, (int)v);
-        else if (!strcmp(L->id, "top_p")) step_top_p(e, &d, v);
-        else if (!strcmp(L->id, "min_p")) step_min_p(e, &d, v);
-        else if (!strcmp(L->id, "typical_p")) step_typical(e, &d, v, err);
-        else if (!strcmp(L->id, "repetition_penalty")) step_penalties(e, &d, v, true);
-        else if (!strcmp(L->id, "frequency_presence")) step_penalties(e, &d, v, false);
-        else if (!strcmp(L->id, "logit_bias")) step_bias(e, &d, v);
+        switch (L->param) {
+        case LL_P_TEMPERATURE: step_temperature(e, &d, v); break;
+        case LL_P_TOP_K: step_top_k(e, &d, (int)v); break;
+        case LL_P_TOP_P: step_top_p(e, &d, v); break;
+        case LL_P_MIN_P: step_min_p(e, &d, v); break;
+        case LL_P_TYPICAL_P: step_typical(e, &d, v, err); break;
+        case LL_P_REPETITION: step_penalties(e, &d, v, true); break;
+        case LL_P_FREQUENCY: step_penalties(e, &d, v, false); break;
+        case LL_P_LOGIT_BIAS: step_bias(e, &d, v); break;
+        default: break;
+        }
     } else if (L->kind == LL_LESSON_LOOP) {
         step_sampler(e, &d);
     } else if (L->kind == LL_LESSON_COMBINED) {

@@ -30,7 +30,8 @@ static void menu(ll_explain *e) {
             int i = c * per + r;
             if (i >= (int)ll_n_lessons) break;
             char item[200];
-            snprintf(item, sizeof item, "%2d %-19s %s", i + 1, ll_lessons[i].id, ll_lessons[i].title);
+            snprintf(item, sizeof item, "%2d %-19s %s", i + 1, ll_lesson_id(&ll_lessons[i]),
+                     ll_lesson_title(&ll_lessons[i]));
             int w = ll_term_columns(item, strlen(item));
             if (w > cw - 1) {
                 /* cut at a character boundary */
@@ -61,13 +62,15 @@ static void ask(ll_explain *e) {
     ll_term_color(t, LL_C_BOLD);
     if (e->current >= 0) {
         const ll_lesson *L = &ll_lessons[e->current];
-        fprintf(f, "  What next? Go deeper into %s, or open another hyperparameter:\n", L->id);
+        fprintf(f, "  What next? Go deeper into %s, or open another hyperparameter:\n", ll_lesson_id(L));
         ll_term_color(t, LL_C_RESET);
-        fprintf(f, "    m         more values of %s\n", L->param);
+        fprintf(f, "    m         more values of %s\n", ll_lesson_value_name(L));
         if (L->integer)
-            fprintf(f, "    v VALUE   your own value (now %.0f; an integer in [%.0f, %.0f])\n", e->value, L->lo, L->hi);
+            fprintf(f, "    v VALUE   your own value (now %.0f; an integer in [%.0f, %.0f])\n", e->value, ll_lesson_lo(L),
+                    ll_lesson_hi(L));
         else
-            fprintf(f, "    v VALUE   your own value (now %g; valid [%g, %g])\n", e->value, L->lo, L->hi);
+            fprintf(f, "    v VALUE   your own value (now %g; valid [%g, %g])\n", e->value, ll_lesson_lo(L),
+                    ll_lesson_hi(L));
         fprintf(f, "    p TEXT    your own prompt (now \"%s\")\n", e->prompt);
         fprintf(f, "    s         step through the code on these numbers\n");
         fprintf(f, "    1-%zu / a name   another lesson;  l  the list;  n  the next one;  q  quit\n", ll_n_lessons);
@@ -206,7 +209,8 @@ ll_status ll_explain_tour(ll_explain *e, ll_error *err) {
             if (i == -2) {
                 fprintf(f, "  '%s' could be:", cmd);
                 for (size_t k = 0; k < ll_n_lessons; k++)
-                    if (!strncmp(ll_lessons[k].id, cmd, strlen(cmd))) fprintf(f, " %s", ll_lessons[k].id);
+                    if (!strncmp(ll_lesson_id(&ll_lessons[k]), cmd, strlen(cmd)))
+                        fprintf(f, " %s", ll_lesson_id(&ll_lessons[k]));
                 fputs(". Type more of the name.\n", f);
                 continue;
             }
