@@ -8,7 +8,6 @@
  * itself is src/explain/compare.c, shared with the tour.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -16,10 +15,10 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/file.h"
 #include "core/internal.h"
 #include "explain/compare.h"
 #include "explain/term.h"
+#include "sampling/tables.h"
 #include "util/json.h"
 
 static volatile sig_atomic_t interrupted;
@@ -52,84 +51,24 @@ static void usage(FILE *f) {
     ll_cli_sampling_help(f);
 }
 
-/* ---- the logits file, read as `logitlab sample` reads it ---- */
-
-static bool read_input(const char *path, ll_file *f, char **stdin_buf, ll_error *err) {
-    *stdin_buf = NULL;
-    memset(f, 0, sizeof *f);
-    if (strcmp(path, "-") == 0) {
-        size_t len;
-        *stdin_buf = ll_read_stdin(LL_CLI_INPUT_MAX, &len, err);
-        if (!*stdin_buf) return false;
-        f->data = (const uint8_t *)*stdin_buf;
-        f->size = len;
-        return true;
-    }
-    return ll_file_map(f, path, LL_CLI_INPUT_MAX, err) == LL_OK;
-}
-
-static float *json_logits(const char *path, const char *buf, size_t len, size_t *n_out, ll_error *err) {
-    lj_doc *d = lj_parse(buf, len, err);
-    if (!d) {
-        ll_error_prefix(err, "%s", LL_Q(path));
-        return NULL;
-    }
-    float *out = NULL;
-    const lj_value *arr = lj_root(d);
-    if (arr->type == LJ_OBJ) arr = lj_get(arr, "logits");
-    if (!arr || arr->type != LJ_ARR || arr->n == 0) {
-        ll_fail(err, LL_ERR_FORMAT, "%s: expected a non-empty JSON array of logits", LL_Q(path));
-        goto done;
-    }
-    out = ll_calloc(arr->n, sizeof *out, err);
-    for (size_t i = 0; out && i < arr->n; i++) {
-        const lj_value *v = arr->items[i];
-        bool nan_str = v->type == LJ_STR && !strcmp(v->str, "nan"); /* the chain rejects it, naming the index */
-        double x = nan_str ? NAN : lj_num(v);
-        if (!lj_is_num(v) && !nan_str) {
-            ll_fail(err, LL_ERR_FORMAT, "%s: logits[%zu] is not a number", LL_Q(path), i);
-        } else if (isfinite(x) && isinf((float)x)) {
-            ll_fail(err, LL_ERR_FORMAT, "%s: logits[%zu] = %g is out of range: valid is a 32-bit float, |x| <= %g",
-                    LL_Q(path), i, x, (double)FLT_MAX);
-        } else {
-            out[i] = (float)x;
-            continue;
+/* A value the flag refuses that a framework accepts and ignores
+ * (--no-repeat-ngram-size -1: hf adds no processor): compare takes it, so
+ * that the columns say what each framework does with it. The library still
+ * refuses it in every profile, naming the value and the range (the flag's
+ * range is the library's, checked there too). */
+static bool take_departure(ll_cli_sampling *s, const ll_args *a) {
+    const ll_param_row *row = a->flag ? ll_param_by_flag(a->flag) : NULL;
+    if (!row || !a->value || row->type == LL_PT_OTHER || row->type == LL_PT_SEED || !row->checked) return false;
+    char *end;
+    double v = strtod(a->value, &end);
+    if (end == a->value || *end || !isfinite(v)) return false;
+    if (row->type == LL_PT_INT && (v != floor(v) || v < INT32_MIN + 1.0 || v > INT32_MAX)) return false;
+    for (int p = 0; p < LL_PROFILE_COUNT; p++)
+        if (ll_profile_note_find((ll_profile)p, row->name, v)) {
+            ll_param_put(&s->p, (int)(row - ll_param_rows), v);
+            return true;
         }
-        free(out);
-        out = NULL;
-    }
-    if (out) *n_out = arr->n;
-done:
-    lj_free(d);
-    return out;
-}
-
-static float *load_logits(const char *path, const char *format, size_t *n_out, ll_error *err) {
-    ll_file file;
-    char *stdin_buf;
-    if (!read_input(path, &file, &stdin_buf, err)) return NULL;
-    const char *buf = (const char *)file.data;
-    size_t len = file.size, k = 0;
-    float *out = NULL;
-    while (k < len && (buf[k] == ' ' || buf[k] == '\n' || buf[k] == '\t' || buf[k] == '\r')) k++;
-    bool json = format ? strcmp(format, "json") == 0 : (k < len && (buf[k] == '[' || buf[k] == '{'));
-    if (json) {
-        out = json_logits(path, buf, len, n_out, err);
-    } else if (format && strcmp(format, "f32") != 0) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--format: '%s' is not json or f32", LL_Q(format));
-    } else if (len == 0 || len % 4 != 0) {
-        ll_fail(err, LL_ERR_FORMAT, "%s: %zu bytes is not a whole number of float32 values", LL_Q(path), len);
-    } else if ((out = ll_malloc(len, err)) != NULL) {
-        for (size_t i = 0; i < len / 4; i++) { /* little-endian on disk, read byte by byte */
-            const unsigned char *b = (const unsigned char *)buf + 4 * i;
-            uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-            memcpy(&out[i], &u, sizeof u);
-        }
-        *n_out = len / 4;
-    }
-    if (stdin_buf) free(stdin_buf);
-    else ll_file_close(&file);
-    return out;
+    return false;
 }
 
 /* "hf,llama.cpp": each a profile name, none twice. */
@@ -184,6 +123,24 @@ static void write_column(lj_writer *w, const ll_cmp_column *col, const ll_tokeni
     if (!col->ok) {
         lj_w_key(w, "error");
         lj_w_str(w, col->error);
+        if (col->note) {
+            /* what the framework does with the value logitlab rejects */
+            lj_w_key(w, "departure");
+            lj_w_obj_begin(w);
+            lj_w_key(w, "parameter");
+            lj_w_str(w, col->note->param);
+            lj_w_key(w, "value");
+            lj_w_str(w, col->note_value);
+            lj_w_key(w, "values");
+            lj_w_str(w, col->note->values);
+            lj_w_key(w, "framework");
+            lj_w_str(w, col->note->framework);
+            lj_w_key(w, "logitlab");
+            lj_w_str(w, col->error);
+            lj_w_key(w, "text");
+            lj_w_str(w, col->departure);
+            lj_w_obj_end(w);
+        }
         lj_w_obj_end(w);
         return;
     }
@@ -382,6 +339,7 @@ int ll_cmd_compare(int argc, char **argv) {
             goto fail;
         }
         int r = ll_cli_sampling_flag(&s, &a, &err);
+        if (r < 0 && take_departure(&s, &a)) r = 1;
         if (r == 0) r = ll_cli_model_flag(&a, &model, &tokenizer, &prompt, &threads, &err);
         if (r < 0) goto fail;
         if (r > 0) continue;
@@ -441,7 +399,7 @@ int ll_cmd_compare(int argc, char **argv) {
     }
     ll_cli_sampling_finish(&s);
     if (logits_path) {
-        logits = load_logits(logits_path, format, &n_vocab, &err);
+        logits = ll_cli_load_logits(logits_path, format, &n_vocab, &err);
         if (!logits) goto fail;
         size_t pl = prompt_len < 0 ? n_history : (size_t)prompt_len;
         if (ll_compare_run(&cmp, &s.p, profiles, n_profiles, logits, n_vocab, history, n_history, pl, &err) != LL_OK)

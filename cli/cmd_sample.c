@@ -54,77 +54,69 @@ static bool read_input(const char *path, ll_file *f, char **stdin_buf, ll_error 
     return ll_file_map(f, path, LL_CLI_INPUT_MAX, err) == LL_OK;
 }
 
-/* Parses the logits as JSON (an array, or an object with "logits") or as
- * raw float32. */
-static float *load_logits(const char *path, const char *format, size_t *n_out, ll_error *err) {
+/* A JSON array of logits, or an object whose "logits" is one. */
+static float *json_logits(const char *path, const char *buf, size_t len, size_t *n_out, ll_error *err) {
+    lj_doc *d = lj_parse(buf, len, err);
+    if (!d) {
+        ll_error_prefix(err, "%s", LL_Q(path));
+        return NULL;
+    }
+    float *out = NULL;
+    const lj_value *arr = lj_root(d);
+    if (arr->type == LJ_OBJ) arr = lj_get(arr, "logits");
+    if (!arr || arr->type != LJ_ARR || arr->n == 0) {
+        ll_fail(err, LL_ERR_FORMAT, "%s: expected a non-empty JSON array of logits", LL_Q(path));
+        goto done;
+    }
+    out = ll_calloc(arr->n, sizeof *out, err);
+    for (size_t i = 0; out && i < arr->n; i++) {
+        const lj_value *v = arr->items[i];
+        /* "nan" is read so that the chain can reject it with its index */
+        bool nan_str = v->type == LJ_STR && !strcmp(v->str, "nan");
+        if (!lj_is_num(v) && !nan_str) {
+            ll_fail(err, LL_ERR_FORMAT, "%s: logits[%zu] is not a number", LL_Q(path), i);
+        } else {
+            double x = nan_str ? NAN : lj_num(v);
+            if (!(isfinite(x) && isinf((float)x))) {
+                out[i] = (float)x;
+                continue;
+            }
+            /* 1e300 would become inf: a logit beyond a float is an error, not +inf */
+            ll_fail(err, LL_ERR_FORMAT, "%s: logits[%zu] = %g is out of range: valid is a 32-bit float, |x| <= %g",
+                    LL_Q(path), i, x, (double)FLT_MAX);
+        }
+        free(out);
+        out = NULL;
+    }
+    if (out) *n_out = arr->n;
+done:
+    lj_free(d);
+    return out;
+}
+
+float *ll_cli_load_logits(const char *path, const char *format, size_t *n_out, ll_error *err) {
     ll_file file;
     char *stdin_buf;
     if (!read_input(path, &file, &stdin_buf, err)) return NULL;
     const char *buf = (const char *)file.data;
-    size_t len = file.size;
+    size_t len = file.size, k = 0;
     float *out = NULL;
-    size_t k = 0;
     while (k < len && (buf[k] == ' ' || buf[k] == '\n' || buf[k] == '\t' || buf[k] == '\r')) k++;
     bool json = format ? strcmp(format, "json") == 0 : (k < len && (buf[k] == '[' || buf[k] == '{'));
     if (json) {
-        lj_doc *d = lj_parse(buf, len, err);
-        if (!d) {
-            ll_error_prefix(err, "%s", LL_Q(path));
-            goto done;
-        }
-        const lj_value *arr = lj_root(d);
-        if (arr->type == LJ_OBJ) arr = lj_get(arr, "logits");
-        if (!arr || arr->type != LJ_ARR || arr->n == 0) {
-            ll_fail(err, LL_ERR_FORMAT, "%s: expected a non-empty JSON array of logits", LL_Q(path));
-            lj_free(d);
-            goto done;
-        }
-        out = ll_calloc(arr->n, sizeof *out, err);
-        for (size_t i = 0; out && i < arr->n; i++) {
-            const lj_value *v = arr->items[i];
-            /* "nan" is read so that the chain can reject it with its index */
-            bool nan_str = v->type == LJ_STR && !strcmp(v->str, "nan");
-            if (!lj_is_num(v) && !nan_str) {
-                ll_fail(err, LL_ERR_FORMAT, "%s: logits[%zu] is not a number", LL_Q(path), i);
-                free(out);
-                out = NULL;
-                break;
-            }
-            double x = nan_str ? NAN : lj_num(v);
-            float fx = (float)x;
-            if (isfinite(x) && isinf(fx)) {
-                /* 1e300 would become inf: a logit beyond a float is an error, not +inf */
-                ll_fail(err, LL_ERR_FORMAT, "%s: logits[%zu] = %g is out of range: valid is a 32-bit float, |x| <= %g",
-                        LL_Q(path), i, x, (double)FLT_MAX);
-                free(out);
-                out = NULL;
-                break;
-            }
-            out[i] = fx;
-        }
-        if (out) *n_out = arr->n;
-        lj_free(d);
-        goto done;
-    }
-    if (format && strcmp(format, "f32") != 0) {
+        out = json_logits(path, buf, len, n_out, err);
+    } else if (format && strcmp(format, "f32") != 0) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "--format: '%s' is not json or f32", LL_Q(format));
-        goto done;
-    }
-    if (len == 0 || len % 4 != 0) {
+    } else if (len == 0 || len % 4 != 0) {
         ll_fail(err, LL_ERR_FORMAT, "%s: %zu bytes is not a whole number of float32 values", LL_Q(path), len);
-        goto done;
-    }
-    out = ll_malloc(len, err);
-    if (out) {
-        /* little-endian on disk; convert byte by byte to be endian-safe */
-        for (size_t i = 0; i < len / 4; i++) {
+    } else if ((out = ll_malloc(len, err)) != NULL) {
+        for (size_t i = 0; i < len / 4; i++) { /* little-endian on disk, read byte by byte to be endian-safe */
             const unsigned char *b = (const unsigned char *)buf + 4 * i;
             uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
             memcpy(&out[i], &u, sizeof u);
         }
         *n_out = len / 4;
     }
-done:
     if (stdin_buf) free(stdin_buf);
     else ll_file_close(&file);
     return out;
@@ -251,7 +243,7 @@ int ll_cmd_sample(int argc, char **argv) {
         goto fail;
     }
     size_t n_vocab = 0;
-    logits = load_logits(logits_path, format, &n_vocab, &err);
+    logits = ll_cli_load_logits(logits_path, format, &n_vocab, &err);
     if (!logits) goto fail;
     ll_cli_sampling_finish(&smp);
     chain = ll_chain_from_params(&smp.p, n_vocab, &err);

@@ -29,6 +29,13 @@ void ll_cli_write_text(lj_writer *w, const char *key, const char *bytes_key, con
  * written, and "bytes" when the token is not valid UTF-8 by itself (a
  * byte-fallback token, part of a character). */
 void ll_cli_write_token_fields(lj_writer *w, const ll_tokenizer *tok, int32_t id);
+/* A logits vector from PATH ('-': standard input), as `sample` and
+ * `compare` take it: a JSON array of numbers ("-inf" allowed; "nan" read so
+ * the chain rejects it naming its index) or an object with "logits", or raw
+ * little-endian float32; format "json", "f32" or NULL (guessed from the
+ * first byte). At most LL_CLI_INPUT_MAX bytes; a FIFO or a directory is an
+ * error naming it. malloc'ed; NULL with err set. */
+float *ll_cli_load_logits(const char *path, const char *format, size_t *n_out, ll_error *err);
 /* The chain's stages, whole, e.g. "top_k(k=40) -> dist(seed=42)" (malloc'ed;
  * NULL when out of memory). */
 char *ll_cli_chain_describe(const ll_chain *ch);

@@ -171,6 +171,41 @@ grep -q "marks the first token where they differ (token $d)" "$tmp/gen.txt"; che
 if LC_ALL=C grep -q "$(printf '\033')" "$tmp/gen.txt" "$tmp/c.txt"; then r=1; else r=0; fi
 check "no raw escape bytes in the table" $r
 
+# ---- values HF accepts and ignores, logitlab rejects: the hf column says what HF does
+# (ll_profile_note_find), the other columns only the rejection; table and --json agree
+for case in "top_p|--top-p 1.5|TopPLogitsWarper" "typical_p|--typical-p 1.5|TypicalLogitsWarper" \
+            "epsilon_cutoff|--epsilon-cutoff 1.5|EpsilonLogitsWarper" "eta_cutoff|--eta-cutoff -1|EtaLogitsWarper" \
+            "no_repeat_ngram_size|--no-repeat-ngram-size -1|NoRepeatNGramLogitsProcessor" \
+            "min_new_tokens|--min-new-tokens -1|MinNewTokensLengthLogitsProcessor" \
+            "suppress_tokens|--suppress-tokens 3,999999|SuppressTokensLogitsProcessor"; do
+  param=${case%%|*}; rest=${case#*|}; flags=${rest%%|*}; cls=${rest#*|}
+  "$bin" compare --logits "$L" --do-sample $flags --json > "$tmp/d.json" 2> "$tmp/err"
+  st=$?
+  "$bin" compare --logits "$L" --do-sample $flags --width 1000 > "$tmp/d.txt" 2>> "$tmp/err"
+  [ $st -eq 0 ] && [ $? -eq 0 ] && python3 - "$tmp/d.json" "$tmp/d.txt" "$param" "$cls" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); table = open(sys.argv[2]).read(); param, cls = sys.argv[3], sys.argv[4]
+cols = {x["profile"]: x for x in c["profiles"]}
+hf = cols["hf"]
+assert not hf["ok"], hf
+d = hf["departure"]
+assert d["parameter"] == param, d
+assert cls in d["framework"], d                        # what HF does: adds no processor / skips the id
+assert d["logitlab"] == hf["error"] and param in hf["error"], d
+want = "Hugging Face transformers generate() accepts %s and %s; logitlab rejects it: %s" % (d["value"], d["framework"], hf["error"])
+assert d["text"] == want, (d["text"], want)
+assert want in table, "table lacks: " + want
+assert "-  (logitlab rejects %s; hf ignores it)" % d["value"] in table
+for name, col in cols.items():
+    if name != "hf": assert "departure" not in col, (name, col)   # no note for the other profiles
+PY
+  check "$param: the hf column says what HF does with it and why logitlab rejects it" $?
+done
+"$bin" compare --logits "$L" --do-sample --top-p -0.5 > /dev/null 2> "$tmp/err"; [ $? -eq 2 ] && has "$tmp/err" "top_p = -0.5"
+check "a value no framework accepts is still one error" $?
+"$bin" compare --logits "$L" --min-new-tokens -1.5 > /dev/null 2> "$tmp/err"; [ $? -eq 2 ] && has "$tmp/err" "min-new-tokens"
+check "a non-integer for an integer flag is still refused at the flag" $?
+
 # ---- bad input: status 2, the value and the range named
 "$bin" compare --logits "$L" --profile hf > /dev/null 2> "$tmp/err"; [ $? -eq 2 ] && has "$tmp/err" "--profiles"
 check "--profile is refused, pointing to --profiles" $?

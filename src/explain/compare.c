@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "../sampling/tables.h"
 
 const char *ll_cmp_kind_name(ll_cmp_kind k) {
     static const char *const names[] = {"same",    "order",  "defaults", "value",     "rule",
@@ -82,6 +83,41 @@ static void explain_greedy(ll_cmp_column *col, const ll_sampling_params *p, size
     else snprintf(col->greedy_why, sizeof col->greedy_why, "%s decodes greedily with these settings", name);
 }
 
+/* A value of q that the column's framework accepts and ignores (the
+ * profile's notes, read from the tables): when the library refused the
+ * settings, the column says what the framework would have done. The note
+ * whose parameter the library's message names comes first (it refused that
+ * one); a value that depends on the model is an id past the vocabulary. */
+static void find_departure(ll_cmp_column *col, const ll_sampling_params *q, size_t n_vocab) {
+    const ll_profile_note *notes;
+    size_t n = ll_profile_notes(col->profile, &notes);
+    for (int pass = 0; pass < 2 && !col->note; pass++)
+        for (size_t i = 0; i < n && !col->note; i++) {
+            const ll_profile_note *nt = &notes[i];
+            if (pass == 0 && !strstr(col->error, nt->param)) continue;
+            for (int id = 0; id < LL_P_COUNT; id++) {
+                if (strcmp(ll_param_rows[id].name, nt->param) != 0) continue;
+                double v;
+                if (id < LL_P_N_SCALAR && ll_param_get(q, id, &v) && ll_profile_note_find(col->profile, nt->param, v) == nt) {
+                    col->note = nt;
+                    snprintf(col->note_value, sizeof col->note_value, "%s = %g", nt->param, v);
+                } else if (id == LL_P_SUPPRESS_TOKENS && isnan(nt->lo)) {
+                    for (size_t k = 0; k < q->n_suppress_tokens && !col->note; k++)
+                        if (q->suppress_tokens[k] < 0 || (size_t)q->suppress_tokens[k] >= n_vocab) {
+                            col->note = nt;
+                            snprintf(col->note_value, sizeof col->note_value, "%s id %d (the vocabulary has %zu)",
+                                     nt->param, q->suppress_tokens[k], n_vocab);
+                        }
+                }
+            }
+        }
+    if (col->note)
+        snprintf(col->departure, sizeof col->departure, "%s accepts %s and %s; logitlab rejects it: %s",
+                 ll_profile_rows[col->profile].framework, col->note_value, col->note->framework, col->error);
+}
+
+const char *ll_cmp_column_error(const ll_cmp_column *col) { return col->note ? col->departure : col->error; }
+
 static ll_status run_column(ll_cmp_column *col, const ll_sampling_params *p, const float *logits, size_t n_vocab,
                             const int32_t *history, size_t n_history, size_t prompt_len, ll_error *err) {
     ll_sampling_params q = *p;
@@ -139,8 +175,10 @@ static ll_status run_column(ll_cmp_column *col, const ll_sampling_params *p, con
     ll_trace_free(tr);
     if (st == LL_ERR_OUT_OF_MEMORY) return ll_fail(err, st, "out of memory comparing the %s profile", ll_profile_name(col->profile));
     if (st != LL_OK) {
-        /* the profile cannot take these settings: its column says why */
+        /* the profile cannot take these settings: its column says why, and
+         * what its framework would do with a value it accepts */
         snprintf(col->error, sizeof col->error, "%s", e.message);
+        find_departure(col, &q, n_vocab);
         st = LL_OK;
     }
     /* the profile's own defaults, do_sample on so its warpers show */
@@ -506,10 +544,11 @@ ll_status ll_compare_run(ll_compare *c, const ll_sampling_params *p, const ll_pr
         if (st != LL_OK) return st;
     }
     /* the same failure in every column (bad logits, a history id past the
-     * vocabulary) is the input's, not a profile's */
+     * vocabulary) is the input's, not a profile's - unless a framework
+     * accepts the value (top_p = 1.5 in hf): then its column says so */
     bool all_same = true;
     for (size_t i = 0; i < n; i++)
-        all_same = all_same && !c->cols[i].ok && !strcmp(c->cols[i].error, c->cols[0].error);
+        all_same = all_same && !c->cols[i].ok && !c->cols[i].note && !strcmp(c->cols[i].error, c->cols[0].error);
     if (all_same && n > 1) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s", c->cols[0].error);
     for (size_t a = 0; a < n; a++)
         for (size_t b = a + 1; b < n; b++)
@@ -668,7 +707,7 @@ static void print_cell(const ll_term *t, const ll_tokenizer *tok, const cell *c,
 static void column_cells(const ll_cmp_column *col, cells *cs, size_t top_n, int w) {
     push_text(cs, LL_C_BOLD, "%s%s", ll_profile_name(col->profile), "");
     if (!col->ok) {
-        push_wrapped(cs, LL_C_BAD, col->error, w);
+        push_wrapped(cs, LL_C_BAD, ll_cmp_column_error(col), w);
         return;
     }
     for (size_t k = 0; k < col->n_active; k++) {
@@ -697,7 +736,7 @@ void ll_compare_print(const ll_compare *c, const ll_term *t, const ll_tokenizer 
     for (size_t i = 0; i < c->n_cols; i++) {
         const ll_cmp_column *col = &c->cols[i];
         char line[2048];
-        snprintf(line, sizeof line, "%-10s %s", ll_profile_name(col->profile), col->ok ? col->chain : col->error);
+        snprintf(line, sizeof line, "%-10s %s", ll_profile_name(col->profile), col->ok ? col->chain : ll_cmp_column_error(col));
         ll_term_wrap(t, line, 4);
     }
     fprintf(f, "\n  after each stage that is on (candidates left, top %zu by probability; -> the token selected):\n",
@@ -733,7 +772,10 @@ void ll_compare_print(const ll_compare *c, const ll_term *t, const ll_tokenizer 
         const ll_cmp_column *col = &c->cols[i];
         fprintf(f, "\n    %-10s ", ll_profile_name(col->profile));
         if (!col->ok) {
-            fputs("-  (the profile does not take these settings)", f);
+            if (col->note)
+                fprintf(f, "-  (logitlab rejects %s; %s ignores it)", col->note_value,
+                        ll_profile_name(col->profile));
+            else fputs("-  (the profile does not take these settings)", f);
             continue;
         }
         fprintf(f, "%6d ", col->selected);

@@ -57,7 +57,18 @@ typedef struct {
     char **defaults;                   /* the profile's default chain (do_sample on), stage descriptions */
     size_t n_defaults;
     char greedy_why[256];              /* set when the selector is greedy */
+    /* !ok because of a value the framework accepts and ignores where
+     * logitlab rejects it (ll_profile_note_find): the note, the value
+     * ("top_p = 1.5") and the sentence that says both, "<framework> accepts
+     * top_p = 1.5 and <what it does>; logitlab rejects it: <error>" */
+    const ll_profile_note *note;
+    char note_value[96];
+    char departure[LL_ERROR_MESSAGE_MAX + 512];
 } ll_cmp_column;
+
+/* What a column that has no chain says: the departure when there is one,
+ * else the library's message. */
+const char *ll_cmp_column_error(const ll_cmp_column *col);
 
 typedef struct {
     size_t a, b;                       /* column indexes */
