@@ -24,6 +24,7 @@ static void usage(FILE *f) {
             "  info       a model's metadata, hyperparameters and tensors\n"
             "  tokenize   token ids and pieces of a text\n"
             "  generate   generate text: every hyperparameter as a flag, streaming, --json\n"
+            "  serve      an OpenAI-compatible HTTP server: every hyperparameter as a request field\n"
             "  logits     next-token logits of a prompt\n"
             "  bench      prompt and generation speed of a model\n"
             "  convert    write a model as a GGUF of another tensor type\n"
@@ -47,6 +48,7 @@ static int dispatch(int argc, char **argv) {
     if (!strcmp(cmd, "inspect")) return ll_cmd_inspect(argc - 2, argv + 2);
     if (!strcmp(cmd, "compare")) return ll_cmd_compare(argc - 2, argv + 2);
     if (!strcmp(cmd, "generate")) return ll_cmd_generate(argc - 2, argv + 2);
+    if (!strcmp(cmd, "serve")) return ll_cmd_serve(argc - 2, argv + 2);
     if (!strcmp(cmd, "logits")) return ll_cmd_logits(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench")) return ll_cmd_bench(argc - 2, argv + 2);
     if (!strcmp(cmd, "convert")) return ll_cmd_convert(argc - 2, argv + 2);

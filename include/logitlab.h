@@ -735,6 +735,44 @@ float ll_expf(float x);
  * "scalar" (LOGITLAB_SIMD=scalar|avx2|avx512 in the environment lowers it). */
 const char *ll_simd_level_name(void);
 
+/* ------------------------------------------------------------------ */
+/* Chat templates: a conversation to the prompt text (docs/chat.md)    */
+/* ------------------------------------------------------------------ */
+
+typedef struct ll_chat_message {
+    const char *role;    /* "system", "user" or "assistant" */
+    const char *content; /* UTF-8, NUL-terminated */
+} ll_chat_message;
+
+typedef enum ll_chat_style {
+    /* what the model's own Jinja template renders (as transformers'
+     * apply_chat_template), without the leading BOS text, which the
+     * tokenizer adds as a token */
+    LL_CHAT_JINJA = 0,
+    /* llama.cpp's built-in renderer (llama_chat_apply_template) */
+    LL_CHAT_LLAMACPP = 1
+} ll_chat_style;
+
+/* Renders msgs[0..n) with a template: tokenizer.chat_template text, whose
+ * family (Llama 2, Llama 3, ChatML/Qwen, Mistral, Gemma, Phi-3, Zephyr) is
+ * recognised from marker text, or a family name ("llama3", "chatml",
+ * "gemma", ..., "logitlab" for logitlab's own format). add_assistant
+ * appends the generation prompt. *out (caller frees) is NUL-terminated,
+ * *out_len (may be NULL) its length. An unknown template, none, a role
+ * other than system/user/assistant, or a conversation the template itself
+ * rejects (Gemma 2 and a system message) is an error saying which. */
+ll_status ll_chat_apply(const char *template_text_or_name, const ll_chat_message *msgs, size_t n, bool add_assistant,
+                        char **out, size_t *out_len, ll_error *err);
+ll_status ll_chat_apply_style(const char *template_text_or_name, ll_chat_style style, const ll_chat_message *msgs,
+                              size_t n, bool add_assistant, char **out, size_t *out_len, ll_error *err);
+/* The family a template text or name belongs to ("llama3", ...), or NULL. */
+const char *ll_chat_family(const char *template_text_or_name);
+/* The supported families as a list for messages and --help. */
+const char *ll_chat_families(void);
+/* A copy of the model's tokenizer.chat_template (caller frees); *out is
+ * NULL when it has none (llama2.c checkpoints, the embedded model). */
+ll_status ll_model_chat_template(const ll_model *m, char **out, ll_error *err);
+
 #ifdef __cplusplus
 }
 #endif

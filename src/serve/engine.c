@@ -1,0 +1,825 @@
+/*
+ * engine.c - the server's slots and the one scheduler thread that steps
+ * them.
+ *
+ * Each slot owns an ll_context (its own key/value cache). The scheduler
+ * takes queued requests into free slots and then, round after round,
+ * advances every busy slot by one step: the whole prompt, or one token of
+ * each of the request's n sequences. A request joins at the next round
+ * and leaves as soon as it is done; nothing a request computes depends on
+ * another one (its own context, its own chains and seeds), so its tokens
+ * are the same alone or among others, and the same as `logitlab generate`
+ * with the same parameters (the steps below are generate.c's sampling
+ * loop, step by step, through generate_impl.h).
+ *
+ * This is not yet continuous batching in the sense of one batched
+ * forward pass for all slots: each slot's step is its own forward pass,
+ * so the weights are read once per slot per round. README.md ("Serve")
+ * says so; batching the slots needs a forward pass over rows of
+ * different contexts (src/model/forward.c).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "serve_impl.h"
+
+/* ---- jobs ---- */
+
+srv_job *srv_job_new(void) {
+    srv_job *j = calloc(1, sizeof *j);
+    if (!j) return NULL;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    j->refs = 1;
+    j->status = 200;
+    return j;
+}
+
+void srv_job_ref(srv_job *j) {
+    pthread_mutex_lock(&j->mu);
+    j->refs++;
+    pthread_mutex_unlock(&j->mu);
+}
+
+void srv_job_unref(srv_job *j) {
+    if (!j) return;
+    pthread_mutex_lock(&j->mu);
+    int left = --j->refs;
+    pthread_mutex_unlock(&j->mu);
+    if (left) return;
+    free(j->prompt);
+    free(j->echo_text);
+    free(j->bias);
+    free(j->eos);
+    free(j->suppress);
+    for (size_t i = 0; j->stop && i < j->n_stop; i++) free(j->stop[i]);
+    free(j->stop);
+    for (size_t i = 0; j->breakers && i < j->n_breakers; i++) free((void *)j->breakers[i].tokens);
+    free(j->breakers);
+    free(j->samplers);
+    free(j->out);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j);
+}
+
+bool srv_job_emit(srv_job *j, const char *s, size_t n) {
+    pthread_mutex_lock(&j->mu);
+    bool ok = srv_buf_add(&j->out, &j->out_len, &j->out_cap, s, n);
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    return ok;
+}
+
+void srv_job_finish(srv_job *j, int status) {
+    pthread_mutex_lock(&j->mu);
+    j->status = status;
+    j->done = true;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* ---- slots ---- */
+
+typedef struct {
+    ll_chain *chain;
+    ll_gen_text text;
+    int32_t *toks;
+    size_t n;
+    ll_token_logprobs *lp;
+    int32_t node;
+    bool done;
+    ll_stop_reason reason;
+    ll_trace *trace;
+    json_t *traces;  /* per generated token (non-streaming) */
+    char *delta;     /* text made final during this step (ll_generate_params.on_text) */
+    size_t delta_len, delta_cap;
+    char *text_all;  /* the whole text so far, for logprobs' text_offset */
+    size_t text_len;
+    size_t offset;   /* bytes of tokens so far (text_offset) */
+} srv_seq;
+
+typedef struct {
+    ll_context *ctx;
+    srv_job *job;    /* NULL: free */
+    ll_gen_setup su;
+    bool su_set;
+    srv_seq *seq;
+    size_t ns;
+    float *logits, *raw;
+    int32_t *parents, *toks, *nodes;
+    size_t *rows;
+    bool prompt_done;
+    double t_start, t_first;
+    size_t n_generated;
+    char *chain_desc;
+} srv_slot;
+
+#define N_TTFT_BUCKETS 9
+#define N_TPS_BUCKETS 9
+static const double ttft_le[N_TTFT_BUCKETS] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+static const double tps_le[N_TPS_BUCKETS] = {1, 5, 10, 25, 50, 100, 250, 500, 1000};
+
+struct srv_engine {
+    const srv_model *m;
+    srv_engine_config cfg;
+    srv_slot *slots;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu; /* the queue and the counters */
+    pthread_cond_t cv;
+    srv_job **queue;
+    size_t q_head, q_len;
+    atomic_int stopping;
+    int busy;
+    /* counters for /metrics */
+    unsigned long long n_requests, n_finished, n_cancelled, n_rejected, prompt_tokens, gen_tokens;
+    unsigned long long ttft_count[N_TTFT_BUCKETS + 1], tps_count[N_TPS_BUCKETS + 1];
+    double ttft_sum, tps_sum;
+    unsigned long long ttft_n, tps_n;
+};
+
+static bool slot_abort(void *user) {
+    srv_slot *s = user;
+    return s->job && atomic_load(&s->job->cancelled);
+}
+
+srv_engine *srv_engine_new(const srv_model *m, const srv_engine_config *cfg, ll_error *err) {
+    srv_engine *e = ll_calloc(1, sizeof *e, err);
+    if (!e) return NULL;
+    e->m = m;
+    e->cfg = *cfg;
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+    e->slots = ll_calloc((size_t)cfg->parallel, sizeof *e->slots, err);
+    e->queue = ll_calloc((size_t)cfg->queue + 1, sizeof *e->queue, err);
+    if (!e->slots || !e->queue) goto fail;
+    for (int i = 0; i < cfg->parallel; i++) {
+        e->slots[i].ctx = ll_context_new(m->model, m->n_ctx, cfg->threads, err);
+        if (!e->slots[i].ctx) goto fail;
+        ll_context_set_abort(e->slots[i].ctx, slot_abort, &e->slots[i]);
+    }
+    return e;
+fail:
+    srv_engine_free(e);
+    return NULL;
+}
+
+/* ---- answers ---- */
+
+static const char *finish_reason(ll_stop_reason r) {
+    switch (r) {
+    case LL_STOP_EOS:
+    case LL_STOP_STRING: return "stop";
+    case LL_STOP_LENGTH:
+    case LL_STOP_CONTEXT: return "length";
+    default: return "interrupted";
+    }
+}
+
+/* The log-probs of one token: OpenAI's completions shape adds to the
+ * four parallel arrays, the chat shape returns one "content" entry. The
+ * numbers are the model's (log-softmax of the raw logits, as vLLM
+ * returns by default); "processed" is what the chain left. */
+static void lp_completion_add(json_t *lp, const ll_tokenizer *tok, const ll_token_logprobs *x, size_t offset) {
+    json_array_append_new(json_object_get(lp, "tokens"), srv_json_token_text(tok, x->id));
+    json_array_append_new(json_object_get(lp, "token_logprobs"), json_real(x->raw));
+    json_array_append_new(json_object_get(lp, "text_offset"), json_integer((json_int_t)offset));
+    json_t *top = json_object();
+    for (size_t k = 0; k < x->n_top; k++) {
+        if (x->top_raw[k].id < 0) continue;
+        json_t *t = srv_json_token_text(tok, x->top_raw[k].id);
+        const char *s = json_is_string(t) ? json_string_value(t) : "";
+        /* two ids with the same text: the first (most likely) one stays */
+        if (!json_object_get(top, s)) json_object_set_new(top, s, json_real(x->top_raw[k].logprob));
+        json_decref(t);
+    }
+    json_array_append_new(json_object_get(lp, "top_logprobs"), top);
+}
+
+static json_t *lp_completion_new(void) {
+    json_t *lp = json_object();
+    json_object_set_new(lp, "tokens", json_array());
+    json_object_set_new(lp, "token_logprobs", json_array());
+    json_object_set_new(lp, "top_logprobs", json_array());
+    json_object_set_new(lp, "text_offset", json_array());
+    return lp;
+}
+
+static json_t *lp_chat_entry(const ll_tokenizer *tok, const ll_token_logprobs *x) {
+    json_t *o = json_object();
+    json_object_set_new(o, "token", srv_json_token_text(tok, x->id));
+    json_object_set_new(o, "logprob", json_real(x->raw));
+    json_object_set_new(o, "bytes", srv_json_token_bytes(tok, x->id));
+    json_t *top = json_array();
+    for (size_t k = 0; k < x->n_top; k++) {
+        if (x->top_raw[k].id < 0) continue;
+        json_t *t = json_object();
+        json_object_set_new(t, "token", srv_json_token_text(tok, x->top_raw[k].id));
+        json_object_set_new(t, "logprob", json_real(x->top_raw[k].logprob));
+        json_object_set_new(t, "bytes", srv_json_token_bytes(tok, x->top_raw[k].id));
+        json_array_append_new(top, t);
+    }
+    json_object_set_new(o, "top_logprobs", top);
+    return o;
+}
+
+static json_t *usage_json(const srv_slot *s) {
+    json_t *u = json_object();
+    size_t gen = 0;
+    for (size_t i = 0; i < s->ns; i++) gen += s->seq[i].n;
+    json_object_set_new(u, "prompt_tokens", json_integer((json_int_t)s->job->n_prompt));
+    json_object_set_new(u, "completion_tokens", json_integer((json_int_t)gen));
+    json_object_set_new(u, "total_tokens", json_integer((json_int_t)(s->job->n_prompt + gen)));
+    return u;
+}
+
+static json_t *answer_head(const srv_job *j, bool chunk) {
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(j->id));
+    json_object_set_new(o, "object", json_string(j->kind == SRV_CHAT ? (chunk ? "chat.completion.chunk" : "chat.completion")
+                                                                     : "text_completion"));
+    json_object_set_new(o, "created", json_integer(j->created));
+    json_object_set_new(o, "model", json_string(j->model->id));
+    return o;
+}
+
+/* One server-sent event: "data: {...}\n\n". Takes the reference. */
+static bool send_event(srv_job *j, json_t *o) {
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!s) return false;
+    bool ok = srv_job_emit(j, "data: ", 6) && srv_job_emit(j, s, strlen(s)) && srv_job_emit(j, "\n\n", 2);
+    free(s);
+    return ok;
+}
+
+/* A streamed step of sequence i: the text that became final, the token's
+ * log-probs and trace, and the finish reason when it ended. */
+static bool stream_token(srv_slot *s, size_t i, bool has_token, json_t *trace) {
+    srv_job *j = s->job;
+    srv_seq *q = &s->seq[i];
+    const ll_tokenizer *tok = j->model->tok;
+    json_t *o = answer_head(j, true);
+    json_t *c = json_object();
+    json_object_set_new(c, "index", json_integer((json_int_t)i));
+    json_t *text = srv_json_text(q->delta ? q->delta : "", q->delta_len);
+    const ll_token_logprobs *x = has_token && q->lp ? &q->lp[q->n - 1] : NULL;
+    if (j->kind == SRV_CHAT) {
+        json_t *d = json_object();
+        json_object_set_new(d, "content", text);
+        json_object_set_new(c, "delta", d);
+        if (x) {
+            json_t *lp = json_object(), *arr = json_array();
+            json_array_append_new(arr, lp_chat_entry(tok, x));
+            json_object_set_new(lp, "content", arr);
+            json_object_set_new(c, "logprobs", lp);
+        } else {
+            json_object_set_new(c, "logprobs", json_null());
+        }
+    } else {
+        json_object_set_new(c, "text", text);
+        if (x) {
+            json_t *lp = lp_completion_new();
+            lp_completion_add(lp, tok, x, q->offset);
+            json_object_set_new(c, "logprobs", lp);
+        } else {
+            json_object_set_new(c, "logprobs", json_null());
+        }
+    }
+    if (trace) json_object_set_new(c, "trace", trace);
+    json_object_set_new(c, "finish_reason", q->done ? json_string(finish_reason(q->reason)) : json_null());
+    json_t *choices = json_array();
+    json_array_append_new(choices, c);
+    json_object_set_new(o, "choices", choices);
+    q->delta_len = 0;
+    return send_event(j, o);
+}
+
+/* The first streamed chunk of each choice: the role (chat) or the echoed
+ * prompt (completions with echo). */
+static bool stream_start(srv_slot *s) {
+    srv_job *j = s->job;
+    if (j->kind != SRV_CHAT && !j->echo) return true;
+    for (size_t i = 0; i < s->ns; i++) {
+        json_t *o = answer_head(j, true), *c = json_object();
+        json_object_set_new(c, "index", json_integer((json_int_t)i));
+        if (j->kind == SRV_CHAT) {
+            json_t *d = json_object();
+            json_object_set_new(d, "role", json_string("assistant"));
+            json_object_set_new(d, "content", json_string(""));
+            json_object_set_new(c, "delta", d);
+        } else {
+            json_object_set_new(c, "text", srv_json_text(j->echo_text, j->echo_len));
+            json_object_set_new(c, "logprobs", json_null());
+        }
+        json_object_set_new(c, "finish_reason", json_null());
+        json_t *choices = json_array();
+        json_array_append_new(choices, c);
+        json_object_set_new(o, "choices", choices);
+        if (!send_event(j, o)) return false;
+    }
+    return true;
+}
+
+static json_t *trace_record(srv_slot *s, size_t i) {
+    srv_seq *q = &s->seq[i];
+    json_t *o = json_object();
+    json_object_set_new(o, "chain", json_string(s->chain_desc ? s->chain_desc : ""));
+    json_object_set_new(o, "stages", srv_json_trace(q->trace, s->job->model->tok));
+    json_object_set_new(o, "selected", json_integer(q->toks[q->n - 1]));
+    return o;
+}
+
+/* The whole answer of a non-streamed request, or the streamed tail. */
+static void finish_job(srv_engine *e, srv_slot *s) {
+    srv_job *j = s->job;
+    bool ok = true;
+    if (j->stream) {
+        if (j->include_usage) {
+            json_t *o = answer_head(j, true);
+            json_object_set_new(o, "choices", json_array());
+            json_object_set_new(o, "usage", usage_json(s));
+            ok = send_event(j, o);
+        }
+        ok = ok && srv_job_emit(j, "data: [DONE]\n\n", 14);
+        srv_job_finish(j, 200);
+    } else {
+        json_t *o = answer_head(j, false), *choices = json_array();
+        const ll_tokenizer *tok = j->model->tok;
+        for (size_t i = 0; i < s->ns; i++) {
+            srv_seq *q = &s->seq[i];
+            json_t *c = json_object();
+            json_object_set_new(c, "index", json_integer((json_int_t)i));
+            size_t tlen = q->text.stop.text ? q->text.stop.len : 0;
+            const char *t = tlen ? q->text.stop.text : "";
+            if (j->kind == SRV_CHAT) {
+                json_t *msg = json_object();
+                json_object_set_new(msg, "role", json_string("assistant"));
+                json_object_set_new(msg, "content", srv_json_text(t, tlen));
+                json_object_set_new(c, "message", msg);
+            } else if (j->echo) {
+                char *all = NULL;
+                size_t len = 0, cap = 0;
+                ok = ok && srv_buf_add(&all, &len, &cap, j->echo_text, j->echo_len) && srv_buf_add(&all, &len, &cap, t, tlen);
+                json_object_set_new(c, "text", srv_json_text(all ? all : "", len));
+                free(all);
+            } else {
+                json_object_set_new(c, "text", srv_json_text(t, tlen));
+            }
+            if (q->lp) {
+                if (j->kind == SRV_CHAT) {
+                    json_t *lp = json_object(), *arr = json_array();
+                    for (size_t k = 0; k < q->n; k++) json_array_append_new(arr, lp_chat_entry(tok, &q->lp[k]));
+                    json_object_set_new(lp, "content", arr);
+                    json_object_set_new(c, "logprobs", lp);
+                } else {
+                    json_t *lp = lp_completion_new();
+                    size_t off = j->echo ? j->echo_len : 0;
+                    for (size_t k = 0; k < q->n; k++) {
+                        lp_completion_add(lp, tok, &q->lp[k], off);
+                        off += ll_token_to_bytes(tok, q->lp[k].id, false, NULL, 0);
+                    }
+                    json_object_set_new(c, "logprobs", lp);
+                }
+            } else {
+                json_object_set_new(c, "logprobs", json_null());
+            }
+            if (q->traces) {
+                json_object_set_new(c, "trace", q->traces);
+                q->traces = NULL;
+            }
+            json_object_set_new(c, "finish_reason", json_string(finish_reason(q->reason)));
+            json_array_append_new(choices, c);
+        }
+        json_object_set_new(o, "choices", choices);
+        json_object_set_new(o, "usage", usage_json(s));
+        char *body = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        ok = ok && body && srv_job_emit(j, body, strlen(body));
+        free(body);
+        srv_job_finish(j, 200);
+    }
+    (void)ok; /* out of memory while answering: the answer is cut, the connection closes */
+    pthread_mutex_lock(&e->mu);
+    e->n_finished++;
+    e->gen_tokens += s->n_generated;
+    double dt = ll_now_seconds() - s->t_first;
+    if (s->n_generated > 1 && dt > 0) {
+        double tps = (double)(s->n_generated - 1) / dt;
+        size_t b = 0;
+        while (b < N_TPS_BUCKETS && tps > tps_le[b]) b++;
+        e->tps_count[b]++;
+        e->tps_sum += tps;
+        e->tps_n++;
+    }
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* An answer that failed while running (out of memory, a model error). */
+static void fail_job(srv_job *j, int status, const char *msg) {
+    srv_err er = {0};
+    srv_fail(&er, status, NULL, "%s", msg);
+    char *body = srv_err_body(&er);
+    if (j->stream) {
+        /* the 200 and the first events are gone: an error event */
+        if (body) {
+            srv_job_emit(j, "data: ", 6);
+            srv_job_emit(j, body, strlen(body));
+            srv_job_emit(j, "\n\n", 2);
+        }
+    } else if (body) {
+        srv_job_emit(j, body, strlen(body));
+    }
+    free(body);
+    srv_job_finish(j, status);
+}
+
+static void on_text(void *user, int32_t seq, const char *text, size_t len) {
+    srv_slot *s = user;
+    srv_seq *q = &s->seq[seq];
+    srv_buf_add(&q->delta, &q->delta_len, &q->delta_cap, text, len);
+}
+
+static void slot_release(srv_engine *e, srv_slot *s) {
+    for (size_t i = 0; s->seq && i < s->ns; i++) {
+        srv_seq *q = &s->seq[i];
+        ll_chain_free(q->chain);
+        ll_gen_text_free(&q->text);
+        ll_trace_free(q->trace);
+        json_decref(q->traces);
+        free(q->toks);
+        free(q->lp);
+        free(q->delta);
+    }
+    free(s->seq);
+    free(s->logits);
+    free(s->raw);
+    free(s->parents);
+    free(s->toks);
+    free(s->nodes);
+    free(s->rows);
+    free(s->chain_desc);
+    if (s->su_set) ll_gen_setup_free(&s->su);
+    srv_job *j = s->job;
+    ll_context *ctx = s->ctx;
+    memset(s, 0, sizeof *s);
+    s->ctx = ctx;
+    srv_job_unref(j);
+    pthread_mutex_lock(&e->mu);
+    e->busy--;
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* derive_seed as generate.c's sample_loop: sample i of n gets its own
+ * stream, sample 0 the seed itself (n = 1 equals a single run). It must
+ * stay equal to generate.c's, or n > 1 here would differ from the CLI. */
+static uint32_t derive_seed(uint32_t seed, int32_t i) {
+    if (i == 0) return seed;
+    uint64_t z = (uint64_t)seed + 0x9E3779B97F4A7C15ull * (uint64_t)i;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (uint32_t)(z ^ (z >> 31));
+}
+
+static ll_status slot_start(srv_slot *s, srv_job *j, ll_error *err) {
+    s->job = j;
+    j->gp.on_text = on_text;
+    j->gp.user = s;
+    ll_lm lm;
+    ll_lm_from_context(&lm, s->ctx);
+    ll_status st = ll_gen_resolve(&lm, j->model->tok, j->n_prompt, &j->gp, &s->su, err);
+    if (st != LL_OK) return st;
+    s->su_set = true;
+    size_t V = j->model->n_vocab, ns = (size_t)j->gp.n;
+    s->ns = ns;
+    s->seq = ll_calloc(ns, sizeof *s->seq, err);
+    s->logits = ll_malloc(ns * V * sizeof(float), err);
+    s->raw = ll_malloc(V * sizeof(float), err);
+    s->parents = ll_calloc(ns, sizeof(int32_t), err);
+    s->toks = ll_calloc(ns, sizeof(int32_t), err);
+    s->nodes = ll_calloc(ns, sizeof(int32_t), err);
+    s->rows = ll_calloc(ns, sizeof(size_t), err);
+    if (!s->seq || !s->logits || !s->raw || !s->parents || !s->toks || !s->nodes || !s->rows) return LL_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < ns; i++) {
+        srv_seq *q = &s->seq[i];
+        ll_sampling_params sp = s->su.sampling;
+        uint32_t seed = sp.seed >= 0 ? (uint32_t)sp.seed : LL_DEFAULT_SEED;
+        sp.seed = derive_seed(seed, (int32_t)i);
+        q->chain = ll_chain_from_params(&sp, V, err);
+        if (!q->chain) return err ? err->status : LL_ERR_INVALID_ARGUMENT;
+        st = ll_chain_set_prompt(q->chain, j->prompt, j->n_prompt, err);
+        if (st == LL_OK) st = ll_gen_text_init(&q->text, j->model->tok, &j->gp, err);
+        if (st != LL_OK) return st;
+        q->toks = ll_malloc((s->su.max_new + 1) * sizeof(int32_t), err);
+        if (!q->toks) return LL_ERR_OUT_OF_MEMORY;
+        if (j->logprobs >= 0) {
+            q->lp = ll_calloc(s->su.max_new + 1, sizeof(ll_token_logprobs), err);
+            if (!q->lp) return LL_ERR_OUT_OF_MEMORY;
+        }
+        if (j->trace) {
+            q->trace = ll_trace_new((size_t)j->trace_top, err);
+            if (!q->trace) return LL_ERR_OUT_OF_MEMORY;
+            ll_chain_set_trace(q->chain, q->trace);
+            if (!j->stream) q->traces = json_array();
+        }
+        q->node = -1;
+        s->rows[i] = i;
+    }
+    if (j->trace) {
+        size_t n = ll_chain_describe(s->seq[0].chain, NULL, 0);
+        s->chain_desc = malloc(n + 1);
+        if (s->chain_desc) ll_chain_describe(s->seq[0].chain, s->chain_desc, n + 1);
+    }
+    ll_context_tree_clear(s->ctx);
+    return ll_context_rewind(s->ctx, 0, err);
+}
+
+/* One step of a busy slot: the prompt, or a token of every live sequence.
+ * Returns false when the request is over (answered). */
+static bool slot_step(srv_engine *e, srv_slot *s) {
+    srv_job *j = s->job;
+    ll_error err;
+    ll_error_clear(&err);
+    size_t V = j->model->n_vocab, ns = s->ns;
+    bool stopping = atomic_load(&e->stopping);
+    if (atomic_load(&j->cancelled) && !stopping) {
+        /* the client went away: nobody reads the answer */
+        srv_job_finish(j, 499);
+        pthread_mutex_lock(&e->mu);
+        e->n_cancelled++;
+        pthread_mutex_unlock(&e->mu);
+        return false;
+    }
+    if (!s->prompt_done) {
+        ll_status st = stopping ? LL_ERR_INTERRUPTED : ll_context_decode(s->ctx, j->prompt, j->n_prompt, s->logits, NULL, &err);
+        if (st == LL_ERR_INTERRUPTED) {
+            for (size_t i = 0; i < ns; i++) s->seq[i].done = true, s->seq[i].reason = LL_STOP_INTERRUPTED;
+            if (j->stream) stream_start(s);
+            finish_job(e, s);
+            return false;
+        }
+        if (st != LL_OK) {
+            fail_job(j, st == LL_ERR_OUT_OF_MEMORY ? 500 : 400, err.message);
+            return false;
+        }
+        for (size_t i = 1; i < ns; i++) memcpy(s->logits + i * V, s->logits, V * sizeof(float));
+        s->prompt_done = true;
+        if (j->stream && !stream_start(s)) {
+            fail_job(j, 500, "out of memory");
+            return false;
+        }
+        return true;
+    }
+    size_t n_top = j->logprobs > 0 ? (size_t)j->logprobs : 0;
+    size_t k = 0;
+    for (size_t i = 0; i < ns; i++) {
+        srv_seq *q = &s->seq[i];
+        if (q->done) continue;
+        float *lg = s->logits + s->rows[i] * V;
+        ll_token_logprobs *lp = q->lp ? &q->lp[q->n] : NULL;
+        int32_t t;
+        if (lp) memcpy(s->raw, lg, V * sizeof(float)); /* the chain works in place */
+        ll_status st = ll_chain_sample_inplace(q->chain, lg, V, &t, &err);
+        if (st == LL_OK) {
+            const ll_candidates *c = ll_chain_candidates(q->chain);
+            if (lp) {
+                ll_gen_logprobs_raw(s->raw, V, t, n_top, lp);
+                ll_gen_logprobs_processed(c, t, n_top, lp);
+            }
+            st = ll_chain_accept(q->chain, t, &err);
+        }
+        if (st != LL_OK) {
+            fail_job(j, 500, err.message);
+            return false;
+        }
+        if (s->n_generated == 0) {
+            s->t_first = ll_now_seconds();
+            double ttft = s->t_first - j->t_submit;
+            pthread_mutex_lock(&e->mu);
+            size_t b = 0;
+            while (b < N_TTFT_BUCKETS && ttft > ttft_le[b]) b++;
+            e->ttft_count[b]++;
+            e->ttft_sum += ttft;
+            e->ttft_n++;
+            pthread_mutex_unlock(&e->mu);
+        }
+        s->n_generated++;
+        q->toks[q->n++] = t;
+        json_t *trace = q->trace ? trace_record(s, i) : NULL;
+        if (trace && q->traces) {
+            json_array_append_new(q->traces, trace);
+            trace = NULL;
+        }
+        bool oom = false;
+        if (ll_gen_is_eos(&s->su, t)) {
+            q->done = true;
+            q->reason = LL_STOP_EOS;
+        } else if (ll_gen_text_push(&q->text, &j->gp, (int32_t)i, t, &oom)) {
+            q->done = true;
+            q->reason = LL_STOP_STRING;
+        } else if (q->n >= s->su.max_new) {
+            q->done = true;
+            q->reason = s->su.length_is_context ? LL_STOP_CONTEXT : LL_STOP_LENGTH;
+        } else if (stopping) {
+            q->done = true;
+            q->reason = LL_STOP_INTERRUPTED;
+        }
+        if (q->done) ll_gen_text_stream(&q->text, &j->gp, (int32_t)i, true);
+        if (oom) {
+            json_decref(trace);
+            fail_job(j, 500, "out of memory");
+            return false;
+        }
+        if (j->stream) {
+            if (!stream_token(s, i, true, trace)) {
+                fail_job(j, 500, "out of memory");
+                return false;
+            }
+            q->offset += ll_token_to_bytes(j->model->tok, t, false, NULL, 0);
+        }
+        if (q->done) continue;
+        s->parents[k] = q->node;
+        s->toks[k] = t;
+        s->rows[i] = k++;
+    }
+    if (k == 0) {
+        finish_job(e, s);
+        return false;
+    }
+    ll_status st;
+    if (ns == 1) {
+        st = ll_context_decode(s->ctx, s->toks, 1, s->logits, NULL, &err);
+    } else {
+        st = ll_context_decode_tree(s->ctx, s->parents, s->toks, k, s->logits, s->nodes, &err);
+        for (size_t i = 0, m = 0; st == LL_OK && i < ns; i++)
+            if (!s->seq[i].done) s->seq[i].node = s->nodes[m++];
+    }
+    if (st == LL_ERR_INTERRUPTED) {
+        /* the server stops (a cancelled request ends at the next step) */
+        for (size_t i = 0; i < ns; i++) {
+            srv_seq *q = &s->seq[i];
+            if (q->done) continue;
+            q->done = true;
+            q->reason = LL_STOP_INTERRUPTED;
+            ll_gen_text_stream(&q->text, &j->gp, (int32_t)i, true);
+            if (j->stream) stream_token(s, i, false, NULL);
+        }
+        if (atomic_load(&j->cancelled) && !atomic_load(&e->stopping)) {
+            srv_job_finish(j, 499);
+            return false;
+        }
+        finish_job(e, s);
+        return false;
+    }
+    if (st != LL_OK) {
+        fail_job(j, 500, err.message);
+        return false;
+    }
+    return true;
+}
+
+static void *scheduler(void *arg) {
+    srv_engine *e = arg;
+    int P = e->cfg.parallel;
+    for (;;) {
+        pthread_mutex_lock(&e->mu);
+        while (!atomic_load(&e->stopping) && e->busy == 0 && e->q_len == 0) pthread_cond_wait(&e->cv, &e->mu);
+        if (atomic_load(&e->stopping)) {
+            /* the queued requests never started: 503 */
+            while (e->q_len) {
+                srv_job *j = e->queue[e->q_head];
+                e->q_head = (e->q_head + 1) % ((size_t)e->cfg.queue + 1);
+                e->q_len--;
+                pthread_mutex_unlock(&e->mu);
+                fail_job(j, 503, "the server is stopping");
+                srv_job_unref(j);
+                pthread_mutex_lock(&e->mu);
+            }
+            if (e->busy == 0) {
+                pthread_mutex_unlock(&e->mu);
+                break;
+            }
+        }
+        /* new requests join at this round */
+        for (int i = 0; i < P && e->q_len; i++) {
+            srv_slot *s = &e->slots[i];
+            if (s->job) continue;
+            srv_job *j = e->queue[e->q_head];
+            e->q_head = (e->q_head + 1) % ((size_t)e->cfg.queue + 1);
+            e->q_len--;
+            e->busy++;
+            pthread_mutex_unlock(&e->mu);
+            ll_error err;
+            ll_error_clear(&err);
+            if (slot_start(s, j, &err) != LL_OK) {
+                fail_job(j, err.status == LL_ERR_OUT_OF_MEMORY ? 500 : 400, err.message);
+                slot_release(e, s);
+            }
+            pthread_mutex_lock(&e->mu);
+        }
+        pthread_mutex_unlock(&e->mu);
+        for (int i = 0; i < P; i++) {
+            srv_slot *s = &e->slots[i];
+            if (s->job && !slot_step(e, s)) slot_release(e, s);
+        }
+    }
+    return NULL;
+}
+
+int srv_engine_submit(srv_engine *e, srv_job *j) {
+    pthread_mutex_lock(&e->mu);
+    int rc = 0;
+    if (atomic_load(&e->stopping)) {
+        rc = -2;
+    } else if (e->q_len >= (size_t)e->cfg.queue) {
+        rc = -1;
+        e->n_rejected++;
+    } else {
+        if (!e->started) {
+            if (pthread_create(&e->thread, NULL, scheduler, e) != 0) {
+                pthread_mutex_unlock(&e->mu);
+                return -2;
+            }
+            e->started = true;
+        }
+        srv_job_ref(j);
+        j->t_submit = ll_now_seconds();
+        e->queue[(e->q_head + e->q_len) % ((size_t)e->cfg.queue + 1)] = j;
+        e->q_len++;
+        e->n_requests++;
+        e->prompt_tokens += j->n_prompt;
+        pthread_cond_signal(&e->cv);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+void srv_engine_stop(srv_engine *e) {
+    pthread_mutex_lock(&e->mu);
+    atomic_store(&e->stopping, 1);
+    for (int i = 0; i < e->cfg.parallel; i++)
+        if (e->slots[i].job) atomic_store(&e->slots[i].job->cancelled, 1);
+    pthread_cond_broadcast(&e->cv);
+    bool started = e->started;
+    pthread_mutex_unlock(&e->mu);
+    if (started) pthread_join(e->thread, NULL);
+    pthread_mutex_lock(&e->mu);
+    e->started = false;
+    pthread_mutex_unlock(&e->mu);
+}
+
+void srv_engine_free(srv_engine *e) {
+    if (!e) return;
+    for (int i = 0; e->slots && i < e->cfg.parallel; i++) ll_context_free(e->slots[i].ctx);
+    free(e->slots);
+    free(e->queue);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cv);
+    free(e);
+}
+
+static void histogram(char **buf, size_t *len, size_t *cap, const char *name, const char *help, const double *le,
+                      size_t n, const unsigned long long *count, double sum, unsigned long long total) {
+    srv_buf_printf(buf, len, cap, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    unsigned long long cum = 0;
+    for (size_t i = 0; i < n; i++) {
+        cum += count[i];
+        srv_buf_printf(buf, len, cap, "%s_bucket{le=\"%g\"} %llu\n", name, le[i], cum);
+    }
+    srv_buf_printf(buf, len, cap, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, total, name, sum,
+                   name, total);
+}
+
+void srv_engine_metrics(srv_engine *e, char **buf, size_t *len, size_t *cap) {
+    pthread_mutex_lock(&e->mu);
+    srv_buf_printf(buf, len, cap,
+                   "# HELP logitlab_requests_started_total generation requests accepted into the queue\n"
+                   "# TYPE logitlab_requests_started_total counter\nlogitlab_requests_started_total %llu\n"
+                   "# HELP logitlab_requests_finished_total generation requests answered\n"
+                   "# TYPE logitlab_requests_finished_total counter\nlogitlab_requests_finished_total %llu\n"
+                   "# HELP logitlab_requests_cancelled_total requests whose client went away\n"
+                   "# TYPE logitlab_requests_cancelled_total counter\nlogitlab_requests_cancelled_total %llu\n"
+                   "# HELP logitlab_requests_rejected_total requests refused because the queue was full\n"
+                   "# TYPE logitlab_requests_rejected_total counter\nlogitlab_requests_rejected_total %llu\n"
+                   "# HELP logitlab_prompt_tokens_total prompt tokens of accepted requests\n"
+                   "# TYPE logitlab_prompt_tokens_total counter\nlogitlab_prompt_tokens_total %llu\n"
+                   "# HELP logitlab_generated_tokens_total tokens generated (finished requests)\n"
+                   "# TYPE logitlab_generated_tokens_total counter\nlogitlab_generated_tokens_total %llu\n"
+                   "# HELP logitlab_queue_depth requests waiting for a slot\n"
+                   "# TYPE logitlab_queue_depth gauge\nlogitlab_queue_depth %zu\n"
+                   "# HELP logitlab_slots_busy slots generating\n"
+                   "# TYPE logitlab_slots_busy gauge\nlogitlab_slots_busy %d\n"
+                   "# HELP logitlab_slots slots (--parallel)\n"
+                   "# TYPE logitlab_slots gauge\nlogitlab_slots %d\n",
+                   e->n_requests, e->n_finished, e->n_cancelled, e->n_rejected, e->prompt_tokens, e->gen_tokens, e->q_len,
+                   e->busy, e->cfg.parallel);
+    histogram(buf, len, cap, "logitlab_time_to_first_token_seconds", "from queued to the first generated token", ttft_le,
+              N_TTFT_BUCKETS, e->ttft_count, e->ttft_sum, e->ttft_n);
+    histogram(buf, len, cap, "logitlab_tokens_per_second", "generation speed of a finished request after its first token",
+              tps_le, N_TPS_BUCKETS, e->tps_count, e->tps_sum, e->tps_n);
+    pthread_mutex_unlock(&e->mu);
+}
