@@ -115,8 +115,10 @@ static void test_arch_refs(void) {
 static const char *data_path(char *buf, size_t cap) {
     /* __FILE__ is tests/test_chat.c (absolute under CMake) */
     const char *slash = strrchr(__FILE__, '/');
-    if (!slash) snprintf(buf, cap, "data/chat/jinja_renders.json");
-    else snprintf(buf, cap, "%.*s/data/chat/jinja_renders.json", (int)(slash - __FILE__), __FILE__);
+    if (!slash)
+        snprintf(buf, cap, "data/chat/jinja_renders.json");
+    else
+        snprintf(buf, cap, "%.*s/data/chat/jinja_renders.json", (int)(slash - __FILE__), __FILE__);
     return buf;
 }
 
@@ -202,9 +204,12 @@ static void test_llamacpp_published(void) {
     lj_free(doc);
 
     /* llama.cpp's own expectations (tests/test-chat-template.cpp), on its 6-message conversation */
-    static const ll_chat_message C6[] = {{"system", "You are a helpful assistant"}, {"user", "Hello"},
-                                         {"assistant", "Hi there"},                {"user", "Who are you"},
-                                         {"assistant", "   I am an assistant   "}, {"user", "Another question"}};
+    static const ll_chat_message C6[] = {{"system", "You are a helpful assistant"},
+                                         {"user", "Hello"},
+                                         {"assistant", "Hi there"},
+                                         {"user", "Who are you"},
+                                         {"assistant", "   I am an assistant   "},
+                                         {"user", "Another question"}};
     check_render("llama.cpp chatml", "chatml", LL_CHAT_LLAMACPP, C6, 6, true,
                  "<|im_start|>system\nYou are a helpful assistant<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n"
                  "<|im_start|>assistant\nHi there<|im_end|>\n<|im_start|>user\nWho are you<|im_end|>\n"
@@ -214,12 +219,13 @@ static void test_llamacpp_published(void) {
                  "<start_of_turn>user\nYou are a helpful assistant\n\nHello<end_of_turn>\n<start_of_turn>model\nHi "
                  "there<end_of_turn>\n<start_of_turn>user\nWho are you<end_of_turn>\n<start_of_turn>model\nI am an "
                  "assistant<end_of_turn>\n<start_of_turn>user\nAnother question<end_of_turn>\n<start_of_turn>model\n");
-    check_render("llama.cpp llama3", "llama3", LL_CHAT_LLAMACPP, C6, 6, true,
-                 "<|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant<|eot_id|><|start_header_id|>"
-                 "user<|end_header_id|>\n\nHello<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nHi "
-                 "there<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nWho are you<|eot_id|><|start_header_id|>"
-                 "assistant<|end_header_id|>\n\nI am an assistant<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n"
-                 "Another question<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
+    check_render(
+        "llama.cpp llama3", "llama3", LL_CHAT_LLAMACPP, C6, 6, true,
+        "<|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant<|eot_id|><|start_header_id|>"
+        "user<|end_header_id|>\n\nHello<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nHi "
+        "there<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nWho are you<|eot_id|><|start_header_id|>"
+        "assistant<|end_header_id|>\n\nI am an assistant<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n"
+        "Another question<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
     check_render("llama.cpp phi3", "phi3", LL_CHAT_LLAMACPP, C6, 6, true,
                  "<|system|>\nYou are a helpful assistant<|end|>\n<|user|>\nHello<|end|>\n<|assistant|>\nHi "
                  "there<|end|>\n<|user|>\nWho are you<|end|>\n<|assistant|>\n   I am an assistant   <|end|>\n<|user|>\n"
@@ -274,8 +280,9 @@ static void test_names_and_model(void) {
 /* ---- errors ---- */
 
 static void test_errors(void) {
-    check_fails("unknown", "{% for m in messages %}{{ m.content }}{% endfor %}", LL_CHAT_JINJA, CONV4, 4,
-                "chat template not recognised: it starts '{% for m in messages %}{{ m.content }}{% endfor %}' (50 bytes)");
+    check_fails(
+        "unknown", "{% for m in messages %}{{ m.content }}{% endfor %}", LL_CHAT_JINJA, CONV4, 4,
+        "chat template not recognised: it starts '{% for m in messages %}{{ m.content }}{% endfor %}' (50 bytes)");
     check_fails("unknown lists families", "<|weird|>", LL_CHAT_LLAMACPP, CONV4, 4,
                 "llama2, llama3, chatml (Qwen), mistral, gemma, phi3, zephyr, logitlab");
     /* a long template is quoted by its start only */
@@ -288,7 +295,8 @@ static void test_errors(void) {
     check_fails("phi4 is not chatml", "{{'<|im_start|>' + m + '<|im_sep|>'}}", LL_CHAT_JINJA, CONV4, 4,
                 "not recognised");
     static const ll_chat_message bad[] = {{"user", "hi"}, {"tool", "x"}};
-    check_fails("bad role", "chatml", LL_CHAT_JINJA, bad, 2, "message 1 has role 'tool' (valid: system, user, assistant)");
+    check_fails("bad role", "chatml", LL_CHAT_JINJA, bad, 2,
+                "message 1 has role 'tool' (valid: system, user, assistant)");
     static const ll_chat_message badq[] = {{"us\ner", "hi"}};
     check_fails("bad role quoted", "chatml", LL_CHAT_JINJA, badq, 1, "role 'us\\x0Aer'");
     static const ll_chat_message nocontent[] = {{"user", NULL}};

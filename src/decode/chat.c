@@ -31,13 +31,14 @@
  * (templates are a few KB, conversations a context's worth of text). */
 #define LL_CHAT_MAX_TEMPLATE ((size_t)1 << 24) /* bytes of template text */
 #define LL_CHAT_MAX_MESSAGES ((size_t)1 << 20)
-#define LL_CHAT_MAX_TOTAL ((size_t)1 << 30) /* bytes of content, all messages together */
+#define LL_CHAT_MAX_TOTAL    ((size_t)1 << 30) /* bytes of content, all messages together */
 
 #define LL_CHAT_FAMILIES "llama2, llama3, chatml (Qwen), mistral, gemma, phi3, zephyr, logitlab"
 
 typedef enum { F_LLAMA2, F_LLAMA3, F_CHATML, F_MISTRAL, F_GEMMA, F_PHI3, F_ZEPHYR, F_LOGITLAB } family;
 
-static const char *const family_names[] = {"llama2", "llama3", "chatml", "mistral", "gemma", "phi3", "zephyr", "logitlab"};
+static const char *const family_names[] = {"llama2", "llama3", "chatml", "mistral",
+                                           "gemma",  "phi3",   "zephyr", "logitlab"};
 
 /* llama.cpp's own variants within the families (llm_chat_template). */
 typedef enum {
@@ -74,11 +75,11 @@ typedef struct {
     lc_variant lc;
     jinja_variant jv;
     const char *jinja_why;
-    const char *bos, *eos;       /* the family's bos_token / eos_token texts */
-    char *default_system;        /* Qwen: the system turn used when there is none (owned) */
-    char date[64];               /* Llama 3.1: date_string's default */
-    bool phi_skip_empty_system;  /* Phi-3.5: "'system' and message['content']" */
-    bool phi_eos_at_end;         /* "{% else %}{{ eos_token }}": EOS text without a generation prompt */
+    const char *bos, *eos;      /* the family's bos_token / eos_token texts */
+    char *default_system;       /* Qwen: the system turn used when there is none (owned) */
+    char date[64];              /* Llama 3.1: date_string's default */
+    bool phi_skip_empty_system; /* Phi-3.5: "'system' and message['content']" */
+    bool phi_eos_at_end;        /* "{% else %}{{ eos_token }}": EOS text without a generation prompt */
 } chat_spec;
 
 /* ---- output buffer ---- */
@@ -122,11 +123,11 @@ static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
 static size_t py_space_len(const unsigned char *s, size_t n) {
     if (n >= 1 && ((s[0] >= 0x09 && s[0] <= 0x0d) || (s[0] >= 0x1c && s[0] <= 0x20))) return 1;
     if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0)) return 2;
-    if (n >= 3 && s[0] == 0xe1 && s[1] == 0x9a && s[2] == 0x80) return 3;                  /* U+1680 */
+    if (n >= 3 && s[0] == 0xe1 && s[1] == 0x9a && s[2] == 0x80) return 3; /* U+1680 */
     if (n >= 3 && s[0] == 0xe2 && s[1] == 0x80 && (s[2] <= 0x8a || s[2] == 0xa8 || s[2] == 0xa9 || s[2] == 0xaf))
-        return s[2] >= 0x80 ? 3 : 0;                                                        /* U+2000-200A, 2028, 2029, 202F */
-    if (n >= 3 && s[0] == 0xe2 && s[1] == 0x81 && s[2] == 0x9f) return 3;                  /* U+205F */
-    if (n >= 3 && s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80) return 3;                  /* U+3000 */
+        return s[2] >= 0x80 ? 3 : 0;                                      /* U+2000-200A, 2028, 2029, 202F */
+    if (n >= 3 && s[0] == 0xe2 && s[1] == 0x81 && s[2] == 0x9f) return 3; /* U+205F */
+    if (n >= 3 && s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80) return 3; /* U+3000 */
     return 0;
 }
 
@@ -234,13 +235,18 @@ static ll_status find_default_system(const char *t, chat_spec *sp, ll_error *err
 
 static void lc_mistral(const char *t, chat_spec *sp) {
     /* llama.cpp's order of tests (llm_chat_detect_template) */
-    if (has(t, "[SYSTEM_PROMPT]")) sp->lc = LC_M_V7;
+    if (has(t, "[SYSTEM_PROMPT]"))
+        sp->lc = LC_M_V7;
     else if (has(t, "' [INST] ' + system_message") || has(t, "[AVAILABLE_TOOLS]"))
         sp->lc = has(t, " [INST]") ? LC_M_V1 : has(t, "\"[INST]\"") ? LC_M_V3_TEKKEN : LC_M_V3;
-    else if (has(t, "content.strip()")) sp->lc = LC_L2_SYS_STRIP;
-    else if (has(t, "bos_token + '[INST]")) sp->lc = LC_L2_SYS_BOS;
-    else if (has(t, "<<SYS>>")) sp->lc = LC_L2_SYS;
-    else sp->lc = LC_L2;
+    else if (has(t, "content.strip()"))
+        sp->lc = LC_L2_SYS_STRIP;
+    else if (has(t, "bos_token + '[INST]"))
+        sp->lc = LC_L2_SYS_BOS;
+    else if (has(t, "<<SYS>>"))
+        sp->lc = LC_L2_SYS;
+    else
+        sp->lc = LC_L2;
 }
 
 static ll_status unknown_template(const char *t, size_t len, ll_error *err) {
@@ -280,10 +286,11 @@ static ll_status detect(const char *t, size_t len, chat_spec *sp, ll_error *err)
                  has(t, "message['content'] + eos_token") && sp->lc == LC_L2)
             sp->jv = J_MISTRAL_LEGACY;
         else
-            sp->jinja_why = sp->fam == F_LLAMA2
-                                ? "only Meta's Llama-2-chat template of the Llama 2 family is implemented"
-                                : "of the Mistral templates only the v0.1/v0.2 one ('[INST] ' + content + ' [/INST]') is "
-                                  "implemented; Mistral's v1/v3/v7 templates have llama.cpp's rendering only";
+            sp->jinja_why =
+                sp->fam == F_LLAMA2
+                    ? "only Meta's Llama-2-chat template of the Llama 2 family is implemented"
+                    : "of the Mistral templates only the v0.1/v0.2 one ('[INST] ' + content + ' [/INST]') is "
+                      "implemented; Mistral's v1/v3/v7 templates have llama.cpp's rendering only";
         return LL_OK;
     }
     if (has(t, "<|start_header_id|>") && has(t, "<|end_header_id|>")) {
@@ -308,9 +315,12 @@ static ll_status detect(const char *t, size_t len, chat_spec *sp, ll_error *err)
         sp->fam = F_GEMMA;
         sp->bos = "<bos>";
         sp->eos = "<eos>";
-        if (has(t, "first_user_prefix")) sp->jv = J_GEMMA3;
-        else if (has(t, "System role not supported")) sp->jv = J_GEMMA2;
-        else sp->jinja_why = "only the Gemma 1/2 and Gemma 3 templates of the Gemma family are implemented";
+        if (has(t, "first_user_prefix"))
+            sp->jv = J_GEMMA3;
+        else if (has(t, "System role not supported"))
+            sp->jv = J_GEMMA2;
+        else
+            sp->jinja_why = "only the Gemma 1/2 and Gemma 3 templates of the Gemma family are implemented";
         return LL_OK;
     }
     if (has(t, "<|assistant|>") && has(t, "<|end|>")) {
@@ -477,7 +487,8 @@ static ll_status render_jinja(const chat_spec *sp, const msg *m, size_t n, bool 
     case J_LLAMA31: {
         size_t first = 0;
         if (sp->jv == J_LLAMA31) {
-            puts_(b, "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: ");
+            puts_(b,
+                  "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: ");
             puts_(b, sp->date);
             puts_(b, "\n\n");
             if (m[0].r == R_SYSTEM) {
@@ -580,8 +591,10 @@ static ll_status render_jinja(const chat_spec *sp, const msg *m, size_t n, bool 
             puts_span(b, m[i].content);
             puts_(b, "<|end|>\n");
         }
-        if (gen) puts_(b, "<|assistant|>\n");
-        else if (sp->phi_eos_at_end) puts_(b, sp->eos);
+        if (gen)
+            puts_(b, "<|assistant|>\n");
+        else if (sp->phi_eos_at_end)
+            puts_(b, sp->eos);
         return b->st;
     case J_ZEPHYR:
         for (size_t i = 0; i < n; i++) {
@@ -812,7 +825,10 @@ ll_status ll_chat_apply_style(const char *template_text_or_name, ll_chat_style s
             st = ll_fail(err, LL_ERR_INVALID_ARGUMENT, "message %zu has no %s", i, r ? "content" : "role");
             break;
         }
-        m[i].r = strcmp(r, "system") == 0 ? R_SYSTEM : strcmp(r, "user") == 0 ? R_USER : strcmp(r, "assistant") == 0 ? R_ASSISTANT : -1;
+        m[i].r = strcmp(r, "system") == 0      ? R_SYSTEM
+                 : strcmp(r, "user") == 0      ? R_USER
+                 : strcmp(r, "assistant") == 0 ? R_ASSISTANT
+                                               : -1;
         if (m[i].r < 0) {
             char q[LL_QUOTE_MAX];
             st = ll_fail(err, LL_ERR_INVALID_ARGUMENT, "message %zu has role '%s' (valid: system, user, assistant)", i,
@@ -837,8 +853,10 @@ ll_status ll_chat_apply_style(const char *template_text_or_name, ll_chat_style s
     if (st == LL_OK && b.st != LL_OK) st = b.st;
     if (st == LL_OK && !b.p) {
         b.p = ll_malloc(1, err); /* an empty rendering is still a string */
-        if (!b.p) st = LL_ERR_OUT_OF_MEMORY;
-        else b.p[0] = '\0';
+        if (!b.p)
+            st = LL_ERR_OUT_OF_MEMORY;
+        else
+            b.p[0] = '\0';
     }
     free(m);
     free(sp.default_system);
