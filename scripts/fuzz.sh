@@ -22,7 +22,7 @@ secs=${1:-60}
 case $secs in
   '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$secs'" >&2; exit 2 ;;
 esac
-all="fuzz_gguf fuzz_vocab fuzz_llama2c fuzz_tokbin fuzz_json fuzz_cli"
+all="fuzz_gguf fuzz_vocab fuzz_llama2c fuzz_tokbin fuzz_json fuzz_cli fuzz_chat"
 targets=${*:-$all}
 build=${FUZZ_BUILD:-build-fuzz}
 dir=${FUZZ_DIR:-$build/fuzz}
@@ -116,6 +116,22 @@ printf '[1.5, -2, "-inf", 0.25e1, 3]' >"$seeds/fuzz_json/array.json"
 printf '{"logits": [0, 1e-3, "inf", "nan", -1.0E+2], "x": {"s": "a\\u00e9\\ud83d\\ude00\\n\\"", "b": [true, false, null]}}' \
   >"$seeds/fuzz_json/object.json"
 printf '\000\000\200\077\000\000\000\100\000\000\200\377\000\000\100\100' >"$seeds/fuzz_json/raw.f32"
+
+# Chat templates: each family by name, and the real template texts (from the
+# test data that tools/render_chat_templates.py wrote), each followed by a
+# NUL and a short conversation ("role\001content\002").
+conv='system\001Be brief.\002user\001Hello\002assistant\001Hi there\002user\001And you?\002'
+for fam in chatml qwen2.5 qwen3 llama2 mistral llama3 llama3.1 gemma gemma3 phi3 zephyr logitlab; do
+  printf "%s\000$conv" "$fam" >"$seeds/fuzz_chat/$fam"
+done
+if command -v python3 >/dev/null 2>&1; then
+  python3 - "$seeds/fuzz_chat" "$conv" <<'PY'
+import json, sys
+out, conv = sys.argv[1], sys.argv[2].encode().decode('unicode_escape').encode('latin-1')
+for i, t in enumerate(json.load(open('tests/data/chat/jinja_renders.json'))['templates']):
+    open('%s/template-%d-%s' % (out, i, t['name']), 'wb').write(t['template'].encode() + b'\0' + conv)
+PY
+fi
 
 # Command lines, one argument per line.
 c=$seeds/fuzz_cli
