@@ -604,13 +604,15 @@ static void push_text(cells *cs, ll_color color, const char *fmt, const char *s1
     c->color = color;
 }
 
-/* Text cut into lines of at most w columns at spaces. */
-static void push_wrapped(cells *cs, ll_color color, const char *text, int w) {
+/* Text cut into lines of at most w columns at spaces; the lines after the
+ * first indented by cont columns. */
+static void push_wrapped_cont(cells *cs, ll_color color, const char *text, int w, int cont) {
     const char *p = text;
-    while (*p) {
+    for (bool first = true; *p; first = false) {
+        int lw = first ? w : w - cont;
         const char *q = p, *brk = NULL;
         int cols = 0;
-        while (*q && *q != '\n' && cols < w) {
+        while (*q && *q != '\n' && cols < lw) {
             if (*q == ' ') brk = q;
             if (((unsigned char)*q & 0xC0) != 0x80) cols++;
             q++;
@@ -621,11 +623,15 @@ static void push_wrapped(cells *cs, ll_color color, const char *text, int w) {
         size_t len = (size_t)(cut - p) < sizeof line - 1 ? (size_t)(cut - p) : sizeof line - 1;
         memcpy(line, p, len);
         line[len] = '\0';
-        push_text(cs, color, "%s%s", line, "");
+        char pre[16];
+        snprintf(pre, sizeof pre, "%*s", first || cont < 0 ? 0 : cont < 15 ? cont : 15, "");
+        push_text(cs, color, "%s%s", pre, line);
         p = cut;
         while (*p == ' ' || *p == '\n') p++;
     }
 }
+
+static void push_wrapped(cells *cs, ll_color color, const char *text, int w) { push_wrapped_cont(cs, color, text, w, 0); }
 
 static void push_token(cells *cs, const char *prefix, int32_t id, float p, ll_color color) {
     cell *c = push(cs);
@@ -715,7 +721,7 @@ static void column_cells(const ll_cmp_column *col, cells *cs, size_t top_n, int 
         const ll_trace_stage *ts = traced(col, k);
         char head[160];
         snprintf(head, sizeof head, "%zu %s", k + 1, s->desc);
-        push_text(cs, LL_C_ACCENT, "%s%s", head, "");
+        push_wrapped_cont(cs, LL_C_ACCENT, head, w, 2); /* a long stage on two lines rather than cut */
         if (s->selects) {
             if (col->selected >= 0) push_token(cs, "-> ", col->selected, col->selected_p, LL_C_GOOD);
             continue;
@@ -739,8 +745,11 @@ void ll_compare_print(const ll_compare *c, const ll_term *t, const ll_tokenizer 
         snprintf(line, sizeof line, "%-10s %s", ll_profile_name(col->profile), col->ok ? col->chain : ll_cmp_column_error(col));
         ll_term_wrap(t, line, 4);
     }
-    fprintf(f, "\n  after each stage that is on (candidates left, top %zu by probability; -> the token selected):\n",
-            top_n);
+    char head[160];
+    snprintf(head, sizeof head,
+             "after each stage that is on (candidates left, top %zu by probability; -> the token selected):", top_n);
+    fputc('\n', f);
+    ll_term_wrap(t, head, 2);
     int avail = t->width - 2;
     size_t per = (size_t)((avail + GAP) / (MIN_W + GAP));
     if (per < 1) per = 1;
@@ -865,23 +874,46 @@ void ll_compare_gen_free(ll_compare_gen *g) {
     memset(g, 0, sizeof *g);
 }
 
-/* The decoded text of tokens[from, to), escaped. */
-static void put_tokens(FILE *f, const ll_tokenizer *tok, const int32_t *ids, size_t from, size_t to) {
+/* Writes s (w columns) at column *col; when it starts with a space (a new
+ * word) and would pass the terminal's width, on a new line indented by
+ * indent instead, without that space. */
+static void put_fitted(const ll_term *t, const char *s, size_t len, int w, int *col, int indent) {
+    if (len && s[0] == ' ' && *col > indent && *col + w > t->width - 1) {
+        fprintf(t->f, "\n%*s", indent, "");
+        *col = indent;
+        while (len && s[0] == ' ') s++, len--, w--;
+    }
+    fwrite(s, 1, len, t->f);
+    *col += w;
+}
+
+/* The decoded text of tokens[from, to), escaped, wrapped between tokens. */
+static void put_tokens(const ll_term *t, const ll_tokenizer *tok, const int32_t *ids, size_t from, size_t to, int *col,
+                       int indent) {
     for (size_t i = from; i < to; i++) {
-        char b[256];
-        size_t len = ll_token_to_bytes(tok, ids[i], false, b, sizeof b);
-        ll_term_put_text(f, b, len < sizeof b ? len : sizeof b);
+        char b[256], *esc = NULL;
+        size_t len = ll_token_to_bytes(tok, ids[i], false, b, sizeof b), esc_len = 0;
+        FILE *m = open_memstream(&esc, &esc_len);
+        if (!m) continue;
+        ll_term_put_text(m, b, len < sizeof b ? len : sizeof b);
+        fclose(m);
+        if (esc) put_fitted(t, esc, esc_len, ll_term_columns(esc, esc_len), col, indent);
+        free(esc);
     }
 }
 
 void ll_compare_print_generate(const ll_compare_gen *g, const ll_term *t, const ll_tokenizer *tok) {
     FILE *f = t->f;
     const char *mark = t->utf8 ? "\u2502" : "|";
+    char head[200];
     if (g->first_divergence < 0)
-        fputs("\n  continuations (same seed): every profile generates the same tokens\n", f);
+        snprintf(head, sizeof head, "continuations (same seed): every profile generates the same tokens");
     else
-        fprintf(f, "\n  continuations (same seed); %s marks the first token where they differ (token %ld):\n", mark,
-                g->first_divergence + 1);
+        snprintf(head, sizeof head, "continuations (same seed); %s marks the first token where they differ (token %ld):",
+                 mark, g->first_divergence + 1);
+    fputc('\n', f);
+    ll_term_wrap(t, head, 2);
+    enum { INDENT = 16 }; /* under the text: "    llama.cpp  " and a word's leading space */
     for (size_t i = 0; i < g->n; i++) {
         const ll_cmp_gen *x = &g->g[i];
         fprintf(f, "    %-10s ", ll_profile_name(x->profile));
@@ -892,21 +924,28 @@ void ll_compare_print_generate(const ll_compare_gen *g, const ll_term *t, const 
             fputc('\n', f);
             continue;
         }
+        int col = INDENT - 1;
         size_t d = g->first_divergence < 0 ? x->n_tokens : (size_t)g->first_divergence;
         if (d > x->n_tokens) d = x->n_tokens;
-        put_tokens(f, tok, x->tokens, 0, d);
+        put_tokens(t, tok, x->tokens, 0, d, &col, INDENT);
         if (g->first_divergence >= 0) {
             ll_term_color(t, LL_C_ACCENT);
-            fputs(mark, f);
-            put_tokens(f, tok, x->tokens, d, x->n_tokens);
+            put_fitted(t, mark, strlen(mark), 1, &col, INDENT);
+            put_tokens(t, tok, x->tokens, d, x->n_tokens, &col, INDENT);
             ll_term_color(t, LL_C_RESET);
         }
-        fprintf(f, "  [%zu tokens, %s", x->n_tokens, ll_stop_reason_name(x->reason));
-        for (size_t j = 0; j < i; j++)
+        char tail[160];
+        int n = snprintf(tail, sizeof tail, "  [%zu tokens, %s", x->n_tokens, ll_stop_reason_name(x->reason));
+        for (size_t j = 0; j < i && n > 0 && (size_t)n < sizeof tail; j++)
             if (g->g[j].ok && ll_compare_gen_pair(g, j, i) < 0) {
-                fprintf(f, "; the same as %s", ll_profile_name(g->g[j].profile));
+                n += snprintf(tail + n, sizeof tail - (size_t)n, "; the same as %s", ll_profile_name(g->g[j].profile));
                 break;
             }
-        fputs("]\n", f);
+        if (n > 0 && (size_t)n < sizeof tail - 1) {
+            tail[n++] = ']';
+            tail[n] = '\0';
+        }
+        put_fitted(t, tail, strlen(tail), ll_term_columns(tail, strlen(tail)), &col, INDENT);
+        fputc('\n', f);
     }
 }

@@ -230,6 +230,7 @@ static void show_warnings(ll_explain *e, const ll_sampling_params *p) {
     if (q.seed < 0) q.seed = DEMO_SEED;
     char w[1024];
     ll_sampling_params_warnings(&q, w, sizeof w);
+    if (w[0]) fputc('\n', e->term.f);
     for (char *line = w; *line;) {
         char *eol = strchr(line, '\n');
         if (eol) *eol = '\0';
@@ -496,8 +497,10 @@ static void live_header(ll_explain *e) {
     ll_term_color(t, LL_C_BOLD);
     fputs("Live", t->f);
     ll_term_color(t, LL_C_RESET);
-    fprintf(t->f, ": the model's next token after \"%s\" (%zu prompt tokens, %zu in the vocabulary)\n", e->prompt,
-            e->n_ids, e->V);
+    /* the counts on a line of their own when the line would not fit */
+    bool fits = 8 + 32 + ll_term_columns(e->prompt, strlen(e->prompt)) + 45 <= t->width;
+    fprintf(t->f, ": the model's next token after \"%s\"%s(%zu prompt tokens, %zu in the vocabulary)\n", e->prompt,
+            fits ? " " : "\n  ", e->n_ids, e->V);
 }
 
 /* The raw next-token distribution (no processors), for the lessons that
@@ -734,10 +737,14 @@ static ll_status demo_decode(ll_explain *e, const ll_lesson *L, double v, ll_err
     if (st == LL_OK) st = generate(e, &p, &g[2], err);
     if (st == LL_OK) {
         FILE *f = e->term.f;
-        fprintf(f, "  16 new tokens each (HF profile). Sum of processed log-probs / length:\n");
-        fprintf(f, "  greedy %.4f, sampling %.4f, beams %.4f (HF's beam score)\n",
-                g[0].score / (double)(g[0].n_tokens ? g[0].n_tokens : 1),
-                g[1].score / (double)(g[1].n_tokens ? g[1].n_tokens : 1), g[2].score);
+        char text[300];
+        snprintf(text, sizeof text,
+                 "16 new tokens each (HF profile). Sum of processed log-probs / length: greedy %.4f, sampling %.4f, "
+                 "beams %.4f (HF's beam score)",
+                 g[0].score / (double)(g[0].n_tokens ? g[0].n_tokens : 1),
+                 g[1].score / (double)(g[1].n_tokens ? g[1].n_tokens : 1), g[2].score);
+        fputc('\n', f);
+        ll_term_wrap(&e->term, text, 2);
         print_columns(e, g, 3);
     }
     free_gens(g, 3);
@@ -879,9 +886,12 @@ static ll_status demo_frameworks(ll_explain *e, const ll_lesson *L, double v, ll
                                   e->n_ids, err);
     FILE *f = e->term.f;
     if (st == LL_OK) {
-        fprintf(f, "\n  %s, %s %g, %s 0.9, %s %d - under every profile:\n", ll_param_rows[LL_P_DO_SAMPLE].name,
-                ll_param_rows[LL_P_TEMPERATURE].name, v, ll_param_rows[LL_P_TOP_P].name, ll_param_rows[LL_P_SEED].name,
-                DEMO_SEED);
+        char head[200];
+        snprintf(head, sizeof head, "%s, %s %g, %s 0.9, %s %d - under every profile:", ll_param_rows[LL_P_DO_SAMPLE].name,
+                 ll_param_rows[LL_P_TEMPERATURE].name, v, ll_param_rows[LL_P_TOP_P].name, ll_param_rows[LL_P_SEED].name,
+                 DEMO_SEED);
+        fputc('\n', f);
+        ll_term_wrap(&e->term, head, 2);
         ll_compare_print(&c, &e->term, e->tok, 3);
         ll_term_color(&e->term, LL_C_DIM);
         fprintf(f, "  same numbers: logitlab compare%s -p \"%s\" %s %s %g %s 0.9 %s %d\n", e->model_flags, e->prompt,

@@ -58,6 +58,19 @@ void ll_term_heading(const ll_term *t, const char *title) {
     fputc('\n', t->f);
     ll_term_color(t, LL_C_BOLD);
     fputs(t->utf8 ? "\xe2\x94\x80\xe2\x94\x80 " : "-- ", t->f);
+    /* a title wider than the terminal goes on under the rule's start, cut at a space */
+    size_t len = strlen(title);
+    while (4 + ll_term_columns(title, len) > t->width) {
+        size_t k = 0, space = 0;
+        for (int cols = 0; title[k] && cols < t->width - 4; k++) {
+            if (((unsigned char)title[k] & 0xC0) != 0x80) cols++;
+            if (title[k] == ' ') space = k;
+        }
+        if (!space) break;
+        fprintf(t->f, "%.*s\n   ", (int)space, title);
+        title += space + 1;
+        len = strlen(title);
+    }
     fputs(title, t->f);
     fputc(' ', t->f);
     ll_term_color(t, LL_C_RESET);
@@ -89,14 +102,19 @@ void ll_term_wrap(const ll_term *t, const char *text, int indent) {
         } else {
             const char *q = p, *end = p + line_len;
             while (q < end) {
-                const char *cut = q, *last_space = NULL;
+                /* break at the last space, else after the last '/' (a/b/c lists) */
+                const char *cut = q, *last_space = NULL, *last_slash = NULL;
                 int cols = 0;
                 while (cut < end && cols < max) {
                     if (*cut == ' ') last_space = cut;
+                    if (*cut == '/' && cut + 1 < end) last_slash = cut + 1;
                     if (((unsigned char)*cut & 0xC0) != 0x80) cols++;
                     cut++;
                 }
-                if (cut < end && last_space && last_space > q) cut = last_space;
+                if (cut < end && last_space && last_space > q && (!last_slash || last_space > last_slash))
+                    cut = last_space;
+                else if (cut < end && last_slash && last_slash > q)
+                    cut = last_slash;
                 fprintf(t->f, "%*s%.*s\n", indent, "", (int)(cut - q), q);
                 q = cut;
                 while (q < end && *q == ' ') q++;

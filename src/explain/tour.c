@@ -22,7 +22,17 @@ static void menu(ll_explain *e) {
     ll_term_color(t, LL_C_BOLD);
     fputs("  Hyperparameters:\n", f);
     ll_term_color(t, LL_C_RESET);
-    int cols = t->width >= 100 ? 2 : 1, per = ((int)ll_n_lessons + cols - 1) / cols;
+    /* two columns when every item fits whole in one, else one column (a
+     * title cut in the middle of a word reads worse than a longer list) */
+    int widest = 0;
+    for (size_t i = 0; i < ll_n_lessons; i++) {
+        char item[200];
+        snprintf(item, sizeof item, "%2d %-19s %s", (int)i + 1, ll_lesson_id(&ll_lessons[i]),
+                 ll_lesson_title(&ll_lessons[i]));
+        int w = ll_term_columns(item, strlen(item));
+        widest = w > widest ? w : widest;
+    }
+    int cols = t->width - 4 >= 2 * (widest + 2) ? 2 : 1, per = ((int)ll_n_lessons + cols - 1) / cols;
     int cw = (t->width - 4) / cols;
     for (int r = 0; r < per; r++) {
         fputs("  ", f);
@@ -34,16 +44,18 @@ static void menu(ll_explain *e) {
                      ll_lesson_title(&ll_lessons[i]));
             int w = ll_term_columns(item, strlen(item));
             if (w > cw - 1) {
-                /* cut at a character boundary */
+                /* cut at a character boundary, at the last space that leaves room for "..." */
                 int cols_seen = 0;
-                size_t k = 0;
-                while (item[k] && cols_seen < cw - 2) {
+                size_t k = 0, space = 0;
+                while (item[k] && cols_seen < cw - 4) {
                     if (((unsigned char)item[k] & 0xC0) != 0x80) cols_seen++;
+                    if (item[k] == ' ' && k > 24) space = k;
                     k++;
                 }
                 while (item[k] && ((unsigned char)item[k] & 0xC0) == 0x80) k++;
-                item[k] = '\0';
-                w = cols_seen;
+                if (space) k = space;
+                snprintf(item + k, sizeof item - k, "...");
+                w = ll_term_columns(item, strlen(item));
             }
             if (e->current == i) ll_term_color(t, LL_C_ACCENT);
             fputs(item, f);
@@ -62,7 +74,9 @@ static void ask(ll_explain *e) {
     ll_term_color(t, LL_C_BOLD);
     if (e->current >= 0) {
         const ll_lesson *L = &ll_lessons[e->current];
-        fprintf(f, "  What next? Go deeper into %s, or open another hyperparameter:\n", ll_lesson_id(L));
+        char q[200];
+        snprintf(q, sizeof q, "What next? Go deeper into %s, or open another hyperparameter:", ll_lesson_id(L));
+        ll_term_wrap(t, q, 2);
         ll_term_color(t, LL_C_RESET);
         fprintf(f, "    m         more values of %s\n", ll_lesson_value_name(L));
         if (L->integer)
@@ -73,11 +87,14 @@ static void ask(ll_explain *e) {
                     ll_lesson_hi(L));
         fprintf(f, "    p TEXT    your own prompt (now \"%s\")\n", e->prompt);
         fprintf(f, "    s         step through the code on these numbers\n");
-        fprintf(f, "    1-%zu / a name   another lesson;  l  the list;  n  the next one;  q  quit\n", ll_n_lessons);
+        if (t->width >= 80)
+            fprintf(f, "    1-%zu / a name   another lesson;  l  the list;  n  the next one;  q  quit\n", ll_n_lessons);
+        else
+            fprintf(f, "    1-%zu / a name   another lesson\n    l  the list;  n  the next one;  q  quit\n", ll_n_lessons);
     } else {
-        fputs("  Which hyperparameter first? A number or a name (Enter starts at 1; q quits; p TEXT sets the "
-              "prompt)\n",
-              f);
+        ll_term_wrap(t, "Which hyperparameter first? A number or a name (Enter starts at 1; q quits; p TEXT sets the "
+                        "prompt)",
+                     2);
         ll_term_color(t, LL_C_RESET);
     }
     ll_term_color(t, LL_C_ACCENT);
@@ -131,12 +148,23 @@ ll_status ll_explain_tour(ll_explain *e, ll_error *err) {
                  2);
     /* the name comes from the file (general.name) and the prompt from the
      * user: both escaped, so neither can drive the terminal */
-    fputs("\n  Model: ", f);
-    ll_term_put_text(f, mi->name, strlen(mi->name));
-    fprintf(f, " (%s, %zu layers, dim %zu, %zu tokens in the vocabulary). Prompt: \"", mi->file_type, mi->n_layers,
-            mi->dim, mi->n_vocab);
-    ll_term_put_text(f, e->prompt, strlen(e->prompt));
-    fputs("\"\n", f);
+    char *intro = NULL;
+    size_t intro_len = 0;
+    FILE *m = open_memstream(&intro, &intro_len);
+    if (m) {
+        fputs("Model: ", m);
+        ll_term_put_text(m, mi->name, strlen(mi->name));
+        fprintf(m, " (%s, %zu layers, dim %zu, %zu tokens in the vocabulary).\nPrompt: \"", mi->file_type,
+                mi->n_layers, mi->dim, mi->n_vocab);
+        ll_term_put_text(m, e->prompt, strlen(e->prompt));
+        fputs("\"", m);
+        fclose(m);
+    }
+    if (intro) {
+        fputc('\n', f);
+        ll_term_wrap(t, intro, 2);
+        free(intro);
+    }
     menu(e);
     char line[1200];
     for (;;) {
