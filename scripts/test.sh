@@ -10,6 +10,29 @@ if [ ! -d ../shared/vectors ] || [ ! -d ../shared/models ]; then
   echo "error: ../shared (reference vectors and models) is missing next to this checkout" >&2
   exit 1
 fi
+# logitlab serve and its tests (tests/serve) need libmicrohttpd, jansson and
+# pkg-config to build, node and npm to run the official openai client:
+# install what is missing (Debian packages), then the client itself.
+missing=""
+command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
+if command -v pkg-config >/dev/null 2>&1; then
+  pkg-config --exists libmicrohttpd || missing="$missing libmicrohttpd-dev"
+  pkg-config --exists jansson || missing="$missing libjansson-dev"
+else
+  missing="$missing libmicrohttpd-dev libjansson-dev"
+fi
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+if [ -n "$missing" ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "installing:$missing"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing
+fi
+if [ ! -f tests/serve/node_modules/openai/package.json ]; then
+  (cd tests/serve && npm ci --no-audit --no-fund)
+fi
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "$@"
 cmake --build "$build" -j "$jobs"

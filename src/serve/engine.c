@@ -670,6 +670,9 @@ static bool slot_step(srv_engine *e, srv_slot *s) {
         }
         if (atomic_load(&j->cancelled) && !atomic_load(&e->stopping)) {
             srv_job_finish(j, 499);
+            pthread_mutex_lock(&e->mu);
+            e->n_cancelled++;
+            pthread_mutex_unlock(&e->mu);
             return false;
         }
         finish_job(e, s);

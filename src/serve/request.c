@@ -331,6 +331,104 @@ static bool get_prompt(const json_t *v, const srv_model *m, srv_job *j, srv_err 
     return true;
 }
 
+/* messages -> the model's chat template (tokenizer.chat_template; the
+ * embedded model and llama2.c checkpoints have none and get logitlab's own
+ * format, docs/chat.md) -> prompt tokens. Content is a string or OpenAI's
+ * list of {"type": "text", "text": ...} parts. */
+static bool get_messages(const json_t *v, const srv_model *m, srv_job *j, srv_err *e) {
+    const char *key = "messages";
+    char b[LL_QUOTE_MAX];
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return srv_fail(e, 400, key, "messages must be a non-empty array of {\"role\", \"content\"}, not %s",
+                        json_is_array(v) ? "an empty array" : type_name(v));
+    size_t n = json_array_size(v);
+    ll_chat_message *msgs = calloc(n, sizeof *msgs);
+    char **owned = calloc(n, sizeof *owned);
+    char *tmpl = NULL, *text = NULL;
+    size_t len = 0;
+    bool ok = false;
+    if (!msgs || !owned) {
+        srv_fail(e, 500, key, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *msg = json_array_get(v, i), *role = json_object_get(msg, "role"),
+                     *content = json_object_get(msg, "content");
+        if (!json_is_object(msg)) {
+            srv_fail(e, 400, key, "messages[%zu] must be an object {\"role\", \"content\"}, not %s", i, type_name(msg));
+            goto done;
+        }
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)msg, k, x) {
+            if (strcmp(k, "role") && strcmp(k, "content") && strcmp(k, "name")) {
+                srv_fail(e, 400, key, "messages[%zu]: unknown field '%s' (valid: role, content, name)", i,
+                         ll_quote(b, k, strlen(k)));
+                goto done;
+            }
+        }
+        if (!json_is_string(role)) {
+            srv_fail(e, 400, key, "messages[%zu].role must be a string", i);
+            goto done;
+        }
+        msgs[i].role = json_string_value(role);
+        if (json_is_string(content)) {
+            msgs[i].content = json_string_value(content);
+            if (strlen(msgs[i].content) != json_string_length(content)) {
+                srv_fail(e, 400, key, "messages[%zu].content contains a NUL character", i);
+                goto done;
+            }
+        } else if (json_is_array(content)) {
+            char *buf = NULL;
+            size_t bl = 0, bc = 0;
+            bool good = srv_buf_add(&buf, &bl, &bc, "", 0);
+            for (size_t k2 = 0; good && k2 < json_array_size(content); k2++) {
+                const json_t *part = json_array_get(content, k2), *t = json_object_get(part, "text");
+                const json_t *ty = json_object_get(part, "type");
+                if (!json_is_string(ty) || strcmp(json_string_value(ty), "text") != 0 || !json_is_string(t)) {
+                    free(buf);
+                    srv_fail(e, 400, key, "messages[%zu].content[%zu]: only {\"type\": \"text\", \"text\": ...} parts are supported", i, k2);
+                    goto done;
+                }
+                good = srv_buf_add(&buf, &bl, &bc, json_string_value(t), json_string_length(t));
+            }
+            owned[i] = buf;
+            if (!good) {
+                srv_fail(e, 500, key, "out of memory");
+                goto done;
+            }
+            msgs[i].content = buf;
+        } else {
+            srv_fail(e, 400, key, "messages[%zu].content must be a string or an array of text parts, not %s", i,
+                     content ? type_name(content) : "missing");
+            goto done;
+        }
+    }
+    ll_error err;
+    ll_error_clear(&err);
+    if (ll_model_chat_template(m->model, &tmpl, &err) != LL_OK) {
+        srv_fail(e, 500, key, "%s", err.message);
+        goto done;
+    }
+    if (ll_chat_apply(tmpl ? tmpl : "logitlab", msgs, n, true, &text, &len, &err) != LL_OK) {
+        srv_fail(e, 400, key, "messages: %s", err.message);
+        goto done;
+    }
+    /* the template writes the special tokens as text: read them as tokens */
+    if (ll_tokenize(m->tok, text, len, true, true, &j->prompt, &j->n_prompt, &err) != LL_OK) {
+        srv_fail(e, 400, key, "messages: %s", err.message);
+        goto done;
+    }
+    ok = true;
+done:
+    for (size_t i = 0; owned && i < n; i++) free(owned[i]);
+    free(owned);
+    free(msgs);
+    free(tmpl);
+    free(text);
+    return ok;
+}
+
 /* Names the field a library message is about (messages start with it). */
 static void param_of_message(const char *msg, char *param, size_t cap) {
     size_t n = 0;
@@ -471,10 +569,10 @@ bool srv_parse_request(srv_job *j, json_t *body, srv_kind kind, const srv_model 
             return srv_fail(e, 400, "top_logprobs", "top_logprobs needs logprobs: true");
         if (j->chat_logprobs) j->logprobs = top_logprobs >= 0 ? (int)top_logprobs : 0;
         (void)logprobs_given;
-        /* Chat needs the model's template (src/decode/chat.c, not yet in
-         * this tree): say so rather than guess a format. */
-        return srv_fail(e, 400, "messages",
-                        "chat templates are not available yet in this build: use /v1/completions with a prompt");
+        if (!get_messages(json_object_get(body, "messages"), m, j, e)) return false;
+        /* chat: until the context is full unless max_tokens says otherwise
+         * (vLLM's chat default), rather than the Completions API's 16 */
+        if (max_tokens < 0 && j->n_prompt < m->n_ctx) max_tokens = (long long)(m->n_ctx - j->n_prompt);
     }
     if (j->n_prompt == 0) return srv_fail(e, 400, "prompt", "the prompt is empty: give at least one token");
     if (j->n_prompt >= m->n_ctx)
