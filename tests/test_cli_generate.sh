@@ -63,7 +63,7 @@ check "max_length 9 with a 5-token prompt gives 4 tokens" $?
 # generate and inspect say so on stderr; stdout is what greedy gives
 gen -p "Once upon a time" --profile hf --temperature 0.7 --max-new-tokens 12 > "$tmp/out" 2> "$tmp/err"
 check "hf --temperature 0.7 runs" $?
-has "$tmp/err" 'hf profile: do_sample is false, so temperature' && has "$tmp/err" 'greedy decoding'
+has "$tmp/err" 'hf profile: do_sample is false, so temperature is ignored (greedy' && has "$tmp/err" 'greedy decoding'
 check "generate: the do_sample warning on stderr" $?
 printf ', there was a little girl named Lily. She\n' | cmp -s - "$tmp/out"; check "generate: hf without do_sample decodes greedily" $?
 gen -p "Once upon a time" --profile hf --do-sample --temperature 0.7 --max-new-tokens 12 > /dev/null 2> "$tmp/err"

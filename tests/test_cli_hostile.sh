@@ -226,8 +226,12 @@ smp --logits "$tmp/l7.json" --dynatemp-range 0.5 --dynatemp-exp 2 --xtc-probabil
 check "the same parameters with their stages on" $?
 smp --logits "$tmp/l7.json" --mirostat 2 --mirostat-tau 3 --mirostat-eta 0.2 > "$tmp/out" 2>/dev/null
 has "$tmp/out" 'mirostat_v2(tau=3, eta=0.2'; check "--mirostat 2 with tau and eta" $?
+# a warper greedy decoding leaves out is still range-checked: never "ignored" with a bad value
+expect 2 "top_p = -0.5 is out of range" "hf greedy with --top-p -0.5" -- "$bin" sample --logits "$tmp/l7.json" --profile hf --top-p -0.5
+expect 2 "top_k(k=-3)\|k = -3\|top_k = -3" "hf greedy with a bad per-stage top_k" -- \
+  "$bin" sample --logits "$tmp/l7.json" --profile hf --samplers "top_k(k=-3),temperature"
 # inspect says on stderr what it ignores (docs/semantics.md: "ignored, with a warning"); stdout is unchanged
-expect 0 "hf profile: do_sample is false, so temperature/top_k" "inspect warns that hf ignores top_k without do_sample" -- \
+expect 0 "hf profile: do_sample is false, so top_k is ignored" "inspect warns that hf ignores top_k without do_sample" -- \
   "$bin" inspect -p And --profile hf --top-k 3 --samplers temperature --top 2
 has "$tmp/out" "chain: greedy" && ! has "$tmp/out" "do_sample"; check "... the warning is on stderr only" $?
 "$bin" inspect -p And --top 2 > /dev/null 2> "$tmp/err"

@@ -417,6 +417,7 @@ typedef struct {
     ll_chain *ch;
     ll_error *err;
     ll_status st;
+    bool check_only; /* build to validate, then drop (the warpers greedy leaves out) */
 } builder;
 
 static void add(builder *b, ll_sampler *s) {
@@ -429,7 +430,8 @@ static void add(builder *b, ll_sampler *s) {
         if (b->st == LL_OK) b->st = LL_ERR_INVALID_ARGUMENT;
         return;
     }
-    b->st = ll_chain_add(b->ch, s, b->err);
+    if (b->check_only) ll_sampler_free(s);
+    else b->st = ll_chain_add(b->ch, s, b->err);
 }
 
 static void add_stage(builder *b, int stage, const ll_stage_ctx *c) {
@@ -557,7 +559,7 @@ ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_e
         free(order);
         return NULL;
     }
-    builder b = {ch, err, LL_OK};
+    builder b = {ch, err, LL_OK, false};
     bool listed[LL_ST_COUNT] = {false};
     for (size_t i = 0; i < n_order; i++) listed[order[i].stage] = true;
     ll_stage_ctx ctx = {&r, p, n_vocab, listed};
@@ -607,6 +609,21 @@ ll_chain *ll_chain_from_params(const ll_sampling_params *p, size_t n_vocab, ll_e
             for (size_t i = 0; i < LL_ARRAY_LEN(pr->order) && pr->order[i] >= 0; i++)
                 if (ll_stage_rows[pr->order[i]].processor) add_if_on(&b, pr->order[i], &ctx);
         }
+        /* the warpers left out are still checked: a value out of range is an
+         * error whether or not it would run (top_p = -0.5 is never "ignored");
+         * temperature is the exception, as 0 is what asks for greedy here, and
+         * resolve() has checked its range */
+        b.check_only = true;
+        if (custom_order) {
+            for (size_t i = 0; i < n_order; i++)
+                if (!ll_stage_rows[order[i].stage].processor && order[i].stage != LL_ST_TEMPERATURE)
+                    add_occurrence(&b, &order[i], p, &ctx);
+        } else {
+            for (size_t i = 0; i < LL_ARRAY_LEN(pr->order) && pr->order[i] >= 0; i++)
+                if (!ll_stage_rows[pr->order[i]].processor && pr->order[i] != LL_ST_TEMPERATURE)
+                    add_stage(&b, pr->order[i], &ctx);
+        }
+        b.check_only = false;
     } else if (!custom_order) {
         for (size_t i = 0; i < LL_ARRAY_LEN(pr->order) && pr->order[i] >= 0; i++) add_stage(&b, pr->order[i], &ctx);
     } else {
@@ -645,9 +662,9 @@ void ll_sampling_params_warnings(const ll_sampling_params *p, char *buf, size_t 
     double t;
     bool t_set = ll_param_get(p, LL_P_TEMPERATURE, &t);
     if ((pr->warnings & LL_WARN_DO_SAMPLE) && p->do_sample != 1) {
-        /* the warpers of the profile's order, by their parameter names */
+        /* the warpers of the profile's order that were set, by their parameter names */
         char names[256];
-        size_t nn = 0;
+        size_t nn = 0, n_set = 0;
         bool warpers = false;
         names[0] = '\0';
         for (size_t i = 0; i < LL_ARRAY_LEN(pr->order) && pr->order[i] >= 0; i++) {
@@ -658,13 +675,15 @@ void ll_sampling_params_warnings(const ll_sampling_params *p, char *buf, size_t 
             bool set = ll_param_get(p, id, &v);
             if (id == LL_P_TEMPERATURE) set = set && v != 0.0 && v != 1.0; /* 0 is greedy, 1 does nothing */
             warpers = warpers || set;
+            if (!set) continue;
+            n_set++;
             if (nn < sizeof names)
-                nn += (size_t)snprintf(names + nn, sizeof names - nn, "%s%s", nn ? "/" : "", ll_param_rows[id].name);
+                nn += (size_t)snprintf(names + nn, sizeof names - nn, "%s%s", nn ? ", " : "", ll_param_rows[id].name);
         }
         if (warpers)
-            WARN("%s profile: do_sample is false, so %s are ignored (greedy decoding, as transformers does); pass "
+            WARN("%s profile: do_sample is false, so %s %s ignored (greedy decoding, as transformers does); pass "
                  "do_sample to sample\n",
-                 pr->name, names);
+                 pr->name, names, n_set > 1 ? "are" : "is");
         else if (p->samplers && *p->samplers) {
             char q[LL_QUOTE_MAX];
             WARN("%s profile: do_sample is false, so samplers=%s is not used (greedy decoding); pass do_sample to "
