@@ -600,7 +600,8 @@ static cell *push(cells *cs) {
 static void push_text(cells *cs, ll_color color, const char *fmt, const char *s1, const char *s2) {
     cell *c = push(cs);
     if (!c) return;
-    snprintf(c->text, sizeof c->text, fmt, s1, s2);
+    int w = snprintf(c->text, sizeof c->text, fmt, s1, s2);
+    if (w < 0 || (size_t)w >= sizeof c->text) memcpy(c->text + sizeof c->text - 4, "...", 4); /* cut, visibly */
     c->color = color;
 }
 
