@@ -164,7 +164,7 @@ static bool get_logit_bias(const json_t *v, size_t n_vocab, srv_job *j, srv_err 
             errno = 0;
             long long x = strtoll(id, &end, 10);
             if (!*id || *end || errno || id[0] == '+' || id[0] == ' ')
-                return srv_fail(e, 400, key, "logit_bias: key %s is not a token id", ll_quote(b, id, strlen(id)));
+                return srv_fail(e, 400, key, "logit_bias: key '%s' is not a token id", ll_quote(b, id, strlen(id)));
             if (x < 0 || (unsigned long long)x >= n_vocab)
                 return srv_fail(e, 400, key, "logit_bias: token id %lld is out of range: valid is [0, %zu)", x, n_vocab);
             char name[64];
