@@ -34,6 +34,6 @@ if [ ! -f tests/serve/node_modules/openai/package.json ]; then
   (cd tests/serve && npm ci --no-audit --no-fund)
 fi
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "$@"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLOGITLAB_REQUIRE_SERVE=ON "$@"
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs"
