@@ -291,7 +291,7 @@ typedef struct {
     double score;
 } seq_state;
 
-static uint32_t derive_seed(uint32_t seed, int32_t i) {
+uint32_t ll_gen_derive_seed(uint32_t seed, int32_t i) {
     if (i == 0) return seed; /* n = 1 gives the same tokens as a single run */
     uint64_t z = (uint64_t)seed + 0x9E3779B97F4A7C15ull * (uint64_t)i;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -317,7 +317,7 @@ static ll_status sample_loop(const ll_lm *lm, const ll_tokenizer *tok, const int
     for (size_t i = 0; i < ns && st == LL_OK; i++) {
         ll_sampling_params sp = su->sampling;
         uint32_t seed = sp.seed >= 0 ? (uint32_t)sp.seed : LL_DEFAULT_SEED;
-        sp.seed = derive_seed(seed, (int32_t)i);
+        sp.seed = ll_gen_derive_seed(seed, (int32_t)i);
         sq[i].chain = ll_chain_from_params(&sp, V, err);
         if (!sq[i].chain) {
             st = err ? err->status : LL_ERR_INVALID_ARGUMENT;

@@ -51,6 +51,10 @@ bool ll_gen_is_eos(const ll_gen_setup *s, int32_t tok);
 void ll_gen_logprobs_raw(const float *logits, size_t V, int32_t id, size_t n_top, ll_token_logprobs *out);
 void ll_gen_logprobs_processed(const ll_candidates *c, int32_t id, size_t n_top, ll_token_logprobs *out);
 
+/* The seed of sample i of n (SplitMix64 of seed + i; sample 0 keeps the
+ * seed, so n = 1 is a single run): every loop that draws n samples uses it,
+ * so the server's n > 1 equals the CLI's. */
+uint32_t ll_gen_derive_seed(uint32_t seed, int32_t i);
 ll_status ll_gen_text_init(ll_gen_text *t, const ll_tokenizer *tok, const ll_generate_params *p, ll_error *err);
 void ll_gen_text_free(ll_gen_text *t);
 bool ll_gen_text_push(ll_gen_text *t, const ll_generate_params *p, int32_t seq, int32_t tok, bool *oom);

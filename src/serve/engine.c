@@ -474,17 +474,6 @@ static void slot_release(srv_engine *e, srv_slot *s) {
     pthread_mutex_unlock(&e->mu);
 }
 
-/* derive_seed as generate.c's sample_loop: sample i of n gets its own
- * stream, sample 0 the seed itself (n = 1 equals a single run). It must
- * stay equal to generate.c's, or n > 1 here would differ from the CLI. */
-static uint32_t derive_seed(uint32_t seed, int32_t i) {
-    if (i == 0) return seed;
-    uint64_t z = (uint64_t)seed + 0x9E3779B97F4A7C15ull * (uint64_t)i;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return (uint32_t)(z ^ (z >> 31));
-}
-
 static ll_status slot_start(srv_slot *s, srv_job *j, ll_error *err) {
     s->job = j;
     j->gp.on_text = on_text;
@@ -508,7 +497,7 @@ static ll_status slot_start(srv_slot *s, srv_job *j, ll_error *err) {
         srv_seq *q = &s->seq[i];
         ll_sampling_params sp = s->su.sampling;
         uint32_t seed = sp.seed >= 0 ? (uint32_t)sp.seed : LL_DEFAULT_SEED;
-        sp.seed = derive_seed(seed, (int32_t)i);
+        sp.seed = ll_gen_derive_seed(seed, (int32_t)i);
         q->chain = ll_chain_from_params(&sp, V, err);
         if (!q->chain) return err ? err->status : LL_ERR_INVALID_ARGUMENT;
         st = ll_chain_set_prompt(q->chain, j->prompt, j->n_prompt, err);
