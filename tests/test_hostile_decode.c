@@ -294,8 +294,29 @@ static void long_prompt_stops(ll_model *m, int num_beams, double max_time, doubl
            late);
 }
 
-/* beam search stopped while it runs: still num_return_sequences beams */
-static void beam_stops_while_running(ll_model *m, double max_time, double delay) {
+/* Sets the interrupt flag from inside the forward pass, at its n-th layer
+ * check (the context's abort callback, which ll_generate chains to): a stop
+ * at a known point of the run, whatever the machine's load. */
+typedef struct {
+    volatile sig_atomic_t *flag;
+    long calls, after;
+    double set_at;
+} layer_counter;
+
+static bool flag_after_layers(void *user) {
+    layer_counter *k = user;
+    if (++k->calls == k->after) {
+        k->set_at = now_s();
+        *k->flag = 1;
+    }
+    return false;
+}
+
+/* beam search stopped while it runs: still num_return_sequences beams. By
+ * the interrupt flag: set at the first layer of the fourth forward pass
+ * (after the prompt and two beam steps); by max_time: a limit the prompt
+ * cannot use up even on a loaded machine under ASan. */
+static void beam_stops_while_running(ll_model *m, double max_time, bool by_flag) {
     ll_error err;
     ll_context *c = ll_context_new(m, CTX, 2, &err);
     ll_lm lm;
@@ -309,16 +330,14 @@ static void beam_stops_while_running(ll_model *m, double max_time, double delay)
     p.max_time = max_time;
     volatile sig_atomic_t flag = 0;
     p.interrupt = &flag;
-    setter s = {&flag, delay, 0.0};
-    pthread_t th;
+    layer_counter k = {&flag, 0, 3 * (long)ll_model_get_info(m)->n_layers + 1, 0.0};
+    if (by_flag) ll_context_set_abort(c, flag_after_layers, &k);
     double t0 = now_s();
-    if (delay > 0) pthread_create(&th, NULL, set_later, &s);
     ll_generate_result r;
     ll_status st = ll_generate(&lm, NULL, prompt, 8, &p, &r, &err);
     double t1 = now_s();
-    if (delay > 0) pthread_join(th, NULL);
-    double late = t1 - (delay > 0 ? s.set_at : t0 + max_time);
-    const char *what = delay > 0 ? "interrupt" : "max_time";
+    double late = t1 - (by_flag ? k.set_at : t0 + max_time);
+    const char *what = by_flag ? "interrupt" : "max_time";
     CHECK(st == LL_OK, "beam search, %s: %s", what, err.message);
     CHECK(late < STOP_BOUND, "beam search, %s: returned %.3f s after it (bound %.1f s)", what, late, STOP_BOUND);
     if (st == LL_OK) {
@@ -326,7 +345,7 @@ static void beam_stops_while_running(ll_model *m, double max_time, double delay)
         for (size_t i = 0; i < r.n_seqs; i++) {
             CHECK(r.seqs[i].n_tokens > 0 && r.seqs[i].n_tokens < (size_t)p.max_new_tokens && isfinite(r.seqs[i].score),
                   "beam search, %s, sequence %zu: %zu tokens, score %g", what, i, r.seqs[i].n_tokens, r.seqs[i].score);
-            CHECK(r.seqs[i].reason == (delay > 0 ? LL_STOP_INTERRUPTED : LL_STOP_TIME), "reason %s",
+            CHECK(r.seqs[i].reason == (by_flag ? LL_STOP_INTERRUPTED : LL_STOP_TIME), "reason %s",
                   ll_stop_reason_name(r.seqs[i].reason));
             if (i) CHECK(r.seqs[i].score <= r.seqs[i - 1].score, "beam %zu scores above beam %zu", i, i - 1);
         }
@@ -573,8 +592,8 @@ int main(void) {
     samples_stop_on_step(m, 3, true);
     beam_stops_on_step(m, false);
     beam_stops_on_step(m, true);
-    beam_stops_while_running(m, 0.0, 0.3);
-    beam_stops_while_running(m, 0.3, 0.0);
+    beam_stops_while_running(m, 0.0, true);
+    beam_stops_while_running(m, 2.0, false);
 
     ll_model_free(m);
     return tu_finish("hostile_decode");

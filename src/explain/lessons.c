@@ -186,7 +186,7 @@ const ll_lesson ll_lessons[] = {
          "std::mt19937 seeded with the seed and draws one number per token; logitlab reproduces it bit "
          "for bit. With n samples, each gets its own stream derived from the seed (sample 0 is the "
          "single-sample result).",
-     .sources = {"ll_mt19937_next", "derive_seed", NULL},
+     .sources = {"ll_mt19937_next", "ll_gen_derive_seed", NULL},
      .def = 42, .lo = NAN, .hi = NAN, .integer = true, .side = {1, 2, 3}, .more = {0, 1, 7, 42, 1234},
      .range_profile = LL_PROFILE_LLAMACPP},
     {.id = "order",
