@@ -11,7 +11,7 @@
 # corpora are), FUZZ_COV_BUILD (default build-fuzz-cov).
 set -eu
 cd "$(dirname "$0")/.."
-all="fuzz_gguf fuzz_vocab fuzz_llama2c fuzz_tokbin fuzz_json fuzz_cli fuzz_chat"
+all="fuzz_gguf fuzz_vocab fuzz_llama2c fuzz_tokbin fuzz_json fuzz_cli fuzz_chat fuzz_serve_request"
 targets=${*:-$all}
 dir=${FUZZ_DIR:-${FUZZ_BUILD:-build-fuzz}/fuzz}
 cov=${FUZZ_COV_BUILD:-build-fuzz-cov}
@@ -42,6 +42,7 @@ files_of() {
     fuzz_json) echo src/util/json.c cli/cmd_sample.c ;;
     fuzz_cli) echo cli/args.c src/sampling/params.c src/sampling/tables.c ;;
     fuzz_chat) echo src/decode/chat.c ;;
+    fuzz_serve_request) echo src/serve/request.c ;;
   esac
 }
 

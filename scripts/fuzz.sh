@@ -23,6 +23,10 @@ case $secs in
   '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$secs'" >&2; exit 2 ;;
 esac
 all="fuzz_gguf fuzz_vocab fuzz_llama2c fuzz_tokbin fuzz_json fuzz_cli fuzz_chat"
+# the server's request reader, where the server is built (scripts/test.sh installs its libraries)
+if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libmicrohttpd jansson; then
+  all="$all fuzz_serve_request"
+fi
 targets=${*:-$all}
 build=${FUZZ_BUILD:-build-fuzz}
 dir=${FUZZ_DIR:-$build/fuzz}
@@ -131,6 +135,16 @@ out, conv = sys.argv[1], sys.argv[2].encode().decode('unicode_escape').encode('l
 for i, t in enumerate(json.load(open('tests/data/chat/jinja_renders.json'))['templates']):
     open('%s/template-%d-%s' % (out, i, t['name']), 'wb').write(t['template'].encode() + b'\0' + conv)
 PY
+fi
+
+# Request bodies as POST /v1/completions and /v1/chat/completions receive them.
+r=$seeds/fuzz_serve_request
+if [ -d "$r" ]; then
+  printf '{"model":"logitlab","prompt":"And God said","max_tokens":8,"temperature":0.7,"top_p":0.9,"seed":1}' >"$r/completion"
+  printf '{"prompt":[1,450,2],"n":2,"stop":["\\n","And"],"logprobs":3,"echo":true,"logit_bias":{"5":100,"9":-100}}' >"$r/ids"
+  printf '{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}],"stream":true,"stream_options":{"include_usage":true},"logprobs":true,"top_logprobs":2}' >"$r/chat"
+  printf '{"prompt":"x","profile":"llama.cpp","top_k":40,"min_p":0.05,"repeat_penalty":1.1,"repeat_last_n":64,"mirostat":2,"mirostat_tau":5,"dry_multiplier":0.8,"xtc_probability":0.5,"samplers":"top_k;top_p","trace":true}' >"$r/llamacpp"
+  printf '{"prompt":"x","profile":"hf","do_sample":true,"top_k":50,"typical_p":0.9,"repetition_penalty":1.2,"min_tokens":2,"ignore_eos":true,"stop_token_ids":[2]}' >"$r/hf"
 fi
 
 # Command lines, one argument per line.
