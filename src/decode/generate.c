@@ -277,20 +277,6 @@ void ll_generate_result_free(ll_generate_result *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* ---- sampling and greedy: n sequences in lockstep ---- */
-
-typedef struct {
-    ll_chain *chain;
-    ll_gen_text text;
-    int32_t *toks;
-    size_t n;
-    ll_token_logprobs *lp;
-    int32_t node;
-    bool done;
-    ll_stop_reason reason;
-    double score;
-} seq_state;
-
 uint32_t ll_gen_derive_seed(uint32_t seed, int32_t i) {
     if (i == 0) return seed; /* n = 1 gives the same tokens as a single run */
     uint64_t z = (uint64_t)seed + 0x9E3779B97F4A7C15ull * (uint64_t)i;
@@ -299,44 +285,196 @@ uint32_t ll_gen_derive_seed(uint32_t seed, int32_t i) {
     return (uint32_t)(z ^ (z >> 31));
 }
 
+/* ---- one sampled sequence, one token at a time ---- */
+
+ll_status ll_gen_seq_init(ll_gen_seq *q, int32_t index, ll_gen_setup *su, const ll_generate_params *p,
+                          const ll_tokenizer *tok, const int32_t *prompt, size_t n_prompt, size_t n_vocab,
+                          ll_error *err) {
+    memset(q, 0, sizeof *q);
+    q->index = index;
+    q->su = su;
+    q->p = p;
+    q->n_vocab = n_vocab;
+    ll_sampling_params sp = su->sampling;
+    uint32_t seed = sp.seed >= 0 ? (uint32_t)sp.seed : LL_DEFAULT_SEED;
+    sp.seed = ll_gen_derive_seed(seed, index);
+    q->chain = ll_chain_from_params(&sp, n_vocab, err);
+    if (!q->chain) return err ? err->status : LL_ERR_INVALID_ARGUMENT;
+    ll_status st = ll_chain_set_prompt(q->chain, prompt, n_prompt, err);
+    if (st == LL_OK) st = ll_gen_text_init(&q->text, tok, p, err);
+    if (st != LL_OK) return st;
+    q->toks = ll_malloc((su->max_new + 1) * sizeof(int32_t), err);
+    if (!q->toks) return LL_ERR_OUT_OF_MEMORY;
+    if (p->logprobs >= 0) {
+        q->lp = ll_calloc(su->max_new + 1, sizeof(ll_token_logprobs), err);
+        q->raw = ll_malloc(n_vocab * sizeof(float), err);
+        if (!q->lp || !q->raw) return LL_ERR_OUT_OF_MEMORY;
+    }
+    return LL_OK;
+}
+
+/* The chain picks the token; its log-probs (raw and processed) and the
+ * sequence's score are taken before accept changes the chain's state. */
+static ll_status seq_select(ll_gen_seq *q, float *logits, int32_t *token, ll_error *err) {
+    size_t V = q->n_vocab;
+    ll_token_logprobs *lp = q->lp ? &q->lp[q->n] : NULL;
+    if (lp) memcpy(q->raw, logits, V * sizeof(float)); /* the chain works in place */
+    ll_status st = ll_chain_sample_inplace(q->chain, logits, V, token, err);
+    if (st != LL_OK) return st;
+    const ll_candidates *c = ll_chain_candidates(q->chain);
+    if (lp) {
+        size_t n_top = q->p->logprobs > 0 ? (size_t)q->p->logprobs : 0;
+        ll_gen_logprobs_raw(q->raw, V, *token, n_top, lp);
+        ll_gen_logprobs_processed(c, *token, n_top, lp);
+    }
+    /* the score needs only the chosen candidate, not a pass over all of them */
+    float chosen = c->selected >= 0 ? ll_candidates_prob(c, (size_t)c->selected) : 0.0f;
+    q->score += chosen > 0.0f ? logf(chosen) : -INFINITY;
+    return LL_OK;
+}
+
+/* Why the sequence ends after token t, or LL_STOP_NONE; the first that
+ * applies wins: EOS, a stop string (the text is fed here), the length,
+ * the early stop. */
+static ll_stop_reason seq_stop_check(ll_gen_seq *q, int32_t t, bool *oom) {
+    ll_gen_setup *su = q->su;
+    if (ll_gen_is_eos(su, t)) return LL_STOP_EOS;
+    if (ll_gen_text_push(&q->text, q->p, q->index, t, oom)) return LL_STOP_STRING;
+    if (q->n >= su->max_new) return su->length_is_context ? LL_STOP_CONTEXT : LL_STOP_LENGTH;
+    if (ll_gen_should_stop(&su->stop)) return su->stop.reason;
+    return LL_STOP_NONE;
+}
+
+ll_status ll_gen_seq_step(ll_gen_seq *q, float *logits, int32_t *token, ll_error *err) {
+    int32_t t;
+    ll_status st = seq_select(q, logits, &t, err);
+    if (st == LL_OK) st = ll_chain_accept(q->chain, t, err);
+    if (st != LL_OK) return st;
+    q->toks[q->n++] = t;
+    *token = t;
+    bool oom = false;
+    ll_stop_reason why = seq_stop_check(q, t, &oom);
+    if (oom) return ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory");
+    if (why != LL_STOP_NONE) ll_gen_seq_end(q, why);
+    return LL_OK;
+}
+
+void ll_gen_seq_end(ll_gen_seq *q, ll_stop_reason reason) {
+    q->done = true;
+    q->reason = reason;
+    ll_gen_text_stream(&q->text, q->p, q->index, true);
+}
+
+ll_status ll_gen_seq_finish(ll_gen_seq *q, ll_generation *g, ll_error *err) {
+    g->reason = q->reason;
+    g->score = q->score;
+    g->logprobs = q->lp;
+    q->lp = NULL;
+    return ll_gen_finish_seq(g, &q->text, q->toks, q->n, err);
+}
+
+void ll_gen_seq_free(ll_gen_seq *q) {
+    ll_chain_free(q->chain);
+    ll_gen_text_free(&q->text);
+    free(q->toks);
+    free(q->lp);
+    free(q->raw);
+}
+
+/* ---- sampling and greedy: n sequences in lockstep ---- */
+
+/* The n samples of one prompt decode together: sample i's next-token
+ * logits are row rows[i] of the last forward pass; its last token is node
+ * node[i] of the context's token tree (-1: the prompt's end). */
+typedef struct {
+    size_t ns, V;
+    ll_gen_seq *sq;
+    float *logits;           /* ns rows */
+    int32_t *parents, *toks; /* the next forward pass: k tokens and where each hangs */
+    int32_t *nodes, *node;
+    size_t *rows;
+} sample_batch;
+
+static ll_status batch_init(sample_batch *b, const ll_lm *lm, const ll_tokenizer *tok, const int32_t *prompt,
+                            size_t n_prompt, const ll_generate_params *p, ll_gen_setup *su, ll_error *err) {
+    size_t V = lm->n_vocab, ns = (size_t)p->n;
+    memset(b, 0, sizeof *b);
+    b->ns = ns;
+    b->V = V;
+    b->sq = ll_calloc(ns, sizeof *b->sq, err);
+    b->logits = ll_malloc(ns * V * sizeof(float), err);
+    b->parents = ll_calloc(ns, sizeof(int32_t), err);
+    b->toks = ll_calloc(ns, sizeof(int32_t), err);
+    b->nodes = ll_calloc(ns, sizeof(int32_t), err);
+    b->node = ll_calloc(ns, sizeof(int32_t), err);
+    b->rows = ll_calloc(ns, sizeof(size_t), err);
+    if (!b->sq || !b->logits || !b->parents || !b->toks || !b->nodes || !b->node || !b->rows)
+        return LL_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < ns; i++) {
+        ll_status st = ll_gen_seq_init(&b->sq[i], (int32_t)i, su, p, tok, prompt, n_prompt, V, err);
+        if (st != LL_OK) return st;
+        b->node[i] = -1;
+        b->rows[i] = i;
+    }
+    return LL_OK;
+}
+
+static void batch_free(sample_batch *b) {
+    for (size_t i = 0; b->sq && i < b->ns; i++) ll_gen_seq_free(&b->sq[i]);
+    free(b->sq);
+    free(b->logits);
+    free(b->parents);
+    free(b->toks);
+    free(b->nodes);
+    free(b->node);
+    free(b->rows);
+}
+
+/* One token for every live sequence; those that go on are queued for the
+ * next forward pass (*k of them). */
+static ll_status batch_step(sample_batch *b, size_t *k, ll_error *err) {
+    *k = 0;
+    for (size_t i = 0; i < b->ns; i++) {
+        ll_gen_seq *q = &b->sq[i];
+        if (q->done) continue;
+        int32_t t;
+        ll_status st = ll_gen_seq_step(q, b->logits + b->rows[i] * b->V, &t, err);
+        if (st != LL_OK) return st;
+        if (q->done) continue;
+        b->parents[*k] = b->node[i];
+        b->toks[*k] = t;
+        b->rows[i] = (*k)++;
+    }
+    return LL_OK;
+}
+
+/* The forward pass over the k queued tokens: a plain extend for one
+ * sequence, a token tree for n. */
+static ll_status batch_decode(sample_batch *b, const ll_lm *lm, size_t k, ll_error *err) {
+    if (b->ns == 1) return lm->extend(lm->self, b->toks, 1, b->logits, err);
+    ll_status st = lm->branch(lm->self, b->parents, b->toks, k, b->logits, b->nodes, err);
+    for (size_t i = 0, j = 0; st == LL_OK && i < b->ns; i++)
+        if (!b->sq[i].done) b->node[i] = b->nodes[j++];
+    return st;
+}
+
+static void batch_end(sample_batch *b, ll_stop_reason reason) {
+    for (size_t i = 0; i < b->ns; i++)
+        if (!b->sq[i].done) ll_gen_seq_end(&b->sq[i], reason);
+}
+
 static ll_status sample_loop(const ll_lm *lm, const ll_tokenizer *tok, const int32_t *prompt, size_t n_prompt,
                              const ll_generate_params *p, ll_gen_setup *su, ll_generate_result *out, ll_error *err) {
     size_t V = lm->n_vocab, ns = (size_t)p->n;
-    ll_status st = LL_OK;
-    seq_state *sq = ll_calloc(ns, sizeof *sq, err);
-    float *logits0 = ll_malloc(V * sizeof(float), err), *raw = ll_malloc(V * sizeof(float), err);
-    float *logits = ll_malloc(ns * V * sizeof(float), err);
-    int32_t *parents = ll_calloc(ns, sizeof(int32_t), err), *toks = ll_calloc(ns, sizeof(int32_t), err);
-    int32_t *nodes = ll_calloc(ns, sizeof(int32_t), err);
-    size_t *rows = ll_calloc(ns, sizeof(size_t), err);
-    if (!sq || !logits0 || !raw || !logits || !parents || !toks || !nodes || !rows) {
-        st = LL_ERR_OUT_OF_MEMORY;
-        goto done;
-    }
-    size_t n_top = p->logprobs > 0 ? (size_t)p->logprobs : 0;
-    for (size_t i = 0; i < ns && st == LL_OK; i++) {
-        ll_sampling_params sp = su->sampling;
-        uint32_t seed = sp.seed >= 0 ? (uint32_t)sp.seed : LL_DEFAULT_SEED;
-        sp.seed = ll_gen_derive_seed(seed, (int32_t)i);
-        sq[i].chain = ll_chain_from_params(&sp, V, err);
-        if (!sq[i].chain) {
-            st = err ? err->status : LL_ERR_INVALID_ARGUMENT;
-            break;
-        }
-        st = ll_chain_set_prompt(sq[i].chain, prompt, n_prompt, err);
-        if (st == LL_OK) st = ll_gen_text_init(&sq[i].text, tok, p, err);
-        sq[i].toks = ll_malloc((su->max_new + 1) * sizeof(int32_t), err);
-        if (p->logprobs >= 0) sq[i].lp = ll_calloc(su->max_new + 1, sizeof(ll_token_logprobs), err);
-        if (!sq[i].toks || (p->logprobs >= 0 && !sq[i].lp)) st = LL_ERR_OUT_OF_MEMORY;
-        sq[i].node = -1;
-    }
+    sample_batch b;
+    ll_status st = batch_init(&b, lm, tok, prompt, n_prompt, p, su, err);
     if (st != LL_OK) goto done;
     lm->reset(lm->self);
     double t0 = ll_now_seconds();
     /* a stop before or during the prompt: every sequence empty, not an error */
     bool stopped = ll_gen_should_stop(&su->stop);
     if (!stopped) {
-        st = lm->extend(lm->self, prompt, n_prompt, logits0, err);
+        st = lm->extend(lm->self, prompt, n_prompt, b.logits, err);
         stopped = st == LL_ERR_INTERRUPTED;
         if (stopped) st = LL_OK;
         if (st != LL_OK) goto done;
@@ -344,82 +482,23 @@ static ll_status sample_loop(const ll_lm *lm, const ll_tokenizer *tok, const int
     out->prompt_seconds = ll_now_seconds() - t0;
     out->prompt_stopped = stopped;
     double t_start = ll_now_seconds();
-    for (size_t i = 0; i < ns && stopped; i++) {
-        sq[i].done = true;
-        sq[i].reason = ll_gen_stop_reason(&su->stop);
-    }
-    for (size_t i = 0; i < ns && !stopped; i++) memcpy(logits + i * V, logits0, V * sizeof(float));
-    for (size_t i = 0; i < ns; i++) rows[i] = i;
-    for (size_t step = 0; !stopped; step++) {
-        size_t k = 0; /* sequences to decode next */
-        for (size_t i = 0; i < ns; i++) {
-            seq_state *q = &sq[i];
-            if (q->done) continue;
-            float *lg = logits + rows[i] * V;
-            ll_token_logprobs *lp = q->lp ? &q->lp[q->n] : NULL;
-            int32_t t;
-            if (lp) memcpy(raw, lg, V * sizeof(float)); /* the chain works in place */
-            st = ll_chain_sample_inplace(q->chain, lg, V, &t, err);
-            if (st != LL_OK) goto done;
-            const ll_candidates *c = ll_chain_candidates(q->chain);
-            if (lp) {
-                ll_gen_logprobs_raw(raw, V, t, n_top, lp);
-                ll_gen_logprobs_processed(c, t, n_top, lp);
-            }
-            /* the score needs only the chosen candidate, not a pass over all of them */
-            float chosen = c->selected >= 0 ? ll_candidates_prob(c, (size_t)c->selected) : 0.0f;
-            q->score += chosen > 0.0f ? logf(chosen) : -INFINITY;
-            st = ll_chain_accept(q->chain, t, err);
-            if (st != LL_OK) goto done;
-            q->toks[q->n++] = t;
-            bool oom = false;
-            if (ll_gen_is_eos(su, t)) {
-                q->done = true;
-                q->reason = LL_STOP_EOS;
-            } else if (ll_gen_text_push(&q->text, p, (int32_t)i, t, &oom)) {
-                q->done = true;
-                q->reason = LL_STOP_STRING;
-            } else if (q->n >= su->max_new) {
-                q->done = true;
-                q->reason = su->length_is_context ? LL_STOP_CONTEXT : LL_STOP_LENGTH;
-            } else if (ll_gen_should_stop(&su->stop)) {
-                q->done = true;
-                q->reason = su->stop.reason;
-            }
-            if (oom) {
-                st = ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory");
-                goto done;
-            }
-            if (q->done) {
-                ll_gen_text_stream(&q->text, p, (int32_t)i, true);
-                continue;
-            }
-            parents[k] = q->node;
-            toks[k] = t;
-            rows[i] = k++;
-        }
-        if (k == 0) break;
-        if (ns == 1) {
-            st = lm->extend(lm->self, toks, 1, logits, err);
-        } else {
-            st = lm->branch(lm->self, parents, toks, k, logits, nodes, err);
-            for (size_t i = 0, j = 0; st == LL_OK && i < ns; i++)
-                if (!sq[i].done) sq[i].node = nodes[j++];
-        }
+    if (stopped) batch_end(&b, ll_gen_stop_reason(&su->stop));
+    for (size_t i = 1; i < ns && !stopped; i++) memcpy(b.logits + i * V, b.logits, V * sizeof(float));
+    while (!stopped) {
+        size_t k;
+        st = batch_step(&b, &k, err);
+        if (st != LL_OK || k == 0) break;
+        st = batch_decode(&b, lm, k, err);
         if (st == LL_ERR_INTERRUPTED) {
             /* stopped inside the forward pass: the tokens chosen so far stay */
             st = LL_OK;
-            for (size_t i = 0; i < ns; i++) {
-                if (sq[i].done) continue;
-                sq[i].done = true;
-                sq[i].reason = ll_gen_stop_reason(&su->stop);
-                ll_gen_text_stream(&sq[i].text, p, (int32_t)i, true);
-            }
+            batch_end(&b, ll_gen_stop_reason(&su->stop));
             break;
         }
-        if (st != LL_OK) goto done;
+        if (st != LL_OK) break;
         out->n_generated += k;
     }
+    if (st != LL_OK) goto done;
     out->gen_seconds = ll_now_seconds() - t_start;
     out->seqs = ll_calloc(ns, sizeof *out->seqs, err);
     if (!out->seqs) {
@@ -427,28 +506,9 @@ static ll_status sample_loop(const ll_lm *lm, const ll_tokenizer *tok, const int
         goto done;
     }
     out->n_seqs = ns;
-    for (size_t i = 0; i < ns && st == LL_OK; i++) {
-        st = ll_gen_finish_seq(&out->seqs[i], &sq[i].text, sq[i].toks, sq[i].n, err);
-        out->seqs[i].reason = sq[i].reason;
-        out->seqs[i].score = sq[i].score;
-        out->seqs[i].logprobs = sq[i].lp;
-        sq[i].lp = NULL;
-    }
+    for (size_t i = 0; i < ns && st == LL_OK; i++) st = ll_gen_seq_finish(&b.sq[i], &out->seqs[i], err);
 done:
-    for (size_t i = 0; sq && i < ns; i++) {
-        ll_chain_free(sq[i].chain);
-        ll_gen_text_free(&sq[i].text);
-        free(sq[i].toks);
-        free(sq[i].lp);
-    }
-    free(sq);
-    free(logits0);
-    free(raw);
-    free(logits);
-    free(parents);
-    free(toks);
-    free(nodes);
-    free(rows);
+    batch_free(&b);
     return st;
 }
 
