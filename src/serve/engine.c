@@ -9,8 +9,8 @@
  * and leaves as soon as it is done; nothing a request computes depends on
  * another one (its own context, its own chains and seeds), so its tokens
  * are the same alone or among others, and the same as `logitlab generate`
- * with the same parameters (the steps below are generate.c's sampling
- * loop, step by step, through generate_impl.h).
+ * with the same parameters: every token is ll_gen_seq_step, the step
+ * generate.c's sampling loop takes (generate_impl.h).
  *
  * This is not yet continuous batching in the sense of one batched
  * forward pass for all slots: each slot's step is its own forward pass,
@@ -85,14 +85,8 @@ void srv_job_finish(srv_job *j, int status) {
 /* ---- slots ---- */
 
 typedef struct {
-    ll_chain *chain;
-    ll_gen_text text;
-    int32_t *toks;
-    size_t n;
-    ll_token_logprobs *lp;
-    int32_t node;
-    bool done;
-    ll_stop_reason reason;
+    ll_gen_seq g;    /* chain, text, tokens, log-probs, done/reason */
+    int32_t node;    /* its last token in the context's token tree (n > 1) */
     ll_trace *trace;
     json_t *traces;  /* per generated token (non-streaming) */
     char *delta;     /* text made final during this step (ll_generate_params.on_text) */
@@ -109,7 +103,7 @@ typedef struct {
     bool su_set;
     srv_seq *seq;
     size_t ns;
-    float *logits, *raw;
+    float *logits;
     int32_t *parents, *toks, *nodes;
     size_t *rows;
     bool prompt_done;
@@ -230,7 +224,7 @@ static json_t *lp_chat_entry(const ll_tokenizer *tok, const ll_token_logprobs *x
 static json_t *usage_json(const srv_slot *s) {
     json_t *u = json_object();
     size_t gen = 0;
-    for (size_t i = 0; i < s->ns; i++) gen += s->seq[i].n;
+    for (size_t i = 0; i < s->ns; i++) gen += s->seq[i].g.n;
     json_object_set_new(u, "prompt_tokens", json_integer((json_int_t)s->job->n_prompt));
     json_object_set_new(u, "completion_tokens", json_integer((json_int_t)gen));
     json_object_set_new(u, "total_tokens", json_integer((json_int_t)(s->job->n_prompt + gen)));
@@ -267,7 +261,7 @@ static bool stream_token(srv_slot *s, size_t i, bool has_token, json_t *trace) {
     json_t *c = json_object();
     json_object_set_new(c, "index", json_integer((json_int_t)i));
     json_t *text = srv_json_text(q->delta ? q->delta : "", q->delta_len);
-    const ll_token_logprobs *x = has_token && q->lp ? &q->lp[q->n - 1] : NULL;
+    const ll_token_logprobs *x = has_token && q->g.lp ? &q->g.lp[q->g.n - 1] : NULL;
     if (j->kind == SRV_CHAT) {
         json_t *d = json_object();
         json_object_set_new(d, "content", text);
@@ -291,7 +285,7 @@ static bool stream_token(srv_slot *s, size_t i, bool has_token, json_t *trace) {
         }
     }
     if (trace) json_object_set_new(c, "trace", trace);
-    json_object_set_new(c, "finish_reason", q->done ? json_string(finish_reason(q->reason)) : json_null());
+    json_object_set_new(c, "finish_reason", q->g.done ? json_string(finish_reason(q->g.reason)) : json_null());
     json_t *choices = json_array();
     json_array_append_new(choices, c);
     json_object_set_new(o, "choices", choices);
@@ -330,7 +324,7 @@ static json_t *trace_record(srv_slot *s, size_t i) {
     json_t *o = json_object();
     json_object_set_new(o, "chain", json_string(s->chain_desc ? s->chain_desc : ""));
     json_object_set_new(o, "stages", srv_json_trace(q->trace, s->job->model->tok));
-    json_object_set_new(o, "selected", json_integer(q->toks[q->n - 1]));
+    json_object_set_new(o, "selected", json_integer(q->g.toks[q->g.n - 1]));
     return o;
 }
 
@@ -354,8 +348,8 @@ static void finish_job(srv_engine *e, srv_slot *s) {
             srv_seq *q = &s->seq[i];
             json_t *c = json_object();
             json_object_set_new(c, "index", json_integer((json_int_t)i));
-            size_t tlen = q->text.stop.text ? q->text.stop.len : 0;
-            const char *t = tlen ? q->text.stop.text : "";
+            size_t tlen = q->g.text.stop.text ? q->g.text.stop.len : 0;
+            const char *t = tlen ? q->g.text.stop.text : "";
             if (j->kind == SRV_CHAT) {
                 json_t *msg = json_object();
                 json_object_set_new(msg, "role", json_string("assistant"));
@@ -370,18 +364,18 @@ static void finish_job(srv_engine *e, srv_slot *s) {
             } else {
                 json_object_set_new(c, "text", srv_json_text(t, tlen));
             }
-            if (q->lp) {
+            if (q->g.lp) {
                 if (j->kind == SRV_CHAT) {
                     json_t *lp = json_object(), *arr = json_array();
-                    for (size_t k = 0; k < q->n; k++) json_array_append_new(arr, lp_chat_entry(tok, &q->lp[k]));
+                    for (size_t k = 0; k < q->g.n; k++) json_array_append_new(arr, lp_chat_entry(tok, &q->g.lp[k]));
                     json_object_set_new(lp, "content", arr);
                     json_object_set_new(c, "logprobs", lp);
                 } else {
                     json_t *lp = lp_completion_new();
                     size_t off = j->echo ? j->echo_len : 0;
-                    for (size_t k = 0; k < q->n; k++) {
-                        lp_completion_add(lp, tok, &q->lp[k], off);
-                        off += ll_token_to_bytes(tok, q->lp[k].id, false, NULL, 0);
+                    for (size_t k = 0; k < q->g.n; k++) {
+                        lp_completion_add(lp, tok, &q->g.lp[k], off);
+                        off += ll_token_to_bytes(tok, q->g.lp[k].id, false, NULL, 0);
                     }
                     json_object_set_new(c, "logprobs", lp);
                 }
@@ -392,7 +386,7 @@ static void finish_job(srv_engine *e, srv_slot *s) {
                 json_object_set_new(c, "trace", q->traces);
                 q->traces = NULL;
             }
-            json_object_set_new(c, "finish_reason", json_string(finish_reason(q->reason)));
+            json_object_set_new(c, "finish_reason", json_string(finish_reason(q->g.reason)));
             json_array_append_new(choices, c);
         }
         json_object_set_new(o, "choices", choices);
@@ -447,17 +441,13 @@ static void on_text(void *user, int32_t seq, const char *text, size_t len) {
 static void slot_release(srv_engine *e, srv_slot *s) {
     for (size_t i = 0; s->seq && i < s->ns; i++) {
         srv_seq *q = &s->seq[i];
-        ll_chain_free(q->chain);
-        ll_gen_text_free(&q->text);
+        ll_gen_seq_free(&q->g);
         ll_trace_free(q->trace);
         json_decref(q->traces);
-        free(q->toks);
-        free(q->lp);
         free(q->delta);
     }
     free(s->seq);
     free(s->logits);
-    free(s->raw);
     free(s->parents);
     free(s->toks);
     free(s->nodes);
@@ -474,7 +464,16 @@ static void slot_release(srv_engine *e, srv_slot *s) {
     pthread_mutex_unlock(&e->mu);
 }
 
-static ll_status slot_start(srv_slot *s, srv_job *j, ll_error *err) {
+/* The early stop a step checks after each token: the server is stopping
+ * (the sequence ends "interrupted" with the tokens it has). A cancelled
+ * request is the context's abort callback (slot_abort) instead: it gets no
+ * answer at all. */
+static bool engine_stopping(void *user) {
+    srv_engine *e = user;
+    return atomic_load(&e->stopping);
+}
+
+static ll_status slot_start(srv_engine *e, srv_slot *s, srv_job *j, ll_error *err) {
     s->job = j;
     j->gp.on_text = on_text;
     j->gp.user = s;
@@ -483,48 +482,50 @@ static ll_status slot_start(srv_slot *s, srv_job *j, ll_error *err) {
     ll_status st = ll_gen_resolve(&lm, j->model->tok, j->n_prompt, &j->gp, &s->su, err);
     if (st != LL_OK) return st;
     s->su_set = true;
+    s->su.stop.prev_fn = engine_stopping;
+    s->su.stop.prev_user = e;
     size_t V = j->model->n_vocab, ns = (size_t)j->gp.n;
     s->ns = ns;
     s->seq = ll_calloc(ns, sizeof *s->seq, err);
     s->logits = ll_malloc(ns * V * sizeof(float), err);
-    s->raw = ll_malloc(V * sizeof(float), err);
     s->parents = ll_calloc(ns, sizeof(int32_t), err);
     s->toks = ll_calloc(ns, sizeof(int32_t), err);
     s->nodes = ll_calloc(ns, sizeof(int32_t), err);
     s->rows = ll_calloc(ns, sizeof(size_t), err);
-    if (!s->seq || !s->logits || !s->raw || !s->parents || !s->toks || !s->nodes || !s->rows) return LL_ERR_OUT_OF_MEMORY;
+    if (!s->seq || !s->logits || !s->parents || !s->toks || !s->nodes || !s->rows) return LL_ERR_OUT_OF_MEMORY;
     for (size_t i = 0; i < ns; i++) {
         srv_seq *q = &s->seq[i];
-        ll_sampling_params sp = s->su.sampling;
-        uint32_t seed = sp.seed >= 0 ? (uint32_t)sp.seed : LL_DEFAULT_SEED;
-        sp.seed = ll_gen_derive_seed(seed, (int32_t)i);
-        q->chain = ll_chain_from_params(&sp, V, err);
-        if (!q->chain) return err ? err->status : LL_ERR_INVALID_ARGUMENT;
-        st = ll_chain_set_prompt(q->chain, j->prompt, j->n_prompt, err);
-        if (st == LL_OK) st = ll_gen_text_init(&q->text, j->model->tok, &j->gp, err);
+        st = ll_gen_seq_init(&q->g, (int32_t)i, &s->su, &j->gp, j->model->tok, j->prompt, j->n_prompt, V, err);
         if (st != LL_OK) return st;
-        q->toks = ll_malloc((s->su.max_new + 1) * sizeof(int32_t), err);
-        if (!q->toks) return LL_ERR_OUT_OF_MEMORY;
-        if (j->logprobs >= 0) {
-            q->lp = ll_calloc(s->su.max_new + 1, sizeof(ll_token_logprobs), err);
-            if (!q->lp) return LL_ERR_OUT_OF_MEMORY;
-        }
         if (j->trace) {
             q->trace = ll_trace_new((size_t)j->trace_top, err);
             if (!q->trace) return LL_ERR_OUT_OF_MEMORY;
-            ll_chain_set_trace(q->chain, q->trace);
+            ll_chain_set_trace(q->g.chain, q->trace);
             if (!j->stream) q->traces = json_array();
         }
         q->node = -1;
         s->rows[i] = i;
     }
     if (j->trace) {
-        size_t n = ll_chain_describe(s->seq[0].chain, NULL, 0);
+        size_t n = ll_chain_describe(s->seq[0].g.chain, NULL, 0);
         s->chain_desc = malloc(n + 1);
-        if (s->chain_desc) ll_chain_describe(s->seq[0].chain, s->chain_desc, n + 1);
+        if (s->chain_desc) ll_chain_describe(s->seq[0].g.chain, s->chain_desc, n + 1);
     }
     ll_context_tree_clear(s->ctx);
     return ll_context_rewind(s->ctx, 0, err);
+}
+
+/* Time to first token, for /metrics. */
+static void note_first_token(srv_engine *e, srv_slot *s) {
+    s->t_first = ll_now_seconds();
+    double ttft = s->t_first - s->job->t_submit;
+    pthread_mutex_lock(&e->mu);
+    size_t b = 0;
+    while (b < N_TTFT_BUCKETS && ttft > ttft_le[b]) b++;
+    e->ttft_count[b]++;
+    e->ttft_sum += ttft;
+    e->ttft_n++;
+    pthread_mutex_unlock(&e->mu);
 }
 
 /* One step of a busy slot: the prompt, or a token of every live sequence.
@@ -546,7 +547,7 @@ static bool slot_step(srv_engine *e, srv_slot *s) {
     if (!s->prompt_done) {
         ll_status st = stopping ? LL_ERR_INTERRUPTED : ll_context_decode(s->ctx, j->prompt, j->n_prompt, s->logits, NULL, &err);
         if (st == LL_ERR_INTERRUPTED) {
-            for (size_t i = 0; i < ns; i++) s->seq[i].done = true, s->seq[i].reason = LL_STOP_INTERRUPTED;
+            for (size_t i = 0; i < ns; i++) ll_gen_seq_end(&s->seq[i].g, LL_STOP_INTERRUPTED);
             if (j->stream) stream_start(s);
             finish_job(e, s);
             return false;
@@ -563,65 +564,21 @@ static bool slot_step(srv_engine *e, srv_slot *s) {
         }
         return true;
     }
-    size_t n_top = j->logprobs > 0 ? (size_t)j->logprobs : 0;
     size_t k = 0;
     for (size_t i = 0; i < ns; i++) {
         srv_seq *q = &s->seq[i];
-        if (q->done) continue;
-        float *lg = s->logits + s->rows[i] * V;
-        ll_token_logprobs *lp = q->lp ? &q->lp[q->n] : NULL;
+        if (q->g.done) continue;
         int32_t t;
-        if (lp) memcpy(s->raw, lg, V * sizeof(float)); /* the chain works in place */
-        ll_status st = ll_chain_sample_inplace(q->chain, lg, V, &t, &err);
-        if (st == LL_OK) {
-            const ll_candidates *c = ll_chain_candidates(q->chain);
-            if (lp) {
-                ll_gen_logprobs_raw(s->raw, V, t, n_top, lp);
-                ll_gen_logprobs_processed(c, t, n_top, lp);
-            }
-            st = ll_chain_accept(q->chain, t, &err);
-        }
-        if (st != LL_OK) {
+        if (ll_gen_seq_step(&q->g, s->logits + s->rows[i] * V, &t, &err) != LL_OK) {
             fail_job(j, 500, err.message);
             return false;
         }
-        if (s->n_generated == 0) {
-            s->t_first = ll_now_seconds();
-            double ttft = s->t_first - j->t_submit;
-            pthread_mutex_lock(&e->mu);
-            size_t b = 0;
-            while (b < N_TTFT_BUCKETS && ttft > ttft_le[b]) b++;
-            e->ttft_count[b]++;
-            e->ttft_sum += ttft;
-            e->ttft_n++;
-            pthread_mutex_unlock(&e->mu);
-        }
+        if (s->n_generated == 0) note_first_token(e, s);
         s->n_generated++;
-        q->toks[q->n++] = t;
         json_t *trace = q->trace ? trace_record(s, i) : NULL;
         if (trace && q->traces) {
             json_array_append_new(q->traces, trace);
             trace = NULL;
-        }
-        bool oom = false;
-        if (ll_gen_is_eos(&s->su, t)) {
-            q->done = true;
-            q->reason = LL_STOP_EOS;
-        } else if (ll_gen_text_push(&q->text, &j->gp, (int32_t)i, t, &oom)) {
-            q->done = true;
-            q->reason = LL_STOP_STRING;
-        } else if (q->n >= s->su.max_new) {
-            q->done = true;
-            q->reason = s->su.length_is_context ? LL_STOP_CONTEXT : LL_STOP_LENGTH;
-        } else if (stopping) {
-            q->done = true;
-            q->reason = LL_STOP_INTERRUPTED;
-        }
-        if (q->done) ll_gen_text_stream(&q->text, &j->gp, (int32_t)i, true);
-        if (oom) {
-            json_decref(trace);
-            fail_job(j, 500, "out of memory");
-            return false;
         }
         if (j->stream) {
             if (!stream_token(s, i, true, trace)) {
@@ -630,7 +587,7 @@ static bool slot_step(srv_engine *e, srv_slot *s) {
             }
             q->offset += ll_token_to_bytes(j->model->tok, t, false, NULL, 0);
         }
-        if (q->done) continue;
+        if (q->g.done) continue;
         s->parents[k] = q->node;
         s->toks[k] = t;
         s->rows[i] = k++;
@@ -645,16 +602,13 @@ static bool slot_step(srv_engine *e, srv_slot *s) {
     } else {
         st = ll_context_decode_tree(s->ctx, s->parents, s->toks, k, s->logits, s->nodes, &err);
         for (size_t i = 0, m = 0; st == LL_OK && i < ns; i++)
-            if (!s->seq[i].done) s->seq[i].node = s->nodes[m++];
+            if (!s->seq[i].g.done) s->seq[i].node = s->nodes[m++];
     }
     if (st == LL_ERR_INTERRUPTED) {
         /* the server stops (a cancelled request ends at the next step) */
         for (size_t i = 0; i < ns; i++) {
-            srv_seq *q = &s->seq[i];
-            if (q->done) continue;
-            q->done = true;
-            q->reason = LL_STOP_INTERRUPTED;
-            ll_gen_text_stream(&q->text, &j->gp, (int32_t)i, true);
+            if (s->seq[i].g.done) continue;
+            ll_gen_seq_end(&s->seq[i].g, LL_STOP_INTERRUPTED);
             if (j->stream) stream_token(s, i, false, NULL);
         }
         if (atomic_load(&j->cancelled) && !atomic_load(&e->stopping)) {
@@ -707,7 +661,7 @@ static void *scheduler(void *arg) {
             pthread_mutex_unlock(&e->mu);
             ll_error err;
             ll_error_clear(&err);
-            if (slot_start(s, j, &err) != LL_OK) {
+            if (slot_start(e, s, j, &err) != LL_OK) {
                 fail_job(j, err.status == LL_ERR_OUT_OF_MEMORY ? 500 : 400, err.message);
                 slot_release(e, s);
             }
