@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +49,8 @@ typedef struct {
     char *body;
     size_t len, cap;
     bool too_big;
+    size_t received; /* body bytes that arrived, stored or not */
+    bool answered;   /* by answer_early */
     int ep;
 } srv_conn;
 
@@ -404,31 +408,32 @@ static bool authorized(srv_server *s, struct MHD_Connection *c) {
     return diff == 0;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
-    (void)version;
-    srv_server *s = cls;
-    srv_conn *cn = *con_cls;
-    if (!cn) {
-        cn = calloc(1, sizeof *cn);
-        if (!cn) return MHD_NO;
-        *con_cls = cn;
-        cn->ep = route(url);
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl) {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (errno == 0 && *end == '\0' && n > s->o->body_limit) cn->too_big = true;
-        }
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        if (!cn->too_big && cn->len + *upload_size > s->o->body_limit) cn->too_big = true;
-        if (!cn->too_big && !srv_buf_add(&cn->body, &cn->len, &cn->cap, upload, *upload_size)) return MHD_NO;
-        *upload_size = 0;
-        return MHD_YES;
-    }
+/* Whether a POST body of this Content-Type is read as JSON: none given,
+ * application/json or any "+json" type (parameters after ';' ignored), and
+ * curl's default for -d (application/x-www-form-urlencoded), which the
+ * README's curl lines send. */
+static bool json_content_type(const char *ct) {
+    if (!ct) return true;
+    while (*ct == ' ' || *ct == '\t') ct++;
+    size_t n = strcspn(ct, ";");
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) n--;
+    static const char *const ok[] = {"application/json", "application/x-www-form-urlencoded"};
+    for (size_t i = 0; i < LL_ARRAY_LEN(ok); i++)
+        if (n == strlen(ok[i]) && !strncasecmp(ct, ok[i], n)) return true;
+    return n > 5 && !strncasecmp(ct + n - 5, "+json", 5);
+}
+
+/* Everything that is decided without the body: the route, /health, the
+ * key, the method, the GET endpoints, the declared size and the content
+ * type. Returns -1 when the request goes on to its body.
+ *
+ * When a body is on its way these are answered after it has been read (and
+ * dropped, not stored): a server that answers and closes while the client
+ * still sends makes the kernel reset the connection, and the client sees a
+ * broken connection instead of the 413 or 404. Only a client that waits
+ * for "100 Continue", or one that declares more than DRAIN bytes past the
+ * limit, gets its answer at once. */
+static int answer_early(srv_server *s, struct MHD_Connection *c, srv_conn *cn, const char *url, const char *method) {
     int ep = cn->ep;
     bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
     if (ep == EP_OTHER) {
@@ -455,6 +460,69 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         char lim[32];
         snprintf(lim, sizeof lim, "%zu", s->o->body_limit);
         return fail(s, c, ep, 413, NULL, "the request body is over the limit of %s bytes (--body-limit)", lim);
+    }
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!json_content_type(ct)) {
+        char q[LL_QUOTE_MAX];
+        return fail(s, c, ep, 415, NULL, "Content-Type '%s' is not JSON: send \"Content-Type: application/json\"",
+                    ll_quote(q, ct, strlen(ct)));
+    }
+    return -1;
+}
+
+/* Bytes past --body-limit that the server reads and drops to answer an
+ * oversized body with a clean 413 (see answer_early); a client that sends
+ * more is cut off. */
+#define DRAIN ((size_t)16 << 20)
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+    (void)version;
+    srv_server *s = cls;
+    srv_conn *cn = *con_cls;
+    if (!cn) {
+        cn = calloc(1, sizeof *cn);
+        if (!cn) return MHD_NO;
+        *con_cls = cn;
+        cn->ep = route(url);
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        const char *ex = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+        unsigned long long declared = 0;
+        if (cl) {
+            char *end;
+            errno = 0;
+            declared = strtoull(cl, &end, 10);
+            if (errno != 0 || *end != '\0') declared = ULLONG_MAX; /* libmicrohttpd checks it; be safe */
+            if (declared > s->o->body_limit) cn->too_big = true;
+        }
+        bool body_coming = declared > 0 || te != NULL;
+        bool waits = ex && !strcasecmp(ex, "100-continue");
+        if (!body_coming || waits || declared > s->o->body_limit + DRAIN) {
+            int r = answer_early(s, c, cn, url, method);
+            if (r >= 0) {
+                cn->answered = true;
+                return (enum MHD_Result)r;
+            }
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        /* past the limit (declared, or sent chunked), the body is dropped
+         * as it arrives; past the drain too, the connection is cut */
+        cn->received += *upload_size;
+        if (cn->received > s->o->body_limit) cn->too_big = true;
+        if (cn->received > s->o->body_limit + DRAIN) return MHD_NO;
+        if (!cn->too_big && !srv_buf_add(&cn->body, &cn->len, &cn->cap, upload, *upload_size)) return MHD_NO;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (cn->answered) return MHD_YES;
+    int ep = cn->ep;
+    int early = answer_early(s, c, cn, url, method);
+    if (early >= 0) {
+        cn->answered = true;
+        return (enum MHD_Result)early;
     }
     json_error_t je;
     json_t *body = json_loadb(cn->body ? cn->body : "", cn->len, JSON_REJECT_DUPLICATES, &je);

@@ -89,7 +89,9 @@ static bool get_int(const char *key, const json_t *v, long long lo, long long hi
     if (!json_is_real(v)) return srv_fail(e, 400, key, "%s must be an integer, not %s", key, type_name(v));
     d = json_real_value(v);
     if (d != floor(d)) return srv_fail(e, 400, key, "%s = %s is not an integer", key, shown(v, b, sizeof b));
-    if (d < (double)lo || d > (double)hi)
+    /* (double)INT64_MAX rounds up to 2^63, which does not fit a long long:
+     * compare with the powers of two so the cast below is always defined */
+    if (d < (double)lo || d > (double)hi || d >= 0x1p63 || d < -0x1p63)
         return srv_fail(e, 400, key, "%s = %s is out of range: valid is [%lld, %lld]", key, shown(v, b, sizeof b), lo, hi);
     *out = (long long)d;
     return true;
@@ -147,6 +149,18 @@ static bool get_ids(const char *key, const json_t *v, size_t n_vocab, int32_t **
     return true;
 }
 
+/* A bias value: a number that fits a float (1e300 would become inf, and the
+ * message would then name inf instead of what the client sent). The range
+ * itself is the profile's, checked when the chain is built. */
+static bool get_bias(const char *key, const json_t *v, double *out, srv_err *e) {
+    char b[LL_QUOTE_MAX];
+    if (!get_number(key, v, out, e)) return false;
+    if (fabs(*out) > FLT_MAX)
+        return srv_fail(e, 400, "logit_bias", "%s = %s does not fit a float (at most %g in magnitude)", key,
+                        shown(v, b, sizeof b), (double)FLT_MAX);
+    return true;
+}
+
 /* OpenAI's {"123": 5.0}, or llama.cpp's [[123, 5.0], [7, false]] (false: ban). */
 static bool get_logit_bias(const json_t *v, size_t n_vocab, srv_job *j, srv_err *e) {
     const char *key = "logit_bias";
@@ -170,7 +184,7 @@ static bool get_logit_bias(const json_t *v, size_t n_vocab, srv_job *j, srv_err 
             char name[64];
             snprintf(name, sizeof name, "logit_bias[%lld]", x);
             double d = 0;
-            if (!get_number(name, bv, &d, e)) return false;
+            if (!get_bias(name, bv, &d, e)) return false;
             j->bias[j->n_bias++] = (ll_token_bias){(int32_t)x, (float)d};
         }
     } else {
@@ -190,7 +204,7 @@ static bool get_logit_bias(const json_t *v, size_t n_vocab, srv_job *j, srv_err 
             } else {
                 double d = 0;
                 snprintf(name, sizeof name, "logit_bias[%zu][1]", i);
-                if (!get_number(name, bv, &d, e)) return false;
+                if (!get_bias(name, bv, &d, e)) return false;
                 bias = (float)d;
             }
             j->bias[j->n_bias++] = (ll_token_bias){(int32_t)x, bias};
@@ -463,6 +477,7 @@ bool srv_parse_request(srv_job *j, json_t *body, srv_kind kind, const srv_model 
     ll_sampling_params *sp = &j->gp.sampling;
     bool have_prompt = false, logprobs_given = false, stream_options = false;
     long long top_logprobs = -1, max_tokens = -1;
+    const char *seen[LL_P_COUNT] = {0}; /* the field name each table parameter was given under */
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -554,6 +569,12 @@ bool srv_parse_request(srv_job *j, json_t *body, srv_kind kind, const srv_model 
                                 shown(v, b, sizeof b));
             sp->penalty_scope = scope;
         } else if (row && row->type != LL_PT_OTHER) {
+            /* repeat_penalty and repetition_penalty are one parameter: both
+             * given, the later would silently win */
+            const char *other = seen[row - ll_param_rows];
+            if (other)
+                return srv_fail(e, 400, key, "%s and %s are the same parameter (%s): give one", other, key, row->name);
+            seen[row - ll_param_rows] = key;
             if (!put_param(row, key, v, sp, e)) return false;
         } else {
             return srv_fail(e, 400, key, "unknown field '%s': logitlab serve does not support it (README.md, \"Serve\")",
@@ -630,6 +651,11 @@ bool srv_parse_request(srv_job *j, json_t *body, srv_kind kind, const srv_model 
         char param[64];
         param_of_message(err.message, param, sizeof param);
         if (err.status == LL_ERR_OUT_OF_MEMORY) return srv_fail(e, 500, NULL, "%s", err.message);
+        /* the library names the parameter by its own name: a request that
+         * used another server's name for it gets that name too */
+        const ll_param_row *row = param[0] ? param_row(param) : NULL;
+        const char *given = row ? seen[row - ll_param_rows] : NULL;
+        if (given && strcmp(given, param) != 0) return srv_fail(e, 400, given, "%s: %s", given, err.message);
         return srv_fail(e, 400, param, "%s", err.message);
     }
     return true;
