@@ -11,7 +11,8 @@ if [ ! -d ../shared/vectors ] || [ ! -d ../shared/models ]; then
   exit 1
 fi
 # logitlab serve and its tests (tests/serve) need libmicrohttpd, jansson and
-# pkg-config to build, node and npm to run the official openai client:
+# pkg-config to build, node and npm to run the official openai client, haproxy
+# for the deploy test:
 # install what is missing (Debian packages), then the client itself.
 missing=""
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
@@ -23,6 +24,8 @@ else
 fi
 command -v node >/dev/null 2>&1 || missing="$missing nodejs"
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
+# tests/test_deploy.sh runs deploy/haproxy.cfg
+{ command -v haproxy || [ -x /usr/sbin/haproxy ]; } >/dev/null 2>&1 || missing="$missing haproxy"
 if [ -n "$missing" ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo=sudo
