@@ -226,6 +226,9 @@ smp --logits "$tmp/l7.json" --dynatemp-range 0.5 --dynatemp-exp 2 --xtc-probabil
 check "the same parameters with their stages on" $?
 smp --logits "$tmp/l7.json" --mirostat 2 --mirostat-tau 3 --mirostat-eta 0.2 > "$tmp/out" 2>/dev/null
 has "$tmp/out" 'mirostat_v2(tau=3, eta=0.2'; check "--mirostat 2 with tau and eta" $?
+# vLLM's min_p range is [0, 1]: a negative one is an error in the openai profile, not "off"
+expect 2 "min_p = -0.1 is out of range: the openai profile accepts \[0, 1\]" "openai --min-p -0.1" -- \
+  "$bin" sample --logits "$tmp/l7.json" --profile openai --min-p -0.1
 # a warper greedy decoding leaves out is still range-checked: never "ignored" with a bad value
 expect 2 "top_p = -0.5 is out of range" "hf greedy with --top-p -0.5" -- "$bin" sample --logits "$tmp/l7.json" --profile hf --top-p -0.5
 expect 2 "top_k(k=-3)\|k = -3\|top_k = -3" "hf greedy with a bad per-stage top_k" -- \

@@ -190,7 +190,7 @@ typedef struct ll_profile_row {
     const char *strict_text; /* the error for those */
     int front[8];            /* processors before the order, left out when off; -1 ends */
     int order[12];           /* default order of the middle stages; -1 ends */
-    ll_profile_range ranges[4]; /* ranges that differ from the parameter rows; param -1 ends */
+    ll_profile_range ranges[6]; /* ranges that differ from the parameter rows; param -1 ends */
     /* the greedy rule: sampling unless do_sample says no (default
      * do_sample_default), or the temperature is below greedy_below */
     bool do_sample_default;
