@@ -69,17 +69,17 @@ ll_status ll_gen_finish_seq(ll_generation *g, ll_gen_text *t, const int32_t *tok
  * the tokens `logitlab generate` gives. Who computes the logits (one
  * context, a token tree, a batch of slots) is the caller's business. */
 typedef struct {
-    ll_chain *chain;        /* its own chain, seeded ll_gen_derive_seed(seed, index) */
-    ll_gen_text text;       /* detokenizer and stop strings; streams through p->on_text */
-    int32_t *toks;          /* the tokens chosen so far (room for su->max_new) */
+    ll_chain *chain;  /* its own chain, seeded ll_gen_derive_seed(seed, index) */
+    ll_gen_text text; /* detokenizer and stop strings; streams through p->on_text */
+    int32_t *toks;    /* the tokens chosen so far (room for su->max_new) */
     size_t n;
-    ll_token_logprobs *lp;  /* one per token; NULL unless p->logprobs >= 0 */
-    float *raw;             /* the logits before the chain (the chain works in place); with lp only */
-    double score;           /* sum of the chosen tokens' log-probs under the chain's distribution */
+    ll_token_logprobs *lp; /* one per token; NULL unless p->logprobs >= 0 */
+    float *raw;            /* the logits before the chain (the chain works in place); with lp only */
+    double score;          /* sum of the chosen tokens' log-probs under the chain's distribution */
     bool done;
-    ll_stop_reason reason;  /* why it ended, once done */
-    int32_t index;          /* which of the n samples: its seed, on_text's seq */
-    ll_gen_setup *su;       /* the request's limits, EOS ids and early stop (shared by the n) */
+    ll_stop_reason reason; /* why it ended, once done */
+    int32_t index;         /* which of the n samples: its seed, on_text's seq */
+    ll_gen_setup *su;      /* the request's limits, EOS ids and early stop (shared by the n) */
     const ll_generate_params *p;
     size_t n_vocab;
 } ll_gen_seq;

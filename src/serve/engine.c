@@ -85,15 +85,13 @@ void srv_job_finish(srv_job *j, int status) {
 /* ---- slots ---- */
 
 typedef struct {
-    ll_gen_seq g;    /* chain, text, tokens, log-probs, done/reason */
-    int32_t node;    /* its last token in the context's token tree (n > 1) */
+    ll_gen_seq g; /* chain, text, tokens, log-probs, done/reason */
+    int32_t node; /* its last token in the context's token tree (n > 1) */
     ll_trace *trace;
-    json_t *traces;  /* per generated token (non-streaming) */
-    char *delta;     /* text made final during this step (ll_generate_params.on_text) */
+    json_t *traces; /* per generated token (non-streaming) */
+    char *delta;    /* text made final during this step (ll_generate_params.on_text) */
     size_t delta_len, delta_cap;
-    char *text_all;  /* the whole text so far, for logprobs' text_offset */
-    size_t text_len;
-    size_t offset;   /* bytes of tokens so far (text_offset) */
+    size_t offset; /* bytes of tokens so far (text_offset) */
 } srv_seq;
 
 typedef struct {
