@@ -231,7 +231,7 @@ const ll_lesson ll_lessons[] = {
          "({chain:llama.cpp}), then the sampler, the token fed back, stop checks after each token. Below: "
          "what every stage did to the next-token distribution of your prompt (from the chain's trace), then "
          "the loop running with a stop string at the end of the verse.",
-     .sources = {"sample_loop", NULL, NULL},
+     .sources = {"sample_loop", "ll_gen_seq_step", NULL},
      .def = 0.8, .lo = 0, .hi = 5, .side = {0.3, 0.8, 1.3}, .more = {0.0, 0.5, 0.8, 1.2, 2.0}},
 };
 
