@@ -105,15 +105,6 @@ static bool parse_profiles(const char *flag, const char *s, ll_profile *out, siz
 
 /* ---- --json ---- */
 
-static void write_token(lj_writer *w, const ll_tokenizer *tok, int32_t id) {
-    if (tok) {
-        ll_cli_write_token_fields(w, tok, id);
-    } else {
-        lj_w_key(w, "id");
-        lj_w_int(w, id);
-    }
-}
-
 static void write_column(lj_writer *w, const ll_cmp_column *col, const ll_tokenizer *tok, size_t top_n) {
     lj_w_obj_begin(w);
     lj_w_key(w, "profile");
@@ -165,36 +156,13 @@ static void write_column(lj_writer *w, const ll_cmp_column *col, const ll_tokeni
             lj_w_key(w, "step");
             lj_w_int(w, (long long)++step);
         }
-        lj_w_key(w, "n_before");
-        lj_w_int(w, (long long)ts->n_before);
-        lj_w_key(w, "n_after");
-        lj_w_int(w, (long long)ts->n_after);
-        lj_w_key(w, "mass_removed");
-        lj_w_double(w, ts->mass_removed);
-        lj_w_key(w, "entropy_after");
-        lj_w_double(w, ts->entropy_after);
-        if (ts->selected >= 0) {
-            lj_w_key(w, "selected");
-            lj_w_int(w, ts->selected);
-        }
-        lj_w_key(w, "top_after");
-        lj_w_arr_begin(w);
-        for (size_t k = 0; k < ts->n_top_after && k < top_n; k++) {
-            lj_w_obj_begin(w);
-            write_token(w, tok, ts->top_after[k].id);
-            lj_w_key(w, "logit");
-            lj_w_float(w, ts->top_after[k].logit);
-            lj_w_key(w, "p");
-            lj_w_float(w, ts->top_after[k].p);
-            lj_w_obj_end(w);
-        }
-        lj_w_arr_end(w);
+        ll_cli_write_stage_fields(w, ts, tok, top_n);
         lj_w_obj_end(w);
     }
     lj_w_arr_end(w);
     lj_w_key(w, "selected");
     lj_w_obj_begin(w);
-    write_token(w, tok, col->selected);
+    ll_cli_write_token_ref(w, tok, col->selected);
     lj_w_key(w, "p");
     lj_w_float(w, col->selected_p);
     lj_w_obj_end(w);

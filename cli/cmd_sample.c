@@ -122,16 +122,20 @@ float *ll_cli_load_logits(const char *path, const char *format, size_t *n_out, l
     return out;
 }
 
+void ll_cli_write_token_ref(lj_writer *w, const ll_tokenizer *tok, int32_t id) {
+    if (tok) {
+        ll_cli_write_token_fields(w, tok, id);
+    } else {
+        lj_w_key(w, "id");
+        lj_w_int(w, id);
+    }
+}
+
 static void write_token_list(lj_writer *w, const ll_tokenizer *tok, const ll_trace_token *t, size_t n) {
     lj_w_arr_begin(w);
     for (size_t i = 0; i < n; i++) {
         lj_w_obj_begin(w);
-        if (tok) {
-            ll_cli_write_token_fields(w, tok, t[i].id);
-        } else {
-            lj_w_key(w, "id");
-            lj_w_int(w, t[i].id);
-        }
+        ll_cli_write_token_ref(w, tok, t[i].id);
         lj_w_key(w, "logit");
         lj_w_float(w, t[i].logit);
         lj_w_key(w, "p");
@@ -148,6 +152,27 @@ char *ll_cli_chain_describe(const ll_chain *ch) {
     return buf;
 }
 
+void ll_cli_write_stage_fields(lj_writer *w, const ll_trace_stage *st, const ll_tokenizer *tok, size_t top_n) {
+    lj_w_key(w, "n_before");
+    lj_w_int(w, (long long)st->n_before);
+    lj_w_key(w, "n_after");
+    lj_w_int(w, (long long)st->n_after);
+    lj_w_key(w, "mass_removed");
+    lj_w_double(w, st->mass_removed);
+    lj_w_key(w, "entropy_before");
+    lj_w_double(w, st->entropy_before);
+    lj_w_key(w, "entropy_after");
+    lj_w_double(w, st->entropy_after);
+    if (st->selected >= 0) {
+        lj_w_key(w, "selected");
+        lj_w_int(w, st->selected);
+    }
+    lj_w_key(w, "top_before");
+    write_token_list(w, tok, st->top_before, LL_MIN(st->n_top, top_n));
+    lj_w_key(w, "top_after");
+    write_token_list(w, tok, st->top_after, LL_MIN(st->n_top_after, top_n));
+}
+
 void ll_cli_write_trace(lj_writer *w, const ll_trace *trace, const ll_tokenizer *tok) {
     lj_w_arr_begin(w);
     for (size_t i = 0; i < ll_trace_n_stages(trace); i++) {
@@ -155,24 +180,7 @@ void ll_cli_write_trace(lj_writer *w, const ll_trace *trace, const ll_tokenizer 
         lj_w_obj_begin(w);
         lj_w_key(w, "stage");
         lj_w_str(w, st->name);
-        lj_w_key(w, "n_before");
-        lj_w_int(w, (long long)st->n_before);
-        lj_w_key(w, "n_after");
-        lj_w_int(w, (long long)st->n_after);
-        lj_w_key(w, "mass_removed");
-        lj_w_double(w, st->mass_removed);
-        lj_w_key(w, "entropy_before");
-        lj_w_double(w, st->entropy_before);
-        lj_w_key(w, "entropy_after");
-        lj_w_double(w, st->entropy_after);
-        if (st->selected >= 0) {
-            lj_w_key(w, "selected");
-            lj_w_int(w, st->selected);
-        }
-        lj_w_key(w, "top_before");
-        write_token_list(w, tok, st->top_before, st->n_top);
-        lj_w_key(w, "top_after");
-        write_token_list(w, tok, st->top_after, st->n_top_after);
+        ll_cli_write_stage_fields(w, st, tok, SIZE_MAX);
         lj_w_obj_end(w);
     }
     lj_w_arr_end(w);

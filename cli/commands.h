@@ -42,5 +42,10 @@ float *ll_cli_load_logits(const char *path, const char *format, size_t *n_out, l
 char *ll_cli_chain_describe(const ll_chain *ch);
 /* The trace's stages as a JSON array; tok (may be NULL) adds each token's text. */
 void ll_cli_write_trace(lj_writer *w, const ll_trace *trace, const ll_tokenizer *tok);
+/* One stage's record (counts, mass, entropies, selected, top tokens before
+ * and after, at most top_n each): the fields every trace writer shares. */
+void ll_cli_write_stage_fields(lj_writer *w, const ll_trace_stage *st, const ll_tokenizer *tok, size_t top_n);
+/* A token as {"id", "token"...} with a tokenizer, {"id"} without. */
+void ll_cli_write_token_ref(lj_writer *w, const ll_tokenizer *tok, int32_t id);
 
 #endif /* LL_CLI_COMMANDS_H */
