@@ -8,6 +8,7 @@
 #include "lessons.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -243,39 +244,56 @@ enum { MAX_LESSONS = 32, TEXT_MAX = 160, FLAG_MAX = 48 };
 
 static size_t lesson_index(const ll_lesson *L) { return (size_t)(L - ll_lessons); }
 
-const char *ll_param_flag(int param) {
-    static char flags[LL_P_COUNT][FLAG_MAX];
-    if (param < 0 || param >= LL_P_COUNT) return "";
-    if (!flags[param][0]) {
-        const char *f = ll_param_rows[param].flags;
+/* The derived texts below are computed once, under pthread_once, so that
+ * any thread (a server showing lessons, say) may read them. */
+static char param_flags[LL_P_COUNT][FLAG_MAX];
+static pthread_once_t flags_once = PTHREAD_ONCE_INIT;
+
+static void fill_flags(void) {
+    for (int i = 0; i < LL_P_COUNT; i++) {
+        const char *f = ll_param_rows[i].flags ? ll_param_rows[i].flags : "";
         size_t n = strcspn(f, " ");
-        snprintf(flags[param], sizeof flags[param], "%.*s", (int)n, f);
+        snprintf(param_flags[i], sizeof param_flags[i], "%.*s", (int)n, f);
     }
-    return flags[param];
+}
+
+const char *ll_param_flag(int param) {
+    if (param < 0 || param >= LL_P_COUNT) return "";
+    pthread_once(&flags_once, fill_flags);
+    return param_flags[param];
 }
 
 const char *ll_lesson_id(const ll_lesson *L) {
     return L->id ? L->id : L->param >= 0 ? ll_param_rows[L->param].name : "?";
 }
 
+static char lesson_titles[MAX_LESSONS][TEXT_MAX], lesson_names[MAX_LESSONS][TEXT_MAX];
+static pthread_once_t lessons_once = PTHREAD_ONCE_INIT;
+
+static void fill_lesson_texts(void) {
+    for (size_t i = 0; i < ll_n_lessons && i < MAX_LESSONS; i++) {
+        const ll_lesson *L = &ll_lessons[i];
+        ll_lesson_expand(L, L->title, lesson_titles[i], sizeof lesson_titles[i]);
+        if (L->value_name || L->param < 0) continue;
+        if (L->param2 >= 0)
+            snprintf(lesson_names[i], sizeof lesson_names[i], "%s = %s", ll_param_rows[L->param].name,
+                     ll_param_rows[L->param2].name);
+        else snprintf(lesson_names[i], sizeof lesson_names[i], "%s", ll_param_rows[L->param].name);
+    }
+}
+
 const char *ll_lesson_title(const ll_lesson *L) {
-    static char titles[MAX_LESSONS][TEXT_MAX];
     size_t i = lesson_index(L);
     if (i >= MAX_LESSONS) return L->title;
-    if (!titles[i][0]) ll_lesson_expand(L, L->title, titles[i], sizeof titles[i]);
-    return titles[i];
+    pthread_once(&lessons_once, fill_lesson_texts);
+    return lesson_titles[i];
 }
 
 const char *ll_lesson_value_name(const ll_lesson *L) {
-    static char names[MAX_LESSONS][TEXT_MAX];
     size_t i = lesson_index(L);
     if (L->value_name || L->param < 0 || i >= MAX_LESSONS) return L->value_name ? L->value_name : "value";
-    if (!names[i][0]) {
-        if (L->param2 >= 0)
-            snprintf(names[i], sizeof names[i], "%s = %s", ll_param_rows[L->param].name, ll_param_rows[L->param2].name);
-        else snprintf(names[i], sizeof names[i], "%s", ll_param_rows[L->param].name);
-    }
-    return names[i];
+    pthread_once(&lessons_once, fill_lesson_texts);
+    return lesson_names[i];
 }
 
 const char *ll_lesson_stage(const ll_lesson *L) {
