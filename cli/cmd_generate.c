@@ -3,7 +3,8 @@
  * line. Every hyperparameter is a flag named as users know it; text
  * streams to stdout as it becomes final; --json prints one object with the
  * text, ids, stop reason, log-probs and timings; Ctrl-C ends the loop
- * cleanly and keeps what was generated.
+ * cleanly and keeps what was generated. --chat renders the prompt as a
+ * user message with the model's chat template (docs/chat.md) first.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -44,6 +45,11 @@ static void usage(FILE *f) {
           "  --num-return-sequences N  (beam search)\n"
           "  --logprobs N              the chosen token's log-prob and N alternatives, raw and processed\n"
           "  --no-bos                  do not add BOS to the prompt\n"
+          "  --chat                    the prompt is a user message: render it with the model's chat template\n"
+          "                            (logitlab's own format when the model has none; docs/chat.md)\n"
+          "  --system TEXT             a system message before it (needs --chat)\n"
+          "  --chat-template NAME|TEXT a family name or template text instead of the model's (needs --chat)\n"
+          "  --verbose                 show the rendered chat prompt on stderr\n"
           "  --json                    one JSON object: text, tokens, stop reason, logprobs, timings\n"
           "  --quiet                   no statistics on stderr\n",
           f);
@@ -52,8 +58,9 @@ static void usage(FILE *f) {
 
 typedef struct {
     const char *model, *tokenizer, *prompt;
+    const char *system, *chat_template; /* NULL: none given */
     long long ctx, threads;
-    bool json, quiet, no_bos, stream;
+    bool json, quiet, no_bos, stream, chat, verbose;
     const char **stop;
     size_t n_stop;
     ll_generate_params g;
@@ -142,6 +149,16 @@ static int parse(int argc, char **argv, gen_opts *o, ll_error *err) {
             o->g.logprobs = (int32_t)n;
         } else if (!strcmp(f, "--no-bos")) {
             o->no_bos = true;
+        } else if (!strcmp(f, "--chat")) {
+            o->chat = true;
+        } else if (!strcmp(f, "--system")) {
+            if (!ll_args_value(&a, &v, err)) return 2;
+            o->system = v;
+        } else if (!strcmp(f, "--chat-template")) {
+            if (!ll_args_value(&a, &v, err)) return 2;
+            o->chat_template = v;
+        } else if (!strcmp(f, "--verbose")) {
+            o->verbose = true;
         } else if (!strcmp(f, "--json")) {
             o->json = true;
         } else if (!strcmp(f, "--quiet") || !strcmp(f, "-q")) {
@@ -150,6 +167,12 @@ static int parse(int argc, char **argv, gen_opts *o, ll_error *err) {
             ll_fail(err, LL_ERR_INVALID_ARGUMENT, "unknown flag '%s' (see logitlab generate --help)", LL_Q(f));
             return 2;
         }
+    }
+    /* without --chat the prompt is raw text: a system message or a template would be dropped without a word */
+    if (!o->chat && (o->system || o->chat_template)) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s needs --chat (without it the prompt is used as raw text)",
+                o->system ? "--system" : "--chat-template");
+        return 2;
     }
     return 0;
 }
@@ -179,11 +202,13 @@ static void write_alternatives(lj_writer *w, const ll_tokenizer *tok, const ll_l
     lj_w_arr_end(w);
 }
 
-static void write_json(const gen_opts *o, const ll_tokenizer *tok, const ll_generate_result *r, const char *prompt) {
+static void write_json(const gen_opts *o, const ll_tokenizer *tok, const ll_generate_result *r, const char *prompt,
+                       const char *chat_prompt, size_t chat_len) {
     lj_writer w;
     lj_w_init(&w, stdout, true);
     lj_w_obj_begin(&w);
     ll_cli_write_text(&w, "prompt", "prompt_bytes", prompt, strlen(prompt));
+    if (chat_prompt) ll_cli_write_text(&w, "chat_prompt", "chat_prompt_bytes", chat_prompt, chat_len);
     lj_w_key(&w, "n_prompt_tokens");
     lj_w_int(&w, (long long)r->n_prompt);
     lj_w_key(&w, "profile");
@@ -269,6 +294,35 @@ static void print_logprobs(const ll_tokenizer *tok, const ll_generation *q) {
     }
 }
 
+/* --chat: the optional system message and the prompt as the user message,
+ * rendered with --chat-template, else the model's template, else (a model
+ * without one) logitlab's own format, which is said once on stderr. The
+ * generation prompt is appended: the model writes the assistant's turn. */
+static ll_status render_chat(const gen_opts *o, const ll_model *m, const char *prompt, char **out, size_t *out_len,
+                             ll_error *err) {
+    char *tmpl = NULL;
+    ll_status st = LL_OK;
+    if (!o->chat_template && (st = ll_model_chat_template(m, &tmpl, err)) != LL_OK) return st;
+    const char *use = o->chat_template ? o->chat_template : tmpl ? tmpl : "logitlab";
+    if (!o->chat_template && !tmpl && !o->quiet)
+        fputs("logitlab generate: the model has no chat template; using logitlab's own format "
+              "(\"System: ...\\n\\nUser: ...\\n\\nAssistant:\", docs/chat.md; --chat-template NAME picks another)\n",
+              stderr);
+    ll_chat_message msgs[2];
+    size_t n = 0;
+    if (o->system) msgs[n++] = (ll_chat_message){"system", o->system};
+    msgs[n++] = (ll_chat_message){"user", prompt};
+    st = ll_chat_apply(use, msgs, n, true, out, out_len, err);
+    if (st == LL_OK && o->verbose) {
+        const char *fam = ll_chat_family(use);
+        fprintf(stderr, "logitlab generate: chat template %s (%s); the rendered prompt, %zu bytes:\n%s\n",
+                fam ? fam : "?", o->chat_template ? "--chat-template" : tmpl ? "the model's" : "none in the model",
+                *out_len, *out);
+    }
+    free(tmpl);
+    return st;
+}
+
 int ll_cmd_generate(int argc, char **argv) {
     ll_error err;
     ll_error_clear(&err);
@@ -280,7 +334,8 @@ int ll_cmd_generate(int argc, char **argv) {
     int rc = 0;
     ll_model *m = NULL;
     ll_context *c = NULL;
-    char *stdin_prompt = NULL;
+    char *stdin_prompt = NULL, *chat_prompt = NULL;
+    size_t chat_len = 0;
     int32_t *ids = NULL;
     ll_generate_result res;
     memset(&res, 0, sizeof res);
@@ -330,8 +385,16 @@ int ll_cmd_generate(int argc, char **argv) {
         ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "the model has no tokenizer: give --tokenizer FILE");
         goto fail;
     }
+    if (o.chat && render_chat(&o, m, prompt, &chat_prompt, &chat_len, &err) != LL_OK) {
+        /* an unknown template, none, or a conversation the template refuses: the user's choice to fix */
+        if (err.status == LL_ERR_UNSUPPORTED) err.status = LL_ERR_INVALID_ARGUMENT;
+        goto fail;
+    }
     size_t n_ids;
-    if (ll_tokenize(tok, prompt, strlen(prompt), !o.no_bos, false, &ids, &n_ids, &err) != LL_OK) goto fail;
+    /* a chat template writes its special tokens as text (<|im_start|>): read them as tokens, as the server does */
+    if (chat_prompt ? ll_tokenize(tok, chat_prompt, chat_len, !o.no_bos, true, &ids, &n_ids, &err) != LL_OK
+                    : ll_tokenize(tok, prompt, strlen(prompt), !o.no_bos, false, &ids, &n_ids, &err) != LL_OK)
+        goto fail;
     size_t n_ctx = (size_t)o.ctx;
     if (!n_ctx) {
         n_ctx = ll_model_get_info(m)->n_ctx_train;
@@ -354,7 +417,7 @@ int ll_cmd_generate(int argc, char **argv) {
     sigaction(SIGINT, &old, NULL);
     if (st != LL_OK) goto fail;
     if (o.json) {
-        write_json(&o, tok, &res, prompt);
+        write_json(&o, tok, &res, prompt, chat_prompt, chat_len);
     } else {
         for (size_t i = 0; i < res.n_seqs; i++) {
             const ll_generation *q = &res.seqs[i];
@@ -394,6 +457,7 @@ done:
     ll_generate_result_free(&res);
     free(ids);
     free(stdin_prompt);
+    free(chat_prompt);
     ll_context_free(c);
     ll_model_free(m);
     free(o.stop);

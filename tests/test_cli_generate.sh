@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_cli_generate.sh - `logitlab generate` end to end on stories260K:
 # streaming equals --json text, seeds reproduce, stop strings, beams,
-# logprobs, stdin prompts, errors, and Ctrl-C keeping what was generated.
+# logprobs, stdin prompts, errors, --chat (templates as ll_chat_apply renders
+# them), and Ctrl-C keeping what was generated.
 # Usage: test_cli_generate.sh path/to/logitlab path/to/shared
 set -u
 bin=$1
@@ -85,6 +86,62 @@ gen -p "x" --early-stopping maybe > /dev/null 2> "$tmp/err"
 [ $? -eq 2 ] && has "$tmp/err" "'maybe' is not one of true, false, never"; check "bad early_stopping rejected" $?
 "$bin" generate -m "$tmp/missing.gguf" -p "x" > /dev/null 2> "$tmp/err"
 [ $? -ne 0 ] && has "$tmp/err" 'missing.gguf'; check "missing model named" $?
+
+# --chat: the prompt is the user message, rendered with the model's template
+# (docs/chat.md). The embedded model has none: logitlab's own format, said once on stderr.
+hasf() { grep -qF -- "$2" "$1"; }
+"$bin" generate -p "Hello!" --chat --system "Be brief." --temperature 0 --max-new-tokens 8 -n 2 --json > "$tmp/json" 2> "$tmp/err"
+check "--chat on the embedded model runs" $?
+hasf "$tmp/json" '"chat_prompt": "System: Be brief.\n\nUser: Hello!\n\nAssistant:"'; check "--chat: the logitlab format in --json" $?
+hasf "$tmp/json" '"prompt": "Hello!"'; check "--chat: --json keeps the user message as the prompt" $?
+[ "$(grep -c 'no chat template; using logitlab' "$tmp/err")" -eq 1 ]; check "--chat: the fallback said once on stderr" $?
+# rendered, then tokenized and generated as usual: the same as giving the rendered text as the prompt
+"$bin" generate -p "$(printf 'System: Be brief.\n\nUser: Hello!\n\nAssistant:')" --temperature 0 --max-new-tokens 8 -n 2 --json > "$tmp/json2" 2>/dev/null
+grep -v '"prompt\|"chat_prompt\|second' "$tmp/json" > "$tmp/a"
+grep -v '"prompt\|"chat_prompt\|second' "$tmp/json2" > "$tmp/b"
+cmp -s "$tmp/a" "$tmp/b"; check "--chat generates what the rendered prompt generates" $?
+"$bin" generate -p "Hello!" --chat --temperature 0 --max-new-tokens 2 --verbose > /dev/null 2> "$tmp/err"
+hasf "$tmp/err" 'chat template logitlab (none in the model)' && hasf "$tmp/err" 'User: Hello!'
+check "--verbose shows the rendered chat prompt" $?
+"$bin" generate -p "Hello!" --chat --temperature 0 --max-new-tokens 2 --quiet > /dev/null 2> "$tmp/err"
+[ ! -s "$tmp/err" ]; check "--chat --quiet: nothing on stderr" $?
+
+# a GGUF's own template (Llama 3.1's, in the llama3 arch file): exactly the Jinja rendering of
+# tests/data/chat/jinja_renders.json (llama3, system_user, generation prompt) without the BOS text
+arch=$2/models/arch
+llama3_sys='"chat_prompt": "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\nYou are a helpful assistant.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHello!<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"'
+"$bin" generate -m "$arch/synth-a1-llama3-Q8_0.gguf" -p "Hello!" --system "You are a helpful assistant." --chat \
+  --temperature 0 --max-new-tokens 2 --json > "$tmp/json" 2> "$tmp/err"
+check "--chat on the llama3 arch file runs" $?
+hasf "$tmp/json" "$llama3_sys"; check "--chat: Llama 3.1's template rendered as ll_chat_apply does" $?
+! hasf "$tmp/err" 'no chat template'; check "--chat: no fallback note when the model has a template" $?
+# a family by name overrides the model's (qwen2.5: Qwen2.5's default system message, jinja_renders.json's qwen2 user case)
+"$bin" generate -m "$arch/synth-a1-llama3-Q8_0.gguf" -p "Hello!" --chat --chat-template qwen2.5 \
+  --temperature 0 --max-new-tokens 2 --json > "$tmp/json" 2>/dev/null
+hasf "$tmp/json" '"chat_prompt": "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n"'
+check "--chat-template qwen2.5 overrides the model's template" $?
+# the qwen2 file's own template, once logitlab runs the qwen2 architecture (jinja_renders.json, qwen2 system_user)
+"$bin" generate -m "$arch/synth-a1-qwen2-Q8_0.gguf" -p "Hello!" --system "You are a helpful assistant." --chat \
+  --temperature 0 --max-new-tokens 2 --json > "$tmp/json" 2> "$tmp/err"
+st=$?
+if [ $st -ne 0 ] && hasf "$tmp/err" "architecture 'qwen2' is not supported"; then
+  echo "note: qwen2 not supported yet; its template check skipped"
+else
+  [ $st -eq 0 ] && hasf "$tmp/json" '"chat_prompt": "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n"'
+  check "--chat: Qwen2.5's template rendered as ll_chat_apply does" $?
+fi
+
+# --chat errors: exit status 2 and what to do
+gen -p "x" --system "Be brief." > /dev/null 2> "$tmp/err"
+[ $? -eq 2 ] && hasf "$tmp/err" '--system needs --chat'; check "--system without --chat rejected" $?
+gen -p "x" --chat-template chatml > /dev/null 2> "$tmp/err"
+[ $? -eq 2 ] && hasf "$tmp/err" '--chat-template needs --chat'; check "--chat-template without --chat rejected" $?
+gen -p "x" --chat --chat-template frobnicate > /dev/null 2> "$tmp/err"
+[ $? -eq 2 ] && hasf "$tmp/err" "chat template not recognised: it starts 'frobnicate'" && hasf "$tmp/err" 'llama3' \
+  && hasf "$tmp/err" 'chatml' && hasf "$tmp/err" 'gemma' && hasf "$tmp/err" 'logitlab'
+check "--chat-template with an unknown name fails naming the families" $?
+"$bin" generate -m "$arch/synth-a1-llama3-Q8_0.gguf" -p "x" --chat --chat-template gemma --system "s" > /dev/null 2> "$tmp/err"
+[ $? -eq 2 ] && hasf "$tmp/err" 'System role not supported'; check "--chat: a conversation the template refuses" $?
 
 # Ctrl-C: a long run interrupted keeps its text and says why it stopped
 # (the binary itself in the background: a shell function would run in a subshell that gets the signal)
