@@ -25,22 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     const ll_tokenizer *t = ll_model_get_tokenizer(m);
     if (t) fz_exercise_tokenizer(t, data, size);
-    const ll_model_info *info = ll_model_get_info(m);
-    /* One token at the first and the last id of the vocabulary through a
-     * 4-position context: the embedding lookup, every layer and the
-     * classifier; the work is bounded by the weights the file holds. */
-    ll_context *c = ll_context_new(m, 4, 1, &err);
-    float *logits = info->n_vocab ? malloc(info->n_vocab * sizeof *logits) : NULL;
-    if (c && logits) {
-        int32_t tok[2] = {0, (int32_t)(info->n_vocab - 1)};
-        if (ll_context_decode(c, tok, 1, logits, NULL, &err) != LL_OK ||
-            ll_context_decode(c, tok + 1, 1, logits, NULL, &err) != LL_OK)
-            fz_report("decode", &err);
-    } else {
-        fz_report("context", &err);
-    }
-    free(logits);
-    ll_context_free(c);
+    fz_exercise_model(m);
     ll_model_free(m);
     return 0;
 }

@@ -16,19 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* what ll_model_load does after mapping a file that is not GGUF (the
      * model's own mapping stays empty: the fuzzer owns the bytes) */
     if (ll_model_from_llama2c(m, data, size, &err) == LL_OK) {
-        const ll_model_info *info = ll_model_get_info(m);
-        ll_context *c = ll_context_new(m, 4, 1, &err);
-        float *logits = info->n_vocab ? malloc(info->n_vocab * sizeof *logits) : NULL;
-        if (c && logits) {
-            int32_t tok[2] = {0, (int32_t)(info->n_vocab - 1)};
-            if (ll_context_decode(c, tok, 1, logits, NULL, &err) != LL_OK ||
-                ll_context_decode(c, tok + 1, 1, logits, NULL, &err) != LL_OK)
-                fz_report("decode", &err);
-        } else {
-            fz_report("context", &err);
-        }
-        free(logits);
-        ll_context_free(c);
+        fz_exercise_model(m);
     } else {
         fz_report("load", &err);
     }
