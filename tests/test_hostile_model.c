@@ -226,6 +226,19 @@ static double now_s(void) {
 
 /* Loads a spec from memory (an exact-size copy, so ASan sees any read past
  * the end); returns whether it loaded, the error in *err, time in *secs. */
+/* A model that loads must also run: one token through a small context. */
+static void run_one_token(ll_model *m) {
+    ll_error err;
+    ll_context *c = ll_context_new(m, 8, 1, &err);
+    CHECK(c != NULL, "context: %s", err.message);
+    if (!c) return;
+    int32_t t = 1;
+    float *lg = malloc(ll_model_get_info(m)->n_vocab * sizeof *lg);
+    CHECK(ll_context_decode(c, &t, 1, lg, NULL, &err) == LL_OK, "decode: %s", err.message);
+    free(lg);
+    ll_context_free(c);
+}
+
 static bool load_spec(const spec *s, ll_error *err, double *secs) {
     size_t n;
     uint8_t *b = make_model(s, &n);
@@ -235,17 +248,7 @@ static bool load_spec(const spec *s, ll_error *err, double *secs) {
     if (secs) *secs = now_s() - t0;
     bool ok = m != NULL;
     if (m) {
-        /* a model that loads must also run one token */
-        ll_error e2;
-        ll_context *c = ll_context_new(m, 8, 1, &e2);
-        CHECK(c != NULL, "context: %s", e2.message);
-        if (c) {
-            int32_t t = 1;
-            float *lg = malloc(ll_model_get_info(m)->n_vocab * sizeof *lg);
-            CHECK(ll_context_decode(c, &t, 1, lg, NULL, &e2) == LL_OK, "decode: %s", e2.message);
-            free(lg);
-            ll_context_free(c);
-        }
+        run_one_token(m); /* a model that loads must also run */
         ll_model_free(m);
     }
     free(b);
@@ -507,18 +510,7 @@ static bool load_file(const void *b, size_t n, const char *tokenizer, ll_error *
     ll_error_clear(err);
     ll_model *m = ll_model_load(path, tokenizer, err);
     if (m && info) *info = *ll_model_get_info(m);
-    if (m) {
-        ll_error e2;
-        ll_context *c = ll_context_new(m, 8, 1, &e2);
-        CHECK(c != NULL, "context: %s", e2.message);
-        if (c) {
-            int32_t t = 1;
-            float *lg = malloc(ll_model_get_info(m)->n_vocab * sizeof *lg);
-            CHECK(ll_context_decode(c, &t, 1, lg, NULL, &e2) == LL_OK, "decode: %s", e2.message);
-            free(lg);
-            ll_context_free(c);
-        }
-    }
+    if (m) run_one_token(m);
     bool ok = m != NULL;
     ll_model_free(m);
     remove(path);
