@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "serve_impl.h"
+#include "util/json.h"
 
 bool srv_fail(srv_err *e, int status, const char *param, const char *fmt, ...) {
     e->status = status;
@@ -40,26 +41,6 @@ char *srv_err_body(const srv_err *e) {
     return s;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-    unsigned c = s[0];
-    if (c < 0x80) return 1;
-    size_t len;
-    unsigned min;
-    if (c >= 0xC2 && c <= 0xDF) len = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, min = 0x10000;
-    else return 0;
-    if (n < len) return 0;
-    unsigned cp = c & (0xFF >> (len + 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
-
 json_t *srv_json_text(const char *s, size_t n) {
     json_t *j = json_stringn(s, n);
     if (j) return j;
@@ -69,7 +50,7 @@ json_t *srv_json_text(const char *s, size_t n) {
     if (!buf) return json_null();
     size_t o = 0;
     for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+        size_t k = lj_utf8_seq((const unsigned char *)s + i, n - i);
         if (k == 0) {
             memcpy(buf + o, "\xEF\xBF\xBD", 3);
             o += 3;

@@ -471,9 +471,7 @@ void lj_w_obj_end(lj_writer *w) { close_(w, '}'); }
 void lj_w_arr_begin(lj_writer *w) { open(w, '['); }
 void lj_w_arr_end(lj_writer *w) { close_(w, ']'); }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one
- * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
+size_t lj_utf8_seq(const unsigned char *s, size_t n) {
     unsigned c = s[0];
     size_t len;
     unsigned cp, min;
@@ -494,7 +492,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
 bool lj_utf8_valid(const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq(u + i, n - i);
+        size_t k = lj_utf8_seq(u + i, n - i);
         if (!k) return false;
         i += k;
     }
@@ -507,7 +505,7 @@ void lj_w_strn(lj_writer *w, const char *s, size_t n) {
     fputc('"', w->f);
     for (size_t i = 0; i < n;) {
         unsigned char c = u[i];
-        size_t k = utf8_seq(u + i, n - i);
+        size_t k = lj_utf8_seq(u + i, n - i);
         if (k == 0) {
             fputs("\\ufffd", w->f); /* one replacement per invalid byte */
             i++;

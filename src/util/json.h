@@ -67,6 +67,11 @@ void lj_w_str(lj_writer *w, const char *s);
 void lj_w_strn(lj_writer *w, const char *s, size_t n);
 /* The bytes as an array of numbers 0..255, on one line. */
 void lj_w_bytes(lj_writer *w, const char *s, size_t n);
+/* Length of the valid UTF-8 sequence at s[0..n) (n >= 1), or 0 if it is
+ * not one (overlong forms, surrogates and code points past U+10FFFF are
+ * invalid): the one strict decoder of every JSON writer (the CLI's, the
+ * server's). */
+size_t lj_utf8_seq(const unsigned char *s, size_t n);
 /* Whether s[0..n) is valid UTF-8 (lj_w_strn writes it unchanged). */
 bool lj_utf8_valid(const char *s, size_t n);
 void lj_w_int(lj_writer *w, long long v);
