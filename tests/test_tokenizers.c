@@ -2,7 +2,8 @@
  * test_tokenizers.c - tokenizer acceptance data (../shared/models):
  *  - every vocab/ggml-vocab-*.gguf with .inp/.out (llama.cpp's
  *    test-tokenizer-0 cases: SentencePiece, byte-level BPE with each
- *    pre-tokenizer, WordPiece), encoded without BOS;
+ *    pre-tokenizer (Llama 3's llama-bpe and Qwen2's among them), WordPiece),
+ *    encoded without BOS;
  *  - expected/tok512.encode-cases.jsonl with tok512.bin and with the
  *    stories260K GGUF: the ids_runc_llamacpp field. llama2.c's run.c and
  *    llama.cpp agree on it; SentencePiece itself differs on leading and
@@ -44,13 +45,19 @@ static void vocab_case(const char *name) {
         if (nl) *nl = '\0';
         int32_t want[4096];
         size_t nw = 0;
+        bool want_fits = true;
         for (char *q = line; *q;) {
             char *end;
             long v = strtol(q, &end, 10);
             if (end == q) break;
+            if (nw == LL_ARRAY_LEN(want)) {
+                want_fits = false;
+                break;
+            }
             want[nw++] = (int32_t)v;
             q = end;
         }
+        CHECK(want_fits, "%s case %d: more than %zu expected ids", name, idx, LL_ARRAY_LEN(want));
         int32_t *ids;
         size_t n;
         ll_status st = ll_tokenize(t, p, strlen(p), false, false, &ids, &n, &err);
@@ -153,9 +160,65 @@ static void streaming_utf8(void) {
     ll_tokenizer_free(t);
 }
 
+/* One text through a vocabulary: the ids must be exactly want[0..nw). */
+static void expect_ids(const char *vocab, const char *text, bool add_special, bool parse_special, const int32_t *want,
+                       size_t nw) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/models/vocab/ggml-vocab-%s.gguf", tu_shared(), vocab);
+    ll_error err;
+    ll_tokenizer *t = ll_tokenizer_load(path, &err);
+    CHECK(t != NULL, "%s: %s", vocab, err.message);
+    if (!t) return;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    CHECK_OK(ll_tokenize(t, text, strlen(text), add_special, parse_special, &ids, &n, &err), err);
+    CHECK(n == nw && (n == 0 || memcmp(ids, want, n * sizeof *ids) == 0),
+          "%s '%s' (add_special %d, parse_special %d): %zu ids, first %d", vocab, text, add_special, parse_special, n,
+          n ? ids[0] : -1);
+    free(ids);
+    ll_tokenizer_free(t);
+}
+
+/* The end-of-generation set of a vocabulary, in order: eos, eot, then the
+ * tokens llama.cpp recognises by their text. */
+static void expect_eog(const char *vocab, const int32_t *want, size_t nw) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/models/vocab/ggml-vocab-%s.gguf", tu_shared(), vocab);
+    ll_error err;
+    ll_tokenizer *t = ll_tokenizer_load(path, &err);
+    CHECK(t != NULL, "%s: %s", vocab, err.message);
+    if (!t) return;
+    int32_t ids[16];
+    size_t n = ll_tokenizer_eog_ids(t, ids, LL_ARRAY_LEN(ids));
+    CHECK(n == nw && memcmp(ids, want, n * sizeof *ids) == 0, "%s: %zu end-of-generation ids, expected %zu", vocab, n,
+          nw);
+    for (size_t i = 0; i < nw; i++) CHECK(ll_tokenizer_is_eog(t, want[i]), "%s: %d ends a generation", vocab, want[i]);
+    ll_tokenizer_free(t);
+}
+
+/* Llama 3 and Qwen2 as llama.cpp loads them: llama-bpe adds BOS with no
+ * add_bos_token key (the Llama 3 family's default), qwen2 says false; the
+ * chat markers are single tokens with parse_special; generation ends at
+ * the end of a turn (<|eot_id|>, <|im_end|>) as well as at eos. */
+static void llama3_qwen2_specials(void) {
+    expect_ids("llama-bpe", "Hello", true, false, (const int32_t[]){128000, 9906}, 2);
+    expect_ids("llama-bpe", "Hello", false, false, (const int32_t[]){9906}, 1);
+    expect_ids("llama-bpe", "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>", false, true,
+               (const int32_t[]){128006, 882, 128007, 271, 13347, 128009}, 6);
+    expect_ids("qwen2", "Hello", true, false, (const int32_t[]){9707}, 1);
+    expect_ids("qwen2", "<|im_start|>user\nHi<|im_end|>", true, true,
+               (const int32_t[]){151644, 872, 198, 13048, 151645}, 5);
+    /* without parse_special the markers are plain text */
+    expect_ids("qwen2", "<|im_end|>", false, false, (const int32_t[]){27, 91, 318, 6213, 91, 29}, 6);
+    expect_eog("llama-bpe", (const int32_t[]){128001, 128009}, 2); /* <|end_of_text|>, <|eot_id|> */
+    expect_eog("qwen2", (const int32_t[]){151645, 151643}, 2);     /* <|im_end|>, <|endoftext|> */
+    expect_eog("phi-3", (const int32_t[]){32000, 32007}, 2);       /* <|endoftext|>, <|end|> */
+    expect_eog("gpt-2", (const int32_t[]){50256}, 1);              /* eos is <|endoftext|> itself */
+}
+
 int main(void) {
     const char *vocabs[] = {"llama-spm", "phi-3", "gpt-2", "mpt", "falcon", "starcoder", "refact", "deepseek-coder",
-                            "deepseek-llm", "bert-bge"};
+                            "deepseek-llm", "bert-bge", "llama-bpe", "qwen2"};
     for (size_t i = 0; i < LL_ARRAY_LEN(vocabs); i++) vocab_case(vocabs[i]);
     char tok[512], cases[512];
     snprintf(tok, sizeof tok, "%s/models/tok512.bin", tu_shared());
@@ -167,5 +230,6 @@ int main(void) {
     snprintf(cases, sizeof cases, "%s/models/llama2-tokenizer/encode-cases.jsonl", tu_shared());
     jsonl_cases(tok, cases, "ids", "llama2 tokenizer.bin");
     streaming_utf8();
+    llama3_qwen2_specials();
     return tu_finish("tokenizers");
 }

@@ -67,25 +67,41 @@ static const char *const pre_deepseek_llm[] = {
 static const char *const pre_bloom[] = {
     " ?[^(\\s|.,!?\xe2\x80\xa6\xe3\x80\x82\xef\xbc\x8c\xe3\x80\x81\xe0\xa5\xa4\xdb\x94\xd8\x8c)]+", NULL};
 
+/* One row per tokenizer.ggml.pre name llama.cpp knows: the split, whether a
+ * word found whole in the vocabulary skips merging, and whether BOS is added
+ * when the file has no tokenizer.ggml.add_bos_token (llama.cpp turns it on
+ * for the Llama 3 family, whose GGUFs usually carry no such key). */
 static const struct {
     const char *name;
     ll_pre_kind kind;
     const char *const *exprs;
     bool ignore_merges;
+    bool add_bos;
 } pre_table[] = {
-    {"default", LL_PRE_GPT2, pre_default, false},      {"gpt-2", LL_PRE_GPT2, pre_gpt2, false},
-    {"mpt", LL_PRE_MPT, pre_gpt2, false},              {"olmo", LL_PRE_GPT2, pre_gpt2, false},
-    {"jais", LL_PRE_GPT2, pre_gpt2, false},            {"phi-2", LL_PRE_GPT2, pre_gpt2, false},
-    {"llama3", LL_PRE_LLAMA3, pre_llama3, true},       {"llama-v3", LL_PRE_LLAMA3, pre_llama3, true},
-    {"llama-bpe", LL_PRE_LLAMA3, pre_llama3, true},    {"falcon3", LL_PRE_LLAMA3, pre_llama3, true},
-    {"dbrx", LL_PRE_LLAMA3, pre_llama3, false},        {"smaug-bpe", LL_PRE_LLAMA3, pre_llama3, false},
-    {"deepseek-llm", LL_PRE_DEEPSEEK_LLM, pre_deepseek_llm, false},
-    {"deepseek-coder", LL_PRE_DEEPSEEK_CODER, pre_deepseek_coder, false},
-    {"falcon", LL_PRE_FALCON, pre_falcon, false},      {"starcoder", LL_PRE_STARCODER, pre_starcoder, false},
-    {"refact", LL_PRE_REFACT, pre_starcoder, false},   {"command-r", LL_PRE_STARCODER, pre_starcoder, false},
-    {"smollm", LL_PRE_STARCODER, pre_starcoder, false}, {"qwen2", LL_PRE_QWEN2, pre_qwen2, false},
-    {"deepseek-r1-qwen", LL_PRE_QWEN2, pre_qwen2, false}, {"stablelm2", LL_PRE_QWEN2, pre_qwen2, false},
-    {"bloom", LL_PRE_GPT2, pre_bloom, false},          {"poro-chat", LL_PRE_GPT2, pre_bloom, false},
+    {"default", LL_PRE_GPT2, pre_default, false, false},
+    {"gpt-2", LL_PRE_GPT2, pre_gpt2, false, false},
+    {"mpt", LL_PRE_MPT, pre_gpt2, false, false},
+    {"olmo", LL_PRE_GPT2, pre_gpt2, false, false},
+    {"jais", LL_PRE_GPT2, pre_gpt2, false, false},
+    {"phi-2", LL_PRE_GPT2, pre_gpt2, false, false},
+    {"llama3", LL_PRE_LLAMA3, pre_llama3, true, true},
+    {"llama-v3", LL_PRE_LLAMA3, pre_llama3, true, true},
+    {"llama-bpe", LL_PRE_LLAMA3, pre_llama3, true, true},
+    {"falcon3", LL_PRE_LLAMA3, pre_llama3, true, true},
+    {"dbrx", LL_PRE_LLAMA3, pre_llama3, false, false},
+    {"smaug-bpe", LL_PRE_LLAMA3, pre_llama3, false, false},
+    {"deepseek-llm", LL_PRE_DEEPSEEK_LLM, pre_deepseek_llm, false, false},
+    {"deepseek-coder", LL_PRE_DEEPSEEK_CODER, pre_deepseek_coder, false, false},
+    {"falcon", LL_PRE_FALCON, pre_falcon, false, false},
+    {"starcoder", LL_PRE_STARCODER, pre_starcoder, false, false},
+    {"refact", LL_PRE_REFACT, pre_starcoder, false, false},
+    {"command-r", LL_PRE_STARCODER, pre_starcoder, false, false},
+    {"smollm", LL_PRE_STARCODER, pre_starcoder, false, false},
+    {"qwen2", LL_PRE_QWEN2, pre_qwen2, false, false},
+    {"deepseek-r1-qwen", LL_PRE_QWEN2, pre_qwen2, false, false},
+    {"stablelm2", LL_PRE_QWEN2, pre_qwen2, false, false},
+    {"bloom", LL_PRE_GPT2, pre_bloom, false, false},
+    {"poro-chat", LL_PRE_GPT2, pre_bloom, false, false},
 };
 
 /* The compiled pre-tokenizer and the merge table of one vocabulary. */
@@ -140,6 +156,7 @@ ll_status ll_bpe_prepare(ll_tokenizer *t, const ll_gguf *g, ll_error *err) {
     free(pre);
     t->pre = pre_table[which].kind;
     t->ignore_merges = pre_table[which].ignore_merges;
+    if (pre_table[which].add_bos && !ll_gguf_find(g, "tokenizer.ggml.add_bos_token")) t->add_bos = true;
     const ll_gguf_kv *m = ll_gguf_find(g, "tokenizer.ggml.merges");
     /* as llama.cpp: a byte-level BPE vocabulary is its merges */
     if (!m) return ll_fail(err, LL_ERR_FORMAT, "tokenizer.ggml.merges is missing (a gpt2 vocabulary needs its merges)");

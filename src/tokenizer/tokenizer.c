@@ -358,6 +358,44 @@ static const char *token_name(char *buf, size_t cap, bool gguf, size_t i) {
     return buf;
 }
 
+/* Texts of tokens that end a turn whatever the eos/eot keys say: llama.cpp
+ * puts every token spelled like one of these into its end-of-generation set
+ * (Llama 3's <|eot_id|> and <|end_of_text|>, Qwen's <|im_end|> and
+ * <|endoftext|>, Phi-3's <|end|>, Gemma's <end_of_turn>, ...), so a chat
+ * stops at the end of the assistant's turn. */
+static const char *const eog_texts[] = {"<|eot_id|>",    "<|im_end|>",    "<|end|>",  "<|return|>",
+                                        "<|call|>",      "<end_of_turn>", "<|endoftext|>",
+                                        "<|eom_id|>",    "<EOT>",         "_<EOT>",   "<|end_of_text|>",
+                                        "<end_of_utterance>"};
+
+static void add_eog(ll_tokenizer *t, int32_t id) {
+    if (id < 0 || (size_t)id >= t->n) return;
+    for (size_t j = 0; j < t->n_eog; j++)
+        if (t->eog[j] == id) return;
+    t->eog[t->n_eog++] = id;
+}
+
+/* The EOG set: eos, eot, then the tokens named in eog_texts. gpt-oss's
+ * harmony format ends a message with <|end|> but a generation only at
+ * <|return|> or <|call|>: where both exist, llama.cpp drops <|end|>, and so
+ * does this. */
+static bool build_eog(ll_tokenizer *t, ll_error *err) {
+    t->eog = ll_calloc(2 + LL_ARRAY_LEN(eog_texts), sizeof *t->eog, err);
+    if (!t->eog) return false;
+    add_eog(t, t->eos);
+    add_eog(t, t->eot);
+    for (size_t i = 0; i < LL_ARRAY_LEN(eog_texts); i++)
+        add_eog(t, ll_vocab_lookup(t, eog_texts[i], strlen(eog_texts[i])));
+    int32_t end = ll_vocab_lookup(t, "<|end|>", 7);
+    if (end >= 0 && ll_vocab_lookup(t, "<|return|>", 10) >= 0 && ll_vocab_lookup(t, "<|call|>", 8) >= 0) {
+        size_t k = 0;
+        for (size_t j = 0; j < t->n_eog; j++)
+            if (t->eog[j] != end) t->eog[k++] = t->eog[j];
+        t->n_eog = k;
+    }
+    return true;
+}
+
 /* Checks the byte tokens and builds the piece map, byte_id, the tries and
  * the EOG set. O(n log n): one hash insert per piece, one sort per trie.
  * The readers have bounded every text by LL_TOKEN_MAX_BYTES. */
@@ -409,15 +447,7 @@ static bool finish_vocab(ll_tokenizer *t, bool gguf, ll_error *err) {
     if (!trie_build(&t->special, t, want_special, err) || !trie_build(&t->user, t, want_user, err) ||
         (t->kind == LL_TOKENIZER_WPM && !trie_build(&t->wpm, t, want_any, err)))
         goto done;
-    t->eog = ll_calloc(4, sizeof *t->eog, err);
-    if (!t->eog) goto done;
-    int32_t cand[2] = {t->eos, t->eot};
-    for (int i = 0; i < 2; i++) {
-        if (cand[i] < 0 || (size_t)cand[i] >= t->n) continue;
-        bool seen = false;
-        for (size_t j = 0; j < t->n_eog; j++) seen |= t->eog[j] == cand[i];
-        if (!seen) t->eog[t->n_eog++] = cand[i];
-    }
+    if (!build_eog(t, err)) goto done;
     ok = true;
 done:
     return ok;
