@@ -26,13 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "meta.h"
 #include "serve_impl.h"
 
-#define N_ENDPOINTS 9
+#define N_ENDPOINTS 10
 static const char *const endpoints[N_ENDPOINTS] = {"/v1/completions", "/v1/chat/completions", "/v1/models", "/health",
-                                                   "/metrics",        "/tokenize",            "/detokenize", "other",
-                                                   "unauthorized"};
-enum { EP_COMPLETIONS, EP_CHAT, EP_MODELS, EP_HEALTH, EP_METRICS, EP_TOKENIZE, EP_DETOKENIZE, EP_OTHER, EP_UNAUTH };
+                                                   "/metrics",        "/tokenize",            "/detokenize", "playground",
+                                                   "other",           "unauthorized"};
+enum { EP_COMPLETIONS, EP_CHAT, EP_MODELS, EP_HEALTH, EP_METRICS, EP_TOKENIZE, EP_DETOKENIZE, EP_PAGE, EP_OTHER, EP_UNAUTH };
 
 typedef struct {
     srv_model m;
@@ -69,7 +70,9 @@ static enum MHD_Result reply(srv_server *s, struct MHD_Connection *c, int ep, un
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (status == 405)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
-                                ep == EP_MODELS || ep == EP_HEALTH || ep == EP_METRICS ? "GET" : "POST");
+                                ep == EP_PAGE                                          ? "GET, HEAD"
+                                : ep == EP_MODELS || ep == EP_HEALTH || ep == EP_METRICS ? "GET"
+                                                                                         : "POST");
     if (status == 401) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
@@ -380,6 +383,33 @@ static enum MHD_Result detokenize(srv_server *s, struct MHD_Connection *c, json_
     return reply_json(s, c, EP_DETOKENIZE, 200, o);
 }
 
+/* GET (or HEAD) of the playground's page, files and metadata (meta.c). */
+static enum MHD_Result page(srv_server *s, struct MHD_Connection *c, const char *url, const char *method) {
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        char q[LL_QUOTE_MAX], u[LL_QUOTE_MAX];
+        srv_err e = {0};
+        srv_fail(&e, 405, NULL, "%s %s is not allowed: use GET", ll_quote(q, method, strlen(method)),
+                 ll_quote(u, url, strlen(url)));
+        return reply_err(s, c, EP_PAGE, &e);
+    }
+    srv_page_answer a;
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (!srv_page_get(url, inm, s->m.profile, &a)) return MHD_NO;
+    struct MHD_Response *r = MHD_create_response_from_buffer(a.status == 304 ? 0 : a.len, (void *)a.body,
+                                                             a.owned ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
+    free(a.owned);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, a.type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, a.cache);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, a.etag);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (a.csp) MHD_add_response_header(r, "Content-Security-Policy", a.csp);
+    enum MHD_Result ret = MHD_queue_response(c, a.status, r);
+    MHD_destroy_response(r);
+    count(s, EP_PAGE, a.status);
+    return ret;
+}
+
 /* ---- the request handler ---- */
 
 static int route(const char *url) {
@@ -393,7 +423,7 @@ static int route(const char *url) {
                   {"/tokenize", EP_TOKENIZE},          {"/detokenize", EP_DETOKENIZE}};
     for (size_t i = 0; i < LL_ARRAY_LEN(routes); i++)
         if (!strcmp(url, routes[i].path)) return routes[i].ep;
-    return EP_OTHER;
+    return srv_page_exists(url) ? EP_PAGE : EP_OTHER;
 }
 
 static bool authorized(srv_server *s, struct MHD_Connection *c) {
@@ -440,6 +470,8 @@ static int answer_early(srv_server *s, struct MHD_Connection *c, srv_conn *cn, c
         char q[LL_QUOTE_MAX];
         return fail(s, c, ep, 404, NULL, "no such endpoint: '%s' (see README.md, \"Serve\")", ll_quote(q, url, strlen(url)));
     }
+    /* the page is public, like /health: its requests to the API carry the key */
+    if (ep == EP_PAGE) return page(s, c, url, method);
     if (ep == EP_HEALTH && get) {
         const char *b = atomic_load(&s->stopping) ? "{\"status\":\"stopping\"}" : "{\"status\":\"ok\"}";
         return reply(s, c, ep, atomic_load(&s->stopping) ? 503 : 200, "application/json", b, strlen(b));
