@@ -19,6 +19,7 @@ int ll_cmd_explain(int argc, char **argv);
 int ll_cmd_inspect(int argc, char **argv);
 int ll_cmd_compare(int argc, char **argv);
 int ll_cmd_serve(int argc, char **argv);
+int ll_cmd_conform(int argc, char **argv);
 /* -m PATH, or the embedded default model when PATH is NULL. --tokenizer is
  * for llama2.c checkpoints: with a GGUF -m (ll_model_load refuses it) or
  * with the embedded model it is an error naming both. */

@@ -25,6 +25,7 @@ static void usage(FILE *f) {
             "  tokenize   token ids and pieces of a text\n"
             "  generate   generate text: every hyperparameter as a flag, streaming, --json\n"
             "  serve      an OpenAI-compatible HTTP server: every hyperparameter as a request field\n"
+            "  conform    does an OpenAI-compatible server honour each sampling parameter? verdicts with evidence\n"
             "  logits     next-token logits of a prompt\n"
             "  bench      prompt and generation speed of a model\n"
             "  convert    write a model as a GGUF of another tensor type\n"
@@ -49,6 +50,7 @@ static int dispatch(int argc, char **argv) {
     if (!strcmp(cmd, "compare")) return ll_cmd_compare(argc - 2, argv + 2);
     if (!strcmp(cmd, "generate")) return ll_cmd_generate(argc - 2, argv + 2);
     if (!strcmp(cmd, "serve")) return ll_cmd_serve(argc - 2, argv + 2);
+    if (!strcmp(cmd, "conform")) return ll_cmd_conform(argc - 2, argv + 2);
     if (!strcmp(cmd, "logits")) return ll_cmd_logits(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench")) return ll_cmd_bench(argc - 2, argv + 2);
     if (!strcmp(cmd, "convert")) return ll_cmd_convert(argc - 2, argv + 2);
