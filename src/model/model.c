@@ -12,6 +12,7 @@
 #include "model_impl.h"
 
 #include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +53,12 @@ static ll_status get_hparam(const ll_gguf *g, const char *arch, const char *suff
 }
 
 /* Reads "<arch>.<suffix>" as a float that must be finite and > 0 (def when
- * absent). Zero, negative, NaN or infinite would not fail here but as NaN
- * logits far from the file; a float64 that does not survive the conversion
- * to float (1e300, 1e-300) is refused with its own value. */
-static ll_status get_positive_float(const ll_gguf *g, const char *arch, const char *suffix, float def, float *out,
-                                    ll_error *err) {
+ * absent), or also 0 where zero_ok (a soft-cap or scale of 0 means "off",
+ * as in llama.cpp). Zero, negative, NaN or infinite would not fail here but
+ * as NaN logits far from the file; a float64 that does not survive the
+ * conversion to float (1e300, 1e-300) is refused with its own value. */
+static ll_status get_float(const ll_gguf *g, const char *arch, const char *suffix, float def, bool zero_ok, float *out,
+                           ll_error *err) {
     char key[128];
     snprintf(key, sizeof key, "%s.%s", arch, suffix);
     *out = def;
@@ -66,18 +68,35 @@ static ll_status get_positive_float(const ll_gguf *g, const char *arch, const ch
     ll_status st = ll_gguf_get_f32(g, key, out, &found, err);
     if (st != LL_OK) return st;
     double v = kv->v.f;
-    if (!(v > 0) || !(v <= FLT_MAX) || !(*out > 0)) {
+    bool ok = (v > 0 && v <= FLT_MAX && *out > 0) || (zero_ok && v == 0);
+    if (!ok) {
         char buf[32];
         return ll_fail(err, LL_ERR_FORMAT,
-                       "metadata '%s' = %s is invalid (valid: a finite number > 0 that fits a float, %g to %g; at "
+                       "metadata '%s' = %s is invalid (valid: %sa finite number > 0 that fits a float, %g to %g; at "
                        "byte offset %llu)",
                        key, kv->type == LL_GGUF_FLOAT32 ? ll_format_float(buf, (float)v) : ll_format_double(buf, v),
-                       (double)FLT_TRUE_MIN, (double)FLT_MAX,
+                       zero_ok ? "0 for off, or " : "", (double)FLT_TRUE_MIN, (double)FLT_MAX,
                        (unsigned long long)kv->offset);
     }
     return LL_OK;
 }
 
+/* The names of the tensor types logitlab computes with, from the type
+ * table: "F32, F16, ...". */
+static const char *supported_types(char *buf, size_t cap) {
+    size_t n = 0;
+    buf[0] = 0;
+    for (uint32_t t = 0; t < LL_T_COUNT; t++) {
+        const ll_type_info *ti = ll_type_info_of(t);
+        if (ti && ti->supported && n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", ti->name);
+    }
+    return buf;
+}
+
+/* The tensor `name` as a matrix of `cols` inputs and `rows` outputs (rows
+ * 0: a vector of cols values). Absent: an error, or an empty weight where
+ * optional. */
 static ll_status bind(ll_weight *w, const ll_gguf *g, const char *name, uint64_t cols, uint64_t rows, bool optional,
                       ll_error *err) {
     memset(w, 0, sizeof *w);
@@ -87,11 +106,11 @@ static ll_status bind(ll_weight *w, const ll_gguf *g, const char *name, uint64_t
         return ll_fail(err, LL_ERR_FORMAT, "tensor '%s' is missing", name);
     }
     const ll_type_info *ti = ll_type_info_of(t->type);
-    if (!ti->supported)
-        return ll_fail(err, LL_ERR_UNSUPPORTED,
-                       "tensor '%s' has type %s, which logitlab does not support (supported: F32, F16, BF16, Q8_0, "
-                       "Q4_0, Q4_K, Q5_K, Q6_K)",
-                       name, ti->name);
+    if (!ti->supported) {
+        char list[LL_T_COUNT * 8]; /* type names are at most 4 characters, 6 with ", " */
+        return ll_fail(err, LL_ERR_UNSUPPORTED, "tensor '%s' has type %s, which logitlab does not support (supported: %s)",
+                       name, ti->name, supported_types(list, sizeof list));
+    }
     bool shape_ok = t->ne[0] == cols && (rows == 0 ? t->n_dims == 1 : (t->ne[1] == rows && t->n_dims == 2));
     if (!shape_ok)
         return ll_fail(err, LL_ERR_FORMAT, "tensor '%s' has shape [%llu, %llu], expected [%llu, %llu]", name,
@@ -105,17 +124,273 @@ static ll_status bind(ll_weight *w, const ll_gguf *g, const char *name, uint64_t
     return LL_OK;
 }
 
-/* A 1-D weight as float: pointed at when stored F32, converted otherwise. */
-static const float *bind_vector(ll_model *m, const ll_gguf *g, const char *name, uint64_t n, float **store,
-                                ll_error *err) {
+/* A 1-D weight as float: pointed at when stored F32, converted into the
+ * store otherwise (*out NULL when optional and absent). */
+static ll_status bind_vector(const float **out, const ll_gguf *g, const char *name, uint64_t n, bool optional,
+                             float **store, ll_error *err) {
     ll_weight w;
-    if (bind(&w, g, name, n, 0, false, err) != LL_OK) return NULL;
-    if (w.m.type == LL_T_F32) return (const float *)w.m.data;
-    float *out = *store;
+    *out = NULL;
+    ll_status st = bind(&w, g, name, n, 0, optional, err);
+    if (st != LL_OK || !w.m.data) return st;
+    if (w.m.type == LL_T_F32) {
+        *out = (const float *)w.m.data;
+        return LL_OK;
+    }
+    ll_dequantize_row_ref(w.m.type, w.m.data, *store, (size_t)n);
+    *out = *store;
     *store += n;
-    ll_dequantize_row_ref(w.m.type, w.m.data, out, (size_t)n);
-    (void)m;
-    return out;
+    return LL_OK;
+}
+
+/* A matrix whose rows are `parts` blocks (a fused tensor), each bound to
+ * its own weight as a view of its rows. */
+static ll_status bind_matrix(ll_weight *const *dst, unsigned parts, const size_t *rows, const ll_gguf *g,
+                             const char *name, size_t cols, ll_error *err) {
+    ll_weight whole;
+    size_t total = 0;
+    for (unsigned i = 0; i < parts; i++) total += rows[i]; /* each <= 2^20 (the dimension limits) */
+    ll_status st = bind(&whole, g, name, cols, total, false, err);
+    if (st != LL_OK) return st;
+    size_t r0 = 0;
+    for (unsigned i = 0; i < parts; i++) {
+        *dst[i] = whole;
+        dst[i]->m.data = whole.m.data + r0 * whole.m.row_bytes;
+        dst[i]->m.rows = rows[i];
+        r0 += rows[i];
+    }
+    return LL_OK;
+}
+
+/* The row of general.architecture, or an error naming it and listing the
+ * supported ones. */
+static ll_status find_arch(const ll_gguf *g, const ll_arch **row, char *name, size_t cap, ll_error *err) {
+    bool found;
+    char *arch = ll_gguf_get_str(g, "general.architecture", &found, err);
+    if (!found) return ll_fail(err, LL_ERR_FORMAT, "metadata 'general.architecture' is missing");
+    if (!arch) return err ? err->status : LL_ERR_FORMAT;
+    *row = ll_arch_find(arch);
+    ll_status st = LL_OK;
+    if (*row) {
+        snprintf(name, cap, "%s", (*row)->name); /* a table name: fits */
+    } else {
+        size_t n = ll_arch_names(NULL, 0) + 1;
+        char *names = ll_malloc(n, err), q[LL_QUOTE_MAX];
+        st = names ? ll_fail(err, LL_ERR_UNSUPPORTED, "architecture '%s' is not supported (supported: %s)",
+                             ll_quote(q, arch, strlen(arch)), (ll_arch_names(names, n), names))
+                   : LL_ERR_OUT_OF_MEMORY;
+        free(names);
+    }
+    free(arch);
+    return st;
+}
+
+/* The block's sizes: width, layers, FFN, heads, head size, RoPE dims. */
+static ll_status read_shape(ll_model *m, const ll_gguf *g, ll_error *err) {
+    ll_model_info *in = &m->info;
+    const char *arch = m->arch->name;
+    ll_status st;
+#define HP_TO(var, suffix, req, def, lo, hi) \
+    if ((st = get_hparam(g, arch, suffix, req, def, lo, hi, &var, err)) != LL_OK) return st;
+#define HP(field, suffix, req, def, lo, hi) HP_TO(in->field, suffix, req, def, lo, hi)
+    HP(n_ctx_train, "context_length", false, 2048, 1, LL_MAX_CTX)
+    HP(dim, "embedding_length", true, 0, 1, LL_MAX_DIM)
+    HP(n_layers, "block_count", true, 0, 1, LL_MAX_LAYERS)
+    HP(ffn_dim, "feed_forward_length", true, 0, 1, LL_MAX_FFN)
+    HP(n_heads, "attention.head_count", true, 0, 1, in->dim)
+    HP(n_kv_heads, "attention.head_count_kv", false, in->n_heads, 1, in->n_heads)
+    /* the head size is width / heads unless the file says (Gemma, Qwen3:
+     * then the query width differs from the width) */
+    char key[128];
+    snprintf(key, sizeof key, "%s.attention.key_length", arch);
+    if (in->dim % in->n_heads != 0 && !ll_gguf_find(g, key))
+        return ll_fail(err, LL_ERR_FORMAT,
+                       "inconsistent hyperparameters: %s.embedding_length %zu is not a multiple of "
+                       "%s.attention.head_count %zu (and '%s', which would give the head size, is absent)",
+                       arch, in->dim, arch, in->n_heads, key);
+    size_t head_v;
+    HP(head_dim, "attention.key_length", false, in->dim / in->n_heads, 1, LL_MAX_DIM)
+    HP(rope_dim, "rope.dimension_count", false, in->head_dim, 0, in->head_dim)
+    HP_TO(head_v, "attention.value_length", false, in->dim / in->n_heads, 1, LL_MAX_DIM)
+#undef HP
+#undef HP_TO
+    /* one message per rule, naming it */
+    if (in->n_heads % in->n_kv_heads != 0)
+        return ll_fail(err, LL_ERR_FORMAT,
+                       "inconsistent hyperparameters: %s.attention.head_count %zu is not a multiple of "
+                       "%s.attention.head_count_kv %zu",
+                       arch, in->n_heads, arch, in->n_kv_heads);
+    if (head_v != in->head_dim)
+        return ll_fail(err, LL_ERR_UNSUPPORTED,
+                       "%s.attention.value_length %zu differs from the key head size %zu: logitlab needs equal key and "
+                       "value head sizes",
+                       arch, head_v, in->head_dim);
+    if (in->rope_dim % 2)
+        return ll_fail(err, LL_ERR_FORMAT,
+                       "inconsistent hyperparameters: %s.rope.dimension_count %zu is odd (rotation works on pairs)",
+                       arch, in->rope_dim);
+    /* heads <= width and head size <= 2^16 keep these far from overflow */
+    m->q_dim = in->n_heads * in->head_dim;
+    m->kv_dim = in->n_kv_heads * in->head_dim;
+    if (m->q_dim > LL_MAX_FFN)
+        return ll_fail(err, LL_ERR_FORMAT,
+                       "the query width %s.attention.head_count %zu x head size %zu = %zu is out of range (valid: 1 to "
+                       "%u)",
+                       arch, in->n_heads, in->head_dim, m->q_dim, LL_MAX_FFN);
+    return get_float(g, arch, "attention.layer_norm_rms_epsilon", 1e-5f, false, &in->rms_eps, err);
+}
+
+/* RoPE position scaling by rope.scaling.type: whether the factor applies. */
+static const struct {
+    const char *name;
+    bool scales;
+} rope_scalings[] = {{"none", false}, {"linear", true}, {"longrope", true}};
+
+/* rope.scaling.type (llama.cpp's default "linear") and .factor (or the
+ * older rope.scale_linear; absent or 0: 1) as the angle's multiplier. */
+static ll_status read_rope_scale(const ll_gguf *g, const char *arch, float *scale, ll_error *err) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+    bool found;
+    char *type = ll_gguf_get_str(g, key, &found, err);
+    if (found && !type) return err ? err->status : LL_ERR_FORMAT;
+    const char *t = type ? type : "linear";
+    size_t i = 0;
+    while (i < LL_ARRAY_LEN(rope_scalings) && strcmp(rope_scalings[i].name, t) != 0) i++;
+    ll_status st = LL_OK;
+    float factor = 0;
+    if (i == LL_ARRAY_LEN(rope_scalings)) {
+        char q[LL_QUOTE_MAX];
+        st = ll_fail(err, LL_ERR_UNSUPPORTED,
+                     "metadata '%s' = '%s' is not supported (supported: none, linear, longrope; YaRN is not "
+                     "implemented)",
+                     key, ll_quote(q, t, strlen(t)));
+    } else {
+        snprintf(key, sizeof key, "%s.rope.scaling.factor", arch);
+        st = get_float(g, arch, ll_gguf_find(g, key) ? "rope.scaling.factor" : "rope.scale_linear", 0, true, &factor,
+                       err);
+    }
+    free(type);
+    if (st == LL_OK) *scale = rope_scalings[i].scales && factor != 0 ? 1.0f / factor : 1.0f;
+    return st;
+}
+
+/* The architecture's hyperparameters beyond the shape: soft-caps, sliding
+ * windows, RoPE variants, scales. */
+static ll_status read_arch_params(ll_model *m, const ll_gguf *g, ll_error *err) {
+    const ll_arch *a = m->arch;
+    ll_model_info *in = &m->info;
+    ll_status st;
+    in->rope_neox = (a->features & LL_ARCH_ROPE_NEOX) != 0;
+    m->act = a->act;
+    m->embed_scale = a->features & LL_ARCH_EMBED_SCALE ? sqrtf((float)in->dim) : 1.0f;
+    size_t scale_dim = a->scale_by_width_layers == in->n_layers ? in->dim / in->n_heads : in->head_dim;
+    m->q_scale = 1.0f / sqrtf((float)scale_dim);
+    if (a->attn_softcap.used &&
+        (st = get_float(g, a->name, "attn_logit_softcapping", a->attn_softcap.def, true, &m->attn_softcap, err)) !=
+            LL_OK)
+        return st;
+    if (a->final_softcap.used &&
+        (st = get_float(g, a->name, "final_logit_softcapping", a->final_softcap.def, true, &m->final_softcap, err)) !=
+            LL_OK)
+        return st;
+    size_t window = 0;
+    if (a->swa_period &&
+        (st = get_hparam(g, a->name, "attention.sliding_window", a->swa_window_def == 0, a->swa_window_def, 0,
+                         LL_MAX_CTX, &window, err)) != LL_OK)
+        return st;
+    ll_rope *global = &m->rope[0], *local = &m->rope[1];
+    if ((st = get_float(g, a->name, "rope.freq_base", 10000.0f, false, &global->base, err)) != LL_OK ||
+        (st = read_rope_scale(g, a->name, &global->scale, err)) != LL_OK ||
+        (st = get_float(g, a->name, "rope.scaling.attn_factor", 1.0f, false, &m->rope_mscale, err)) != LL_OK ||
+        (st = get_hparam(g, a->name, "rope.scaling.original_context_length", false, in->n_ctx_train, 1, LL_MAX_CTX,
+                         &m->rope_orig_ctx, err)) != LL_OK)
+        return st;
+    in->rope_base = global->base;
+    m->n_rope = 1;
+    if (window && a->swa_own_rope) {
+        *local = (ll_rope){.scale = 1.0f};
+        if ((st = get_float(g, a->name, "rope.freq_base_swa", 10000.0f, false, &local->base, err)) != LL_OK) return st;
+        m->n_rope = 2;
+    }
+    for (size_t l = 0; l < in->n_layers; l++) {
+        bool is_local = a->swa_period && l % a->swa_period < a->swa_period - 1;
+        m->layers[l].window = is_local ? window : 0;
+        m->layers[l].rope = is_local && m->n_rope == 2 ? 1 : 0;
+    }
+    return LL_OK;
+}
+
+/* The per-pair RoPE factors the architecture reads (optional tensors). */
+static ll_status bind_rope_factors(ll_model *m, const ll_gguf *g, float **store, ll_error *err) {
+    size_t n = m->info.rope_dim / 2;
+    ll_rope *r = &m->rope[0];
+    switch (m->arch->rope_factors) {
+    case LL_ROPE_FACTORS_NONE: return LL_OK;
+    case LL_ROPE_FACTORS_FREQS: return bind_vector(&r->factors, g, "rope_freqs.weight", n, true, store, err);
+    case LL_ROPE_FACTORS_LONGROPE: {
+        ll_status st = bind_vector(&r->factors, g, "rope_factors_long.weight", n, true, store, err);
+        return st != LL_OK ? st : bind_vector(&r->factors_short, g, "rope_factors_short.weight", n, true, store, err);
+    }
+    }
+    return LL_OK;
+}
+
+/* ggml's GELU (tanh form) in float, as its table is built. */
+static float gelu_tanh(float x) {
+    return 0.5f * x * (1.0f + tanhf(0.79788456080286535587989211986876f * x * (1.0f + 0.044715f * x * x)));
+}
+
+static ll_status build_gelu_table(ll_model *m, ll_error *err) {
+    m->gelu_table = ll_malloc(65536 * sizeof(float), err);
+    if (!m->gelu_table) return LL_ERR_OUT_OF_MEMORY;
+    for (uint32_t h = 0; h < 65536; h++)
+        m->gelu_table[h] = ll_fp16_to_fp32(ll_fp32_to_fp16(gelu_tanh(ll_fp16_to_fp32((uint16_t)h))));
+    return LL_OK;
+}
+
+/* Every layer's tensors from the layer-tensor table, for this architecture. */
+static ll_status bind_layers(ll_model *m, const ll_gguf *g, float **store, ll_error *err) {
+    const ll_model_info *in = &m->info;
+    const size_t dims[LL_DIM_COUNT] = {in->dim, m->q_dim, m->kv_dim, in->ffn_dim, in->head_dim};
+    for (size_t l = 0; l < in->n_layers; l++) {
+        char *layer = (char *)&m->layers[l];
+        for (size_t i = 0; i < ll_layer_tensor_count(); i++) {
+            const ll_layer_tensor *t = ll_layer_tensor_at(i);
+            if (!ll_arch_has(m->arch, t)) continue;
+            char nm[96];
+            snprintf(nm, sizeof nm, "blk.%zu.%s", l, t->name);
+            ll_status st;
+            if (t->parts == 0) {
+                st = bind_vector((const float **)(void *)(layer + t->field[0]), g, nm, dims[t->cols], false, store,
+                                 err);
+            } else {
+                ll_weight *dst[3];
+                size_t rows[3];
+                for (unsigned p = 0; p < t->parts; p++) {
+                    dst[p] = (ll_weight *)(void *)(layer + t->field[p]);
+                    rows[p] = dims[t->rows[p]];
+                }
+                st = bind_matrix(dst, t->parts, rows, g, nm, dims[t->cols], err);
+            }
+            if (st != LL_OK) return st;
+        }
+    }
+    return LL_OK;
+}
+
+/* Floats the converted (non-F32) vectors may need: every vector the
+ * architecture reads. */
+static bool vector_floats(const ll_model *m, size_t *out) {
+    const ll_model_info *in = &m->info;
+    const size_t dims[LL_DIM_COUNT] = {in->dim, m->q_dim, m->kv_dim, in->ffn_dim, in->head_dim};
+    uint64_t per_layer = 0, total;
+    for (size_t i = 0; i < ll_layer_tensor_count(); i++) {
+        const ll_layer_tensor *t = ll_layer_tensor_at(i);
+        if (t->parts == 0 && ll_arch_has(m->arch, t)) per_layer += dims[t->cols];
+    }
+    /* output_norm and two sets of RoPE factors */
+    return ll_mul_ok(per_layer, in->n_layers, &total) && ll_add_ok(total, in->dim + in->rope_dim, &total) &&
+           ll_mul_size_ok(total, 1, out);
 }
 
 ll_status ll_model_from_gguf(ll_model *m, ll_gguf *g, ll_error *err) {
@@ -124,76 +399,19 @@ ll_status ll_model_from_gguf(ll_model *m, ll_gguf *g, ll_error *err) {
     snprintf(in->format, sizeof in->format, "gguf");
     in->gguf_version = g->version;
     in->file_bytes = g->size;
-    bool found;
-    char *arch = ll_gguf_get_str(g, "general.architecture", &found, err);
-    if (!found) return ll_fail(err, LL_ERR_FORMAT, "metadata 'general.architecture' is missing");
-    if (!arch) return err ? err->status : LL_ERR_FORMAT;
-    snprintf(in->arch, sizeof in->arch, "%s", arch);
-    if (strcmp(arch, "llama") != 0) {
-        char q[LL_QUOTE_MAX];
-        ll_status st = ll_fail(err, LL_ERR_UNSUPPORTED,
-                               "architecture '%s' is not supported (logitlab runs the 'llama' architecture)",
-                               ll_quote(q, arch, strlen(arch)));
-        free(arch);
-        return st;
-    }
+    ll_status st = find_arch(g, &m->arch, in->arch, sizeof in->arch, err);
+    if (st != LL_OK) return st;
     /* optional, but when present it must be a string: a number there is a
      * malformed file like any other wrong type (get_str has said which) */
+    bool found;
     char *name = ll_gguf_get_str(g, "general.name", &found, err);
-    if (found && !name) {
-        free(arch);
-        return err ? err->status : LL_ERR_FORMAT;
-    }
+    if (found && !name) return err ? err->status : LL_ERR_FORMAT;
     snprintf(in->name, sizeof in->name, "%s", name ? name : "");
     free(name);
-    ll_status st;
-#define HP(field, suffix, req, def, lo, hi)                                                 \
-    if ((st = get_hparam(g, arch, suffix, req, def, lo, hi, &in->field, err)) != LL_OK) { \
-        free(arch);                                                                         \
-        return st;                                                                          \
-    }
-    HP(n_ctx_train, "context_length", false, 2048, 1, LL_MAX_CTX)
-    HP(dim, "embedding_length", true, 0, 1, LL_MAX_DIM)
-    HP(n_layers, "block_count", true, 0, 1, LL_MAX_LAYERS)
-    HP(ffn_dim, "feed_forward_length", true, 0, 1, LL_MAX_FFN)
-    HP(n_heads, "attention.head_count", true, 0, 1, in->dim)
-    HP(n_kv_heads, "attention.head_count_kv", false, in->n_heads, 1, in->n_heads)
-#undef HP
-    /* one message per rule, naming it */
-    if (in->dim % in->n_heads != 0)
-        st = ll_fail(err, LL_ERR_FORMAT,
-                     "inconsistent hyperparameters: %s.embedding_length %zu is not a multiple of "
-                     "%s.attention.head_count %zu",
-                     arch, in->dim, arch, in->n_heads);
-    else if (in->n_heads % in->n_kv_heads != 0)
-        st = ll_fail(err, LL_ERR_FORMAT,
-                     "inconsistent hyperparameters: %s.attention.head_count %zu is not a multiple of "
-                     "%s.attention.head_count_kv %zu",
-                     arch, in->n_heads, arch, in->n_kv_heads);
-    if (st != LL_OK) {
-        free(arch);
-        return st;
-    }
-    in->head_dim = in->dim / in->n_heads;
-    if ((st = get_hparam(g, arch, "rope.dimension_count", false, in->head_dim, 0, in->head_dim, &in->rope_dim, err)) !=
-        LL_OK) {
-        free(arch);
-        return st;
-    }
-    if (in->rope_dim % 2) {
-        st = ll_fail(err, LL_ERR_FORMAT,
-                     "inconsistent hyperparameters: %s.rope.dimension_count %zu is odd (rotation works on pairs)",
-                     arch, in->rope_dim);
-        free(arch);
-        return st;
-    }
-    if ((st = get_positive_float(g, arch, "rope.freq_base", 10000.0f, &in->rope_base, err)) != LL_OK ||
-        (st = get_positive_float(g, arch, "attention.layer_norm_rms_epsilon", 1e-5f, &in->rms_eps, err)) != LL_OK) {
-        free(arch);
-        return st;
-    }
-    free(arch);
-    in->rope_neox = false;
+    if ((st = read_shape(m, g, err)) != LL_OK) return st;
+    m->layers = ll_calloc(in->n_layers, sizeof *m->layers, err);
+    if (!m->layers) return LL_ERR_OUT_OF_MEMORY;
+    if ((st = read_arch_params(m, g, err)) != LL_OK) return st;
 
     const ll_gguf_tensor *emb = ll_gguf_tensor_find(g, "token_embd.weight");
     if (!emb) return ll_fail(err, LL_ERR_FORMAT, "tensor 'token_embd.weight' is missing");
@@ -207,41 +425,21 @@ ll_status ll_model_from_gguf(ll_model *m, ll_gguf *g, ll_error *err) {
                        "tensor 'token_embd.weight' has %llu rows: a vocabulary out of range (valid: 1 to %u)",
                        (unsigned long long)emb->ne[1], LL_MAX_VOCAB);
     in->n_vocab = (size_t)emb->ne[1];
-    size_t dim = in->dim, kv_dim = in->n_kv_heads * in->head_dim, ffn = in->ffn_dim;
 
-    /* converted norm vectors, if they are not F32 (sizes bounded above, the
-     * check is for the rule) */
-    size_t n_norms;
-    if (!ll_mul_size_ok(2 * (uint64_t)in->n_layers + 1, dim, &n_norms))
-        return ll_fail(err, LL_ERR_FORMAT, "%zu layers of %zu norms overflow", in->n_layers, dim);
-    m->owned_f32 = ll_calloc(n_norms, sizeof(float), err);
-    m->layers = ll_calloc(in->n_layers, sizeof *m->layers, err);
-    if (!m->owned_f32 || !m->layers) return LL_ERR_OUT_OF_MEMORY;
+    size_t n_floats;
+    if (!vector_floats(m, &n_floats))
+        return ll_fail(err, LL_ERR_FORMAT, "%zu layers of %zu-wide norms overflow", in->n_layers, in->dim);
+    m->owned_f32 = ll_calloc(n_floats, sizeof(float), err);
+    if (!m->owned_f32) return LL_ERR_OUT_OF_MEMORY;
     float *store = m->owned_f32;
-    if ((st = bind(&m->tok_embd, g, "token_embd.weight", dim, in->n_vocab, false, err)) != LL_OK) return st;
-    if ((st = bind(&m->output, g, "output.weight", dim, in->n_vocab, true, err)) != LL_OK) return st;
+    if ((st = bind(&m->tok_embd, g, "token_embd.weight", in->dim, in->n_vocab, false, err)) != LL_OK) return st;
+    if ((st = bind(&m->output, g, "output.weight", in->dim, in->n_vocab, true, err)) != LL_OK) return st;
     in->tied_output = m->output.m.data == NULL;
     if (in->tied_output) m->output = m->tok_embd;
-    if (!(m->output_norm = bind_vector(m, g, "output_norm.weight", dim, &store, err))) return LL_ERR_FORMAT;
-    for (size_t l = 0; l < in->n_layers; l++) {
-        ll_layer *L = &m->layers[l];
-        char nm[96];
-#define T2(field, suffix, cols, rows)                                                     \
-    snprintf(nm, sizeof nm, "blk.%zu.%s.weight", l, suffix);                              \
-    if ((st = bind(&L->field, g, nm, cols, rows, false, err)) != LL_OK) return st;
-        T2(wq, "attn_q", dim, dim)
-        T2(wk, "attn_k", dim, kv_dim)
-        T2(wv, "attn_v", dim, kv_dim)
-        T2(wo, "attn_output", dim, dim)
-        T2(w_gate, "ffn_gate", dim, ffn)
-        T2(w_down, "ffn_down", ffn, dim)
-        T2(w_up, "ffn_up", dim, ffn)
-#undef T2
-        snprintf(nm, sizeof nm, "blk.%zu.attn_norm.weight", l);
-        if (!(L->attn_norm = bind_vector(m, g, nm, dim, &store, err))) return LL_ERR_FORMAT;
-        snprintf(nm, sizeof nm, "blk.%zu.ffn_norm.weight", l);
-        if (!(L->ffn_norm = bind_vector(m, g, nm, dim, &store, err))) return LL_ERR_FORMAT;
-    }
+    if ((st = bind_vector(&m->output_norm, g, "output_norm.weight", in->dim, false, &store, err)) != LL_OK ||
+        (st = bind_rope_factors(m, g, &store, err)) != LL_OK || (st = bind_layers(m, g, &store, err)) != LL_OK)
+        return st;
+    if (m->act == LL_ACT_GELU_F16 && (st = build_gelu_table(m, err)) != LL_OK) return st;
     uint64_t params = 0;
     for (uint64_t i = 0; i < g->n_tensors; i++)
         if (!ll_add_ok(params, g->tensors[i].n_elements, &params))
@@ -249,6 +447,12 @@ ll_status ll_model_from_gguf(ll_model *m, ll_gguf *g, ll_error *err) {
     in->n_params = params;
     snprintf(in->file_type, sizeof in->file_type, "%s", ll_type_info_of(m->layers[0].wq.m.type)->name);
     return LL_OK;
+}
+
+const float *ll_model_rope_factors(const ll_model *m, unsigned r, size_t n_ctx) {
+    const ll_rope *v = &m->rope[r];
+    if (m->arch->rope_factors == LL_ROPE_FACTORS_LONGROPE && n_ctx <= m->rope_orig_ctx) return v->factors_short;
+    return v->factors;
 }
 
 /* ---- llama2.c checkpoints ---- */
@@ -313,6 +517,21 @@ static ll_status l2c_header(ll_model_info *in, const uint32_t u[7], bool legacy,
     return LL_OK;
 }
 
+/* llama2.c checkpoints are the plain Llama block: base 10000, no scaling. */
+static void llama2c_block(ll_model *m) {
+    const ll_model_info *in = &m->info;
+    m->arch = ll_arch_find("llama");
+    m->act = m->arch->act;
+    m->q_dim = in->dim;
+    m->kv_dim = in->n_kv_heads * in->head_dim;
+    m->q_scale = 1.0f / sqrtf((float)in->head_dim);
+    m->embed_scale = 1.0f;
+    m->rope[0] = (ll_rope){.base = in->rope_base, .scale = 1.0f};
+    m->n_rope = 1;
+    m->rope_mscale = 1.0f;
+    m->rope_orig_ctx = in->n_ctx_train;
+}
+
 ll_status ll_model_from_llama2c(ll_model *m, const uint8_t *b, size_t size, ll_error *err) {
     ll_model_info *in = &m->info;
     snprintf(in->format, sizeof in->format, "llama2.c");
@@ -373,6 +592,7 @@ ll_status ll_model_from_llama2c(ll_model *m, const uint8_t *b, size_t size, ll_e
               add_prod(&n_params, L, per_layer, 1) && ll_add_ok(n_params, dim, &n_params);
     if (!ok) return ll_fail(err, LL_ERR_FORMAT, "llama2.c header: the parameter count overflows 64 bits");
     in->n_params = n_params;
+    llama2c_block(m);
     m->layers = ll_calloc(in->n_layers, sizeof *m->layers, err);
     if (!m->layers) return LL_ERR_OUT_OF_MEMORY;
 
@@ -493,6 +713,7 @@ void ll_model_free(ll_model *m) {
     free(m->layers);
     free(m->owned_f32);
     free(m->owned_buf);
+    free(m->gelu_table);
     ll_gguf_close(m->gguf);
     ll_file_close(&m->file);
     free(m);

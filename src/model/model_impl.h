@@ -6,6 +6,7 @@
 #define LL_MODEL_IMPL_H
 
 #include "../kernels/matmul.h"
+#include "arch.h"
 #include "gguf.h"
 
 /* llama2.c's int8 format (runq.c): per-group scales, activations quantized
@@ -19,10 +20,29 @@ typedef struct {
     int group;
 } ll_weight;
 
+/* One block. The optional parts are NULL where the architecture has none
+ * (arch.h's layer-tensor table says which it has). */
 typedef struct {
     ll_weight wq, wk, wv, wo, w_gate, w_down, w_up;
     const float *attn_norm, *ffn_norm;
+    const float *bq, *bk, *bv;                   /* biases added to q, k, v */
+    const float *q_norm, *k_norm;                /* per-head RMSNorm weights [head_dim] */
+    const float *post_attn_norm, *post_ffn_norm; /* RMSNorm of each block's output before the residual add */
+    size_t window;                               /* sliding window: a query at p1 sees keys p0 > p1 - window;
+                                                    0: every key */
+    unsigned rope;                               /* which of ll_model.rope */
 } ll_layer;
+
+/* One RoPE variant (a model has one, or two with sliding-window layers of
+ * their own base): pair i of a head at position p turns by
+ *   p * base^(-2i/n_rot) / factor[i] * scale
+ * and its cos and sin are multiplied by ll_model.rope_mscale. */
+typedef struct {
+    float base, scale;
+    /* per-pair factors (rope_dim / 2), NULL: 1. LongRoPE has a short set
+     * as well: the context picks (ll_model_rope_factors). */
+    const float *factors, *factors_short;
+} ll_rope;
 
 struct ll_tokenizer;
 
@@ -39,7 +59,25 @@ struct ll_model {
     float *owned_f32;     /* converted norms and similar small copies */
     void *owned_buf;
     bool l2c_q8;
+    /* what the architecture row and the file's keys make of the block */
+    const ll_arch *arch;
+    size_t q_dim, kv_dim;      /* heads x head size, KV heads x head size */
+    float q_scale;             /* attention scores: q.k * q_scale */
+    float embed_scale;         /* embedding rows are multiplied by it (1: not scaled) */
+    float attn_softcap;        /* 0: off */
+    float final_softcap;       /* 0: off */
+    ll_activation act;
+    float *gelu_table;         /* LL_ACT_GELU_F16: ggml's table, gelu_tanh of every FP16 value rounded to
+                                  FP16, indexed by the input's FP16 bits */
+    ll_rope rope[2];
+    size_t n_rope;
+    float rope_mscale;         /* multiplies cos and sin (rope.scaling.attn_factor) */
+    size_t rope_orig_ctx;      /* LongRoPE: the long factors when the context is longer */
 };
+
+/* The per-pair factors of RoPE variant r for a context of n_ctx positions
+ * (llama.cpp picks LongRoPE's set by the context size, not the position). */
+const float *ll_model_rope_factors(const struct ll_model *m, unsigned r, size_t n_ctx);
 
 /* Parses a GGUF llama model from an opened file (takes ownership). */
 ll_status ll_model_from_gguf(struct ll_model *m, ll_gguf *g, ll_error *err);

@@ -1,0 +1,438 @@
+/*
+ * test_arch.c - the architectures of src/model/arch.c against llama.cpp:
+ * every file of ../shared/models/arch (llama3, qwen2, qwen3, gemma2,
+ * gemma3 and phi3; F32, Q8_0, and Q4_K_M for llama3 and qwen2) fed the
+ * reference tokens (teacher forcing) must give llama.cpp's logits at every
+ * position within the tolerance the README states for the file, both with
+ * the prompt decoded as one batch (logits of every row) and one token at
+ * a time; the greedy token must agree wherever llama.cpp's margin is
+ * clearly larger than that tolerance. Then the model's chat template as
+ * llama.cpp renders it, an unsupported architecture (a clear error listing
+ * the supported ones), and hostile edits of the real files (a missing
+ * tensor, a bad shape, bad or unsupported keys), each an error that names
+ * what is wrong.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <unistd.h>
+
+#include "model/gguf.h"
+#include "model/gguf_write.h"
+#include "test_util.h"
+#include "util/json.h"
+
+/* The README's tolerances ("Observed envelopes against kv_f32_noflash"):
+ * F32 1e-4, except Gemma F32 1e-3 (llama.cpp's GELU goes through an FP16
+ * table; logitlab reproduces the table, the rest of the gap is the order
+ * of float sums amplified by the post-norms); quantized 3e-2. */
+static const struct {
+    const char *name;
+    double tol;
+} files[] = {
+    {"llama3-F32", 1e-4}, {"llama3-Q8_0", 3e-2}, {"llama3-Q4_K_M", 3e-2}, {"qwen2-F32", 1e-4},
+    {"qwen2-Q8_0", 3e-2}, {"qwen2-Q4_K_M", 3e-2}, {"qwen3-F32", 1e-4},    {"qwen3-Q8_0", 3e-2},
+    {"gemma2-F32", 1e-3}, {"gemma2-Q8_0", 3e-2},  {"gemma3-F32", 1e-3},   {"gemma3-Q8_0", 3e-2},
+    {"phi3-F32", 1e-4},   {"phi3-Q8_0", 3e-2},
+};
+
+static int b64v(char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+static size_t b64_decode(const char *s, uint8_t *out, size_t cap) {
+    size_t n = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (; *s; s++) {
+        int v = b64v(*s);
+        if (v < 0) continue;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n < cap) out[n] = (uint8_t)(acc >> bits);
+            n++;
+        }
+    }
+    return n;
+}
+
+static size_t ids_of(const lj_value *arr, int32_t *out, size_t cap) {
+    for (size_t i = 0; i < arr->n && i < cap; i++) out[i] = (int32_t)lj_num(arr->items[i]);
+    return arr->n;
+}
+
+static void path_of(char *buf, size_t cap, const char *file, const char *ext) {
+    snprintf(buf, cap, "%s/models/arch/synth-a1-%s%s", tu_shared(), file, ext);
+}
+
+static const lj_value *find_run(const lj_value *root, const char *name) {
+    const lj_value *runs = lj_get(root, "runs");
+    for (size_t r = 0; runs && r < runs->n; r++)
+        if (!strcmp(lj_get(lj_get(runs->items[r], "config"), "name")->str, name)) return runs->items[r];
+    return NULL;
+}
+
+typedef struct {
+    double worst;
+    int compared, decided, agreed;
+} stats;
+
+/* The snapshot at position pos, if any, against logits. */
+static void compare_pos(const char *file, const char *mode, size_t pi, const lj_value *snaps, size_t pos,
+                        const float *logits, size_t V, double tol, stats *s) {
+    float want[4096];
+    for (size_t i = 0; i < snaps->n; i++) {
+        const lj_value *sn = snaps->items[i];
+        if ((size_t)lj_num(lj_get(sn, "pos")) != pos) continue;
+        size_t nb = b64_decode(lj_get(sn, "logits_f32le_b64")->str, (uint8_t *)want, sizeof want);
+        CHECK(nb == V * 4, "%s: snapshot of %zu bytes, expected %zu", file, nb, V * 4);
+        if (nb != V * 4) return;
+        double md = 0;
+        for (size_t k = 0; k < V; k++) md = fmax(md, fabs((double)logits[k] - want[k]));
+        if (isnan(md) || !isfinite(logits[0])) md = INFINITY;
+        s->worst = fmax(s->worst, md);
+        s->compared++;
+        CHECK(md <= tol, "%s (%s): prompt %zu, %s (pos %zu): max |diff| %.3g > %.3g", file, mode, pi,
+              lj_get(sn, "label")->str, pos, md, tol);
+    }
+}
+
+/* The greedy decision made from position from_pos. */
+static void compare_greedy(const char *file, const char *mode, const lj_value *greedy, size_t from_pos,
+                           const float *logits, size_t V, double tol, stats *s) {
+    for (size_t i = 0; i < greedy->n; i++) {
+        const lj_value *g = greedy->items[i];
+        if ((size_t)lj_num(lj_get(g, "from_pos")) != from_pos) continue;
+        if (lj_num(lj_get(g, "margin")) <= 2 * tol) return;
+        int32_t best = 0;
+        for (size_t k = 1; k < V; k++)
+            if (logits[k] > logits[best]) best = (int32_t)k;
+        s->decided++;
+        s->agreed += best == (int32_t)lj_num(lj_get(g, "token"));
+        CHECK(best == (int32_t)lj_num(lj_get(g, "token")), "%s (%s): greedy from pos %zu picks %d, llama.cpp %g (margin %g)",
+              file, mode, from_pos, best, lj_num(lj_get(g, "token")), lj_num(lj_get(g, "margin")));
+    }
+}
+
+/* Teacher forcing: batch = the prompt as one decode with every row's
+ * logits, then one token at a time; otherwise every token alone. */
+static void run_prompt(const char *file, ll_model *m, const lj_value *pr, size_t pi, bool batch, int threads,
+                       double tol) {
+    const char *mode = batch ? (threads == 1 ? "batch, 1 thread" : "batch, 2 threads") : "one token at a time";
+    size_t V = ll_model_get_info(m)->n_vocab;
+    int32_t ids[256];
+    size_t np = ids_of(lj_get(pr, "prompt_ids"), ids, 128);
+    size_t ng = ids_of(lj_get(pr, "generated_ids"), ids + np, 128);
+    size_t n = np + ng;
+    CHECK(np <= 128 && ng <= 128, "%s: %zu prompt ids and %zu generated", file, np, ng);
+    if (np > 128 || ng > 128) return;
+    ll_error err;
+    ll_context *c = ll_context_new(m, 0, threads, &err);
+    CHECK(c != NULL, "%s: context: %s", file, err.message);
+    float *all = malloc(n * V * sizeof *all);
+    if (!c || !all) {
+        ll_context_free(c);
+        free(all);
+        return;
+    }
+    const lj_value *snaps = lj_get(pr, "logits"), *greedy = lj_get(pr, "greedy");
+    stats s = {0};
+    size_t done = 0;
+    if (batch) {
+        ll_status st = ll_context_decode(c, ids, np, NULL, all, &err);
+        CHECK_OK(st, err);
+        if (st == LL_OK) done = np;
+    }
+    for (; done < n; done++) {
+        ll_status st = ll_context_decode(c, ids + done, 1, all + done * V, NULL, &err);
+        CHECK_OK(st, err);
+        if (st != LL_OK) break;
+    }
+    for (size_t pos = 0; pos < done; pos++) {
+        compare_pos(file, mode, pi, snaps, pos, all + pos * V, V, tol, &s);
+        compare_greedy(file, mode, greedy, pos, all + pos * V, V, tol, &s);
+    }
+    CHECK(s.compared == (int)snaps->n, "%s (%s): %d of %zu snapshots compared", file, mode, s.compared, snaps->n);
+    printf("%-14s %-22s prompt %zu: %2d positions, max |logit diff| %.2e (tolerance %.0e); greedy agrees %d/%d "
+           "where the margin > 2x tolerance\n",
+           file, mode, pi, s.compared, s.worst, tol, s.agreed, s.decided);
+    free(all);
+    ll_context_free(c);
+}
+
+static void run_file(const char *file, double tol) {
+    char gguf[1024], ref[1024];
+    path_of(gguf, sizeof gguf, file, ".gguf");
+    path_of(ref, sizeof ref, file, ".ref.json");
+    ll_error err;
+    ll_model *m = ll_model_load(gguf, NULL, &err);
+    CHECK(m != NULL, "%s: %s", file, err.message);
+    lj_doc *d = lj_parse_file(ref, &err);
+    CHECK(d != NULL, "%s: %s", ref, err.message);
+    const lj_value *root = d ? lj_root(d) : NULL, *run = root ? find_run(root, "kv_f32_noflash") : NULL;
+    CHECK(!d || run != NULL, "%s: no kv_f32_noflash run", ref);
+    if (m && run) {
+        const ll_model_info *in = ll_model_get_info(m);
+        const char *want = lj_get(root, "architecture")->str;
+        CHECK(!strcmp(in->arch, want), "%s: architecture '%s', llama.cpp read '%s'", file, in->arch, want);
+        CHECK(in->n_vocab == (size_t)lj_num(lj_get(root, "n_vocab")), "%s: n_vocab %zu", file, in->n_vocab);
+        const lj_value *prompts = lj_get(run, "prompts");
+        for (size_t pi = 0; pi < prompts->n; pi++) {
+            run_prompt(file, m, prompts->items[pi], pi, true, 2, tol);
+            run_prompt(file, m, prompts->items[pi], pi, true, 1, tol);
+            run_prompt(file, m, prompts->items[pi], pi, false, 2, tol);
+        }
+    }
+    lj_free(d);
+    ll_model_free(m);
+}
+
+/* ---- chat templates: the model's own, rendered as llama.cpp renders it ---- */
+
+static void chat_render(const char *file) {
+    char gguf[1024], ref[1024];
+    path_of(gguf, sizeof gguf, file, ".gguf");
+    path_of(ref, sizeof ref, file, ".ref.json");
+    ll_error err;
+    ll_model *m = ll_model_load(gguf, NULL, &err);
+    lj_doc *d = lj_parse_file(ref, &err);
+    CHECK(m && d, "%s: model or reference: %s", file, err.message);
+    char *tmpl = NULL, *out = NULL;
+    if (m && d && ll_model_chat_template(m, &tmpl, &err) == LL_OK && tmpl) {
+        const lj_value *cr = lj_get(lj_root(d), "chat_template_render"), *msgs = lj_get(cr, "messages");
+        ll_chat_message mm[8];
+        size_t n = msgs->n < 8 ? msgs->n : 8;
+        for (size_t i = 0; i < n; i++)
+            mm[i] = (ll_chat_message){lj_get(msgs->items[i], "role")->str, lj_get(msgs->items[i], "content")->str};
+        ll_status st = ll_chat_apply_style(tmpl, LL_CHAT_LLAMACPP, mm, n, lj_get(cr, "add_assistant")->b, &out, NULL,
+                                           &err);
+        const char *want = lj_get(cr, "result")->str;
+        CHECK(st == LL_OK, "%s: chat template (%s): %s", file, ll_chat_family(tmpl) ? ll_chat_family(tmpl) : "?",
+              err.message);
+        CHECK(st != LL_OK || !strcmp(out, want), "%s: chat template renders\n[%s]\nllama.cpp renders\n[%s]", file, out,
+              want);
+    } else {
+        CHECK(tmpl != NULL, "%s: the model's chat template: %s", file, m ? err.message : "no model");
+    }
+    free(tmpl);
+    free(out);
+    lj_free(d);
+    ll_model_free(m);
+}
+
+/* ---- hostile edits of the real files ---- */
+
+/* One edit of a copied file: a key dropped or replaced, a tensor dropped
+ * or cut to fewer elements along ne[0] (1-D) or ne[1] (2-D). */
+typedef struct {
+    const char *drop_key;
+    const char *set_key; /* with set_str, set_u32 or set_f32 (the first given) */
+    const char *set_str;
+    long long set_u32;   /* NO_U32: not this one */
+    double set_f32;
+    const char *drop_tensor;
+    const char *cut_tensor; /* keeps cut_to elements of its last dimension */
+    uint64_t cut_to;
+} edit;
+
+#define NO_U32 -1
+
+/* Copies every key and tensor of src into a writer, applying e. */
+static ll_status copy_edited(const ll_gguf *g, const edit *e, const char *path, ll_error *err) {
+    ll_gguf_writer *w = ll_gguf_writer_new(err);
+    if (!w) return LL_ERR_OUT_OF_MEMORY;
+    ll_status st = LL_OK;
+    for (uint64_t i = 0; i < g->n_kv && st == LL_OK; i++) {
+        const ll_gguf_kv *kv = &g->kv[i];
+        if (e->drop_key && !strcmp(kv->key, e->drop_key)) continue;
+        if (e->set_key && !strcmp(kv->key, e->set_key)) continue; /* written below */
+        char tmp[4096];
+        switch (kv->type) {
+        case LL_GGUF_STRING:
+            if (kv->v.s.len >= sizeof tmp) {
+                /* long strings (chat templates) are not needed to load the model */
+                break;
+            }
+            memcpy(tmp, kv->v.s.ptr, kv->v.s.len);
+            tmp[kv->v.s.len] = 0;
+            st = ll_gguf_add_str(w, kv->key, tmp);
+            break;
+        case LL_GGUF_UINT32: st = ll_gguf_add_u32(w, kv->key, (uint32_t)kv->v.u); break;
+        case LL_GGUF_FLOAT32: st = ll_gguf_add_f32(w, kv->key, (float)kv->v.f); break;
+        case LL_GGUF_BOOL: st = ll_gguf_add_bool(w, kv->key, kv->v.b); break;
+        case LL_GGUF_ARRAY:
+            if (kv->arr_type == LL_GGUF_STRING) {
+                const char **v = malloc(kv->arr_n * sizeof *v);
+                char **owned = malloc(kv->arr_n * sizeof *owned);
+                for (uint64_t k = 0; v && owned && k < kv->arr_n; k++) {
+                    owned[k] = malloc(kv->arr_str[k].len + 1);
+                    memcpy(owned[k], kv->arr_str[k].ptr, kv->arr_str[k].len);
+                    owned[k][kv->arr_str[k].len] = 0;
+                    v[k] = owned[k];
+                }
+                st = v && owned ? ll_gguf_add_arr_str(w, kv->key, v, kv->arr_n) : LL_ERR_OUT_OF_MEMORY;
+                for (uint64_t k = 0; owned && k < kv->arr_n; k++) free(owned[k]);
+                free(owned);
+                free(v);
+            } else if (kv->arr_type == LL_GGUF_FLOAT32) {
+                st = ll_gguf_add_arr_f32(w, kv->key, (const float *)(const void *)kv->arr_data, kv->arr_n);
+            } else if (kv->arr_type == LL_GGUF_INT32) {
+                st = ll_gguf_add_arr_i32(w, kv->key, (const int32_t *)(const void *)kv->arr_data, kv->arr_n);
+            } else {
+                st = ll_fail(err, LL_ERR_FORMAT, "test: array key %s of type %d", kv->key, (int)kv->arr_type);
+            }
+            break;
+        default: st = ll_fail(err, LL_ERR_FORMAT, "test: key %s of type %d", kv->key, (int)kv->type);
+        }
+    }
+    if (st == LL_OK && e->set_key) {
+        if (e->set_str) st = ll_gguf_add_str(w, e->set_key, e->set_str);
+        else if (e->set_u32 >= 0) st = ll_gguf_add_u32(w, e->set_key, (uint32_t)e->set_u32);
+        else st = ll_gguf_add_f32(w, e->set_key, (float)e->set_f32);
+    }
+    for (uint64_t i = 0; i < g->n_tensors && st == LL_OK; i++) {
+        const ll_gguf_tensor *t = &g->tensors[i];
+        if (e->drop_tensor && !strcmp(t->name, e->drop_tensor)) continue;
+        uint64_t ne[4] = {t->ne[0], t->ne[1], t->ne[2], t->ne[3]};
+        if (e->cut_tensor && !strcmp(t->name, e->cut_tensor)) ne[t->n_dims - 1] = e->cut_to; /* a prefix of the data */
+        st = ll_gguf_add_tensor(w, t->name, t->type, ne, t->n_dims, t->data);
+    }
+    if (st == LL_OK) st = ll_gguf_write(w, path, err);
+    ll_gguf_writer_free(w);
+    return st;
+}
+
+/* Loads file with edit e applied: must fail with status want and a
+ * message containing every one of the needles. */
+static void hostile(const char *file, const edit *e, ll_status want, const char *const *needles) {
+    char src[1024], path[] = "/tmp/test_arch_XXXXXX";
+    path_of(src, sizeof src, file, ".gguf");
+    ll_error err;
+    ll_gguf *g = ll_gguf_open(src, &err);
+    CHECK(g != NULL, "%s: %s", src, err.message);
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (!g || fd < 0) {
+        ll_gguf_close(g);
+        return;
+    }
+    close(fd);
+    ll_status st = copy_edited(g, e, path, &err);
+    CHECK_OK(st, err);
+    ll_gguf_close(g);
+    ll_model *m = st == LL_OK ? ll_model_load(path, NULL, &err) : NULL;
+    if (st == LL_OK) {
+        CHECK(m == NULL && err.status == want, "%s edited: loads (%p) or status %d, expected %d: %s", file, (void *)m,
+              (int)err.status, (int)want, m ? "" : err.message);
+        for (size_t i = 0; !m && needles[i]; i++)
+            CHECK(strstr(err.message, needles[i]) != NULL, "%s edited: message lacks \"%s\": %s", file, needles[i],
+                  err.message);
+    }
+    ll_model_free(m);
+    unlink(path);
+}
+
+static void hostile_files(void) {
+    /* an unknown architecture names itself and the supported ones */
+    hostile("qwen2-F32", &(edit){.set_key = "general.architecture", .set_str = "mamba", .set_u32 = NO_U32},
+            LL_ERR_UNSUPPORTED,
+            (const char *[]){"architecture 'mamba' is not supported (supported: llama, qwen2, qwen3, gemma2, gemma3, "
+                             "phi3)",
+                             NULL});
+    /* a tensor the architecture's row requires */
+    hostile("gemma2-F32", &(edit){.drop_tensor = "blk.3.post_ffw_norm.weight", .set_u32 = NO_U32}, LL_ERR_FORMAT,
+            (const char *[]){"tensor 'blk.3.post_ffw_norm.weight' is missing", NULL});
+    hostile("qwen2-F32", &(edit){.drop_tensor = "blk.1.attn_v.bias", .set_u32 = NO_U32}, LL_ERR_FORMAT,
+            (const char *[]){"tensor 'blk.1.attn_v.bias' is missing", NULL});
+    hostile("qwen3-F32", &(edit){.drop_tensor = "blk.0.attn_q_norm.weight", .set_u32 = NO_U32}, LL_ERR_FORMAT,
+            (const char *[]){"tensor 'blk.0.attn_q_norm.weight' is missing", NULL});
+    hostile("phi3-F32", &(edit){.drop_tensor = "blk.1.attn_qkv.weight", .set_u32 = NO_U32}, LL_ERR_FORMAT,
+            (const char *[]){"tensor 'blk.1.attn_qkv.weight' is missing", NULL});
+    /* bad shapes: a q/k norm of half a head, a fused QKV one row short, a
+     * fused gate/up with only the gate */
+    hostile("qwen3-F32", &(edit){.cut_tensor = "blk.1.attn_k_norm.weight", .cut_to = 32, .set_u32 = NO_U32},
+            LL_ERR_FORMAT, (const char *[]){"tensor 'blk.1.attn_k_norm.weight' has shape [32, 1], expected [64, 1]", NULL});
+    hostile("phi3-F32", &(edit){.cut_tensor = "blk.0.attn_qkv.weight", .cut_to = 255, .set_u32 = NO_U32},
+            LL_ERR_FORMAT, (const char *[]){"tensor 'blk.0.attn_qkv.weight' has shape [128, 255], expected [128, 256]", NULL});
+    hostile("phi3-F32", &(edit){.cut_tensor = "blk.0.ffn_up.weight", .cut_to = 256, .set_u32 = NO_U32}, LL_ERR_FORMAT,
+            (const char *[]){"tensor 'blk.0.ffn_up.weight' has shape [128, 256], expected [128, 512]", NULL});
+    hostile("gemma3-F32", &(edit){.cut_tensor = "blk.2.attn_k.weight", .cut_to = 128, .set_u32 = NO_U32},
+            LL_ERR_FORMAT, (const char *[]){"tensor 'blk.2.attn_k.weight' has shape [128, 128], expected [128, 64]", NULL});
+    /* keys: a required window, the head size that the width cannot give,
+     * unequal key and value heads, soft-caps and RoPE scaling */
+    hostile("gemma3-F32", &(edit){.drop_key = "gemma3.attention.sliding_window", .set_u32 = NO_U32}, LL_ERR_FORMAT,
+            (const char *[]){"required metadata 'gemma3.attention.sliding_window' is missing", NULL});
+    hostile("gemma2-F32",
+            &(edit){.drop_key = "gemma2.attention.key_length", .set_key = "gemma2.attention.head_count", .set_u32 = 3},
+            LL_ERR_FORMAT,
+            (const char *[]){"gemma2.embedding_length 128 is not a multiple of gemma2.attention.head_count 3",
+                             "'gemma2.attention.key_length', which would give the head size, is absent", NULL});
+    hostile("qwen3-F32", &(edit){.set_key = "qwen3.attention.value_length", .set_u32 = 32}, LL_ERR_UNSUPPORTED,
+            (const char *[]){"qwen3.attention.value_length 32 differs from the key head size 64", NULL});
+    hostile("gemma2-F32",
+            &(edit){.set_key = "gemma2.attn_logit_softcapping", .set_u32 = NO_U32, .set_f32 = -1.0},
+            LL_ERR_FORMAT, (const char *[]){"metadata 'gemma2.attn_logit_softcapping' = -1 is invalid", "0 for off", NULL});
+    hostile("gemma3-F32", &(edit){.set_key = "gemma3.rope.scaling.type", .set_str = "yarn", .set_u32 = NO_U32},
+            LL_ERR_UNSUPPORTED,
+            (const char *[]){"metadata 'gemma3.rope.scaling.type' = 'yarn' is not supported (supported: none, linear, "
+                             "longrope",
+                             NULL});
+    hostile("gemma3-F32", &(edit){.set_key = "gemma3.rope.scaling.factor", .set_u32 = NO_U32, .set_f32 = INFINITY},
+            LL_ERR_FORMAT, (const char *[]){"metadata 'gemma3.rope.scaling.factor' = inf is invalid", NULL});
+    hostile("phi3-F32", &(edit){.set_key = "phi3.rope.dimension_count", .set_u32 = 23}, LL_ERR_FORMAT,
+            (const char *[]){"phi3.rope.dimension_count 23 is odd", NULL});
+    hostile("phi3-F32", &(edit){.set_key = "phi3.rope.dimension_count", .set_u32 = 64}, LL_ERR_FORMAT,
+            (const char *[]){"metadata 'phi3.rope.dimension_count' = 64 is out of range (valid: 0 to 32)", NULL});
+    /* RoPE factors of the wrong length */
+    hostile("llama3-F32", &(edit){.cut_tensor = "rope_freqs.weight", .cut_to = 16, .set_u32 = NO_U32}, LL_ERR_FORMAT,
+            (const char *[]){"tensor 'rope_freqs.weight' has shape [16, 1], expected [32, 1]", NULL});
+    hostile("phi3-F32", &(edit){.cut_tensor = "rope_factors_short.weight", .cut_to = 11, .set_u32 = NO_U32},
+            LL_ERR_FORMAT, (const char *[]){"tensor 'rope_factors_short.weight' has shape [11, 1], expected [12, 1]", NULL});
+}
+
+/* What the loader made of each file's keys: the numbers the forward pass
+ * follows (model_impl.h is internal, so through `logitlab info`'s
+ * public fields only). */
+static void info_fields(void) {
+    static const struct {
+        const char *file;
+        size_t head_dim, rope_dim;
+        bool neox, tied;
+        float base;
+    } want[] = {{"llama3-F32", 64, 64, false, false, 500000.0f}, {"qwen2-F32", 32, 32, true, true, 1000000.0f},
+                {"qwen3-F32", 64, 64, true, true, 1000000.0f},   {"gemma2-F32", 64, 64, true, true, 10000.0f},
+                {"gemma3-F32", 64, 64, true, true, 1000000.0f},  {"phi3-F32", 32, 24, true, false, 10000.0f}};
+    for (size_t i = 0; i < LL_ARRAY_LEN(want); i++) {
+        char gguf[1024];
+        path_of(gguf, sizeof gguf, want[i].file, ".gguf");
+        ll_error err;
+        ll_model *m = ll_model_load(gguf, NULL, &err);
+        CHECK(m != NULL, "%s: %s", want[i].file, err.message);
+        if (!m) continue;
+        const ll_model_info *in = ll_model_get_info(m);
+        CHECK(in->head_dim == want[i].head_dim && in->rope_dim == want[i].rope_dim && in->rope_neox == want[i].neox &&
+                  in->tied_output == want[i].tied && in->rope_base == want[i].base,
+              "%s: head %zu rope %zu neox %d tied %d base %g", want[i].file, in->head_dim, in->rope_dim, in->rope_neox,
+              in->tied_output, (double)in->rope_base);
+        ll_model_free(m);
+    }
+}
+
+int main(int argc, char **argv) {
+    /* an argument picks one file (for debugging) */
+    for (size_t i = 0; i < LL_ARRAY_LEN(files); i++)
+        if (argc < 2 || !strcmp(argv[1], files[i].name)) run_file(files[i].name, files[i].tol);
+    if (argc < 2) {
+        static const char *const one_per_arch[] = {"llama3-F32", "qwen2-F32",  "qwen3-F32",
+                                                   "gemma2-F32", "gemma3-F32", "phi3-F32"};
+        for (size_t i = 0; i < LL_ARRAY_LEN(one_per_arch); i++) chat_render(one_per_arch[i]);
+        info_fields();
+        hostile_files();
+    }
+    return tu_finish("arch");
+}
