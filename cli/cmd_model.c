@@ -120,6 +120,38 @@ static int report(const char *cmd, const ll_error *err) {
 
 /* ---- info ---- */
 
+/* " (Gemma 2)" and the block's parts from the architecture's row */
+static void print_arch(const ll_model *m) {
+    char buf[512];
+    size_t n = ll_arch_describe(m->arch, buf, sizeof buf);
+    printf(" (%s)\nblock         %s%s", m->arch->models, buf, n >= sizeof buf ? "..." : "");
+}
+
+/* the numbers the file's keys gave the architecture's parts */
+static void print_arch_numbers(const ll_model *m) {
+    const ll_model_info *in = &m->info;
+    size_t local = 0;
+    for (size_t l = 0; l < in->n_layers; l++) local += m->layers[l].window != 0;
+    printf("attention     scores x %g", (double)m->q_scale);
+    if (m->attn_softcap) printf(", soft-cap %g", (double)m->attn_softcap);
+    if (local) printf(", sliding window %zu on %zu of %zu layers", m->layers[0].window, local, in->n_layers);
+    printf("\n");
+    const ll_rope *r = &m->rope[0];
+    if (r->scale != 1.0f || r->factors || r->factors_short || m->rope_mscale != 1.0f || m->n_rope > 1) {
+        const char *sep = " ";
+        printf("rope scaling ");
+        if (r->scale != 1.0f) printf("%spositions x %g", sep, (double)r->scale), sep = ", ";
+        if (m->arch->rope_factors == LL_ROPE_FACTORS_LONGROPE && (r->factors || r->factors_short))
+            printf("%sLongRoPE factors (long for contexts over %zu positions, else short)", sep, m->rope_orig_ctx),
+                sep = ", ";
+        else if (r->factors) printf("%sper-pair factors (rope_freqs)", sep), sep = ", ";
+        if (m->rope_mscale != 1.0f) printf("%scos/sin x %g", sep, (double)m->rope_mscale), sep = ", ";
+        if (m->n_rope > 1) printf("%slocal layers base %g unscaled", sep, (double)m->rope[1].base);
+        printf("\n");
+    }
+    if (m->final_softcap) printf("logits        soft-cap %g\n", (double)m->final_softcap);
+}
+
 static void info_usage(FILE *f) {
     fputs("usage: logitlab info -m MODEL [--tokenizer tokenizer.bin] [--json]\n"
           "Prints the model's format, hyperparameters, tokenizer and (GGUF) metadata and tensor list.\n",
@@ -250,6 +282,18 @@ int ll_cmd_info(int argc, char **argv) {
         lj_w_key(&w, "rope_base"), lj_w_float(&w, in->rope_base);
         lj_w_key(&w, "rms_eps"), lj_w_float(&w, in->rms_eps);
         lj_w_key(&w, "tied_output"), lj_w_bool(&w, in->tied_output);
+        if (m->arch) {
+            char block[512];
+            ll_arch_describe(m->arch, block, sizeof block);
+            size_t local = 0;
+            for (size_t l = 0; l < in->n_layers; l++) local += m->layers[l].window != 0;
+            KS("block", block);
+            lj_w_key(&w, "attention_scale"), lj_w_float(&w, m->q_scale);
+            lj_w_key(&w, "attn_softcap"), lj_w_float(&w, m->attn_softcap);
+            lj_w_key(&w, "final_softcap"), lj_w_float(&w, m->final_softcap);
+            KI("sliding_window", local ? m->layers[0].window : 0);
+            KI("sliding_window_layers", local);
+        }
         if (tok) {
             KS("tokenizer", ll_tokenizer_describe(tok));
             KI("bos", ll_tokenizer_bos(tok));
@@ -281,6 +325,7 @@ int ll_cmd_info(int argc, char **argv) {
         if (m->gguf) printf(" v%u", in->gguf_version);
         printf("\narchitecture  ");
         ll_term_put_text(stdout, in->arch, strlen(in->arch));
+        print_arch(m);
         printf("\nname          ");
         ll_term_put_text(stdout, in->name[0] ? in->name : "-", in->name[0] ? strlen(in->name) : 1);
         printf("\nweights       %s\nfile          %llu bytes\nparameters    %llu\n", in->file_type,
@@ -291,6 +336,7 @@ int ll_cmd_info(int argc, char **argv) {
                in->n_vocab, in->n_ctx_train, in->dim, in->n_layers, in->n_heads, in->n_kv_heads, in->head_dim,
                in->ffn_dim, in->rope_dim, (double)in->rope_base, in->rope_neox ? "neox" : "adjacent pairs",
                (double)in->rms_eps, in->tied_output ? "tied to the embeddings" : "separate matrix");
+        print_arch_numbers(m);
         if (tok)
             printf("tokenizer     %s, %zu tokens, bos %d, eos %d%s\n", ll_tokenizer_describe(tok),
                    ll_tokenizer_n_vocab(tok), ll_tokenizer_bos(tok), ll_tokenizer_eos(tok),

@@ -107,6 +107,30 @@ size_t ll_arch_names(char *buf, size_t cap) {
     return n;
 }
 
+/* What each feature adds, for `logitlab info` and messages. */
+static const struct {
+    unsigned flag;
+    const char *text;
+} feature_text[] = {
+    {LL_ARCH_QKV_BIAS, "q/k/v biases"},
+    {LL_ARCH_QK_NORM, "per-head q/k RMSNorm"},
+    {LL_ARCH_POST_NORMS, "post-attention and post-FFN norms"},
+    {LL_ARCH_EMBED_SCALE, "embeddings x sqrt(width)"},
+    {LL_ARCH_FUSED_QKV, "fused QKV"},
+    {LL_ARCH_FUSED_GATE_UP, "fused gate/up"},
+};
+
+size_t ll_arch_describe(const ll_arch *a, char *buf, size_t cap) {
+    size_t n = 0;
+#define PUT(...) n += (size_t)snprintf(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, __VA_ARGS__)
+    PUT("%s, %s RoPE", a->act == LL_ACT_SILU ? "SwiGLU" : "GeGLU (GELU via ggml's FP16 table)",
+        a->features & LL_ARCH_ROPE_NEOX ? "NeoX" : "adjacent-pair");
+    for (size_t i = 0; i < LL_ARRAY_LEN(feature_text); i++)
+        if (a->features & feature_text[i].flag) PUT(", %s", feature_text[i].text);
+#undef PUT
+    return n;
+}
+
 size_t ll_layer_tensor_count(void) { return LL_ARRAY_LEN(layer_tensors); }
 const ll_layer_tensor *ll_layer_tensor_at(size_t i) {
     return i < LL_ARRAY_LEN(layer_tensors) ? &layer_tensors[i] : NULL;

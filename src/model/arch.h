@@ -85,6 +85,10 @@ const ll_arch *ll_arch_at(size_t i);
  * snprintf: returns the length the whole list needs. */
 size_t ll_arch_names(char *buf, size_t cap);
 
+/* Writes what the row's block has ("SwiGLU, NeoX RoPE, q/k/v biases")
+ * like snprintf: returns the length the whole text needs. */
+size_t ll_arch_describe(const ll_arch *a, char *buf, size_t cap);
+
 /* Layer tensors ("blk.N.<name>"), their shapes in these dimensions. */
 typedef enum {
     LL_DIM_WIDTH, /* embedding_length */
