@@ -34,6 +34,7 @@
 /* ---- the requests ---- */
 
 enum {
+    S_NONE, /* no request (0, so a probe row leaves it out by default) */
     S_GREEDY, S_GREEDY2, S_SEED7A, S_SEED7B, S_SEED8, S_TOP_P, S_TOP_K, S_MIN_P, S_MAX_TOKENS, S_STOP,
     S_N, S_LOGPROBS, S_PRESENCE, S_FREQUENCY, S_REPETITION, S_BAN, S_FORCE, S_ECHO, S_CHAT, S_CHAT_MCT,
     S_CHAT_LOGPROBS, S_COUNT
@@ -167,23 +168,52 @@ typedef cf_verdict (*judge_fn)(const run *r, const probe_row *p, char **ev);
 struct probe_row {
     const char *name, *param, *sends, *judges;
     int shot;       /* the request judged (its refusal: "error") */
-    int ref;        /* the answer it is compared with (unusable: "not testable") */
-    int ctl;        /* a second reference, or -1 */
     uint32_t extra; /* more requests of its own (bit per request) */
+    int ref, ctl;   /* the answers it is compared with (unusable: "not testable"); ctl may be S_NONE */
+    int aux;        /* an answer used when usable, or S_NONE */
+    bool greedy;    /* compares with temperature 0 answers: only once temperature 0 is honoured */
     judge_fn judge;
 };
 
 #define ANS(i) (&r->ans[i].choices[0])
 
-/* The same text as the reference (determinism). */
-static cf_verdict judge_same(const run *r, const probe_row *p, char **ev) {
-    char n[32];
-    if (same_text(ANS(p->shot), ANS(p->ref))) {
-        *ev = cf_msgf("temperature 0 twice: the same text (%s)", size_of(n, sizeof n, &r->ans[p->ref]));
+/* The first token (of those with logprobs) that is not the most likely in
+ * its own list, or -1: what temperature 0 must never choose. */
+static long less_likely(const cf_choice *c, double *lp, double *best) {
+    for (size_t i = 0; i < c->n_lp; i++) {
+        *best = -INFINITY;
+        for (size_t j = 0; j < c->lp[i].n_top; j++) *best = LL_MAX(*best, c->lp[i].top[j].logprob);
+        *lp = c->lp[i].logprob;
+        if (c->lp[i].n_top && !(*lp >= *best - 1e-4)) return (long)i;
+    }
+    return -1;
+}
+
+/* temperature 0: the same text twice, and (where the logprobs request
+ * answered with them) every chosen token the most likely by the server's
+ * own numbers; a server that samples with a fixed default seed is
+ * deterministic too, so the first alone proves nothing. */
+static cf_verdict judge_temperature(const run *r, const probe_row *p, char **ev) {
+    char n[32], q[QMAX];
+    if (!same_text(ANS(p->shot), ANS(p->ref))) {
+        *ev = diff_text("temperature 0 twice: differs", ANS(p->ref), ANS(p->shot));
+        return CF_IGNORED;
+    }
+    const cf_choice *lp = r->ans[p->aux].ok ? ANS(p->aux) : NULL;
+    size_of(n, sizeof n, &r->ans[p->ref]);
+    if (!lp || !lp->n_lp) {
+        *ev = cf_msgf("temperature 0 twice: the same text (%s); no logprobs to show it is the most likely one", n);
         return CF_HONOURED;
     }
-    *ev = diff_text("temperature 0 twice: differs", ANS(p->ref), ANS(p->shot));
-    return CF_IGNORED;
+    double x, best;
+    long i = less_likely(lp, &x, &best);
+    if (i >= 0) {
+        *ev = cf_msgf("temperature 0 chose token %ld %s with logprob %g where its list has %g: it samples", i,
+                      qt(q, lp->lp[i].token, lp->lp[i].len), x, best);
+        return CF_IGNORED;
+    }
+    *ev = cf_msgf("temperature 0 twice: the same text (%s); each of %zu tokens the most likely by its logprobs", n, lp->n_lp);
+    return CF_HONOURED;
 }
 
 static cf_verdict judge_seed(const run *r, const probe_row *p, char **ev) {
@@ -309,10 +339,11 @@ static cf_verdict judge_n(const run *r, const probe_row *p, char **ev) {
     return CF_HONOURED;
 }
 
-/* logprobs K / top_logprobs K at temperature 0: for every token, K
- * alternatives (K+1 when the chosen one is added), their probabilities sum
- * to at most 1, the chosen token is in the list with the same logprob, and,
- * greedy, none is more likely. */
+/* logprobs K / top_logprobs K: for every token, K alternatives (K+1 when
+ * the chosen one is added), their probabilities sum to at most 1, and the
+ * chosen token is in the list with the same logprob or, absent, no more
+ * likely than any listed. (That it is the most likely, as temperature 0
+ * wants, is the temperature probe's question.) */
 static cf_verdict judge_logprobs(const run *r, const probe_row *p, char **ev) {
     const cf_answer *a = &r->ans[p->shot];
     const cf_choice *c = ANS(p->shot);
@@ -335,11 +366,11 @@ static cf_verdict judge_logprobs(const run *r, const probe_row *p, char **ev) {
             *ev = cf_msgf("token %zu %s: logprob %g is not <= 0", i, t, x->logprob);
             return CF_WRONG;
         }
-        if (x->n_top < LL_MIN(k, (size_t)1) || x->n_top > k + 1) {
+        if (x->n_top == 0 || x->n_top > k + 1) {
             *ev = cf_msgf("token %zu %s: %zu alternatives for %s %zu", i, t, x->n_top, p->param, k);
             return CF_WRONG;
         }
-        double mass = 0, best = -INFINITY, own = NAN;
+        double mass = 0, worst = INFINITY, own = NAN;
         for (size_t j = 0; j < x->n_top; j++) {
             double lp = x->top[j].logprob;
             if (!(lp <= tol)) {
@@ -347,28 +378,24 @@ static cf_verdict judge_logprobs(const run *r, const probe_row *p, char **ev) {
                 return CF_WRONG;
             }
             mass += exp(lp);
-            if (lp > best) best = lp;
+            if (lp < worst) worst = lp;
             if (x->top[j].len == x->len && !memcmp(x->top[j].token, x->token, x->len) && isnan(own)) own = lp;
         }
         if (mass > 1 + 1e-3) {
             *ev = cf_msgf("token %zu %s: the alternatives' probabilities sum to %.4f > 1", i, t, mass);
             return CF_WRONG;
         }
-        if (isnan(own) || fabs(own - x->logprob) > tol) {
-            *ev = isnan(own) ? cf_msgf("token %zu %s: the chosen token is not in its top list", i, t)
+        if (isnan(own) ? x->logprob > worst + tol : fabs(own - x->logprob) > tol) {
+            *ev = isnan(own) ? cf_msgf("token %zu %s: logprob %g, not in its top list although more likely than %g there",
+                                       i, t, x->logprob, worst)
                              : cf_msgf("token %zu %s: logprob %g, but %g in its top list", i, t, x->logprob, own);
-            return CF_WRONG;
-        }
-        if (x->logprob < best - tol) {
-            *ev = cf_msgf("token %zu %s: chosen at temperature 0 with logprob %g, but the list has one at %g", i, t,
-                          x->logprob, best);
             return CF_WRONG;
         }
         lo = LL_MIN(lo, mass);
         hi = LL_MAX(hi, mass);
     }
-    *ev = cf_msgf("%zu tokens, %zu alternatives each: listed mass %.3f..%.3f (<= 1); each chosen token is its list's "
-                  "most likely, same logprob",
+    *ev = cf_msgf("%zu tokens, %zu alternatives each: listed mass %.3f..%.3f (<= 1); the chosen tokens' logprobs "
+                  "agree with the lists",
                   c->n_lp, k, lo, hi);
     return CF_HONOURED;
 }
@@ -473,42 +500,58 @@ static cf_verdict judge_echo(const run *r, const probe_row *p, char **ev) {
 
 #define BIT(s) (1u << (s))
 
+/* The first row is the temperature probe, which the greedy rows need. */
 static const probe_row probes[] = {
-    {"temperature 0", "temperature", "temperature 0 twice", "the same text twice", S_GREEDY2, S_GREEDY, -1, 0,
-     judge_same},
-    {"seed", "seed", "temperature 1 with seed 7 twice, seed 8 once",
-     "seed 7 gives the same text twice, seed 8 another", S_SEED8, S_GREEDY, -1, BIT(S_SEED7A) | BIT(S_SEED7B),
-     judge_seed},
-    {"top_p", "top_p", "top_p 0.001 at temperature 1, seed 7", "the greedy text (seed 7 alone is not)", S_TOP_P,
-     S_GREEDY, S_SEED7A, 0, judge_greedy_sample},
-    {"top_k", "top_k", "top_k 1 at temperature 1, seed 7 (extension)", "the greedy text (seed 7 alone is not)", S_TOP_K,
-     S_GREEDY, S_SEED7A, 0, judge_greedy_sample},
-    {"min_p", "min_p", "min_p 0.999 at temperature 1, seed 7 (extension)", "the greedy text (seed 7 alone is not)",
-     S_MIN_P, S_GREEDY, S_SEED7A, 0, judge_greedy_sample},
-    {"max_tokens", "max_tokens", "max_tokens 3 at temperature 0",
-     "at most 3 tokens, a prefix of the greedy text", S_MAX_TOKENS, S_GREEDY, -1, 0, judge_max_tokens},
-    {"max_completion_tokens", "max_completion_tokens", "chat, max_completion_tokens 3 (no max_tokens)",
-     "at most 3 tokens, a prefix of the greedy chat answer", S_CHAT_MCT, S_CHAT, -1, 0, judge_max_tokens},
-    {"stop", "stop", "stop = 4 bytes of the greedy text, temperature 0",
-     "the greedy text up to the stop string, without it, finish_reason stop", S_STOP, S_GREEDY, -1, 0, judge_stop},
-    {"n", "n", "n 3 at temperature 1", "3 choices with indices 0, 1, 2", S_N, S_GREEDY, -1, 0, judge_n},
-    {"logprobs", "logprobs", "logprobs 3 at temperature 0",
-     "3 alternatives per token summing to <= 1; the chosen one listed, same logprob, the most likely", S_LOGPROBS,
-     S_GREEDY, -1, 0, judge_logprobs},
-    {"top_logprobs", "top_logprobs", "chat, logprobs true, top_logprobs 3 at temperature 0", "as logprobs",
-     S_CHAT_LOGPROBS, S_CHAT, -1, 0, judge_logprobs},
-    {"presence_penalty", "presence_penalty", "presence_penalty 2 at temperature 0",
-     "the greedy text changes (it repeats a token)", S_PRESENCE, S_GREEDY, -1, 0, judge_penalty},
-    {"frequency_penalty", "frequency_penalty", "frequency_penalty 2 at temperature 0",
-     "the greedy text changes (it repeats a token)", S_FREQUENCY, S_GREEDY, -1, 0, judge_penalty},
-    {"repetition_penalty", "repetition_penalty", "repetition_penalty 1.5 at temperature 0 (extension)",
-     "the greedy text changes (it repeats a token)", S_REPETITION, S_GREEDY, -1, 0, judge_penalty},
-    {"logit_bias -100", "logit_bias", "logit_bias -100 on the greedy first token (id from /tokenize)",
-     "the text changes", S_BAN, S_GREEDY, -1, 0, judge_ban},
-    {"logit_bias +100", "logit_bias", "logit_bias +100 on another token of the greedy text, max_tokens 6",
-     "that token 6 times", S_FORCE, S_GREEDY, -1, 0, judge_force},
-    {"echo", "echo", "echo true at temperature 0, max_tokens 4", "the prompt, then the greedy text", S_ECHO, S_GREEDY,
-     -1, 0, judge_echo},
+    {.name = "temperature 0", .param = "temperature", .sends = "temperature 0 twice (and the logprobs request)",
+     .judges = "the same text twice, each token the most likely by the logprobs", .shot = S_GREEDY2, .ref = S_GREEDY,
+     .aux = S_LOGPROBS, .judge = judge_temperature},
+    {.name = "seed", .param = "seed", .sends = "temperature 1 with seed 7 twice, seed 8 once",
+     .judges = "seed 7 gives the same text twice, seed 8 another", .shot = S_SEED8,
+     .extra = BIT(S_SEED7A) | BIT(S_SEED7B), .ref = S_GREEDY, .judge = judge_seed},
+    {.name = "top_p", .param = "top_p", .sends = "top_p 0.001 at temperature 1, seed 7",
+     .judges = "the greedy text (seed 7 alone is not)", .shot = S_TOP_P, .ref = S_GREEDY, .ctl = S_SEED7A,
+     .greedy = true, .judge = judge_greedy_sample},
+    {.name = "top_k", .param = "top_k", .sends = "top_k 1 at temperature 1, seed 7 (extension)",
+     .judges = "the greedy text (seed 7 alone is not)", .shot = S_TOP_K, .ref = S_GREEDY, .ctl = S_SEED7A,
+     .greedy = true, .judge = judge_greedy_sample},
+    {.name = "min_p", .param = "min_p", .sends = "min_p 0.999 at temperature 1, seed 7 (extension)",
+     .judges = "the greedy text (seed 7 alone is not)", .shot = S_MIN_P, .ref = S_GREEDY, .ctl = S_SEED7A,
+     .greedy = true, .judge = judge_greedy_sample},
+    {.name = "max_tokens", .param = "max_tokens", .sends = "max_tokens 3 at temperature 0",
+     .judges = "at most 3 tokens, a prefix of the greedy text", .shot = S_MAX_TOKENS, .ref = S_GREEDY,
+     .greedy = true, .judge = judge_max_tokens},
+    {.name = "max_completion_tokens", .param = "max_completion_tokens",
+     .sends = "chat, max_completion_tokens 3 (no max_tokens)",
+     .judges = "at most 3 tokens, a prefix of the greedy chat answer", .shot = S_CHAT_MCT, .ref = S_CHAT,
+     .greedy = true, .judge = judge_max_tokens},
+    {.name = "stop", .param = "stop", .sends = "stop = 4 bytes of the greedy text, temperature 0",
+     .judges = "the greedy text up to the stop string, without it, finish_reason stop", .shot = S_STOP,
+     .ref = S_GREEDY, .greedy = true, .judge = judge_stop},
+    {.name = "n", .param = "n", .sends = "n 3 at temperature 1", .judges = "3 choices with indices 0, 1, 2",
+     .shot = S_N, .ref = S_GREEDY, .judge = judge_n},
+    {.name = "logprobs", .param = "logprobs", .sends = "logprobs 3 at temperature 0",
+     .judges = "3 alternatives per token summing to <= 1; the chosen token's logprob agrees with its list",
+     .shot = S_LOGPROBS, .ref = S_GREEDY, .judge = judge_logprobs},
+    {.name = "top_logprobs", .param = "top_logprobs", .sends = "chat, logprobs true, top_logprobs 3 at temperature 0",
+     .judges = "as logprobs", .shot = S_CHAT_LOGPROBS, .ref = S_CHAT, .judge = judge_logprobs},
+    {.name = "presence_penalty", .param = "presence_penalty", .sends = "presence_penalty 2 at temperature 0",
+     .judges = "the greedy text changes (it repeats a token)", .shot = S_PRESENCE, .ref = S_GREEDY, .greedy = true,
+     .judge = judge_penalty},
+    {.name = "frequency_penalty", .param = "frequency_penalty", .sends = "frequency_penalty 2 at temperature 0",
+     .judges = "the greedy text changes (it repeats a token)", .shot = S_FREQUENCY, .ref = S_GREEDY, .greedy = true,
+     .judge = judge_penalty},
+    {.name = "repetition_penalty", .param = "repetition_penalty",
+     .sends = "repetition_penalty 1.5 at temperature 0 (extension)",
+     .judges = "the greedy text changes (it repeats a token)", .shot = S_REPETITION, .ref = S_GREEDY, .greedy = true,
+     .judge = judge_penalty},
+    {.name = "logit_bias -100", .param = "logit_bias", .sends = "logit_bias -100 on the greedy first token (id from /tokenize)",
+     .judges = "the text changes", .shot = S_BAN, .ref = S_GREEDY, .greedy = true, .judge = judge_ban},
+    {.name = "logit_bias +100", .param = "logit_bias",
+     .sends = "logit_bias +100 on another token of the greedy text, max_tokens 6", .judges = "that token 6 times",
+     .shot = S_FORCE, .ref = S_GREEDY, .greedy = true, .judge = judge_force},
+    {.name = "echo", .param = "echo", .sends = "echo true at temperature 0, max_tokens 4",
+     .judges = "the prompt, then the greedy text", .shot = S_ECHO, .ref = S_GREEDY, .greedy = true,
+     .judge = judge_echo},
 };
 #define N_PROBES LL_ARRAY_LEN(probes)
 
@@ -517,7 +560,7 @@ const char *cf_verdict_name(cf_verdict v) {
     return (unsigned)v < LL_ARRAY_LEN(names) ? names[v] : "?";
 }
 
-size_t cf_max_requests(void) { return S_COUNT + EXTRA_REQUESTS; }
+size_t cf_max_requests(void) { return S_COUNT - 1 + EXTRA_REQUESTS; }
 
 void cf_print_probes(FILE *f) {
     for (size_t i = 0; i < N_PROBES; i++)
@@ -525,25 +568,32 @@ void cf_print_probes(FILE *f) {
 }
 
 /* A probe's verdict: its own requests first (refused: error; not sent:
- * not testable), then its references, then the judge. */
-static void judge_probe(const run *r, const probe_row *p, cf_result *res) {
+ * not testable), then its references and temperature 0 where it compares
+ * with greedy answers, then the judge. */
+static void judge_probe(const run *r, const probe_row *p, const cf_result *temperature, cf_result *res) {
     res->name = p->name;
     res->param = p->param;
     res->sends = p->sends;
     res->judges = p->judges;
-    uint32_t own = BIT(p->shot) | p->extra, refs = BIT(p->ref) | (p->ctl >= 0 ? BIT(p->ctl) : 0);
-    for (int s = 0; s < S_COUNT; s++) {
+    uint32_t own = BIT(p->shot) | p->extra, refs = (BIT(p->ref) | BIT(p->ctl)) & ~BIT(S_NONE);
+    for (int s = 1; s < S_COUNT; s++) {
         const cf_answer *a = &r->ans[s];
         if (!(own >> s & 1) || a->ok) continue;
         res->verdict = a->status < 0 ? CF_UNTESTABLE : CF_ERROR;
         res->evidence = cf_msgf("%s", a->error ? a->error : "out of memory");
         return;
     }
-    for (int s = 0; s < S_COUNT; s++) {
+    for (int s = 1; s < S_COUNT; s++) {
         const cf_answer *a = &r->ans[s];
         if (!(refs >> s & 1) || a->ok) continue;
         res->verdict = CF_UNTESTABLE;
         res->evidence = cf_msgf("the reference request failed: %s", a->error ? a->error : "out of memory");
+        return;
+    }
+    if (p->greedy && temperature->verdict != CF_HONOURED) {
+        res->verdict = CF_UNTESTABLE;
+        res->evidence = cf_msgf("it is judged against temperature 0 answers, and temperature 0 is %s",
+                                cf_verdict_name(temperature->verdict));
         return;
     }
     res->verdict = p->judge(r, p, &res->evidence);
@@ -852,7 +902,7 @@ static double now_s(void) {
 }
 
 static void run_free(run *r) {
-    for (int s = 0; s < S_COUNT; s++) cf_answer_free(&r->ans[s]);
+    for (int s = 1; s < S_COUNT; s++) cf_answer_free(&r->ans[s]);
     cf_tokens_free(&r->cont);
     free(r->cont_why);
     free(r->stop);
@@ -876,7 +926,7 @@ static int run_probes(run *r, cf_report *rep, char **err) {
     }
     learn_tokens(r);
     learn_stop(r);
-    for (int s = 0; s < S_COUNT; s++)
+    for (int s = 1; s < S_COUNT; s++)
         if (s != S_GREEDY) send_shot(r, s);
     rep->results = calloc(N_PROBES, sizeof *rep->results);
     rep->model = strdup(r->model);
@@ -886,7 +936,7 @@ static int run_probes(run *r, cf_report *rep, char **err) {
         return 1;
     }
     for (size_t i = 0; i < N_PROBES; i++) {
-        judge_probe(r, &probes[i], &rep->results[i]);
+        judge_probe(r, &probes[i], &rep->results[0], &rep->results[i]);
         rep->n_results++;
     }
     rep->n_requests = r->n_requests;
