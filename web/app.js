@@ -60,6 +60,7 @@ async function post(path, body, signal) {
 // text itself, so the server names what is wrong with it (never dropped).
 function asValue(text) {
   const t = String(text).trim();
+  if (t === 'true' || t === 'false') return t === 'true';
   const n = Number(t);
   return t !== '' && Number.isFinite(n) ? n : t;
 }
@@ -79,15 +80,21 @@ function promptField() {
 
 // ---- the distribution ----
 
+// body[data-state]: "pending" from a change until its answer is drawn,
+// then "ready" (what a test, or a screen reader's user, waits for)
 let inflight = null;
 let debounce = null;
+let changes = 0;
 function refresh(delay = 120) {
   clearTimeout(debounce);
+  changes++;
+  document.body.dataset.state = 'pending';
   debounce = setTimeout(run, delay);
   writeUrl();
 }
 
 async function run() {
+  const seen = changes;
   if (inflight) inflight.abort();
   const ctl = new AbortController();
   inflight = ctl;
@@ -124,7 +131,7 @@ async function run() {
   renderSides();
   renderErrors();
   renderLesson();
-  document.body.dataset.ready = String(Date.now());
+  if (seen === changes) document.body.dataset.state = 'ready';
 }
 
 // The stage in focus: the one named, else the last before the one that
@@ -308,8 +315,9 @@ function renderControls() {
   const box = $('params');
   box.replaceChildren();
   for (const [stage, params] of groups) {
-    if (!params.length) continue;
+    if (!params.length && stage) continue;
     const fs = el('fieldset', { class: 'group', 'data-group': stage || 'general' }, el('legend', { text: stage || 'general' }));
+    if (!stage) fs.append(toggle(side, prof.switch));
     for (const p of params) fs.append(control(side, p));
     box.append(fs);
   }
@@ -321,6 +329,22 @@ function setOrder(side, o) {
   const def = profileMeta(side.profile).order;
   side.samplers = o.join(',') === def.join(',') ? null : o;
   refresh();
+}
+
+// A true/false parameter (do_sample): sent only when it differs from the profile's default.
+function toggle(side, sw) {
+  const id = `p-${sw.name}`;
+  const on = side.values[sw.name] !== undefined ? side.values[sw.name] === 'true' : sw.default;
+  const box = el('input', { id, type: 'checkbox', 'data-param': sw.name, checked: on, 'aria-describedby': `about-${sw.name} err-${sw.name}` });
+  box.addEventListener('change', () => {
+    if (box.checked === sw.default) delete side.values[sw.name];
+    else side.values[sw.name] = String(box.checked);
+    refresh();
+  });
+  return el('div', { class: 'param' },
+    el('div', { class: 'prow' }, el('label', { for: id, text: sw.name }), box),
+    el('p', { class: 'about small muted', id: `about-${sw.name}`, text: `${sw.help}. default ${sw.default}` }),
+    el('p', { class: 'err', id: `err-${sw.name}`, 'aria-live': 'polite' }));
 }
 
 function control(side, p) {
@@ -395,6 +419,7 @@ async function generate() {
   if (genCtl) genCtl.abort();
   genCtl = new AbortController();
   const ctl = genCtl;
+  document.body.dataset.gen = 'running';
   $('stop').disabled = false;
   $('generate').disabled = true;
   setError('max_tokens', '');
@@ -409,7 +434,7 @@ async function generate() {
     if (genCtl === ctl) genCtl = null;
     $('stop').disabled = true;
     $('generate').disabled = false;
-    document.body.dataset.generated = String(Date.now());
+    document.body.dataset.gen = 'done';
   }
 }
 
@@ -420,7 +445,11 @@ async function stream(side, k, out, ctl) {
   const info = el('p', { class: 'muted small' });
   col.append(text, info);
   out.append(col);
-  const body = { ...sideFields(side), prompt: state.prompt, max_tokens: asValue(state.maxTokens), stream: true, trace: true, trace_top: 5 };
+  // the chosen token's processed probability is in the trace's lists only:
+  // ask for the longest ones so that it is there whenever the chain kept
+  // at most that many candidates
+  const body = { ...sideFields(side), prompt: state.prompt, max_tokens: asValue(state.maxTokens), stream: true, trace: true,
+    trace_top: meta.trace_top_max, logprobs: 0 };
   const r = await fetch('/v1/completions', { method: 'POST', headers: headers(), body: JSON.stringify(body), signal: ctl.signal });
   if (r.status !== 200) {
     const json = await r.json().catch(() => null);
@@ -447,7 +476,7 @@ async function stream(side, k, out, ctl) {
       const c = j.choices && j.choices[0];
       if (!c) continue;
       if (c.trace) {
-        text.append(tokenSpan(c.text, c.trace));
+        text.append(tokenSpan(c.text, c.trace, c.logprobs ? c.logprobs.token_logprobs[0] : null));
         n++;
       }
       if (c.finish_reason) info.textContent = `${n} tokens · finish_reason ${c.finish_reason} · seed ${seedOf(side)} · profile ${side.profile}`;
@@ -458,26 +487,29 @@ async function stream(side, k, out, ctl) {
 // A generated token tinted by its probability; its alternatives, raw (the
 // first stage's input) and processed (what the selecting stage drew
 // from), on hover or focus.
-function tokenSpan(text, trace) {
+function tokenSpan(text, trace, rawChosen) {
   const stages = trace.stages;
   const raw = stages[0].top_before;
   const proc = stages[stages.length - 1].top_before;
   const chosen = proc.find((t) => t.id === trace.selected);
   const p = chosen ? chosen.p : 0;
-  const span = el('span', { class: 'gtok', tabindex: '0', 'data-id': trace.selected, 'data-p': p, text: text || '∅' });
+  const span = el('span', { class: 'gtok', tabindex: '0', 'data-id': trace.selected, 'data-p': chosen ? p : '', text: text || '∅' });
   span.style.setProperty('--p', String(p));
   const tip = el('span', { class: 'tip', role: 'tooltip' });
+  const pText = chosen ? `p ${fmt(p)}` : `below the top ${proc.length} of ${stages[stages.length - 1].n_before}`;
+  tip.append(el('span', { class: 'tiphead', text: `${pText} · raw log p ${rawChosen === null ? '–' : fmt(rawChosen, 3)}` }));
   const table = el('table', {}, el('tr', {}, el('th', { text: 'token' }), el('th', { text: 'raw log p' }), el('th', { text: 'processed log p' })));
-  const ids = [...new Set([...proc.map((t) => t.id), ...raw.map((t) => t.id)])].slice(0, 5);
+  const ids = [trace.selected, ...new Set([...proc.map((t) => t.id), ...raw.map((t) => t.id)])].filter((id, i, a) => a.indexOf(id) === i).slice(0, 6);
   for (const id of ids) {
     const r = raw.find((t) => t.id === id);
     const q = proc.find((t) => t.id === id);
+    if (!r && !q) continue;
     const tok = (r || q).token;
     table.append(el('tr', { class: id === trace.selected ? 'chosen' : '' }, el('td', { text: JSON.stringify(tok) }),
       el('td', { text: r ? fmt(Math.log(r.p), 3) : '–' }), el('td', { text: q && q.p > 0 ? fmt(Math.log(q.p), 3) : '–' })));
   }
   tip.append(table);
-  span.setAttribute('aria-label', `${JSON.stringify(text)}, p ${fmt(p)}`);
+  span.setAttribute('aria-label', `${JSON.stringify(text)}, ${pText}`);
   span.append(tip);
   return span;
 }
@@ -563,7 +595,8 @@ function readUrl() {
     const prof = q.get(pre + 'profile');
     if (prof && known(prof)) side.profile = prof;
     else if (prof) side.errors.profile = `the link names the profile '${prof}', which this server does not have`;
-    for (const p of profileMeta(side.profile).params) if (q.has(pre + p.name)) side.values[p.name] = q.get(pre + p.name);
+    const pm = profileMeta(side.profile);
+    for (const p of [...pm.params, pm.switch]) if (q.has(pre + p.name)) side.values[p.name] = q.get(pre + p.name);
     if (q.has(pre + 'samplers')) side.samplers = q.get(pre + 'samplers').split(',').filter(Boolean);
     if (q.has(pre + 'stage')) side.stage = q.get(pre + 'stage');
   });
@@ -647,7 +680,8 @@ async function start() {
     const side = state.sides[state.active];
     side.profile = $('profile').value;
     // values the new profile lacks would be errors: keep the ones it has
-    const names = new Set(profileMeta(side.profile).params.map((p) => p.name));
+    const pm = profileMeta(side.profile);
+    const names = new Set([...pm.params, pm.switch].map((p) => p.name));
     for (const n of Object.keys(side.values)) if (!names.has(n)) delete side.values[n];
     side.samplers = null;
     renderControls();

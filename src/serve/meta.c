@@ -189,6 +189,13 @@ static json_t *profile_json(const ll_profile_row *pr) {
             json_array_append_new(params, param_json(pr, i));
     }
     json_object_set_new(o, "params", params);
+    /* the switch of the greedy rule (HF decodes greedily without it) */
+    const ll_param_row *ds = &ll_param_rows[LL_P_DO_SAMPLE];
+    json_t *sw = json_object();
+    json_object_set_new(sw, "name", json_string(ds->name));
+    json_object_set_new(sw, "help", json_string(ds->help));
+    json_object_set_new(sw, "default", json_boolean(pr->do_sample_default));
+    json_object_set_new(o, "switch", sw);
     return o;
 }
 
