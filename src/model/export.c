@@ -1,11 +1,14 @@
 /*
- * export.c - writes a loaded model (GGUF or llama2.c) as a llama GGUF of
- * any supported tensor type with the project's own writer, following the
- * conventions llama.cpp reads: llama.* hyperparameters, blk.N.* tensor
- * names, no output.weight when the classifier is tied to the embeddings,
- * the SentencePiece vocabulary with scores and token types. llama2.c
- * checkpoints already use the interleaved (GPT-J style) rotation that
- * llama.cpp's "llama" architecture applies, so Q and K need no permutation.
+ * export.c - writes a loaded model (GGUF or llama2.c) as a GGUF of any
+ * supported tensor type with the project's own writer, following the
+ * conventions llama.cpp reads: the architecture's own keys
+ * ("<arch>.embedding_length", its soft-caps, window and RoPE scaling),
+ * blk.N.* tensor names from the layer-tensor table (arch.c; a fused
+ * tensor is written whole again), no output.weight when the classifier is
+ * tied to the embeddings, the SentencePiece vocabulary with scores and
+ * token types. llama2.c checkpoints already use the interleaved (GPT-J
+ * style) rotation that llama.cpp's "llama" architecture applies, so Q and
+ * K need no permutation.
  */
 #include <stdio.h>
 #include <math.h>
@@ -74,6 +77,91 @@ static ll_status add_vector(ll_gguf_writer *w, const char *name, const float *v,
     return st;
 }
 
+/* "<arch>.<suffix>" keys */
+static void add_u32k(ll_gguf_writer *w, const char *arch, const char *suffix, size_t v) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    ll_gguf_add_u32(w, key, (uint32_t)v);
+}
+
+static void add_f32k(ll_gguf_writer *w, const char *arch, const char *suffix, float v) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    ll_gguf_add_f32(w, key, v);
+}
+
+/* The hyperparameters, as the keys the loader reads them from. */
+static void add_hparams(ll_gguf_writer *w, const ll_model *m) {
+    const ll_model_info *in = &m->info;
+    const ll_arch *a = m->arch;
+    const char *arch = a->name;
+    add_u32k(w, arch, "context_length", in->n_ctx_train);
+    add_u32k(w, arch, "embedding_length", in->dim);
+    add_u32k(w, arch, "block_count", in->n_layers);
+    add_u32k(w, arch, "feed_forward_length", in->ffn_dim);
+    add_u32k(w, arch, "attention.head_count", in->n_heads);
+    add_u32k(w, arch, "attention.head_count_kv", in->n_kv_heads);
+    if (in->dim % in->n_heads != 0 || in->head_dim != in->dim / in->n_heads) {
+        add_u32k(w, arch, "attention.key_length", in->head_dim);
+        add_u32k(w, arch, "attention.value_length", in->head_dim);
+    }
+    add_u32k(w, arch, "rope.dimension_count", in->rope_dim);
+    add_u32k(w, arch, "vocab_size", in->n_vocab);
+    add_f32k(w, arch, "rope.freq_base", m->rope[0].base);
+    add_f32k(w, arch, "attention.layer_norm_rms_epsilon", in->rms_eps);
+    if (a->attn_softcap.used) add_f32k(w, arch, "attn_logit_softcapping", m->attn_softcap);
+    if (a->final_softcap.used && m->final_softcap != 0) add_f32k(w, arch, "final_logit_softcapping", m->final_softcap);
+    if (a->swa_period) {
+        size_t window = 0;
+        for (size_t l = 0; l < in->n_layers && !window; l++) window = m->layers[l].window;
+        add_u32k(w, arch, "attention.sliding_window", window);
+    }
+    if (m->n_rope > 1) add_f32k(w, arch, "rope.freq_base_swa", m->rope[1].base);
+    if (m->rope[0].scale != 1.0f) {
+        char key[128];
+        snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+        ll_gguf_add_str(w, key, a->rope_factors == LL_ROPE_FACTORS_LONGROPE ? "longrope" : "linear");
+        add_f32k(w, arch, "rope.scaling.factor", 1.0f / m->rope[0].scale);
+    }
+    if (m->rope_mscale != 1.0f) add_f32k(w, arch, "rope.scaling.attn_factor", m->rope_mscale);
+    if (a->rope_factors == LL_ROPE_FACTORS_LONGROPE)
+        add_u32k(w, arch, "rope.scaling.original_context_length", m->rope_orig_ctx);
+}
+
+/* The RoPE factor vectors the model has. */
+static ll_status add_rope_factors(ll_gguf_writer *w, const ll_model *m, ll_error *err) {
+    const ll_rope *r = &m->rope[0];
+    size_t n = m->info.rope_dim / 2;
+    bool longrope = m->arch->rope_factors == LL_ROPE_FACTORS_LONGROPE;
+    ll_status st = LL_OK;
+    if (r->factors) st = add_vector(w, longrope ? "rope_factors_long.weight" : "rope_freqs.weight", r->factors, n, err);
+    if (st == LL_OK && r->factors_short) st = add_vector(w, "rope_factors_short.weight", r->factors_short, n, err);
+    return st;
+}
+
+/* Layer l's tensors from the layer-tensor table; a fused tensor's parts
+ * are views of consecutive rows, written back as the one tensor. */
+static ll_status add_layer(ll_gguf_writer *w, const ll_model *m, size_t l, uint32_t type, ll_error *err) {
+    const ll_model_info *in = &m->info;
+    const size_t dims[LL_DIM_COUNT] = {in->dim, m->q_dim, m->kv_dim, in->ffn_dim, in->head_dim};
+    const char *layer = (const char *)&m->layers[l];
+    ll_status st = LL_OK;
+    for (size_t i = 0; i < ll_layer_tensor_count() && st == LL_OK; i++) {
+        const ll_layer_tensor *t = ll_layer_tensor_at(i);
+        if (!ll_arch_has(m->arch, t)) continue;
+        char n[96];
+        snprintf(n, sizeof n, "blk.%zu.%s", l, t->name);
+        if (t->parts == 0) {
+            st = add_vector(w, n, *(const float *const *)(const void *)(layer + t->field[0]), dims[t->cols], err);
+        } else {
+            ll_weight whole = *(const ll_weight *)(const void *)(layer + t->field[0]);
+            for (unsigned p = 1; p < t->parts; p++) whole.m.rows += dims[t->rows[p]];
+            st = add_weight(w, n, &whole, type, err);
+        }
+    }
+    return st;
+}
+
 ll_status ll_model_export_gguf(const ll_model *m, const ll_export_options *o, const char *path, ll_error *err) {
     const ll_model_info *in = &m->info;
     const ll_tokenizer *t = m->tok;
@@ -84,22 +172,13 @@ ll_status ll_model_export_gguf(const ll_model *m, const ll_export_options *o, co
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "tensor type %u cannot be written", o->type);
     ll_gguf_writer *w = ll_gguf_writer_new(err);
     if (!w) return err ? err->status : LL_ERR_OUT_OF_MEMORY;
-    ll_gguf_add_str(w, "general.architecture", "llama");
+    ll_gguf_add_str(w, "general.architecture", m->arch->name);
     ll_gguf_add_str(w, "general.name", o->name ? o->name : in->name);
     if (o->description) ll_gguf_add_str(w, "general.description", o->description);
     if (o->license) ll_gguf_add_str(w, "general.license", o->license);
     ll_gguf_add_u32(w, "general.file_type", ftype_of(o->type));
     ll_gguf_add_u32(w, "general.quantization_version", 2);
-    ll_gguf_add_u32(w, "llama.context_length", (uint32_t)in->n_ctx_train);
-    ll_gguf_add_u32(w, "llama.embedding_length", (uint32_t)in->dim);
-    ll_gguf_add_u32(w, "llama.block_count", (uint32_t)in->n_layers);
-    ll_gguf_add_u32(w, "llama.feed_forward_length", (uint32_t)in->ffn_dim);
-    ll_gguf_add_u32(w, "llama.attention.head_count", (uint32_t)in->n_heads);
-    ll_gguf_add_u32(w, "llama.attention.head_count_kv", (uint32_t)in->n_kv_heads);
-    ll_gguf_add_u32(w, "llama.rope.dimension_count", (uint32_t)in->rope_dim);
-    ll_gguf_add_u32(w, "llama.vocab_size", (uint32_t)in->n_vocab);
-    ll_gguf_add_f32(w, "llama.rope.freq_base", in->rope_base);
-    ll_gguf_add_f32(w, "llama.attention.layer_norm_rms_epsilon", in->rms_eps);
+    add_hparams(w, m);
     ll_gguf_add_str(w, "tokenizer.ggml.model", "llama");
     ll_gguf_add_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)t->text, t->n);
     ll_gguf_add_arr_f32(w, "tokenizer.ggml.scores", t->score, t->n);
@@ -111,26 +190,11 @@ ll_status ll_model_export_gguf(const ll_model *m, const ll_export_options *o, co
     ll_gguf_add_bool(w, "tokenizer.ggml.add_eos_token", t->add_eos);
     ll_gguf_add_bool(w, "tokenizer.ggml.add_space_prefix", t->add_space_prefix);
 
-    ll_status st = add_weight(w, "token_embd.weight", &m->tok_embd, o->type, err);
+    ll_status st = add_rope_factors(w, m, err);
+    if (st == LL_OK) st = add_weight(w, "token_embd.weight", &m->tok_embd, o->type, err);
     if (st == LL_OK && !in->tied_output) st = add_weight(w, "output.weight", &m->output, o->type, err);
     if (st == LL_OK) st = add_vector(w, "output_norm.weight", m->output_norm, in->dim, err);
-    for (size_t l = 0; l < in->n_layers && st == LL_OK; l++) {
-        const ll_layer *L = &m->layers[l];
-        char n[64];
-        struct {
-            const char *suffix;
-            const ll_weight *wt;
-        } mats[] = {{"attn_q", &L->wq},       {"attn_k", &L->wk},  {"attn_v", &L->wv},   {"attn_output", &L->wo},
-                    {"ffn_gate", &L->w_gate}, {"ffn_up", &L->w_up}, {"ffn_down", &L->w_down}};
-        for (size_t i = 0; i < sizeof mats / sizeof mats[0] && st == LL_OK; i++) {
-            snprintf(n, sizeof n, "blk.%zu.%s.weight", l, mats[i].suffix);
-            st = add_weight(w, n, mats[i].wt, o->type, err);
-        }
-        snprintf(n, sizeof n, "blk.%zu.attn_norm.weight", l);
-        if (st == LL_OK) st = add_vector(w, n, L->attn_norm, in->dim, err);
-        snprintf(n, sizeof n, "blk.%zu.ffn_norm.weight", l);
-        if (st == LL_OK) st = add_vector(w, n, L->ffn_norm, in->dim, err);
-    }
+    for (size_t l = 0; l < in->n_layers && st == LL_OK; l++) st = add_layer(w, m, l, o->type, err);
     if (st == LL_OK) st = ll_gguf_write(w, path, err);
     ll_gguf_writer_free(w);
     return st;

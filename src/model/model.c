@@ -198,6 +198,15 @@ static ll_status read_shape(ll_model *m, const ll_gguf *g, ll_error *err) {
     HP(ffn_dim, "feed_forward_length", true, 0, 1, LL_MAX_FFN)
     HP(n_heads, "attention.head_count", true, 0, 1, in->dim)
     HP(n_kv_heads, "attention.head_count_kv", false, in->n_heads, 1, in->n_heads)
+    /* a mixture of experts (Mixtral is 'llama' with expert tensors) has
+     * no dense FFN to bind: say so rather than name a missing tensor */
+    size_t experts;
+    HP_TO(experts, "expert_count", false, 0, 0, UINT32_MAX)
+    if (experts)
+        return ll_fail(err, LL_ERR_UNSUPPORTED,
+                       "metadata '%s.expert_count' = %zu: mixture-of-experts models are not supported (logitlab runs "
+                       "dense blocks: valid is 0 or absent)",
+                       arch, experts);
     /* the head size is width / heads unless the file says (Gemma, Qwen3:
      * then the query width differs from the width) */
     char key[128];
