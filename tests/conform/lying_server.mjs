@@ -4,12 +4,14 @@
 // `logitlab conform` catches each one. Node's standard library only.
 //
 //   node lying_server.mjs --upstream http://127.0.0.1:PORT --drop seed,logit_bias
-//        [--port-file FILE] [--garbage]
+//        [--port-file FILE] [--garbage] [--record FILE]
 //
 // It listens on a free loopback port (written to --port-file). Every
 // request goes upstream unchanged except a JSON object body, which loses
 // the --drop fields (top level). --garbage answers every request with a
-// 200 that is not JSON instead (conform must exit 1).
+// 200 that is not JSON instead (conform must exit 1). --record appends
+// every answer body and a NUL byte to FILE: a run's answers in order, the
+// seed of tests/fuzz_conform.c (tests/conform/fuzz-seed.bin).
 import http from 'node:http';
 import fs from 'node:fs';
 
@@ -21,6 +23,7 @@ const opt = (name) => {
 const upstream = new URL(opt('--upstream') ?? 'http://127.0.0.1:8080');
 const drop = new Set((opt('--drop') ?? '').split(',').filter(Boolean));
 const garbage = args.includes('--garbage');
+const record = opt('--record');
 
 function forward(req, body, res) {
   const headers = { ...req.headers, host: upstream.host };
@@ -29,6 +32,11 @@ function forward(req, body, res) {
     { hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers },
     (ur) => {
       res.writeHead(ur.statusCode, ur.headers);
+      const chunks = [];
+      ur.on('data', (c) => chunks.push(c));
+      ur.on('end', () => {
+        if (record) fs.appendFileSync(record, Buffer.concat([...chunks, Buffer.from([0])]));
+      });
       ur.pipe(res);
     },
   );
