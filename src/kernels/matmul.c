@@ -47,6 +47,9 @@ static void scalar_gemm(const float *panel, size_t kc, const float *b, size_t ld
 size_t ll_qvec_block(uint32_t type) {
     switch (type) {
     case LL_T_Q4_0:
+    case LL_T_Q4_1:
+    case LL_T_Q5_0:
+    case LL_T_Q5_1:
     case LL_T_Q8_0:
         return LL_QX_32;
     case LL_T_Q4_K:
@@ -113,12 +116,55 @@ static void unpack_k(uint32_t type, const uint8_t *b, int8_t v[256]) {
         }
 }
 
+/* Q4_1, Q5_0 and Q5_1 rows on quantized activations, in the one order of
+ * float operations every table follows, so that all give the same bits
+ * (the integer sums are exact in any order; the float steps are not):
+ *  - block b's 32 products fall into 8 integer partial sums p[j] of
+ *    values 4j .. 4j+3 (what a 256-bit multiply-add of bytes leaves);
+ *  - each becomes (float)p[j] * (d * dx), and with a min, lane 0 adds
+ *    (m * dx) * sum(x's 32 integers) (the min times the activations);
+ *  - even blocks add into lanes 0-7, odd ones into lanes 8-15 (a 512-bit
+ *    register holds two blocks); no fused multiply-add anywhere;
+ *  - the row is ll_q32_hsum of the 16 lanes.
+ * Each accumulator starts at +0 and so can never become -0, which makes
+ * adding a zero (as the vector code does in the lanes without a min)
+ * change nothing. */
+float ll_q32_hsum(const float acc[16]) {
+    float r[8];
+    for (int j = 0; j < 8; j++) r[j] = acc[j] + acc[j + 8];
+    return ((r[0] + r[4]) + (r[2] + r[6])) + ((r[1] + r[5]) + (r[3] + r[7]));
+}
+
+static float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n, const ll_qvec *qx) {
+    float acc[16] = {0};
+    for (size_t blk = 0; blk < n / 32; blk++) {
+        const uint8_t *b = row + L->bytes * blk;
+        const int8_t *xq = qx->q + 32 * blk;
+        uint8_t v[32];
+        ll_q32_values(L, b, v);
+        float s = rd_half(b) * qx->d[blk];
+        float c = L->min ? rd_half(b + L->min) * qx->d[blk] * (float)(qx->sum[2 * blk] + qx->sum[2 * blk + 1]) : 0.0f;
+        float *a = acc + 8 * (blk & 1);
+        for (int j = 0; j < 8; j++) {
+            int p = 0;
+            for (int k = 4 * j; k < 4 * j + 4; k++) p += (v[k] - L->bias) * xq[k];
+            float t = (float)p * s;
+            if (L->min) t = t + (j == 0 ? c : 0.0f);
+            a[j] = a[j] + t;
+        }
+    }
+    return ll_q32_hsum(acc);
+}
+
 static void scalar_matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, float *y,
                             size_t r0, size_t r1) {
+    const ll_q32_layout *L = type == LL_T_Q4_0 ? NULL : ll_q32_layout_of(type);
     for (size_t i = r0; i < r1; i++) {
         const uint8_t *row = w + i * row_bytes;
         float acc = 0.0f;
-        if (type == LL_T_Q4_0 || type == LL_T_Q8_0) {
+        if (L) {
+            acc = dot_q32(L, row, n, qx);
+        } else if (type == LL_T_Q4_0 || type == LL_T_Q8_0) {
             for (size_t blk = 0; blk < n / 32; blk++) {
                 const int8_t *xq = qx->q + 32 * blk;
                 int s = 0;

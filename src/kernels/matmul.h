@@ -13,12 +13,14 @@
  *    kernel computes 6 tokens x 32 rows per step, so the dequantization
  *    is paid once for all tokens.
  *
- * For one token with Q4_0, Q8_0 and K-quant weights the activation vector
- * is first rounded to int8 blocks (ll_qvec, once per product, before the
- * rows are split between threads) and each row is an integer dot product
- * combined with the float block scales, as llama.cpp does: the weights are
- * never widened to float, which is what made this path compute-bound. The
- * activations of a batch stay float.
+ * For one token with Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and K-quant weights the
+ * activation vector is first rounded to int8 blocks (ll_qvec, once per
+ * product, before the rows are split between threads) and each row is an
+ * integer dot product combined with the float block scales, as llama.cpp
+ * does: the weights are never widened to float, which is what made this
+ * path compute-bound. The activations of a batch stay float. For Q4_1,
+ * Q5_0 and Q5_1 every table adds the products up in the same order and
+ * gives the same bits (matmul.c, dot_q32).
  */
 #ifndef LL_MATMUL_H
 #define LL_MATMUL_H
@@ -33,7 +35,7 @@
 
 /*
  * An activation vector of n values quantized for integer dot products:
- *  - LL_QX_32 (for Q4_0, Q8_0 weights): blocks of 32, d[b] = the scale
+ *  - LL_QX_32 (for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 weights): blocks of 32, d[b] = the scale
  *    rounded through half precision, like llama.cpp's Q8_0 activations;
  *  - LL_QX_256 (for K-quants): blocks of 256 with a float scale, like Q8_K.
  * q[k] * d[k / block] approximates x[k] (|q| <= 127, so a sign flip never
@@ -72,6 +74,10 @@ typedef struct ll_matmul_kernels {
     void (*matvec_qn)(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                       float *y, size_t ldy, size_t r0, size_t r1);
 } ll_matmul_kernels;
+
+/* The final sum of a Q4_1/Q5_0/Q5_1 row product from its 16 lane
+ * accumulators, in the order every table uses (matmul.c, dot_q32). */
+float ll_q32_hsum(const float acc[16]);
 
 /* The activation block matvec_q wants for weights of `type`, 0 if none. */
 size_t ll_qvec_block(uint32_t type);

@@ -1,8 +1,9 @@
 /*
  * matmul_avx2.c - AVX2/FMA matrix kernels for CPUs without AVX-512:
- * vector decoding of F32, F16, BF16, Q8_0 and Q4_0 (for batches; the K-quant
- * blocks are decoded by the scalar reference into a small buffer), integer
- * dot products on quantized activations for one token. A 6-token x 16-row register tile runs the batch GEMM (two tile
+ * vector decoding of F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 (for
+ * batches; the K-quant blocks are decoded by the scalar reference into a
+ * small buffer), integer dot products on quantized activations for one
+ * token. A 6-token x 16-row register tile runs the batch GEMM (two tile
  * columns per 32-row panel). Compiled with -mavx2 -mfma -mf16c.
  */
 #include "matmul.h"
@@ -49,6 +50,44 @@ static inline __m256 decode8(uint32_t type, const uint8_t *row, size_t k) {
     }
 }
 
+/* Byte i = 16 where bit i of qh is set: the fifth bits of a Q5 block, in
+ * value order (bytes 0-15 the low nibbles' values, 16-31 the high ones). */
+static inline __m256i fifth_bits(const uint8_t *p) {
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3,
+                                            3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    uint32_t qh;
+    memcpy(&qh, p, 4);
+    __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), spread), bit);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(v, bit), _mm256_set1_epi8(16));
+}
+
+/* The 32 unsigned values (0..31) of a Q4_0/Q4_1/Q5_0/Q5_1 block, in order. */
+static inline __m256i q32_values(const ll_q32_layout *L, const uint8_t *b) {
+    __m128i q = _mm_loadu_si128((const __m128i *)(b + L->qs));
+    __m256i w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F));
+    return L->qh ? _mm256_or_si256(w, fifth_bits(b + L->qh)) : w;
+}
+
+/* A whole Q4_1/Q5_0/Q5_1 block to float with the reference's operations:
+ * (q - bias) * d, or q * d + m. */
+static inline void deq_q32(const ll_q32_layout *L, const uint8_t *b, float *out) {
+    __m256i v = _mm256_sub_epi8(q32_values(L, b), _mm256_set1_epi8((char)L->bias));
+    __m256 d = _mm256_set1_ps(h2f(b)), m = _mm256_set1_ps(L->min ? h2f(b + L->min) : 0.0f);
+    for (int j = 0; j < 4; j++) {
+        __m128i v8 = j < 2 ? _mm256_castsi256_si128(v) : _mm256_extracti128_si256(v, 1);
+        if (j & 1) v8 = _mm_srli_si128(v8, 8);
+        __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v8)), d);
+        _mm256_storeu_ps(out + 8 * j, L->min ? _mm256_add_ps(f, m) : f);
+    }
+}
+
+static const ll_q32_layout q4_1 = LL_Q4_1_LAYOUT, q5_0 = LL_Q5_0_LAYOUT, q5_1 = LL_Q5_1_LAYOUT;
+
+static const ll_q32_layout *q32_layout(uint32_t type) {
+    return type == LL_T_Q4_1 ? &q4_1 : type == LL_T_Q5_0 ? &q5_0 : type == LL_T_Q5_1 ? &q5_1 : NULL;
+}
+
 static bool vector_type(uint32_t t) {
     return t == LL_T_F32 || t == LL_T_F16 || t == LL_T_BF16 || t == LL_T_Q8_0 || t == LL_T_Q4_0;
 }
@@ -61,6 +100,17 @@ static float hsum8(__m256 v) {
 }
 
 static void dequant(uint32_t type, const uint8_t *row, size_t k0, size_t kc, float *out) {
+    const ll_q32_layout *L = q32_layout(type);
+    if (L) { /* k0 and kc are multiples of the block */
+        for (size_t blk = k0 / 32; blk < (k0 + kc) / 32; blk++) {
+            const uint8_t *b = row + L->bytes * blk;
+            float *o = out + 32 * blk - k0;
+            if (L == &q4_1) deq_q32(&q4_1, b, o);
+            else if (L == &q5_0) deq_q32(&q5_0, b, o);
+            else deq_q32(&q5_1, b, o);
+        }
+        return;
+    }
     if (!vector_type(type) || kc % 8) {
         ll_matmul_scalar.dequant(type, row, k0, kc, out);
         return;
@@ -90,7 +140,7 @@ static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, 
         }
         for (size_t k0 = 0; k0 < n; k0 += LL_PANEL_K) {
             size_t kc = n - k0 < LL_PANEL_K ? n - k0 : LL_PANEL_K;
-            ll_matmul_scalar.dequant(type, row, k0, kc, buf);
+            dequant(type, row, k0, kc, buf);
             for (size_t k = 0; k < kc; k += 8)
                 a0 = _mm256_fmadd_ps(_mm256_loadu_ps(buf + k), _mm256_loadu_ps(x + k0 + k), a0);
         }
@@ -136,6 +186,42 @@ static float dot_q4_0_q8_0(uint32_t type, const uint8_t *row, size_t n, const ll
             a1 = _mm256_add_ps(a1, f);
         else
             a0 = _mm256_add_ps(a0, f);
+    }
+    return hsum8(_mm256_add_ps(a0, a1));
+}
+
+/* Q4_1/Q5_0/Q5_1 in the order of matmul.c's dot_q32: the 8 int32 lanes of
+ * one block are its partial sums of 4 values; even blocks add into a0,
+ * odd ones into a1; multiply and add stay separate roundings. */
+static inline float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n, const ll_qvec *qx) {
+    const __m256i bias = _mm256_set1_epi8((char)L->bias), ones = _mm256_set1_epi16(1);
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    for (size_t blk = 0; blk < n / 32; blk++) {
+        const uint8_t *b = row + L->bytes * blk;
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(qx->q + 32 * blk));
+        __m256i p = _mm256_maddubs_epi16(q32_values(L, b), xv);
+        /* (w - bias) * x = w * x - bias * x, in int16 without saturation */
+        if (L->bias) p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(bias, xv));
+        __m256 t = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
+        if (L->min) {
+            /* d and m are neighbours (both types put m at 2): r = [d dx,
+             * m dx xs] (d dx times 1, which is exact) */
+            uint32_t dm;
+            memcpy(&dm, b, 4);
+            __m128 dx = _mm_set1_ps(qx->d[blk]);
+            int xs = qx->sum[2 * blk] + qx->sum[2 * blk + 1];
+            __m128 r = _mm_mul_ps(_mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dm)), dx),
+                                  _mm_cvtepi32_ps(_mm_setr_epi32(1, xs, 0, 0)));
+            t = _mm256_mul_ps(t, _mm256_broadcastss_ps(r));
+            /* lane 0 adds m dx xs, the others +0 */
+            t = _mm256_add_ps(t, _mm256_zextps128_ps256(_mm_insert_ps(r, r, 0x4E)));
+        } else {
+            t = _mm256_mul_ps(t, _mm256_set1_ps(h2f(b) * qx->d[blk]));
+        }
+        if (blk & 1)
+            a1 = _mm256_add_ps(a1, t);
+        else
+            a0 = _mm256_add_ps(a0, t);
     }
     return hsum8(_mm256_add_ps(a0, a1));
 }
@@ -220,6 +306,15 @@ static void matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n
         case LL_T_Q4_0:
         case LL_T_Q8_0:
             y[i] = dot_q4_0_q8_0(type, row, n, qx);
+            break;
+        case LL_T_Q4_1:
+            y[i] = dot_q32(&q4_1, row, n, qx);
+            break;
+        case LL_T_Q5_0:
+            y[i] = dot_q32(&q5_0, row, n, qx);
+            break;
+        case LL_T_Q5_1:
+            y[i] = dot_q32(&q5_1, row, n, qx);
             break;
         case LL_T_Q4_K:
             y[i] = dot_q4k_like(row, n, qx, 0);

@@ -1,7 +1,9 @@
 /*
  * matmul_avx512.c - AVX-512 matrix kernels: per-type block decoders that
  * produce 16 floats per register, a fused dequantize-and-multiply matvec
- * for generation, and a 6-token x 32-row register-blocked GEMM kernel for
+ * for generation, integer dot products on quantized activations (Q4_1,
+ * Q5_0 and Q5_1 in the scalar table's order of float operations, so with
+ * its bits), and a 6-token x 32-row register-blocked GEMM kernel for
  * prompt batches. Compiled with -mavx512f -mavx512bw -mavx512vl -mf16c.
  */
 #include "matmul.h"
@@ -38,6 +40,56 @@ static inline void deq_q4_0(const uint8_t *b, __m512 out[2]) {
     __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m), eight);
     out[0] = _mm512_mul_ps(d, i8x16_to_f(lo));
     out[1] = _mm512_mul_ps(d, i8x16_to_f(hi));
+}
+
+/* Q4_1, Q5_0, Q5_1: the 32 unsigned values (0..31) of a block, in order;
+ * byte i takes 16 where bit i of qh is set. */
+static inline __m256i q32_values(const ll_q32_layout *L, const uint8_t *b) {
+    __m128i q = _mm_loadu_si128((const __m128i *)(b + L->qs));
+    __m256i w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F));
+    if (!L->qh) return w;
+    uint32_t qh;
+    memcpy(&qh, b + L->qh, 4);
+    return _mm256_or_si256(w, _mm256_maskz_mov_epi8(qh, _mm256_set1_epi8(16)));
+}
+
+/* Two consecutive blocks' 64 values: bytes 0-31 the first, 32-63 the
+ * second (each block's 16 bytes broadcast, 64-bit lanes shifted by 0 or 4). */
+static inline __m512i q32_values2(const ll_q32_layout *L, const uint8_t *b0) {
+    const uint8_t *b1 = b0 + L->bytes;
+    const __m512i shift = _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0);
+    __m256i z0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b0 + L->qs)));
+    __m256i z1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b1 + L->qs)));
+    __m512i w = _mm512_and_si512(_mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(z0), z1, 1), shift),
+                                 _mm512_set1_epi8(0x0F));
+    if (!L->qh) return w;
+    uint32_t h0, h1;
+    memcpy(&h0, b0 + L->qh, 4);
+    memcpy(&h1, b1 + L->qh, 4);
+    return _mm512_or_si512(w, _mm512_maskz_mov_epi8((__mmask64)h0 | (__mmask64)h1 << 32, _mm512_set1_epi8(16)));
+}
+
+/* (q - bias) * d, or q * d + m: the reference's operations. */
+static inline void deq_q32(const ll_q32_layout *L, const uint8_t *b, __m512 out[2]) {
+    __m256i v = _mm256_sub_epi8(q32_values(L, b), _mm256_set1_epi8((char)L->bias));
+    __m512 d = _mm512_set1_ps(h2f(b)), m = _mm512_set1_ps(L->min ? h2f(b + L->min) : 0.0f);
+    for (int h = 0; h < 2; h++) {
+        __m512 f = _mm512_mul_ps(i8x16_to_f(h ? _mm256_extracti128_si256(v, 1) : _mm256_castsi256_si128(v)), d);
+        out[h] = L->min ? _mm512_add_ps(f, m) : f;
+    }
+}
+
+static const ll_q32_layout q4_1 = LL_Q4_1_LAYOUT, q5_0 = LL_Q5_0_LAYOUT, q5_1 = LL_Q5_1_LAYOUT;
+
+static const ll_q32_layout *q32_layout(uint32_t type) {
+    return type == LL_T_Q4_1 ? &q4_1 : type == LL_T_Q5_0 ? &q5_0 : type == LL_T_Q5_1 ? &q5_1 : NULL;
+}
+
+/* One block of a q32 type, the layout resolved at compile time. */
+static inline void deq_q32_any(const ll_q32_layout *L, const uint8_t *b, __m512 out[2]) {
+    if (L == &q4_1) deq_q32(&q4_1, b, out);
+    else if (L == &q5_0) deq_q32(&q5_0, b, out);
+    else deq_q32(&q5_1, b, out);
 }
 
 static inline void deq_q4k_like(const uint8_t *b, __m512 out[16], int five) {
@@ -162,6 +214,19 @@ static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, 
             y[i] = hsum(a0, a1, a2, a3);
             continue;
         }
+        case LL_T_Q4_1:
+        case LL_T_Q5_0:
+        case LL_T_Q5_1: {
+            const ll_q32_layout *L = q32_layout(type);
+            for (size_t blk = 0; blk < n / 32; blk++) {
+                __m512 v[2];
+                deq_q32_any(L, row + blk * L->bytes, v);
+                a0 = _mm512_fmadd_ps(v[0], _mm512_loadu_ps(x + 32 * blk), a0);
+                a1 = _mm512_fmadd_ps(v[1], _mm512_loadu_ps(x + 32 * blk + 16), a1);
+            }
+            y[i] = hsum(a0, a1, a2, a3);
+            continue;
+        }
         case LL_T_Q4_K:
         case LL_T_Q5_K:
         case LL_T_Q6_K: {
@@ -276,6 +341,67 @@ static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
         s += h2f(b) * qx->d[blk] * (float)t;
     }
     return s;
+}
+
+/* Q4_1/Q5_0/Q5_1 in the order of matmul.c's dot_q32: two blocks a
+ * register, int32 lanes 0-7 the even block's partial sums of 4 values,
+ * lanes 8-15 the odd one's; a lone last block fills lanes 0-7; multiply
+ * and add stay separate roundings. */
+static inline float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n, const ll_qvec *qx) {
+    const __m512i bias = _mm512_set1_epi8((char)L->bias), ones = _mm512_set1_epi16(1);
+    __m512 acc = _mm512_setzero_ps();
+    size_t nb = n / 32, blk = 0;
+    for (; blk + 2 <= nb; blk += 2) {
+        const uint8_t *b0 = row + L->bytes * blk, *b1 = b0 + L->bytes;
+        __m512i wv = q32_values2(L, b0);
+        __m512i xv = _mm512_loadu_si512(qx->q + 32 * blk);
+        __m512i p = _mm512_maddubs_epi16(wv, xv);
+        /* (w - bias) * x = w * x - bias * x, in int16 without saturation */
+        if (L->bias) p = _mm512_sub_epi16(p, _mm512_maddubs_epi16(bias, xv));
+        __m512 t = _mm512_cvtepi32_ps(_mm512_madd_epi16(p, ones));
+        if (L->min) {
+            /* d and m are neighbours (both types put m at 2): r = [d0 dx0,
+             * m0 dx0 xs0, d1 dx1, m1 dx1 xs1] (d dx times 1, which is exact) */
+            uint32_t dm0, dm1;
+            memcpy(&dm0, b0, 4);
+            memcpy(&dm1, b1, 4);
+            __m128 dm = _mm_cvtph_ps(_mm_setr_epi32((int)dm0, (int)dm1, 0, 0));
+            __m128 dx = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(qx->d + blk)));
+            __m128i xs = _mm_madd_epi16(_mm_loadl_epi64((const __m128i *)(qx->sum + 2 * blk)), _mm_set1_epi16(1));
+            __m128 r = _mm_mul_ps(_mm_mul_ps(dm, _mm_unpacklo_ps(dx, dx)),
+                                  _mm_cvtepi32_ps(_mm_unpacklo_epi32(_mm_set1_epi32(1), xs)));
+            /* lanes 0-7 times d0 dx0, 8-15 times d1 dx1; lane 0 adds the
+             * first min term, lane 8 the second, the others +0 */
+            const __m512i scale_of = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);
+            const __m512i min_of = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1);
+            __m512 r16 = _mm512_castps128_ps512(r);
+            t = _mm512_mul_ps(t, _mm512_permutexvar_ps(scale_of, r16));
+            t = _mm512_add_ps(t, _mm512_maskz_permutexvar_ps(0x0101, min_of, r16));
+        } else {
+            t = _mm512_mul_ps(t, scale2(h2f(b0) * qx->d[blk], h2f(b1) * qx->d[blk + 1]));
+        }
+        acc = _mm512_add_ps(acc, t);
+    }
+    __m256 lo = _mm512_castps512_ps256(acc), hi = _mm512_extractf32x8_ps(acc, 1);
+    if (blk < nb) {
+        const uint8_t *b = row + L->bytes * blk;
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(qx->q + 32 * blk));
+        __m256i p = _mm256_maddubs_epi16(q32_values(L, b), xv);
+        if (L->bias) p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(_mm512_castsi512_si256(bias), xv));
+        __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm512_castsi512_si256(ones))),
+                                 _mm256_set1_ps(h2f(b) * qx->d[blk]));
+        if (L->min) {
+            float c = h2f(b + L->min) * qx->d[blk] * (float)(qx->sum[2 * blk] + qx->sum[2 * blk + 1]);
+            t = _mm256_add_ps(t, _mm256_setr_ps(c, 0, 0, 0, 0, 0, 0, 0));
+        }
+        lo = _mm256_add_ps(lo, t);
+    }
+    /* ll_q32_hsum: lane j + lane j + 8, then the hsum8 tree */
+    __m256 r = _mm256_add_ps(lo, hi);
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
 }
 
 /* Several tokens at once for the 32-block types: each weight block is
@@ -451,6 +577,15 @@ static void matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n
         case LL_T_Q8_0:
             y[i] = dot_q8_0(row, n, qx);
             break;
+        case LL_T_Q4_1:
+            y[i] = dot_q32(&q4_1, row, n, qx);
+            break;
+        case LL_T_Q5_0:
+            y[i] = dot_q32(&q5_0, row, n, qx);
+            break;
+        case LL_T_Q5_1:
+            y[i] = dot_q32(&q5_1, row, n, qx);
+            break;
         case LL_T_Q4_K:
             y[i] = dot_q4k_like(row, n, qx, 0);
             break;
@@ -495,6 +630,18 @@ static void dequant(uint32_t type, const uint8_t *row, size_t k0, size_t kc, flo
             __m512 v[2];
             if (type == LL_T_Q8_0) deq_q8_0(row + blk * bb, v);
             else deq_q4_0(row + blk * bb, v);
+            _mm512_storeu_ps(out + 32 * blk - k0, v[0]);
+            _mm512_storeu_ps(out + 32 * blk - k0 + 16, v[1]);
+        }
+        return;
+    }
+    case LL_T_Q4_1:
+    case LL_T_Q5_0:
+    case LL_T_Q5_1: {
+        const ll_q32_layout *L = q32_layout(type);
+        for (size_t blk = k0 / 32; blk < (k0 + kc) / 32; blk++) {
+            __m512 v[2];
+            deq_q32_any(L, row + blk * L->bytes, v);
             _mm512_storeu_ps(out + 32 * blk - k0, v[0]);
             _mm512_storeu_ps(out + 32 * blk - k0 + 16, v[1]);
         }

@@ -67,6 +67,28 @@ static inline void wr16(uint8_t *p, uint16_t v) {
     p[1] = (uint8_t)(v >> 8);
 }
 
+static const ll_q32_layout q32_layouts[] = {LL_Q4_0_LAYOUT, LL_Q4_1_LAYOUT, LL_Q5_0_LAYOUT, LL_Q5_1_LAYOUT};
+
+const ll_q32_layout *ll_q32_layout_of(uint32_t type) {
+    for (size_t i = 0; i < sizeof q32_layouts / sizeof q32_layouts[0]; i++)
+        if (q32_layouts[i].type == type) return &q32_layouts[i];
+    return NULL;
+}
+
+/* x = (q - bias) * d, or q * d + m: one rounding each (the SIMD decoders
+ * do the same operations, so every table gives these bits). */
+static void deq_q32(const ll_q32_layout *L, const uint8_t *b, float *y) {
+    uint8_t v[32];
+    ll_q32_values(L, b, v);
+    float d = ll_fp16_to_fp32(rd16(b));
+    if (L->min) {
+        float m = ll_fp16_to_fp32(rd16(b + L->min));
+        for (int j = 0; j < 32; j++) y[j] = (float)v[j] * d + m;
+    } else {
+        for (int j = 0; j < 32; j++) y[j] = (float)(v[j] - L->bias) * d;
+    }
+}
+
 static void deq_q4k_like(const uint8_t *b, float *y, bool five) {
     float d = ll_fp16_to_fp32(rd16(b)), dmin = ll_fp16_to_fp32(rd16(b + 2));
     const uint8_t *scales = b + 4, *qh = b + 16, *q = five ? b + 48 : b + 16;
@@ -123,14 +145,13 @@ void ll_dequantize_row_ref(uint32_t type, const void *src, float *y, size_t n) {
         }
         return;
     case LL_T_Q4_0:
-        for (size_t k = 0; k < n / 32; k++, b += 18) {
-            float d = ll_fp16_to_fp32(rd16(b));
-            for (int j = 0; j < 16; j++) {
-                y[32 * k + j] = (float)((b[2 + j] & 0xF) - 8) * d;
-                y[32 * k + j + 16] = (float)((b[2 + j] >> 4) - 8) * d;
-            }
-        }
+    case LL_T_Q4_1:
+    case LL_T_Q5_0:
+    case LL_T_Q5_1: {
+        const ll_q32_layout *L = ll_q32_layout_of(type);
+        for (size_t k = 0; k < n / 32; k++) deq_q32(L, b + L->bytes * k, y + 32 * k);
         return;
+    }
     case LL_T_Q4_K:
         for (size_t k = 0; k < n / 256; k++) deq_q4k_like(b + 144 * k, y + 256 * k, false);
         return;
@@ -177,6 +198,54 @@ static void quant_q4_0(const float *x, uint8_t *b, size_t n) {
 }
 
 static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Q5_0: symmetric like Q4_0 (the value of largest magnitude maps to -16),
+ * with the fifth bits packed into qh. */
+static void quant_q5_0(const float *x, uint8_t *b, size_t n) {
+    for (size_t k = 0; k < n / 32; k++, b += 22, x += 32) {
+        float amax = 0, max = 0;
+        for (int j = 0; j < 32; j++)
+            if (fabsf(x[j]) > amax) {
+                amax = fabsf(x[j]);
+                max = x[j];
+            }
+        float d = max / -16.0f, id = d ? 1.0f / d : 0.0f;
+        wr16(b, ll_fp32_to_fp16(d));
+        uint32_t qh = 0;
+        for (int j = 0; j < 16; j++) {
+            int q0 = clampi((int)(x[j] * id + 16.5f), 0, 31), q1 = clampi((int)(x[j + 16] * id + 16.5f), 0, 31);
+            b[6 + j] = (uint8_t)((q0 & 0xF) | (q1 & 0xF) << 4);
+            qh |= (uint32_t)(q0 >> 4) << j | (uint32_t)(q1 >> 4) << (j + 16);
+        }
+        for (int i = 0; i < 4; i++) b[2 + i] = (uint8_t)(qh >> (8 * i));
+    }
+}
+
+/* Q4_1 / Q5_1: the block's minimum and range, levels 0..qmax (the scale is
+ * taken after rounding d and m to half, so the levels fit what is stored). */
+static void quant_q_1(const float *x, uint8_t *b, size_t n, bool five) {
+    const int qmax = five ? 31 : 15;
+    const size_t bs = five ? 24 : 20, qs = five ? 8 : 4;
+    for (size_t k = 0; k < n / 32; k++, b += bs, x += 32) {
+        float lo = x[0], hi = x[0];
+        for (int j = 1; j < 32; j++) {
+            lo = fminf(lo, x[j]);
+            hi = fmaxf(hi, x[j]);
+        }
+        wr16(b, ll_fp32_to_fp16((hi - lo) / (float)qmax));
+        wr16(b + 2, ll_fp32_to_fp16(lo));
+        float d = ll_fp16_to_fp32(rd16(b)), m = ll_fp16_to_fp32(rd16(b + 2)), id = d ? 1.0f / d : 0.0f;
+        uint32_t qh = 0;
+        for (int j = 0; j < 16; j++) {
+            int q0 = clampi((int)lrintf((x[j] - m) * id), 0, qmax);
+            int q1 = clampi((int)lrintf((x[j + 16] - m) * id), 0, qmax);
+            b[qs + j] = (uint8_t)((q0 & 0xF) | (q1 & 0xF) << 4);
+            qh |= (uint32_t)(q0 >> 4) << j | (uint32_t)(q1 >> 4) << (j + 16);
+        }
+        if (five)
+            for (int i = 0; i < 4; i++) b[4 + i] = (uint8_t)(qh >> (8 * i));
+    }
+}
 
 static void pack_scales_k4(uint8_t *sc12, const uint8_t *ls, const uint8_t *lm) {
     for (int j = 0; j < 8; j++) {
@@ -278,6 +347,9 @@ void ll_quantize_row(uint32_t type, const float *x, void *dst, size_t n) {
         return;
     case LL_T_Q8_0: quant_q8_0(x, b, n); return;
     case LL_T_Q4_0: quant_q4_0(x, b, n); return;
+    case LL_T_Q4_1: quant_q_1(x, b, n, false); return;
+    case LL_T_Q5_0: quant_q5_0(x, b, n); return;
+    case LL_T_Q5_1: quant_q_1(x, b, n, true); return;
     case LL_T_Q4_K: quant_q4k_like(x, b, n, false); return;
     case LL_T_Q5_K: quant_q4k_like(x, b, n, true); return;
     case LL_T_Q6_K: quant_q6k(x, b, n); return;
