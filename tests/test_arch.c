@@ -280,10 +280,14 @@ static ll_status copy_edited(const ll_gguf *g, const edit *e, const char *path, 
                 for (uint64_t k = 0; owned && k < kv->arr_n; k++) free(owned[k]);
                 free(owned);
                 free(v);
-            } else if (kv->arr_type == LL_GGUF_FLOAT32) {
-                st = ll_gguf_add_arr_f32(w, kv->key, (const float *)(const void *)kv->arr_data, kv->arr_n);
-            } else if (kv->arr_type == LL_GGUF_INT32) {
-                st = ll_gguf_add_arr_i32(w, kv->key, (const int32_t *)(const void *)kv->arr_data, kv->arr_n);
+            } else if (kv->arr_type == LL_GGUF_FLOAT32 || kv->arr_type == LL_GGUF_INT32) {
+                /* the values in the file need not be 4-byte aligned: copy them */
+                void *v = malloc(kv->arr_n * 4 + 1);
+                if (v) memcpy(v, kv->arr_data, kv->arr_n * 4);
+                st = !v                                   ? LL_ERR_OUT_OF_MEMORY
+                     : kv->arr_type == LL_GGUF_FLOAT32 ? ll_gguf_add_arr_f32(w, kv->key, v, kv->arr_n)
+                                                          : ll_gguf_add_arr_i32(w, kv->key, v, kv->arr_n);
+                free(v);
             } else {
                 st = ll_fail(err, LL_ERR_FORMAT, "test: array key %s of type %d", kv->key, (int)kv->arr_type);
             }
