@@ -160,7 +160,7 @@ function setError(where, msg) {
   const e = $('err-' + where);
   if (!e) return;
   e.textContent = msg;
-  const input = document.querySelector(`[data-param="${where}"]`) || (where === 'prompt' ? $('prompt') : where === 'max_tokens' ? $('maxtok') : null);
+  const input = document.querySelector(`[data-param="${where}"]`) || (where === 'prompt' ? $('prompt') : null);
   if (input) input.setAttribute('aria-invalid', msg ? 'true' : 'false');
 }
 
@@ -169,7 +169,8 @@ function renderErrors() {
   for (const i of document.querySelectorAll('[aria-invalid]')) i.setAttribute('aria-invalid', 'false');
   state.sides.forEach((side, k) => {
     if (k > 0 && !state.compare) return;
-    for (const [where, msg] of Object.entries(side.errors)) {
+    const all = side.linkError ? { ...side.errors, profile: side.linkError } : side.errors;
+    for (const [where, msg] of Object.entries(all)) {
       const shown = k === state.active || where === 'general' || where === 'prompt';
       if (!shown) continue;
       const prefix = state.compare ? `${'AB'[k]}: ` : '';
@@ -594,7 +595,7 @@ function readUrl() {
     const pre = k ? 'b.' : '';
     const prof = q.get(pre + 'profile');
     if (prof && known(prof)) side.profile = prof;
-    else if (prof) side.errors.profile = `the link names the profile '${prof}', which this server does not have`;
+    else if (prof) side.linkError = `the link names the profile '${prof}', which this server does not have`;
     const pm = profileMeta(side.profile);
     for (const p of [...pm.params, pm.switch]) if (q.has(pre + p.name)) side.values[p.name] = q.get(pre + p.name);
     if (q.has(pre + 'samplers')) side.samplers = q.get(pre + 'samplers').split(',').filter(Boolean);

@@ -75,7 +75,7 @@ async function open(p, query) {
 // What the page shows for side A: the chain, the stage in focus, its bars.
 const view = (p = page) =>
   p.evaluate(() => {
-    const side = document.querySelector('.side[data-side=A]');
+    const side = document.querySelector('#sides .side[data-side=A]');
     const list = (cls) => [...side.querySelectorAll(`.${cls} .bar[data-id]`)].map((b) => ({ id: Number(b.dataset.id), p: Number(b.dataset.p) }));
     return {
       chain: [...side.querySelectorAll('.stage')].map((b) => b.title),
@@ -288,6 +288,38 @@ test('a lesson shows its concept and the C source of its stage', async () => {
   assert.match(await page.$eval('#lesson-title', (e) => e.textContent), /Seeds/);
 });
 
+test('compare: B under another profile beside A', async () => {
+  const a = await view();
+  await page.click('#compare');
+  await settled();
+  await page.click('input[name=side][value="1"]');
+  await page.select('#profile', 'hf');
+  await settled();
+  const b = await page.$$eval('#sides .side[data-side=B] .stage', (s) => s.map((x) => x.title));
+  const hf = JSON.parse(execFileSync(BIN, ['inspect', '-p', PROMPT, '--json', '--profile', 'hf', '--top-p', shared.value, '--threads', '1'], { encoding: 'utf8' }));
+  assert.deepEqual(b, hf.stages.map((s) => s.stage));
+  assert.deepEqual((await view()).chain, a.chain, 'A is unchanged');
+  assert.match(page.url(), /compare=1/);
+  assert.match(page.url(), /b\.profile=hf/);
+  await page.click('#compare');
+  await settled();
+});
+
+test('colour scheme and reduced motion follow the system', async () => {
+  const look = () => page.evaluate(() => ({
+    bg: getComputedStyle(document.body).backgroundColor,
+    motion: getComputedStyle(document.querySelector('.fill')).transitionDuration,
+  }));
+  await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }, { name: 'prefers-reduced-motion', value: 'no-preference' }]);
+  const light = await look();
+  await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }, { name: 'prefers-reduced-motion', value: 'reduce' }]);
+  const dark = await look();
+  assert.notEqual(light.bg, dark.bg);
+  assert.notEqual(light.motion, '0s');
+  assert.equal(dark.motion, '0s');
+  await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }, { name: 'prefers-reduced-motion', value: 'no-preference' }]);
+});
+
 test('screenshots: desktop and 360 px, no sideways scrolling at 360 px', async () => {
   await page.setViewport({ width: 1280, height: 900 });
   await settled();
@@ -298,4 +330,14 @@ test('screenshots: desktop and 360 px, no sideways scrolling at 360 px', async (
   assert.ok(overflow <= 360, `the page is ${overflow} px wide at 360 px`);
   await page.screenshot({ path: join(ARTIFACTS, 'playground-360.png'), fullPage: true });
   assert.ok(existsSync(join(ARTIFACTS, 'playground-360.png')));
+});
+
+test('the server stops cleanly (under the sanitizers: no report)', async () => {
+  await browser.close();
+  browser = null;
+  const exited = new Promise((res) => server.on('exit', (code, sig) => res({ code, sig })));
+  server.kill('SIGTERM');
+  const { code } = await exited;
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /AddressSanitizer|LeakSanitizer|runtime error/);
 });
