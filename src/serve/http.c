@@ -70,7 +70,7 @@ static enum MHD_Result reply(srv_server *s, struct MHD_Connection *c, int ep, un
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (status == 405)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
-                                ep == EP_PAGE                                          ? "GET, HEAD"
+                                ep == EP_PAGE                                            ? "GET, HEAD"
                                 : ep == EP_MODELS || ep == EP_HEALTH || ep == EP_METRICS ? "GET"
                                                                                          : "POST");
     if (status == 401) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");

@@ -24,8 +24,8 @@
  * each time whether it is current (the ETag answers with a 304). */
 #define CACHE "no-cache"
 /* Nothing from elsewhere: no CDN, no inline script, requests only to this server. */
-#define CSP                                                                                                        \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "         \
+#define CSP                                                                                                            \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "              \
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 static const struct {
@@ -93,7 +93,8 @@ static json_t *value(int param, double v) {
     if (isnan(v) || isinf(v)) return json_null();
     switch (ll_param_rows[param].type) {
     case LL_PT_INT:
-    case LL_PT_SEED: return json_integer((json_int_t)v);
+    case LL_PT_SEED:
+        return json_integer((json_int_t)v);
     case LL_PT_FLOAT: {
         float f = (float)v;
         char b[32];
@@ -103,13 +104,17 @@ static json_t *value(int param, double v) {
         }
         return json_real(strtod(b, NULL));
     }
-    default: return json_real(v);
+    default:
+        return json_real(v);
     }
 }
 
 static const char *type_name(ll_param_type t) {
-    static const char *const names[] = {[LL_PT_INT] = "int", [LL_PT_FLOAT] = "float", [LL_PT_DOUBLE] = "double",
-                                        [LL_PT_SEED] = "seed", [LL_PT_OTHER] = "other"};
+    static const char *const names[] = {[LL_PT_INT] = "int",
+                                        [LL_PT_FLOAT] = "float",
+                                        [LL_PT_DOUBLE] = "double",
+                                        [LL_PT_SEED] = "seed",
+                                        [LL_PT_OTHER] = "other"};
     return names[t];
 }
 
@@ -169,7 +174,8 @@ static json_t *param_json(const ll_profile_row *pr, int i) {
      * within the profile's valid range */
     const ll_lesson *L = lesson_of(i);
     if (L)
-        json_object_set_new(o, "slider", pair(value(i, fmax(ll_lesson_lo(L), lo)), value(i, fmin(ll_lesson_hi(L), hi))));
+        json_object_set_new(o, "slider",
+                            pair(value(i, fmax(ll_lesson_lo(L), lo)), value(i, fmin(ll_lesson_hi(L), hi))));
     return o;
 }
 

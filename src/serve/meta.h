@@ -18,7 +18,7 @@
 
 /* One embedded file (the generated web_files.c holds the table). */
 typedef struct {
-    const char *path;            /* "/app.js" */
+    const char *path; /* "/app.js" */
     const unsigned char *data;
     const size_t *size;
 } srv_web_file;
@@ -37,7 +37,7 @@ typedef struct {
     char etag[24];     /* "\"...\"" */
     const char *body;
     size_t len;
-    char *owned;       /* the body when it was made for this answer: free() it */
+    char *owned; /* the body when it was made for this answer: free() it */
 } srv_page_answer;
 
 /* Whether path is the playground's: "/", an embedded file or the metadata. */
