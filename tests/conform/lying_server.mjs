@@ -4,9 +4,9 @@
 // `logitlab conform` catches each one. Node's standard library only.
 //
 //   node lying_server.mjs --upstream http://127.0.0.1:PORT --drop seed,logit_bias
-//        [--port-file FILE] [--garbage] [--record FILE]
+//        [--port N] [--port-file FILE] [--garbage] [--record FILE]
 //
-// It listens on a free loopback port (written to --port-file). Every
+// It listens on the loopback, on --port or a free port (written to --port-file). Every
 // request goes upstream unchanged except a JSON object body, which loses
 // the --drop fields (top level). --garbage answers every request with a
 // 200 that is not JSON instead (conform must exit 1). --record appends
@@ -71,7 +71,7 @@ const server = http.createServer((req, res) => {
     forward(req, body, res);
   });
 });
-server.listen(0, '127.0.0.1', () => {
+server.listen(Number(opt('--port') ?? 0), '127.0.0.1', () => {
   const port = server.address().port;
   const file = opt('--port-file');
   if (file) fs.writeFileSync(file, `${port}\n`);
