@@ -17,7 +17,8 @@
 #endif
 
 static void usage(FILE *f) {
-    fputs("usage: logitlab conform --url http://HOST:PORT/v1 [--model NAME] [--api-key KEY] [--json] [--timeout S]\n"
+    fputs("usage: logitlab conform --url http://HOST:PORT/v1 [--model NAME] [--api-key KEY] [--prompt TEXT]\n"
+          "                        [--timeout S] [--json]\n"
           "Does an OpenAI-compatible server honour the sampling parameters? Requests whose answers reveal it\n"
           "(the same seed twice, a ban on the greedy token, ...), one verdict per parameter with the evidence:\n"
           "honoured, ignored (accepted, no effect), wrong (an effect, not the documented one), error (refused),\n"
@@ -64,7 +65,8 @@ int ll_cmd_conform(int argc, char **argv) {
     while ((kind = ll_args_next(&a)) != 0) {
         const char *v;
         if (kind == 2) {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (see logitlab conform --help)", LL_Q(a.value));
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "unexpected argument '%s' (see logitlab conform --help)",
+                    LL_Q(a.value));
             goto usage_error;
         }
         const char *f = a.flag;
@@ -92,7 +94,10 @@ int ll_cmd_conform(int argc, char **argv) {
     const struct {
         const char *flag, *value;
         size_t max;
-    } texts[] = {{"--url", o.url, 2000}, {"--model", o.model, 256}, {"--api-key", o.api_key, 4096}, {"--prompt", o.prompt, 4096}};
+    } texts[] = {{"--url", o.url, 2000},
+                 {"--model", o.model, 256},
+                 {"--api-key", o.api_key, 4096},
+                 {"--prompt", o.prompt, 4096}};
     if (!o.url) {
         ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "--url is required, e.g. --url http://127.0.0.1:8080/v1");
         goto usage_error;
@@ -102,13 +107,13 @@ int ll_cmd_conform(int argc, char **argv) {
         if (!s) continue;
         size_t n = strlen(s);
         bool ok = n > 0 && n <= texts[i].max;
-        for (size_t k = 0; ok && k < n; k++)
-            /* a header must not carry a line break; the others must be text */
+        for (size_t k = 0; ok && k < n; k++) /* a header must not carry a line break; the others must be text */
             ok = (unsigned char)s[k] >= 0x20 || (s[k] == '\n' && strcmp(texts[i].flag, "--prompt") == 0);
         ok = ok && lj_utf8_valid(s, n);
         if (!ok) {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "%s '%s': valid is 1 to %zu bytes of UTF-8 without control characters",
-                    texts[i].flag, LL_Q(s), texts[i].max);
+            ll_fail(&err, LL_ERR_INVALID_ARGUMENT,
+                    "%s '%s': valid is 1 to %zu bytes of UTF-8 without control characters", texts[i].flag, LL_Q(s),
+                    texts[i].max);
             goto usage_error;
         }
     }

@@ -14,9 +14,31 @@
 /* the recorded answers: GET /models, the greedy completion, two /tokenize,
  * then one per request from "greedy again" on, in conform.c's table order */
 enum {
-    B_MODELS, B_GREEDY, B_TOK_PROMPT, B_TOK_ALL, B_GREEDY2, B_SEED7A, B_SEED7B, B_SEED8, B_TOP_P, B_TOP_K, B_MIN_P,
-    B_MAX_TOKENS, B_STOP, B_N, B_LOGPROBS, B_PRESENCE, B_FREQUENCY, B_REPETITION, B_BAN, B_FORCE, B_ECHO, B_CHAT,
-    B_CHAT_MCT, B_CHAT_LOGPROBS, B_COUNT
+    B_MODELS,
+    B_GREEDY,
+    B_TOK_PROMPT,
+    B_TOK_ALL,
+    B_GREEDY2,
+    B_SEED7A,
+    B_SEED7B,
+    B_SEED8,
+    B_TOP_P,
+    B_TOP_K,
+    B_MIN_P,
+    B_MAX_TOKENS,
+    B_STOP,
+    B_N,
+    B_LOGPROBS,
+    B_PRESENCE,
+    B_FREQUENCY,
+    B_REPETITION,
+    B_BAN,
+    B_FORCE,
+    B_ECHO,
+    B_CHAT,
+    B_CHAT_MCT,
+    B_CHAT_LOGPROBS,
+    B_COUNT
 };
 
 static const char *bodies[B_COUNT];
@@ -82,7 +104,8 @@ int main(void) {
               cf_verdict_name(rep.results[i].verdict), rep.results[i].evidence);
     CHECK(rep.n_requests <= cf_max_requests(), "%zu requests, at most %zu", rep.n_requests, cf_max_requests());
     cf_report_free(&rep);
-    expect(-1, NULL, "logit_bias +100", CF_HONOURED, "+100 on id 376 (' me'): ' me me me me me me', that token 6 times");
+    expect(-1, NULL, "logit_bias +100", CF_HONOURED,
+           "+100 on id 376 (' me'): ' me me me me me me', that token 6 times");
 
     /* a server that ignores the parameter answers as without it */
     expect(B_SEED8, bodies[B_SEED7A], "seed", CF_IGNORED, "seeds 7 and 8 give the same sampled text (24 tokens)");
@@ -106,7 +129,8 @@ int main(void) {
            "{\"choices\": [{\"index\": 0, \"text\": \"a\"}, {\"index\": 0, \"text\": \"b\"}, {\"index\": 2, \"text\": "
            "\"c\"}]}",
            "n", CF_WRONG, "n 3: 3 choices, indices not 0..2 each once");
-    expect(B_STOP, "{\"choices\": [{\"index\": 0, \"text\": \" unto me, Go, I pray thee, and\", \"finish_reason\": \"stop\"}]}",
+    expect(B_STOP,
+           "{\"choices\": [{\"index\": 0, \"text\": \" unto me, Go, I pray thee, and\", \"finish_reason\": \"stop\"}]}",
            "stop", CF_WRONG, "stop ' and': cut at char 30, the stop string included");
     expect(B_LOGPROBS,
            "{\"choices\": [{\"index\": 0, \"text\": \" a\", \"logprobs\": {\"tokens\": [\" a\"], \"token_logprobs\": "
@@ -151,13 +175,14 @@ int main(void) {
     const char *neg = "{\"choices\": [{\"index\": 0, \"message\": {\"content\": \"x\"}}], \"usage\": "
                       "{\"completion_tokens\": -1}}";
     CHECK(!cf_answer_parse(&a, 200, neg, strlen(neg), true), "negative usage read");
-    CHECK(a.error && !strcmp(a.error, "usage.completion_tokens must be a non-negative integer, not negative"), "error: %s",
-          a.error);
+    CHECK(a.error && !strcmp(a.error, "usage.completion_tokens must be a non-negative integer, not negative"),
+          "error: %s", a.error);
     cf_answer_free(&a);
     cf_tokens t;
     char *why = NULL;
     CHECK(!cf_tokens_parse(&t, "{\"tokens\": [1, -2]}", 19, &why), "a negative token id read");
-    CHECK(why && !strcmp(why, "/tokenize: tokens[1] must be a token id (an integer in [0, 2^53]), not out of that range"),
+    CHECK(why &&
+              !strcmp(why, "/tokenize: tokens[1] must be a token id (an integer in [0, 2^53]), not out of that range"),
           "why: %s", why);
     free(why);
 

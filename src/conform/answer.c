@@ -20,14 +20,21 @@
 static const char *type_name(const json_t *v) {
     if (!v) return "missing";
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
     }
 }
 
@@ -104,13 +111,13 @@ static bool read_completion_lp(cf_choice *c, const json_t *lp, size_t ci, char *
     char f[96];
     if (!json_is_array(toks) || !json_is_array(lps)) {
         *why = cf_msgf("choices[%zu].logprobs.%s must be an array, not %s", ci,
-                    json_is_array(toks) ? "token_logprobs" : "tokens", type_name(json_is_array(toks) ? lps : toks));
+                       json_is_array(toks) ? "token_logprobs" : "tokens", type_name(json_is_array(toks) ? lps : toks));
         return false;
     }
     size_t n = json_array_size(toks);
     if (json_array_size(lps) != n || (json_is_array(tops) && json_array_size(tops) != n)) {
-        *why = cf_msgf("choices[%zu].logprobs: tokens has %zu entries but token_logprobs %zu and top_logprobs %zu", ci, n,
-                    json_array_size(lps), json_is_array(tops) ? json_array_size(tops) : 0);
+        *why = cf_msgf("choices[%zu].logprobs: tokens has %zu entries but token_logprobs %zu and top_logprobs %zu", ci,
+                       n, json_array_size(lps), json_is_array(tops) ? json_array_size(tops) : 0);
         return false;
     }
     if (tops && !json_is_null(tops) && !json_is_array(tops)) {
@@ -172,7 +179,8 @@ static bool read_chat_lp(cf_choice *c, const json_t *lp, size_t ci, char **why) 
     }
     size_t n = json_array_size(content);
     if (n > CF_MAX_LOGPROB_TOKENS) {
-        *why = cf_msgf("choices[%zu].logprobs.content has %zu tokens: at most %d are read", ci, n, CF_MAX_LOGPROB_TOKENS);
+        *why =
+            cf_msgf("choices[%zu].logprobs.content has %zu tokens: at most %d are read", ci, n, CF_MAX_LOGPROB_TOKENS);
         return false;
     }
     c->lp = calloc(n + 1, sizeof *c->lp);
@@ -278,8 +286,9 @@ static char *error_message(long status, const char *body, size_t len) {
     const json_t *e = json_object_get(root, "error"), *m = json_object_get(e, "message");
     if (!json_is_string(m)) m = json_is_string(e) ? e : json_object_get(root, "detail");
     if (!json_is_string(m)) m = json_object_get(root, "message");
-    char *s = json_is_string(m) ? cf_msgf("HTTP %ld: %s", status, ll_quote(q, json_string_value(m), json_string_length(m)))
-                                : cf_msgf("HTTP %ld: %s", status, len ? ll_quote(q, body, len) : "(empty body)");
+    char *s = json_is_string(m)
+                  ? cf_msgf("HTTP %ld: %s", status, ll_quote(q, json_string_value(m), json_string_length(m)))
+                  : cf_msgf("HTTP %ld: %s", status, len ? ll_quote(q, body, len) : "(empty body)");
     json_decref(root);
     return s;
 }
@@ -332,7 +341,7 @@ bool cf_answer_parse(cf_answer *a, long status, const char *body, size_t len, bo
     if (ct && !json_is_null(ct)) {
         if (!json_is_integer(ct) || json_integer_value(ct) < 0) {
             why = cf_msgf("usage.completion_tokens must be a non-negative integer, not %s",
-                       json_is_integer(ct) ? "negative" : type_name(ct));
+                          json_is_integer(ct) ? "negative" : type_name(ct));
             goto done;
         }
         a->completion_tokens = json_integer_value(ct);
@@ -386,7 +395,7 @@ bool cf_tokens_parse(cf_tokens *t, const char *body, size_t len, char **why) {
         /* a token id is at most what JSON numbers hold exactly, and never negative */
         if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) > (1LL << 53)) {
             *why = cf_msgf("/tokenize: tokens[%zu]%s must be a token id (an integer in [0, 2^53]), not %s", i,
-                        json_is_object(e) ? ".id" : "", json_is_integer(id) ? "out of that range" : type_name(id));
+                           json_is_object(e) ? ".id" : "", json_is_integer(id) ? "out of that range" : type_name(id));
             goto done;
         }
         t->ids[i] = json_integer_value(id);

@@ -35,9 +35,28 @@
 
 enum {
     S_NONE, /* no request (0, so a probe row leaves it out by default) */
-    S_GREEDY, S_GREEDY2, S_SEED7A, S_SEED7B, S_SEED8, S_TOP_P, S_TOP_K, S_MIN_P, S_MAX_TOKENS, S_STOP,
-    S_N, S_LOGPROBS, S_PRESENCE, S_FREQUENCY, S_REPETITION, S_BAN, S_FORCE, S_ECHO, S_CHAT, S_CHAT_MCT,
-    S_CHAT_LOGPROBS, S_COUNT
+    S_GREEDY,
+    S_GREEDY2,
+    S_SEED7A,
+    S_SEED7B,
+    S_SEED8,
+    S_TOP_P,
+    S_TOP_K,
+    S_MIN_P,
+    S_MAX_TOKENS,
+    S_STOP,
+    S_N,
+    S_LOGPROBS,
+    S_PRESENCE,
+    S_FREQUENCY,
+    S_REPETITION,
+    S_BAN,
+    S_FORCE,
+    S_ECHO,
+    S_CHAT,
+    S_CHAT_MCT,
+    S_CHAT_LOGPROBS,
+    S_COUNT
 };
 
 typedef struct {
@@ -67,7 +86,8 @@ static const shot_row shots[S_COUNT] = {
     [S_ECHO] = {false, "{\"temperature\": 0, \"echo\": true, \"max_tokens\": 4}", 0},
     [S_CHAT] = {true, "{\"temperature\": 0}", 0},
     [S_CHAT_MCT] = {true, "{\"temperature\": 0, \"max_tokens\": null, \"max_completion_tokens\": \"$K\"}", 3},
-    [S_CHAT_LOGPROBS] = {true, "{\"temperature\": 0, \"logprobs\": true, \"top_logprobs\": \"$K\", \"max_tokens\": 8}", 3},
+    [S_CHAT_LOGPROBS] = {true, "{\"temperature\": 0, \"logprobs\": true, \"top_logprobs\": \"$K\", \"max_tokens\": 8}",
+                         3},
 };
 
 /* GET /models (when --model is not given) and up to three /tokenize calls
@@ -96,11 +116,11 @@ struct run {
     size_t n_requests;
     cf_answer ans[S_COUNT];
     /* learnt from the greedy answer */
-    cf_tokens cont;  /* its tokens (ids, pieces where /tokenize gives them) */
-    char *cont_why;  /* why they are unknown */
+    cf_tokens cont; /* its tokens (ids, pieces where /tokenize gives them) */
+    char *cont_why; /* why they are unknown */
     long long a_id, b_id;
-    size_t b_at;     /* where b_id is in cont */
-    char *stop;      /* a piece of the greedy text */
+    size_t b_at; /* where b_id is in cont */
+    char *stop;  /* a piece of the greedy text */
     size_t stop_len, stop_at;
     char *stop_why;
 };
@@ -150,7 +170,8 @@ static const char *size_of(char *buf, size_t cap, const cf_answer *a) {
 static char *diff_text(const char *what, const cf_choice *a, const cf_choice *b) {
     char qa[QMAX], qb[QMAX];
     size_t d = first_diff(a->text, a->len, b->text, b->len);
-    return cf_msgf("%s at char %zu: %s vs %s", what, d, excerpt(qa, a->text, a->len, d), excerpt(qb, b->text, b->len, d));
+    return cf_msgf("%s at char %zu: %s vs %s", what, d, excerpt(qa, a->text, a->len, d),
+                   excerpt(qb, b->text, b->len, d));
 }
 
 /* "id 391 (' God')", or "id 391" when /tokenize gave no piece. */
@@ -212,7 +233,8 @@ static cf_verdict judge_temperature(const run *r, const probe_row *p, char **ev)
                       qt(q, lp->lp[i].token, lp->lp[i].len), x, best);
         return CF_IGNORED;
     }
-    *ev = cf_msgf("temperature 0 twice: the same text (%s); each of %zu tokens the most likely by its logprobs", n, lp->n_lp);
+    *ev = cf_msgf("temperature 0 twice: the same text (%s); each of %zu tokens the most likely by its logprobs", n,
+                  lp->n_lp);
     return CF_HONOURED;
 }
 
@@ -386,9 +408,10 @@ static cf_verdict judge_logprobs(const run *r, const probe_row *p, char **ev) {
             return CF_WRONG;
         }
         if (isnan(own) ? x->logprob > worst + tol : fabs(own - x->logprob) > tol) {
-            *ev = isnan(own) ? cf_msgf("token %zu %s: logprob %g, not in its top list although more likely than %g there",
-                                       i, t, x->logprob, worst)
-                             : cf_msgf("token %zu %s: logprob %g, but %g in its top list", i, t, x->logprob, own);
+            *ev = isnan(own)
+                      ? cf_msgf("token %zu %s: logprob %g, not in its top list although more likely than %g there", i,
+                                t, x->logprob, worst)
+                      : cf_msgf("token %zu %s: logprob %g, but %g in its top list", i, t, x->logprob, own);
             return CF_WRONG;
         }
         lo = LL_MIN(lo, mass);
@@ -419,7 +442,8 @@ static cf_verdict judge_penalty(const run *r, const probe_row *p, char **ev) {
     size_t count = 0;
     long rep = r->cont.n ? repeated_token(r, &count) : -1;
     char t[QMAX + 32], w[QMAX + 64] = "";
-    if (rep >= 0) ll_bufprintf(w, sizeof w, "the greedy text repeats %s %zux; ", tok_ref(t, sizeof t, r, (size_t)rep), count);
+    if (rep >= 0)
+        ll_bufprintf(w, sizeof w, "the greedy text repeats %s %zux; ", tok_ref(t, sizeof t, r, (size_t)rep), count);
     if (!same_text(s, g)) {
         char *d = diff_text("with it the text differs", g, s);
         *ev = d ? cf_msgf("%s%s", w, d) : NULL;
@@ -470,7 +494,8 @@ static cf_verdict judge_force(const run *r, const probe_row *p, char **ev) {
         if (memcmp(s->text + i * plen, piece, plen) != 0) reps = 0;
     bool count_ok = a->completion_tokens < 0 || (long long)reps == a->completion_tokens;
     if (reps < 2 || !count_ok) {
-        *ev = cf_msgf("+100 on %s: %s (%s), not that token repeated", t, qt(q, s->text, s->len), size_of(n, sizeof n, a));
+        *ev =
+            cf_msgf("+100 on %s: %s (%s), not that token repeated", t, qt(q, s->text, s->len), size_of(n, sizeof n, a));
         return CF_WRONG;
     }
     *ev = cf_msgf("+100 on %s: %s, that token %zu times", t, qt(q, s->text, s->len), reps);
@@ -502,55 +527,141 @@ static cf_verdict judge_echo(const run *r, const probe_row *p, char **ev) {
 
 /* The first row is the temperature probe, which the greedy rows need. */
 static const probe_row probes[] = {
-    {.name = "temperature 0", .param = "temperature", .sends = "temperature 0 twice (and the logprobs request)",
-     .judges = "the same text twice, each token the most likely by the logprobs", .shot = S_GREEDY2, .ref = S_GREEDY,
-     .aux = S_LOGPROBS, .judge = judge_temperature},
-    {.name = "seed", .param = "seed", .sends = "temperature 1 with seed 7 twice, seed 8 once",
-     .judges = "seed 7 gives the same text twice, seed 8 another", .shot = S_SEED8,
-     .extra = BIT(S_SEED7A) | BIT(S_SEED7B), .ref = S_GREEDY, .judge = judge_seed},
-    {.name = "top_p", .param = "top_p", .sends = "top_p 0.001 at temperature 1, seed 7",
-     .judges = "the greedy text (seed 7 alone is not)", .shot = S_TOP_P, .ref = S_GREEDY, .ctl = S_SEED7A,
-     .greedy = true, .judge = judge_greedy_sample},
-    {.name = "top_k", .param = "top_k", .sends = "top_k 1 at temperature 1, seed 7 (extension)",
-     .judges = "the greedy text (seed 7 alone is not)", .shot = S_TOP_K, .ref = S_GREEDY, .ctl = S_SEED7A,
-     .greedy = true, .judge = judge_greedy_sample},
-    {.name = "min_p", .param = "min_p", .sends = "min_p 0.999 at temperature 1, seed 7 (extension)",
-     .judges = "the greedy text (seed 7 alone is not)", .shot = S_MIN_P, .ref = S_GREEDY, .ctl = S_SEED7A,
-     .greedy = true, .judge = judge_greedy_sample},
-    {.name = "max_tokens", .param = "max_tokens", .sends = "max_tokens 3 at temperature 0",
-     .judges = "at most 3 tokens, a prefix of the greedy text", .shot = S_MAX_TOKENS, .ref = S_GREEDY,
-     .greedy = true, .judge = judge_max_tokens},
-    {.name = "max_completion_tokens", .param = "max_completion_tokens",
+    {.name = "temperature 0",
+     .param = "temperature",
+     .sends = "temperature 0 twice (and the logprobs request)",
+     .judges = "the same text twice, each token the most likely by the logprobs",
+     .shot = S_GREEDY2,
+     .ref = S_GREEDY,
+     .aux = S_LOGPROBS,
+     .judge = judge_temperature},
+    {.name = "seed",
+     .param = "seed",
+     .sends = "temperature 1 with seed 7 twice, seed 8 once",
+     .judges = "seed 7 gives the same text twice, seed 8 another",
+     .shot = S_SEED8,
+     .extra = BIT(S_SEED7A) | BIT(S_SEED7B),
+     .ref = S_GREEDY,
+     .judge = judge_seed},
+    {.name = "top_p",
+     .param = "top_p",
+     .sends = "top_p 0.001 at temperature 1, seed 7",
+     .judges = "the answer is the greedy text (seed 7 alone is not)",
+     .shot = S_TOP_P,
+     .ref = S_GREEDY,
+     .ctl = S_SEED7A,
+     .greedy = true,
+     .judge = judge_greedy_sample},
+    {.name = "top_k",
+     .param = "top_k",
+     .sends = "top_k 1 at temperature 1, seed 7 (extension)",
+     .judges = "the answer is the greedy text (seed 7 alone is not)",
+     .shot = S_TOP_K,
+     .ref = S_GREEDY,
+     .ctl = S_SEED7A,
+     .greedy = true,
+     .judge = judge_greedy_sample},
+    {.name = "min_p",
+     .param = "min_p",
+     .sends = "min_p 0.999 at temperature 1, seed 7 (extension)",
+     .judges = "the answer is the greedy text (seed 7 alone is not)",
+     .shot = S_MIN_P,
+     .ref = S_GREEDY,
+     .ctl = S_SEED7A,
+     .greedy = true,
+     .judge = judge_greedy_sample},
+    {.name = "max_tokens",
+     .param = "max_tokens",
+     .sends = "max_tokens 3 at temperature 0",
+     .judges = "at most 3 tokens, a prefix of the greedy text",
+     .shot = S_MAX_TOKENS,
+     .ref = S_GREEDY,
+     .greedy = true,
+     .judge = judge_max_tokens},
+    {.name = "max_completion_tokens",
+     .param = "max_completion_tokens",
      .sends = "chat, max_completion_tokens 3 (no max_tokens)",
-     .judges = "at most 3 tokens, a prefix of the greedy chat answer", .shot = S_CHAT_MCT, .ref = S_CHAT,
-     .greedy = true, .judge = judge_max_tokens},
-    {.name = "stop", .param = "stop", .sends = "stop = 4 bytes of the greedy text, temperature 0",
-     .judges = "the greedy text up to the stop string, without it, finish_reason stop", .shot = S_STOP,
-     .ref = S_GREEDY, .greedy = true, .judge = judge_stop},
-    {.name = "n", .param = "n", .sends = "n 3 at temperature 1", .judges = "3 choices with indices 0, 1, 2",
-     .shot = S_N, .ref = S_GREEDY, .judge = judge_n},
-    {.name = "logprobs", .param = "logprobs", .sends = "logprobs 3 at temperature 0",
+     .judges = "at most 3 tokens, a prefix of the greedy chat answer",
+     .shot = S_CHAT_MCT,
+     .ref = S_CHAT,
+     .greedy = true,
+     .judge = judge_max_tokens},
+    {.name = "stop",
+     .param = "stop",
+     .sends = "stop = 4 bytes of the greedy text, temperature 0",
+     .judges = "the greedy text up to the stop string, without it, finish_reason stop",
+     .shot = S_STOP,
+     .ref = S_GREEDY,
+     .greedy = true,
+     .judge = judge_stop},
+    {.name = "n",
+     .param = "n",
+     .sends = "n 3 at temperature 1",
+     .judges = "3 choices with indices 0, 1, 2",
+     .shot = S_N,
+     .ref = S_GREEDY,
+     .judge = judge_n},
+    {.name = "logprobs",
+     .param = "logprobs",
+     .sends = "logprobs 3 at temperature 0",
      .judges = "3 alternatives per token summing to <= 1; the chosen token's logprob agrees with its list",
-     .shot = S_LOGPROBS, .ref = S_GREEDY, .judge = judge_logprobs},
-    {.name = "top_logprobs", .param = "top_logprobs", .sends = "chat, logprobs true, top_logprobs 3 at temperature 0",
-     .judges = "as logprobs", .shot = S_CHAT_LOGPROBS, .ref = S_CHAT, .judge = judge_logprobs},
-    {.name = "presence_penalty", .param = "presence_penalty", .sends = "presence_penalty 2 at temperature 0",
-     .judges = "the greedy text changes (it repeats a token)", .shot = S_PRESENCE, .ref = S_GREEDY, .greedy = true,
+     .shot = S_LOGPROBS,
+     .ref = S_GREEDY,
+     .judge = judge_logprobs},
+    {.name = "top_logprobs",
+     .param = "top_logprobs",
+     .sends = "chat, logprobs true, top_logprobs 3 at temperature 0",
+     .judges = "the same checks as logprobs",
+     .shot = S_CHAT_LOGPROBS,
+     .ref = S_CHAT,
+     .judge = judge_logprobs},
+    {.name = "presence_penalty",
+     .param = "presence_penalty",
+     .sends = "presence_penalty 2 at temperature 0",
+     .judges = "the greedy text changes (it repeats a token)",
+     .shot = S_PRESENCE,
+     .ref = S_GREEDY,
+     .greedy = true,
      .judge = judge_penalty},
-    {.name = "frequency_penalty", .param = "frequency_penalty", .sends = "frequency_penalty 2 at temperature 0",
-     .judges = "the greedy text changes (it repeats a token)", .shot = S_FREQUENCY, .ref = S_GREEDY, .greedy = true,
+    {.name = "frequency_penalty",
+     .param = "frequency_penalty",
+     .sends = "frequency_penalty 2 at temperature 0",
+     .judges = "the greedy text changes (it repeats a token)",
+     .shot = S_FREQUENCY,
+     .ref = S_GREEDY,
+     .greedy = true,
      .judge = judge_penalty},
-    {.name = "repetition_penalty", .param = "repetition_penalty",
+    {.name = "repetition_penalty",
+     .param = "repetition_penalty",
      .sends = "repetition_penalty 1.5 at temperature 0 (extension)",
-     .judges = "the greedy text changes (it repeats a token)", .shot = S_REPETITION, .ref = S_GREEDY, .greedy = true,
+     .judges = "the greedy text changes (it repeats a token)",
+     .shot = S_REPETITION,
+     .ref = S_GREEDY,
+     .greedy = true,
      .judge = judge_penalty},
-    {.name = "logit_bias -100", .param = "logit_bias", .sends = "logit_bias -100 on the greedy first token (id from /tokenize)",
-     .judges = "the text changes", .shot = S_BAN, .ref = S_GREEDY, .greedy = true, .judge = judge_ban},
-    {.name = "logit_bias +100", .param = "logit_bias",
-     .sends = "logit_bias +100 on another token of the greedy text, max_tokens 6", .judges = "that token 6 times",
-     .shot = S_FORCE, .ref = S_GREEDY, .greedy = true, .judge = judge_force},
-    {.name = "echo", .param = "echo", .sends = "echo true at temperature 0, max_tokens 4",
-     .judges = "the prompt, then the greedy text", .shot = S_ECHO, .ref = S_GREEDY, .greedy = true,
+    {.name = "logit_bias -100",
+     .param = "logit_bias",
+     .sends = "logit_bias -100 on the greedy first token (id from /tokenize)",
+     .judges = "the answer is no longer the greedy text",
+     .shot = S_BAN,
+     .ref = S_GREEDY,
+     .greedy = true,
+     .judge = judge_ban},
+    {.name = "logit_bias +100",
+     .param = "logit_bias",
+     .sends = "logit_bias +100 on another token of the greedy text, max_tokens 6",
+     .judges = "the answer is that token 6 times",
+     .shot = S_FORCE,
+     .ref = S_GREEDY,
+     .greedy = true,
+     .judge = judge_force},
+    {.name = "echo",
+     .param = "echo",
+     .sends = "echo true at temperature 0, max_tokens 4",
+     .judges = "the answer is the prompt, then the greedy text",
+     .shot = S_ECHO,
+     .ref = S_GREEDY,
+     .greedy = true,
      .judge = judge_echo},
 };
 #define N_PROBES LL_ARRAY_LEN(probes)
@@ -564,7 +675,8 @@ size_t cf_max_requests(void) { return S_COUNT - 1 + EXTRA_REQUESTS; }
 
 void cf_print_probes(FILE *f) {
     for (size_t i = 0; i < N_PROBES; i++)
-        fprintf(f, "  %-22s sends %s;\n  %-22s honoured when %s\n", probes[i].name, probes[i].sends, "", probes[i].judges);
+        fprintf(f, "  %-22s sends %s;\n  %-22s honoured when %s\n", probes[i].name, probes[i].sends, "",
+                probes[i].judges);
 }
 
 /* A probe's verdict: its own requests first (refused: error; not sent:
@@ -660,8 +772,10 @@ static char *request_body(const run *r, int s, char **why) {
         const char *key;
         json_t *x;
         json_object_foreach(f, key, x) {
-            if (json_is_null(x)) json_object_del(body, key);
-            else json_object_set(body, key, x);
+            if (json_is_null(x))
+                json_object_del(body, key);
+            else
+                json_object_set(body, key, x);
         }
         text = json_dumps(body, JSON_COMPACT);
     }
@@ -682,7 +796,8 @@ static void send_shot(run *r, int s) {
         ll_bufprintf(url, sizeof url, "%s%s", r->api, shots[s].chat ? "/chat/completions" : "/completions");
         status = r->send(r, url, body, &resp, &len, &why);
     }
-    if (status > 0) cf_answer_parse(&r->ans[s], status, resp ? resp : "", len, shots[s].chat);
+    if (status > 0)
+        cf_answer_parse(&r->ans[s], status, resp ? resp : "", len, shots[s].chat);
     else {
         memset(&r->ans[s], 0, sizeof r->ans[s]);
         r->ans[s].status = status;
@@ -708,9 +823,12 @@ static bool tokenize(run *r, const char *field, const char *text, cf_tokens *t, 
     bool ok = false;
     ll_bufprintf(url, sizeof url, "%s/tokenize", r->root);
     long status = body ? r->send(r, url, body, &resp, &len, why) : 0;
-    if (status == 200) ok = cf_tokens_parse(t, resp, len, why);
-    else if (status > 0) *why = cf_msgf("/tokenize answered HTTP %ld", status);
-    else if (!*why) *why = cf_msgf("out of memory");
+    if (status == 200)
+        ok = cf_tokens_parse(t, resp, len, why);
+    else if (status > 0)
+        *why = cf_msgf("/tokenize answered HTTP %ld", status);
+    else if (!*why)
+        *why = cf_msgf("out of memory");
     free(resp);
     free(body);
     return ok;
@@ -765,8 +883,10 @@ static void learn_tokens(run *r) {
         why = cf_msgf("the greedy text has a single distinct token");
     }
 done:
-    if (!r->cont.n) r->cont_why = why ? why : cf_msgf("out of memory");
-    else free(why);
+    if (!r->cont.n)
+        r->cont_why = why ? why : cf_msgf("out of memory");
+    else
+        free(why);
     free(all);
     cf_tokens_free(&tp);
     cf_tokens_free(&tg);
@@ -811,7 +931,9 @@ static char *first_model(run *r, char **why) {
     if (json_is_string(m) && json_string_length(m) > 0 && json_string_length(m) <= 256 &&
         strlen(json_string_value(m)) == json_string_length(m)) {
         if (!(id = strdup(json_string_value(m)))) *why = cf_msgf("out of memory");
-    } else *why = cf_msgf("GET %s answered HTTP %ld without data[0].id (a string of 1 to 256 bytes): give --model", url, status);
+    } else
+        *why = cf_msgf("GET %s answered HTTP %ld without data[0].id (a string of 1 to 256 bytes): give --model", url,
+                       status);
     json_decref(root);
 done:
     free(resp);
@@ -1030,7 +1152,8 @@ void cf_report_print(const cf_report *rep, FILE *f) {
     for (size_t i = 0; i < rep->n_results; i++) {
         const cf_result *x = &rep->results[i];
         count[x->verdict]++;
-        fprintf(f, "%-*s  %-12s  %s\n", (int)w, x->name, cf_verdict_name(x->verdict), x->evidence ? x->evidence : "(out of memory)");
+        fprintf(f, "%-*s  %-12s  %s\n", (int)w, x->name, cf_verdict_name(x->verdict),
+                x->evidence ? x->evidence : "(out of memory)");
     }
     fprintf(f, "\n");
     for (int v = 0; v <= CF_UNTESTABLE; v++)
@@ -1053,7 +1176,8 @@ bool cf_report_json(const cf_report *rep, FILE *f) {
         json_object_set_new(o, "evidence", x->evidence ? json_string(x->evidence) : json_null());
         json_array_append_new(arr, o);
     }
-    for (int v = 0; v <= CF_UNTESTABLE; v++) json_object_set_new(sum, cf_verdict_name((cf_verdict)v), json_integer((json_int_t)count[v]));
+    for (int v = 0; v <= CF_UNTESTABLE; v++)
+        json_object_set_new(sum, cf_verdict_name((cf_verdict)v), json_integer((json_int_t)count[v]));
     /* the model name is the server's: json_stringn refuses invalid UTF-8, null then */
     json_object_set_new(root, "url", json_string(rep->url));
     json_t *model = json_string(rep->model);

@@ -28,10 +28,10 @@ typedef struct {
 
 #define CF_DEFAULT_PROMPT "And God said"
 /* An answer larger than this is refused (every probe asks for a few tokens). */
-#define CF_MAX_BODY (4u << 20)
-#define CF_MAX_CHOICES 64
+#define CF_MAX_BODY           (4u << 20)
+#define CF_MAX_CHOICES        64
 #define CF_MAX_LOGPROB_TOKENS 4096
-#define CF_MAX_TOP 64
+#define CF_MAX_TOP            64
 
 typedef enum { CF_HONOURED, CF_IGNORED, CF_WRONG, CF_ERROR, CF_UNTESTABLE } cf_verdict;
 const char *cf_verdict_name(cf_verdict v);
@@ -46,7 +46,7 @@ typedef struct {
         char *token;
         size_t len;
         double logprob;
-    } *top;
+    } * top;
 } cf_logprob;
 
 typedef struct {
@@ -61,9 +61,9 @@ typedef struct {
 
 /* A completion or chat answer as read from its body. */
 typedef struct {
-    long status;   /* HTTP status; 0: no answer; -1: not sent */
-    bool ok;       /* usable: a 2xx answer read whole */
-    char *error;   /* why it is not (names the field); NULL when usable or out of memory */
+    long status; /* HTTP status; 0: no answer; -1: not sent */
+    bool ok;     /* usable: a 2xx answer read whole */
+    char *error; /* why it is not (names the field); NULL when usable or out of memory */
     size_t n_choices;
     cf_choice *choices;
     long long completion_tokens; /* usage.completion_tokens, -1 when absent */
@@ -124,6 +124,7 @@ void cf_judge_bodies(const char *const *bodies, const size_t *lens, size_t n, cf
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 1, 2)))
 #endif
-char *cf_msgf(const char *fmt, ...);
+char *
+cf_msgf(const char *fmt, ...);
 
 #endif /* LL_CONFORM_H */
