@@ -24,11 +24,11 @@ fail() { echo "FAIL: $*"; for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $
 
 # waits for FILE (a port) and then for GET /health on it; prints the port
 wait_port() {
-    for _ in $(seq 200); do [ -s "$1" ] && break; sleep 0.05; done
+    for _ in $(seq 600); do [ -s "$1" ] && break; sleep 0.05; done
     [ -s "$1" ] || return 1
     local port
     port=$(cat "$1")
-    node -e '(async () => { for (let i = 0; i < 200; i++) { try { if ((await fetch(process.argv[1])).status === 200) process.exit(0); } catch {} await new Promise((r) => setTimeout(r, 50)); } process.exit(1); })()' \
+    node -e '(async () => { for (let i = 0; i < 600; i++) { try { if ((await fetch(process.argv[1])).status === 200) process.exit(0); } catch {} await new Promise((r) => setTimeout(r, 50)); } process.exit(1); })()' \
         "http://127.0.0.1:$port/health" || return 1
     echo "$port"
 }
@@ -102,7 +102,7 @@ lie c temperature "not testable" "temperature 0=ignored" seed=honoured n=honoure
 rm -f "$TMP/lie.port"
 node "$HERE/conform/lying_server.mjs" --garbage --port-file "$TMP/lie.port" 2>"$TMP/lie.log" &
 PIDS+=($!)
-for _ in $(seq 200); do [ -s "$TMP/lie.port" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -s "$TMP/lie.port" ] && break; sleep 0.05; done
 G=$(cat "$TMP/lie.port")
 "$BIN" conform --url "http://127.0.0.1:$G/v1" >/dev/null 2>"$TMP/err.txt"
 [ $? -eq 1 ] || fail "a server answering garbage at /models: exit status is not 1"
