@@ -577,6 +577,33 @@ ll_status ll_context_decode_tree(ll_context *c, const int32_t *parents, const in
                                  float *logits, int32_t *nodes, ll_error *err);
 /* Drops every branch (the prefix stays). */
 void ll_context_tree_clear(ll_context *c);
+/* Continuous batching: one forward step over rows of several contexts of
+ * the same model (a server's slots), so the weights are read once for all
+ * of them. Row i decodes rows[i].token for rows[i].ctx:
+ *  - parent LL_BATCH_APPEND: appends it to that context's prefix (the
+ *    rows of one context that append must be adjacent; they take the
+ *    positions n_past, n_past + 1, ... in order, like ll_context_decode,
+ *    and drop that context's branches);
+ *  - parent -1 or a node: a branch, as ll_context_decode_tree (node set);
+ *    one context cannot both append and branch in one call.
+ * logits, if not NULL, receives the n_vocab logits after the row's token.
+ * `work` lends its threads and scratch (any context of the model; it need
+ * not own a row) and its abort callback is the one polled. n is at most
+ * LL_BATCH_MAX. What a row computes does not depend on the other rows: a
+ * row that continues a sequence by one token, and every run of at most 8
+ * appended tokens, uses the one-token arithmetic; a context's run of more
+ * than 8 appended tokens is one matrix-matrix product, as
+ * ll_context_decode computes it. All or nothing, as ll_context_decode. */
+#define LL_BATCH_MAX 256
+#define LL_BATCH_APPEND (-2)
+typedef struct {
+    ll_context *ctx;
+    int32_t token;
+    int32_t parent; /* LL_BATCH_APPEND, -1 (a branch right after the prefix) or a node */
+    int32_t node;   /* out: the node made (branch rows) */
+    float *logits;  /* out: n_vocab floats, or NULL */
+} ll_batch_row;
+ll_status ll_decode_batch(ll_context *work, ll_batch_row *rows, size_t n, ll_error *err);
 /* A stop check for long decodes (a prompt of thousands of tokens can take
  * seconds): ll_context_decode and ll_context_decode_tree call
  * should_stop(user) on the calling thread before each layer, and once it

@@ -277,15 +277,27 @@ static void matvec_q_part(void *ctx, int part, int n_parts) {
 
 static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
 
-/* Lays T quantized activation vectors out in the scratch (idle during a
- * matvec): 0 if they do not fit, and the caller keeps the float path. */
-static int qvec_in_scratch(ll_pool *pool, float *scratch, size_t n, size_t block, size_t T, ll_qvec *qx) {
-    size_t have = (size_t)ll_pool_size(pool) * ll_matmul_scratch_floats() * sizeof(float);
+/* The bytes one quantized activation vector of n values takes in the
+ * scratch, and where its scales and group sums start. */
+static size_t qvec_bytes(size_t n, size_t block, size_t *off_d, size_t *off_s) {
+    *off_d = round64(n);
+    *off_s = *off_d + round64(n / block * sizeof(float));
+    return round64(*off_s + n / 16 * sizeof(int16_t));
+}
+
+/* How many quantized activation vectors of n values fit in the scratch
+ * (idle during a matvec). */
+static size_t qvecs_fit(const ll_pool *pool, size_t n, size_t block) {
+    size_t have = (size_t)ll_pool_size(pool) * ll_matmul_scratch_floats() * sizeof(float), off_d, off_s;
+    size_t one = qvec_bytes(n, block, &off_d, &off_s);
+    return have > 64 ? (have - 64) / one : 0; /* 64: aligning the start */
+}
+
+/* Lays T quantized activation vectors out in the scratch (T at most
+ * qvecs_fit). */
+static void qvec_in_scratch(float *scratch, size_t n, size_t block, size_t T, ll_qvec *qx) {
     uintptr_t base = ((uintptr_t)scratch + 63) & ~(uintptr_t)63;
-    size_t off_d = round64(n), off_s = off_d + round64(n / block * sizeof(float));
-    size_t one = round64(off_s + n / 16 * sizeof(int16_t));
-    size_t need = (base - (uintptr_t)scratch) + T * one;
-    if (need > have) return 0;
+    size_t off_d, off_s, one = qvec_bytes(n, block, &off_d, &off_s);
     for (size_t t = 0; t < T; t++) {
         unsigned char *p = (unsigned char *)base + t * one;
         qx[t].q = (int8_t *)p;
@@ -293,7 +305,18 @@ static int qvec_in_scratch(ll_pool *pool, float *scratch, size_t n, size_t block
         qx[t].sum = (int16_t *)(void *)(p + off_s);
         qx[t].block = block;
     }
-    return 1;
+}
+
+/* Quantized activations for weights of w's type, 0 if none (the float
+ * paths). */
+static size_t qblock(const ll_matmul_kernels *k, const ll_matrix *w) {
+    size_t block = k->matvec_q ? ll_qvec_block(w->type) : 0;
+    return block && w->cols % block == 0 ? block : 0;
+}
+
+size_t ll_matmul_row_group(const ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w) {
+    size_t block = qblock(k, w), fit = block ? qvecs_fit(pool, w->cols, block) : 0;
+    return fit == 0 ? 1 : fit < LL_QROWS_MAX ? fit : LL_QROWS_MAX;
 }
 
 static void gemm_part(void *ctx, int part, int n_parts) {
@@ -335,12 +358,21 @@ void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, co
                float *scratch) {
     job j = {k, w, x, T, y, scratch, ll_matmul_scratch_floats(), NULL};
     if (T <= LL_QROWS_MAX) {
-        size_t block = k->matvec_q ? ll_qvec_block(w->type) : 0;
-        ll_qvec qx[LL_QROWS_MAX];
-        if (block && w->cols % block == 0 && qvec_in_scratch(pool, scratch, w->cols, block, T, qx)) {
-            for (size_t t = 0; t < T; t++) k->quantize_x(x + t * w->cols, w->cols, &qx[t]);
-            j.qx = qx;
-            ll_pool_run(pool, matvec_q_part, &j);
+        size_t block = qblock(k, w), fit = block ? qvecs_fit(pool, w->cols, block) : 0;
+        if (fit) {
+            /* as many tokens at a time as the scratch holds: each token's
+             * result is the same whatever the group (matvec_qn) */
+            ll_qvec qx[LL_QROWS_MAX];
+            for (size_t t0 = 0; t0 < T; t0 += fit) {
+                size_t tn = T - t0 < fit ? T - t0 : fit;
+                qvec_in_scratch(scratch, w->cols, block, tn, qx);
+                for (size_t t = 0; t < tn; t++) k->quantize_x(x + (t0 + t) * w->cols, w->cols, &qx[t]);
+                j.x = x + t0 * w->cols;
+                j.y = y + t0 * w->rows;
+                j.T = tn;
+                j.qx = qx;
+                ll_pool_run(pool, matvec_q_part, &j);
+            }
             return;
         }
         if (T == 1) {

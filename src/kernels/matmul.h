@@ -104,4 +104,11 @@ size_t ll_matmul_scratch_floats(void);
 void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
                float *scratch);
 
+/* How many rows ll_matmul takes in one product giving each row exactly
+ * what it gives that row alone: up to 8 where the activations are
+ * quantized for integer dot products, 1 on the float paths (one row is a
+ * matvec, several a GEMM, which round differently). A step over rows of
+ * several sequences groups them by it (src/model/forward.c). */
+size_t ll_matmul_row_group(const ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w);
+
 #endif /* LL_MATMUL_H */

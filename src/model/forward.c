@@ -11,8 +11,14 @@
  *   x += (silu(xb Wgate) * (xb Wup)) Wdown
  * then logits = rmsnorm(x) * w_out_norm Wout.
  *
- * A prompt runs in batches of up to LL_MAX_BATCH tokens (matrix-matrix
- * products); generation runs one token at a time (matrix-vector). Between
+ * A step is a list of rows, each one token of one sequence: a prompt's
+ * tokens, or the next token of every sequence a server is generating
+ * (ll_decode_batch: rows of several contexts, so the weights are read once
+ * for all of them), or of the branches of beams and parallel samples.
+ * Rows share the matrix products and each attends to its own cache. A
+ * prompt's long run of rows is a matrix-matrix product; the other rows go
+ * through the one-token arithmetic a few at a time, so a row's numbers
+ * never depend on which other rows share its step. Between
  * layers the caller's abort callback is polled, so a long prompt stops
  * within one layer's work of an interrupt; a stopped call leaves the
  * context as it was before it. The arithmetic follows ggml's where the
@@ -27,7 +33,28 @@
 #include "../kernels/matmul.h"
 #include "model_impl.h"
 
-#define LL_MAX_BATCH 256
+#define LL_MAX_BATCH LL_BATCH_MAX
+/* ll_matmul takes up to 8 rows through the one-token arithmetic
+ * (quantized activations, integer dot products) and more as a float GEMM:
+ * groups of rows are cut so that a row's arithmetic never depends on the
+ * other rows of the step (src/kernels/matmul.c, LL_QROWS_MAX) */
+#define LL_ONE_TOKEN_ROWS 8
+
+/* one row of a step: the cache it reads and extends, its position */
+typedef struct {
+    ll_context *owner;
+    size_t pos;
+    int32_t node;        /* the branch node it makes; -1: appended to the owner's prefix */
+    const int32_t *path; /* branch rows: the nodes after the prefix, oldest first, its own last */
+    float *logits;       /* NULL: not wanted */
+} fw_row;
+
+/* rows [start, start + n): a prompt's long run (one matrix-matrix
+ * product) or rows that take the one-token arithmetic */
+typedef struct {
+    size_t start, n;
+    bool run;
+} fw_group;
 
 struct ll_context {
     const ll_model *m;
@@ -49,10 +76,19 @@ struct ll_context {
     int32_t *node_parent;
     uint32_t *node_depth;   /* 0 = directly after the prefix */
     size_t n_nodes, cap_nodes;
-    int32_t *paths;         /* per batch row: its ancestors, oldest first */
-    size_t *pos;            /* per batch row: absolute position */
     ll_abort_fn abort_fn;   /* polled between layers (NULL: never stop) */
     void *abort_user;
+    /* a step this context works for (its threads, its scratch): the rows,
+     * the groups of rows that go through one matrix product, the paths of
+     * branch rows, the logits of up to LL_ONE_TOKEN_ROWS rows */
+    fw_row *rows;
+    fw_group *groups;
+    size_t n_groups;
+    int32_t *paths;
+    size_t att_cap;  /* positions the attention scratch holds per thread */
+    float *out;
+    /* a context a step has rows for: its counts during that step */
+    size_t step_append, step_branch, step_last_row;
 };
 
 static void *zalloc(size_t n, size_t size, ll_error *err) { return ll_calloc(n ? n : 1, size, err); }
@@ -93,14 +129,17 @@ ll_context *ll_context_new(const ll_model *m, size_t n_ctx, int n_threads, ll_er
     c->hb = zalloc(B * ffn, sizeof(float), err);
     c->hb2 = zalloc(B * ffn, sizeof(float), err);
     c->rope = zalloc(B * in->rope_dim, sizeof(float), err);
+    c->att_cap = n_ctx;
     c->att = zalloc((size_t)n_threads * n_ctx, sizeof(float), err);
+    c->rows = zalloc(B, sizeof *c->rows, err);
+    c->groups = zalloc(B, sizeof *c->groups, err);
     c->scratch_stride = ll_matmul_scratch_floats();
     c->scratch = zalloc((size_t)n_threads * c->scratch_stride, sizeof(float), err);
     size_t qmax = ffn > dim ? ffn : dim;
     c->xq = zalloc(qmax, 1, err);
     c->qbuf = zalloc(qmax, sizeof(float), err);
     if (!c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->q || !c->kk || !c->vv || !c->hb ||
-        !c->hb2 || !c->rope || !c->att || !c->scratch || !c->xq || !c->qbuf) {
+        !c->hb2 || !c->rope || !c->att || !c->scratch || !c->xq || !c->qbuf || !c->rows || !c->groups) {
         ll_context_free(c);
         return NULL;
     }
@@ -129,8 +168,10 @@ void ll_context_free(ll_context *c) {
     free(c->node_v);
     free(c->node_parent);
     free(c->node_depth);
+    free(c->rows);
+    free(c->groups);
     free(c->paths);
-    free(c->pos);
+    free(c->out);
     free(c);
 }
 
@@ -226,14 +267,29 @@ static void matmul(ll_context *c, const ll_weight *w, const float *x, size_t T, 
     ll_matmul(c->pool, c->mk, &w->m, x, T, y, c->scratch);
 }
 
+/* Y = X W^T for the step's rows: a prompt's run in one product, other
+ * rows as many at a time as give each row what it gets alone */
+static void matmul_rows(ll_context *c, const ll_weight *w, const float *x, float *y) {
+    size_t cols = w->m.cols, rows = w->m.rows;
+    size_t each = w->m.type == LL_T_L2C_Q8 ? LL_ONE_TOKEN_ROWS : ll_matmul_row_group(c->pool, c->mk, &w->m);
+    for (size_t g = 0; g < c->n_groups; g++) {
+        const fw_group *G = &c->groups[g];
+        size_t step = G->run ? G->n : each;
+        for (size_t t = G->start; t < G->start + G->n; t += step) {
+            size_t n = G->start + G->n - t < step ? G->start + G->n - t : step;
+            matmul(c, w, x + t * cols, n, y + t * rows);
+        }
+    }
+}
+
 /* cos/sin of every rotated pair for each row's position (shared by all
- * layers); pos NULL means pos0, pos0 + 1, ... */
-static void rope_tables(ll_context *c, size_t pos0, const size_t *pos, size_t T) {
+ * layers) */
+static void rope_tables(ll_context *c, size_t T) {
     const ll_model_info *in = &c->m->info;
     size_t half = in->rope_dim / 2;
     float theta_scale = (float)pow((double)in->rope_base, -2.0 / (double)in->rope_dim);
     for (size_t t = 0; t < T; t++) {
-        float theta = (float)(pos ? pos[t] : pos0 + t);
+        float theta = (float)c->rows[t].pos;
         float *r = c->rope + t * in->rope_dim;
         for (size_t i = 0; i < half; i++) {
             r[2 * i] = cosf(theta);
@@ -259,34 +315,32 @@ static void rope_apply(const ll_model_info *in, float *vec, size_t n_heads, cons
 
 typedef struct {
     ll_context *c;
-    size_t layer, pos0, T;
-    bool tree; /* rows continue tree nodes: keys = prefix + path + own node */
-    size_t max_depth;
+    size_t layer, T;
 } attn_job;
 
-/* one (token, head) pair per work item, spread over the threads */
+/* one (row, head) pair per work item, spread over the threads: a row
+ * attends to its owner's cached prefix, then (a branch row) to the nodes
+ * of its path */
 static void attention_part(void *ctx, int part, int n_parts) {
     attn_job *j = ctx;
     ll_context *c = j->c;
     const ll_model_info *in = &c->m->info;
     size_t H = in->n_heads, hd = in->head_dim, kv = in->n_kv_heads * hd, group = H / in->n_kv_heads;
-    size_t items = j->T * H;
+    size_t L = in->n_layers, items = j->T * H;
     size_t a = items * (size_t)part / (size_t)n_parts, b = items * (size_t)(part + 1) / (size_t)n_parts;
-    float *att = c->att + (size_t)part * c->n_ctx;
-    const float *kc = c->k_cache + j->layer * c->n_ctx * kv, *vc = c->v_cache + j->layer * c->n_ctx * kv;
+    float *att = c->att + (size_t)part * c->att_cap;
     float scale = 1.0f / sqrtf((float)hd);
     for (size_t it = a; it < b; it++) {
         size_t t = it / H, h = it % H, kvh = h / group;
-        size_t pos = j->tree ? c->pos[t] : j->pos0 + t;
+        const fw_row *r = &c->rows[t];
+        const ll_context *o = r->owner;
+        size_t pos = r->pos, prefix = r->node < 0 ? pos + 1 : o->n_past;
+        const float *kc = o->k_cache + j->layer * o->n_ctx * kv + kvh * hd;
+        const float *vc = o->v_cache + j->layer * o->n_ctx * kv + kvh * hd;
+#define NODE(store, p) (o->store + ((size_t)r->path[(p) - prefix] * L + j->layer) * kv + kvh * hd)
         const float *q = c->q + t * in->dim + h * hd;
-        const int32_t *path = j->tree ? c->paths + t * (j->max_depth + 1) : NULL;
-        size_t L = c->m->info.n_layers;
-#define KEY(p) (path && (p) >= j->pos0 ? c->node_k + ((size_t)path[(p) - j->pos0] * L + j->layer) * kv + kvh * hd \
-                                        : kc + (p) * kv + kvh * hd)
-#define VAL(p) (path && (p) >= j->pos0 ? c->node_v + ((size_t)path[(p) - j->pos0] * L + j->layer) * kv + kvh * hd \
-                                        : vc + (p) * kv + kvh * hd)
         for (size_t p = 0; p <= pos; p++) {
-            const float *k = KEY(p);
+            const float *k = p < prefix ? kc + p * kv : NODE(node_k, p);
             float s = 0.0f;
             for (size_t d = 0; d < hd; d++) s += q[d] * k[d];
             att[p] = s * scale;
@@ -297,25 +351,89 @@ static void attention_part(void *ctx, int part, int n_parts) {
         float *out = c->xb + t * in->dim + h * hd;
         memset(out, 0, hd * sizeof *out);
         for (size_t p = 0; p <= pos; p++) {
-            const float *v = VAL(p);
+            const float *v = p < prefix ? vc + p * kv : NODE(node_v, p);
             float wgt = att[p] * inv;
             for (size_t d = 0; d < hd; d++) out[d] += wgt * v[d];
         }
-#undef KEY
-#undef VAL
+#undef NODE
     }
 }
 
-/* Runs T rows. Prefix mode (nodes == NULL): tokens at n_past.. appended to
- * the cache. Tree mode: row t is a new node (nodes[t]) whose ancestors are
- * in c->paths; its key/value go to the node store. */
-static ll_status decode_rows(ll_context *c, const int32_t *tokens, size_t T, const int32_t *nodes, size_t max_depth,
-                             float *logits_last, float *logits_all, ll_error *err) {
+/* where row t's key and value of layer l go: its owner's cache at its
+ * position, or its branch node */
+static float *kv_slot(const ll_context *c, size_t t, size_t l, bool value) {
+    const fw_row *r = &c->rows[t];
+    const ll_context *o = r->owner;
+    size_t kv = c->m->info.n_kv_heads * c->m->info.head_dim;
+    if (r->node >= 0) return (value ? o->node_v : o->node_k) + ((size_t)r->node * c->m->info.n_layers + l) * kv;
+    return (value ? o->v_cache : o->k_cache) + (l * o->n_ctx + r->pos) * kv;
+}
+
+/* The logits of the rows that want them: a group whose every row wants
+ * them into the caller's consecutive rows as one product (a prompt's
+ * logits_all), the others a few rows at a time through c->out. */
+/* whether rows which[0..n) are consecutive and want their logits in
+ * consecutive places (a prompt's logits_all) */
+static bool consecutive(const ll_context *c, const int32_t *which, size_t n, size_t V) {
+    for (size_t i = 1; i < n; i++)
+        if (which[i] != which[0] + (int32_t)i || c->rows[which[i]].logits != c->rows[which[0]].logits + i * V)
+            return false;
+    return true;
+}
+
+/* The logits of rows which[0..n) of one group: one row, or a long run
+ * that wants them all in the caller's consecutive rows (a prompt's
+ * logits_all), straight into place; others a few rows at a time through
+ * c->out. */
+static ll_status output_rows(ll_context *c, const int32_t *which, size_t n, ll_error *err) {
+    const ll_model *m = c->m;
+    size_t dim = m->info.dim, V = m->info.n_vocab;
+    float eps = m->info.rms_eps;
+    if (n == 1 || (n > LL_ONE_TOKEN_ROWS && consecutive(c, which, n, V))) {
+        for (size_t i = 0; i < n; i++) rmsnorm(c->xb + i * dim, c->x + (size_t)which[i] * dim, m->output_norm, dim, eps);
+        matmul(c, &m->output, c->xb, n, c->rows[which[0]].logits);
+        return LL_OK;
+    }
+    if (!c->out && !(c->out = ll_malloc(LL_ONE_TOKEN_ROWS * V * sizeof(float), err))) return LL_ERR_OUT_OF_MEMORY;
+    for (size_t i0 = 0; i0 < n; i0 += LL_ONE_TOKEN_ROWS) {
+        size_t k = n - i0 < LL_ONE_TOKEN_ROWS ? n - i0 : LL_ONE_TOKEN_ROWS;
+        for (size_t i = 0; i < k; i++)
+            rmsnorm(c->xb + i * dim, c->x + (size_t)which[i0 + i] * dim, m->output_norm, dim, eps);
+        size_t each = ll_matmul_row_group(c->pool, c->mk, &m->output.m);
+        for (size_t i = 0; i < k; i += each)
+            matmul(c, &m->output, c->xb + i * dim, k - i < each ? k - i : each, c->out + i * V);
+        for (size_t i = 0; i < k; i++) memcpy(c->rows[which[i0 + i]].logits, c->out + i * V, V * sizeof(float));
+    }
+    return LL_OK;
+}
+
+/* The classifier for every group's rows that want logits. */
+static ll_status logits_rows(ll_context *c, ll_error *err) {
+    int32_t which[LL_MAX_BATCH];
+    for (size_t g = 0; g < c->n_groups; g++) {
+        const fw_group *G = &c->groups[g];
+        size_t n = 0;
+        for (size_t t = G->start; t < G->start + G->n; t++)
+            if (c->rows[t].logits) which[n++] = (int32_t)t;
+        if (n == 0) continue;
+        if (n > LL_ONE_TOKEN_ROWS) {
+            /* the classifier over a long run costs as much as several layers */
+            ll_status st = check_abort(c, c->m->info.n_layers, err);
+            if (st != LL_OK) return st;
+        }
+        ll_status st = output_rows(c, which, n, err);
+        if (st != LL_OK) return st;
+    }
+    return LL_OK;
+}
+
+/* The forward pass over the T rows planned in c->rows. */
+static ll_status decode_rows(ll_context *c, const int32_t *tokens, size_t T, ll_error *err) {
     const ll_model *m = c->m;
     const ll_model_info *in = &m->info;
-    size_t dim = in->dim, kv = in->n_kv_heads * in->head_dim, ffn = in->ffn_dim, pos0 = c->n_past;
+    size_t dim = in->dim, kv = in->n_kv_heads * in->head_dim, ffn = in->ffn_dim;
     for (size_t t = 0; t < T; t++) ll_weight_row(&m->tok_embd, (size_t)tokens[t], c->x + t * dim);
-    rope_tables(c, pos0, nodes ? c->pos : NULL, T);
+    rope_tables(c, T);
     for (size_t l = 0; l < in->n_layers; l++) {
         /* a layer of a full batch is the longest stretch without a check:
          * on a 110M model at a few thousand positions, well under 0.1 s */
@@ -323,82 +441,34 @@ static ll_status decode_rows(ll_context *c, const int32_t *tokens, size_t T, con
         if (st != LL_OK) return st;
         const ll_layer *L = &m->layers[l];
         for (size_t t = 0; t < T; t++) rmsnorm(c->xb + t * dim, c->x + t * dim, L->attn_norm, dim, in->rms_eps);
-        matmul(c, &L->wq, c->xb, T, c->q);
-        matmul(c, &L->wk, c->xb, T, c->kk);
-        matmul(c, &L->wv, c->xb, T, c->vv);
+        matmul_rows(c, &L->wq, c->xb, c->q);
+        matmul_rows(c, &L->wk, c->xb, c->kk);
+        matmul_rows(c, &L->wv, c->xb, c->vv);
         for (size_t t = 0; t < T; t++) {
             const float *r = c->rope + t * in->rope_dim;
             rope_apply(in, c->q + t * dim, in->n_heads, r);
             rope_apply(in, c->kk + t * kv, in->n_kv_heads, r);
-            float *kd = nodes ? c->node_k + ((size_t)nodes[t] * in->n_layers + l) * kv
-                              : c->k_cache + (l * c->n_ctx + pos0 + t) * kv;
-            float *vd = nodes ? c->node_v + ((size_t)nodes[t] * in->n_layers + l) * kv
-                              : c->v_cache + (l * c->n_ctx + pos0 + t) * kv;
-            memcpy(kd, c->kk + t * kv, kv * sizeof(float));
-            memcpy(vd, c->vv + t * kv, kv * sizeof(float));
+            memcpy(kv_slot(c, t, l, false), c->kk + t * kv, kv * sizeof(float));
+            memcpy(kv_slot(c, t, l, true), c->vv + t * kv, kv * sizeof(float));
         }
-        attn_job aj = {c, l, pos0, T, nodes != NULL, max_depth};
+        attn_job aj = {c, l, T};
         ll_pool_run(c->pool, attention_part, &aj);
-        matmul(c, &L->wo, c->xb, T, c->xb2);
+        matmul_rows(c, &L->wo, c->xb, c->xb2);
         for (size_t i = 0; i < T * dim; i++) c->x[i] += c->xb2[i];
         for (size_t t = 0; t < T; t++) rmsnorm(c->xb + t * dim, c->x + t * dim, L->ffn_norm, dim, in->rms_eps);
-        matmul(c, &L->w_gate, c->xb, T, c->hb);
-        matmul(c, &L->w_up, c->xb, T, c->hb2);
+        matmul_rows(c, &L->w_gate, c->xb, c->hb);
+        matmul_rows(c, &L->w_up, c->xb, c->hb2);
         for (size_t i = 0; i < T * ffn; i++) {
             float g = c->hb[i];
             c->hb[i] = g / (1.0f + ll_expf(-g)) * c->hb2[i];
         }
-        matmul(c, &L->w_down, c->hb, T, c->xb2);
+        matmul_rows(c, &L->w_down, c->hb, c->xb2);
         for (size_t i = 0; i < T * dim; i++) c->x[i] += c->xb2[i];
     }
-    size_t V = in->n_vocab;
-    if (logits_all) {
-        /* the classifier over every row costs as much as several layers */
-        ll_status st = check_abort(c, in->n_layers, err);
-        if (st != LL_OK) return st;
-        for (size_t t = 0; t < T; t++) rmsnorm(c->xb + t * dim, c->x + t * dim, m->output_norm, dim, in->rms_eps);
-        matmul(c, &m->output, c->xb, T, logits_all);
-        if (logits_last) memcpy(logits_last, logits_all + (T - 1) * V, V * sizeof(float));
-    } else if (logits_last) {
-        rmsnorm(c->xb, c->x + (T - 1) * dim, m->output_norm, dim, in->rms_eps);
-        matmul(c, &m->output, c->xb, 1, logits_last);
-    }
-    if (!nodes) c->n_past += T;
-    return LL_OK;
+    return logits_rows(c, err);
 }
 
-ll_status ll_context_decode(ll_context *c, const int32_t *tokens, size_t n, float *logits_last, float *logits_all,
-                            ll_error *err) {
-    const ll_model_info *in = &c->m->info;
-    if (n == 0) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "no tokens to decode");
-    if (!tokens) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "tokens is NULL but n = %zu", n);
-    /* room, not n_past + n: a huge n would wrap the sum */
-    if (n > c->n_ctx - c->n_past)
-        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                       "the context is full: %zu cached + %zu new tokens exceed n_ctx = %zu (room for %zu)", c->n_past,
-                       n, c->n_ctx, c->n_ctx - c->n_past);
-    /* an id indexes the embedding rows: one outside would read outside the weights */
-    for (size_t i = 0; i < n; i++)
-        if (tokens[i] < 0 || (size_t)tokens[i] >= in->n_vocab)
-            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "token %zu = %d is out of range: valid is [0, %zu)", i,
-                           tokens[i], in->n_vocab);
-    size_t n_past0 = c->n_past;
-    for (size_t done = 0; done < n; done += LL_MAX_BATCH) {
-        size_t T = n - done < LL_MAX_BATCH ? n - done : LL_MAX_BATCH;
-        bool last = done + T == n;
-        ll_status st = decode_rows(c, tokens + done, T, NULL, 0, last ? logits_last : NULL,
-                                   logits_all ? logits_all + done * in->n_vocab : NULL, err);
-        if (st != LL_OK) {
-            /* all or nothing: the earlier batches' cache entries are
-             * forgotten, so a caller can retry or go on from n_past0; the
-             * branches, all after n_past0, stay valid */
-            c->n_past = n_past0;
-            return st;
-        }
-    }
-    c->n_nodes = 0; /* a longer prefix invalidates the tree */
-    return LL_OK;
-}
+/* ---- a step: rows of one or more contexts ---- */
 
 static bool grow_nodes(ll_context *c, size_t need, ll_error *err) {
     if (need <= c->cap_nodes) return true;
@@ -422,48 +492,203 @@ static bool grow_nodes(ll_context *c, size_t need, ll_error *err) {
     return true;
 }
 
+/* The first pass over the rows: every value checked, each context's
+ * counts of appended and branch rows; returns the deepest branch. */
+static ll_status check_rows(ll_context *w, const ll_batch_row *rows, size_t n, size_t *max_depth, ll_error *err) {
+    const ll_model_info *in = &w->m->info;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].ctx) rows[i].ctx->step_append = rows[i].ctx->step_branch = 0;
+    *max_depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ll_batch_row *r = &rows[i];
+        ll_context *o = r->ctx;
+        if (!o) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "row %zu has no context", i);
+        if (o->m != w->m)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "row %zu's context belongs to another model than the step's", i);
+        if (r->token < 0 || (size_t)r->token >= in->n_vocab)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "token %zu = %d is out of range: valid is [0, %zu)", i,
+                           r->token, in->n_vocab);
+        if (r->parent == LL_BATCH_APPEND) {
+            if (o->step_append && o->step_last_row != i - 1)
+                return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                               "row %zu appends to a context whose earlier appended row is %zu: its rows must be adjacent",
+                               i, o->step_last_row);
+            o->step_append++;
+            o->step_last_row = i;
+            continue;
+        }
+        if (w->m->l2c_q8)
+            return ll_fail(err, LL_ERR_UNSUPPORTED, "branching sequences are not supported for llama2.c int8 models");
+        if (r->parent < -1 || (int64_t)r->parent >= (int64_t)o->n_nodes)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "parent %zu = node %d does not exist: valid is [-1, %zu)", i,
+                           r->parent, o->n_nodes);
+        size_t d = r->parent < 0 ? 0 : o->node_depth[r->parent] + 1;
+        if (o->n_past + d + 1 > o->n_ctx)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "the context is full: position %zu exceeds n_ctx = %zu",
+                           o->n_past + d, o->n_ctx);
+        if (d > *max_depth) *max_depth = d;
+        o->step_branch++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ll_context *o = rows[i].ctx;
+        if (o->step_append && o->step_branch)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                           "row %zu: one context cannot both append tokens and branch in one step", i);
+        /* room, not n_past + count: a huge count would wrap the sum */
+        if (o->step_append > o->n_ctx - o->n_past)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                           "the context is full: %zu cached + %zu new tokens exceed n_ctx = %zu (room for %zu)",
+                           o->n_past, o->step_append, o->n_ctx, o->n_ctx - o->n_past);
+    }
+    return LL_OK;
+}
+
+/* Room for the step: branch nodes of each context, paths, attention. */
+static ll_status reserve_rows(ll_context *w, const ll_batch_row *rows, size_t n, size_t max_depth, ll_error *err) {
+    size_t longest = 0;
+    for (size_t i = 0; i < n; i++) {
+        ll_context *o = rows[i].ctx;
+        if (o->step_branch && !grow_nodes(o, o->n_nodes + o->step_branch, err)) return LL_ERR_OUT_OF_MEMORY;
+        if (o->n_ctx > longest) longest = o->n_ctx;
+    }
+    int32_t *paths = ll_realloc_array(w->paths, n * (max_depth + 1), sizeof *paths, err);
+    if (!paths) return LL_ERR_OUT_OF_MEMORY;
+    w->paths = paths;
+    if (longest > w->att_cap) {
+        float *att = ll_realloc_array(w->att, (size_t)ll_pool_size(w->pool) * longest, sizeof(float), err);
+        if (!att) return LL_ERR_OUT_OF_MEMORY;
+        w->att = att;
+        w->att_cap = longest;
+    }
+    return LL_OK;
+}
+
+/* The second pass: each row's position, node and path (w->rows), and
+ * the groups of rows that share a matrix product: a context's run of
+ * more than LL_ONE_TOKEN_ROWS appended rows alone, the other rows in
+ * runs of at most LL_ONE_TOKEN_ROWS. */
+static void plan_rows(ll_context *w, ll_batch_row *rows, size_t n, size_t max_depth) {
+    for (size_t i = 0; i < n; i++) rows[i].ctx->step_append = rows[i].ctx->step_branch = 0;
+    for (size_t i = 0; i < n; i++) {
+        ll_batch_row *r = &rows[i];
+        ll_context *o = r->ctx;
+        fw_row *f = &w->rows[i];
+        f->owner = o;
+        f->logits = r->logits;
+        f->path = NULL;
+        f->node = -1;
+        if (r->parent == LL_BATCH_APPEND) {
+            f->pos = o->n_past + o->step_append++;
+            continue;
+        }
+        int32_t id = (int32_t)(o->n_nodes + o->step_branch++);
+        uint32_t d = r->parent < 0 ? 0 : o->node_depth[r->parent] + 1;
+        o->node_parent[id] = r->parent;
+        o->node_depth[id] = d;
+        r->node = f->node = id;
+        f->pos = o->n_past + d;
+        int32_t *path = w->paths + i * (max_depth + 1);
+        path[d] = id;
+        for (int32_t a = r->parent, k = (int32_t)d - 1; a >= 0; a = o->node_parent[a], k--) path[k] = a;
+        f->path = path;
+    }
+    w->n_groups = 0;
+    for (size_t i = 0; i < n;) {
+        const ll_context *o = rows[i].ctx;
+        size_t len = 1;
+        bool run = rows[i].parent == LL_BATCH_APPEND && o->step_append > LL_ONE_TOKEN_ROWS;
+        if (run) {
+            len = o->step_append;
+        } else {
+            while (i + len < n && len < LL_ONE_TOKEN_ROWS &&
+                   !(rows[i + len].parent == LL_BATCH_APPEND && rows[i + len].ctx->step_append > LL_ONE_TOKEN_ROWS))
+                len++;
+        }
+        w->groups[w->n_groups++] = (fw_group){i, len, run};
+        i += len;
+    }
+}
+
+ll_status ll_decode_batch(ll_context *w, ll_batch_row *rows, size_t n, ll_error *err) {
+    if (!w || !rows) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "the work context and the rows must not be NULL");
+    if (n == 0 || n > LL_MAX_BATCH)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%zu rows in one step: valid is [1, %d]", n, LL_MAX_BATCH);
+    size_t max_depth = 0;
+    int32_t tokens[LL_MAX_BATCH];
+    ll_status st = check_rows(w, rows, n, &max_depth, err);
+    if (st == LL_OK) st = reserve_rows(w, rows, n, max_depth, err);
+    if (st != LL_OK) return st;
+    plan_rows(w, rows, n, max_depth);
+    for (size_t i = 0; i < n; i++) tokens[i] = rows[i].token;
+    st = decode_rows(w, tokens, n, err);
+    if (st != LL_OK) return st; /* nothing counted yet: every context is as before */
+    for (size_t i = 0; i < n; i++) {
+        ll_context *o = rows[i].ctx;
+        if (o->step_append) {
+            o->n_past += o->step_append;
+            o->n_nodes = 0; /* a longer prefix invalidates the branches */
+        }
+        o->n_nodes += o->step_branch;
+        o->step_append = o->step_branch = 0;
+    }
+    return LL_OK;
+}
+
+ll_status ll_context_decode(ll_context *c, const int32_t *tokens, size_t n, float *logits_last, float *logits_all,
+                            ll_error *err) {
+    const ll_model_info *in = &c->m->info;
+    if (n == 0) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "no tokens to decode");
+    if (!tokens) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "tokens is NULL but n = %zu", n);
+    /* room, not n_past + n: a huge n would wrap the sum */
+    if (n > c->n_ctx - c->n_past)
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                       "the context is full: %zu cached + %zu new tokens exceed n_ctx = %zu (room for %zu)", c->n_past,
+                       n, c->n_ctx, c->n_ctx - c->n_past);
+    /* every id before any work (an id indexes the embedding rows) */
+    for (size_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || (size_t)tokens[i] >= in->n_vocab)
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "token %zu = %d is out of range: valid is [0, %zu)", i,
+                           tokens[i], in->n_vocab);
+    size_t n_past0 = c->n_past, n_nodes0 = c->n_nodes, V = in->n_vocab;
+    ll_batch_row rows[LL_MAX_BATCH];
+    for (size_t done = 0; done < n; done += LL_MAX_BATCH) {
+        size_t T = n - done < LL_MAX_BATCH ? n - done : LL_MAX_BATCH;
+        bool last = done + T == n;
+        for (size_t t = 0; t < T; t++)
+            rows[t] = (ll_batch_row){c, tokens[done + t], LL_BATCH_APPEND, -1,
+                                     logits_all ? logits_all + (done + t) * V : NULL};
+        if (last && !logits_all) rows[T - 1].logits = logits_last;
+        ll_status st = ll_decode_batch(c, rows, T, err);
+        if (st != LL_OK) {
+            /* all or nothing: the earlier batches' cache entries are
+             * forgotten, so a caller can retry or go on from n_past0; the
+             * branches, all after n_past0, stay valid */
+            c->n_past = n_past0;
+            c->n_nodes = n_nodes0;
+            return st;
+        }
+    }
+    if (logits_all && logits_last) memcpy(logits_last, logits_all + (n - 1) * V, V * sizeof(float));
+    return LL_OK;
+}
+
 ll_status ll_context_decode_tree(ll_context *c, const int32_t *parents, const int32_t *tokens, size_t n,
                                  float *logits, int32_t *nodes, ll_error *err) {
-    const ll_model_info *in = &c->m->info;
     if (n == 0 || n > LL_MAX_BATCH)
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%zu sequences per step: valid is [1, %d]", n, LL_MAX_BATCH);
     if (!parents || !tokens || !nodes)
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "parents, tokens and nodes must not be NULL");
-    if (c->m->l2c_q8)
-        return ll_fail(err, LL_ERR_UNSUPPORTED, "branching sequences are not supported for llama2.c int8 models");
-    size_t max_depth = 0;
+    ll_batch_row rows[LL_MAX_BATCH];
+    size_t V = c->m->info.n_vocab;
     for (size_t i = 0; i < n; i++) {
-        if (tokens[i] < 0 || (size_t)tokens[i] >= in->n_vocab)
-            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "token %zu = %d is out of range: valid is [0, %zu)", i,
-                           tokens[i], in->n_vocab);
-        if (parents[i] < -1 || (int64_t)parents[i] >= (int64_t)c->n_nodes)
+        /* a parent below -1 is no node: say so rather than read it as "append" */
+        if (parents[i] < -1)
             return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "parent %zu = node %d does not exist: valid is [-1, %zu)", i,
                            parents[i], c->n_nodes);
-        size_t d = parents[i] < 0 ? 0 : c->node_depth[parents[i]] + 1;
-        if (d > max_depth) max_depth = d;
+        rows[i] = (ll_batch_row){c, tokens[i], parents[i], -1, logits ? logits + i * V : NULL};
     }
-    if (c->n_past + max_depth + 1 > c->n_ctx)
-        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "the context is full: position %zu exceeds n_ctx = %zu",
-                       c->n_past + max_depth, c->n_ctx);
-    if (!grow_nodes(c, c->n_nodes + n, err)) return LL_ERR_OUT_OF_MEMORY;
-    int32_t *paths = ll_realloc_array(c->paths, n * (max_depth + 1), sizeof *paths, err);
-    size_t *pos = paths ? ll_realloc_array(c->pos, n, sizeof *pos, err) : NULL;
-    if (paths) c->paths = paths;
-    if (!paths || !pos) return LL_ERR_OUT_OF_MEMORY;
-    c->pos = pos;
-    for (size_t i = 0; i < n; i++) {
-        int32_t id = (int32_t)(c->n_nodes + i);
-        uint32_t d = parents[i] < 0 ? 0 : c->node_depth[parents[i]] + 1;
-        c->node_parent[id] = parents[i];
-        c->node_depth[id] = d;
-        nodes[i] = id;
-        pos[i] = c->n_past + d;
-        int32_t *path = paths + i * (max_depth + 1);
-        path[d] = id;
-        for (int32_t a = parents[i], k = (int32_t)d - 1; a >= 0; a = c->node_parent[a], k--) path[k] = a;
-    }
-    c->n_nodes += n;
-    ll_status st = decode_rows(c, tokens, n, nodes, max_depth, NULL, logits, err);
-    if (st != LL_OK) c->n_nodes -= n; /* stopped: the new nodes were never made */
-    return st;
+    ll_status st = ll_decode_batch(c, rows, n, err);
+    if (st != LL_OK) return st;
+    for (size_t i = 0; i < n; i++) nodes[i] = rows[i].node;
+    return LL_OK;
 }
