@@ -507,6 +507,29 @@ static int answer_early(srv_server *s, struct MHD_Connection *c, srv_conn *cn, c
  * more is cut off. */
 #define DRAIN ((size_t)16 << 20)
 
+static int hex_value(char h) {
+    return h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+}
+
+/* The path's %XX escapes decoded in place, as libmicrohttpd does, except
+ * %00: a NUL would end the path early ("/health%00" read as "/health"),
+ * so it stays escaped and such a path matches no route (404). */
+static size_t unescape_path(void *cls, struct MHD_Connection *c, char *s) {
+    (void)cls, (void)c;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        int hi = r[0] == '%' ? hex_value(r[1]) : -1, lo = hi >= 0 ? hex_value(r[2]) : -1;
+        if (lo >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls) {
     (void)version;
@@ -623,7 +646,8 @@ int ll_serve_run(ll_model *model, const ll_serve_options *o, ll_error *err) {
                      (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_UNESCAPE_CALLBACK, unescape_path,
+                         NULL, MHD_OPTION_END);
     if (!d) {
         ll_fail(err, LL_ERR_IO, "cannot listen on %s port %d: %s (is the port in use?)", o->host, o->port,
                 strerror(errno));

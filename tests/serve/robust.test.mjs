@@ -286,15 +286,17 @@ function malformedCases() {
         cases.push({ what: `${chunked ? 'chunked ' : ''}body of ${n} bytes on ${path}`, path, status: 413, chunked,
           body: `{"prompt": "${'a'.repeat(n)}"}`, mentions: 'limit' });
   // unknown endpoints
-  for (const path of ['/', '/v1', '/v1/', '/v2/completions', '/v1/completions/', '/v1/completion', '/V1/COMPLETIONS', '/v1/embeddings',
-    '/v1/models/logitlab', '/../etc/passwd', '/%00', '/health/', '/metrics/x', '/' + 'a'.repeat(2000)])
+  // ('/' is the playground; a %00 stays escaped, so '/%00' and '/health%00' are no route, not '/' and '/health')
+  for (const path of ['/v1', '/v1/', '/v2/completions', '/v1/completions/', '/v1/completion', '/V1/COMPLETIONS', '/v1/embeddings',
+    '/v1/models/logitlab', '/../etc/passwd', '/%00', '/health%00', '/v1/models%00x', '/health/', '/metrics/x',
+    '/' + 'a'.repeat(2000), '/nothing.js'])
     for (const method of ['GET', 'POST'])
       cases.push({ what: `${method} ${path.slice(0, 40)}`, method, path, status: 404, body: method === 'POST' ? '{}' : undefined });
   // wrong methods
   for (const path of ['/v1/completions', '/v1/chat/completions', '/tokenize', '/detokenize', '/completions', '/chat/completions'])
     for (const method of ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])
       cases.push({ what: `${method} ${path}`, method, path, status: 405, mentions: method });
-  for (const path of ['/v1/models', '/models', '/metrics', '/health'])
+  for (const path of ['/v1/models', '/models', '/metrics', '/health', '/'])
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH'])
       cases.push({ what: `${method} ${path}`, method, path, status: 405, body: '{}', mentions: method });
   // the API key
