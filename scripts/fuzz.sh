@@ -27,6 +27,10 @@ all="fuzz_gguf fuzz_vocab fuzz_llama2c fuzz_tokbin fuzz_json fuzz_cli fuzz_chat"
 if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libmicrohttpd jansson; then
   all="$all fuzz_serve_request"
 fi
+# server answers as logitlab conform reads them, where conform is built (libcurl)
+if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libcurl jansson; then
+  all="$all fuzz_conform"
+fi
 targets=${*:-$all}
 build=${FUZZ_BUILD:-build-fuzz}
 dir=${FUZZ_DIR:-$build/fuzz}
@@ -146,6 +150,9 @@ if [ -d "$r" ]; then
   printf '{"prompt":"x","profile":"llama.cpp","top_k":40,"min_p":0.05,"repeat_penalty":1.1,"repeat_last_n":64,"mirostat":2,"mirostat_tau":5,"dry_multiplier":0.8,"xtc_probability":0.5,"samplers":"top_k;top_p","trace":true}' >"$r/llamacpp"
   printf '{"prompt":"x","profile":"hf","do_sample":true,"top_k":50,"typical_p":0.9,"repetition_penalty":1.2,"min_tokens":2,"ignore_eos":true,"stop_token_ids":[2]}' >"$r/hf"
 fi
+
+# Server answers as logitlab conform reads them: a recorded run against logitlab serve (bodies split at NUL)
+[ -d "$seeds/fuzz_conform" ] && cp tests/conform/fuzz-seed.bin "$seeds/fuzz_conform/"
 
 # Command lines, one argument per line.
 c=$seeds/fuzz_cli
