@@ -1,5 +1,5 @@
 /*
- * forward.c - the Llama forward pass and its key/value cache.
+ * forward.c - the forward pass and its key/value cache.
  *
  * For each layer, as the math reads:
  *   xb = rmsnorm(x) * w_attn_norm
@@ -10,6 +10,13 @@
  *   xb = rmsnorm(x) * w_ffn_norm
  *   x += (silu(xb Wgate) * (xb Wup)) Wdown
  * then logits = rmsnorm(x) * w_out_norm Wout.
+ * That is Llama; the other architectures (arch.h) are the same pass with
+ * the parts their table row gives, each where the loader put it: q/k/v
+ * biases and per-head q/k norms before RoPE, a sliding window and a
+ * soft-cap on the scores, a norm of each block's output before the
+ * residual add, GELU for SiLU, scaled embeddings, a soft-cap on the
+ * logits. A part the model lacks is NULL or 0, and the step that would
+ * apply it does nothing.
  *
  * A step is a list of rows, each one token of one sequence: a prompt's
  * tokens, or the next token of every sequence a server is generating
@@ -31,6 +38,7 @@
 
 #include "../kernels/kernels.h"
 #include "../kernels/matmul.h"
+#include "../kernels/quant.h"
 #include "model_impl.h"
 
 #define LL_MAX_BATCH LL_BATCH_MAX
@@ -63,8 +71,10 @@ struct ll_context {
     const ll_matmul_kernels *mk;
     const ll_kernels *k;
     float *k_cache, *v_cache; /* [layer][pos][kv_dim] */
-    /* activations for up to LL_MAX_BATCH tokens */
-    float *x, *xb, *xb2, *q, *kk, *vv, *hb, *hb2, *rope; /* rope: [T][rope_dim/2][cos, sin] */
+    /* activations for up to LL_MAX_BATCH tokens; xb: [T][max(dim, q_dim)]
+     * (norms, then attention outputs), q: [T][q_dim],
+     * rope: [variant][LL_MAX_BATCH][rope_dim/2][cos, sin] */
+    float *x, *xb, *xb2, *q, *kk, *vv, *hb, *hb2, *rope;
     float *att;      /* per thread: n_ctx scores */
     float *scratch;  /* per thread matmul scratch */
     float *qbuf;     /* int8 activations for llama2.c models: values and scales */
@@ -111,7 +121,7 @@ ll_context *ll_context_new(const ll_model *m, size_t n_ctx, int n_threads, ll_er
     }
     c->mk = ll_matmul_best();
     c->k = ll_kernels_best();
-    size_t dim = in->dim, kv = in->n_kv_heads * in->head_dim, ffn = in->ffn_dim, B = LL_MAX_BATCH;
+    size_t dim = in->dim, kv = m->kv_dim, qd = m->q_dim, ffn = in->ffn_dim, B = LL_MAX_BATCH;
     size_t L = in->n_layers;
     if (ll_mul_overflows(L * n_ctx, kv) || ll_mul_overflows(L * n_ctx * kv, 4)) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "a KV cache of %zu positions is too large", n_ctx);
@@ -121,14 +131,14 @@ ll_context *ll_context_new(const ll_model *m, size_t n_ctx, int n_threads, ll_er
     c->k_cache = zalloc(L * n_ctx * kv, sizeof(float), err);
     c->v_cache = zalloc(L * n_ctx * kv, sizeof(float), err);
     c->x = zalloc(B * dim, sizeof(float), err);
-    c->xb = zalloc(B * dim, sizeof(float), err);
+    c->xb = zalloc(B * (dim > qd ? dim : qd), sizeof(float), err);
     c->xb2 = zalloc(B * dim, sizeof(float), err);
-    c->q = zalloc(B * dim, sizeof(float), err);
+    c->q = zalloc(B * qd, sizeof(float), err);
     c->kk = zalloc(B * kv, sizeof(float), err);
     c->vv = zalloc(B * kv, sizeof(float), err);
     c->hb = zalloc(B * ffn, sizeof(float), err);
     c->hb2 = zalloc(B * ffn, sizeof(float), err);
-    c->rope = zalloc(B * in->rope_dim, sizeof(float), err);
+    c->rope = zalloc(m->n_rope * B * in->rope_dim, sizeof(float), err);
     c->att_cap = n_ctx;
     c->att = zalloc((size_t)n_threads * n_ctx, sizeof(float), err);
     c->rows = zalloc(B, sizeof *c->rows, err);
@@ -282,19 +292,29 @@ static void matmul_rows(ll_context *c, const ll_weight *w, const float *x, float
     }
 }
 
-/* cos/sin of every rotated pair for each row's position (shared by all
- * layers) */
+/* cos/sin of every rotated pair for each row's position, per RoPE variant
+ * (shared by the layers that use it). ggml's arithmetic: the angle of
+ * pair i is pos * theta_scale^i by repeated multiplication in float, with
+ * theta_scale = base^(-2/n_rot) (the exponent a float, as ggml's), then
+ * divided by the pair's factor and multiplied by the linear scale; cos and
+ * sin times rope_mscale. LongRoPE's factor set follows the row's context
+ * size. */
 static void rope_tables(ll_context *c, size_t T) {
-    const ll_model_info *in = &c->m->info;
-    size_t half = in->rope_dim / 2;
-    float theta_scale = (float)pow((double)in->rope_base, -2.0 / (double)in->rope_dim);
-    for (size_t t = 0; t < T; t++) {
-        float theta = (float)c->rows[t].pos;
-        float *r = c->rope + t * in->rope_dim;
-        for (size_t i = 0; i < half; i++) {
-            r[2 * i] = cosf(theta);
-            r[2 * i + 1] = sinf(theta);
-            theta *= theta_scale;
+    const ll_model *m = c->m;
+    size_t n_rot = m->info.rope_dim, half = n_rot / 2;
+    for (unsigned v = 0; v < m->n_rope; v++) {
+        const ll_rope *R = &m->rope[v];
+        float theta_scale = (float)pow((double)R->base, (double)(-2.0f / (float)n_rot));
+        for (size_t t = 0; t < T; t++) {
+            const float *ff = ll_model_rope_factors(m, v, c->rows[t].owner->n_ctx);
+            float theta = (float)c->rows[t].pos;
+            float *r = c->rope + (v * LL_MAX_BATCH + t) * n_rot;
+            for (size_t i = 0; i < half; i++) {
+                float angle = theta / (ff ? ff[i] : 1.0f) * R->scale;
+                r[2 * i] = cosf(angle) * m->rope_mscale;
+                r[2 * i + 1] = sinf(angle) * m->rope_mscale;
+                theta *= theta_scale;
+            }
         }
     }
 }
@@ -315,8 +335,12 @@ static void rope_apply(const ll_model_info *in, float *vec, size_t n_heads, cons
 
 typedef struct {
     ll_context *c;
+    const ll_layer *L;
     size_t layer, T;
 } attn_job;
+
+/* cap * tanh(s / cap) in ggml's order (callers skip a cap of 0: off) */
+static float softcap(float s, float cap) { return cap * tanhf(s * (1.0f / cap)); }
 
 /* one (row, head) pair per work item, spread over the threads: a row
  * attends to its owner's cached prefix, then (a branch row) to the nodes
@@ -329,28 +353,30 @@ static void attention_part(void *ctx, int part, int n_parts) {
     size_t L = in->n_layers, items = j->T * H;
     size_t a = items * (size_t)part / (size_t)n_parts, b = items * (size_t)(part + 1) / (size_t)n_parts;
     float *att = c->att + (size_t)part * c->att_cap;
-    float scale = 1.0f / sqrtf((float)hd);
+    float scale = c->m->q_scale, cap = c->m->attn_softcap;
+    size_t window = j->L->window, qd = c->m->q_dim;
     for (size_t it = a; it < b; it++) {
         size_t t = it / H, h = it % H, kvh = h / group;
         const fw_row *r = &c->rows[t];
         const ll_context *o = r->owner;
         size_t pos = r->pos, prefix = r->node < 0 ? pos + 1 : o->n_past;
+        size_t first = window && pos >= window ? pos + 1 - window : 0; /* the oldest key it sees */
         const float *kc = o->k_cache + j->layer * o->n_ctx * kv + kvh * hd;
         const float *vc = o->v_cache + j->layer * o->n_ctx * kv + kvh * hd;
 #define NODE(store, p) (o->store + ((size_t)r->path[(p) - prefix] * L + j->layer) * kv + kvh * hd)
-        const float *q = c->q + t * in->dim + h * hd;
-        for (size_t p = 0; p <= pos; p++) {
+        const float *q = c->q + t * qd + h * hd;
+        for (size_t p = first; p <= pos; p++) {
             const float *k = p < prefix ? kc + p * kv : NODE(node_k, p);
             float s = 0.0f;
             for (size_t d = 0; d < hd; d++) s += q[d] * k[d];
-            att[p] = s * scale;
+            att[p] = cap ? softcap(s * scale, cap) : s * scale;
         }
-        float mx = c->k->max(att, pos + 1);
-        double sum = c->k->exp_sum(att, pos + 1, mx, att, NULL);
+        float mx = c->k->max(att + first, pos + 1 - first);
+        double sum = c->k->exp_sum(att + first, pos + 1 - first, mx, att + first, NULL);
         float inv = (float)(1.0 / sum);
-        float *out = c->xb + t * in->dim + h * hd;
+        float *out = c->xb + t * qd + h * hd;
         memset(out, 0, hd * sizeof *out);
-        for (size_t p = 0; p <= pos; p++) {
+        for (size_t p = first; p <= pos; p++) {
             const float *v = p < prefix ? vc + p * kv : NODE(node_v, p);
             float wgt = att[p] * inv;
             for (size_t d = 0; d < hd; d++) out[d] += wgt * v[d];
@@ -364,7 +390,7 @@ static void attention_part(void *ctx, int part, int n_parts) {
 static float *kv_slot(const ll_context *c, size_t t, size_t l, bool value) {
     const fw_row *r = &c->rows[t];
     const ll_context *o = r->owner;
-    size_t kv = c->m->info.n_kv_heads * c->m->info.head_dim;
+    size_t kv = c->m->kv_dim;
     if (r->node >= 0) return (value ? o->node_v : o->node_k) + ((size_t)r->node * c->m->info.n_layers + l) * kv;
     return (value ? o->v_cache : o->k_cache) + (l * o->n_ctx + r->pos) * kv;
 }
@@ -381,6 +407,12 @@ static bool consecutive(const ll_context *c, const int32_t *which, size_t n, siz
     return true;
 }
 
+/* The final soft-cap (Gemma 2), where the model has one. */
+static void softcap_logits(const ll_model *m, float *logits, size_t n) {
+    if (m->final_softcap == 0) return;
+    for (size_t i = 0; i < n; i++) logits[i] = softcap(logits[i], m->final_softcap);
+}
+
 /* The logits of rows which[0..n) of one group: one row, or a long run
  * that wants them all in the caller's consecutive rows (a prompt's
  * logits_all), straight into place; others a few rows at a time through
@@ -392,6 +424,7 @@ static ll_status output_rows(ll_context *c, const int32_t *which, size_t n, ll_e
     if (n == 1 || (n > LL_ONE_TOKEN_ROWS && consecutive(c, which, n, V))) {
         for (size_t i = 0; i < n; i++) rmsnorm(c->xb + i * dim, c->x + (size_t)which[i] * dim, m->output_norm, dim, eps);
         matmul(c, &m->output, c->xb, n, c->rows[which[0]].logits);
+        softcap_logits(m, c->rows[which[0]].logits, n * V);
         return LL_OK;
     }
     if (!c->out && !(c->out = ll_malloc(LL_ONE_TOKEN_ROWS * V * sizeof(float), err))) return LL_ERR_OUT_OF_MEMORY;
@@ -402,6 +435,7 @@ static ll_status output_rows(ll_context *c, const int32_t *which, size_t n, ll_e
         size_t each = ll_matmul_row_group(c->pool, c->mk, &m->output.m);
         for (size_t i = 0; i < k; i += each)
             matmul(c, &m->output, c->xb + i * dim, k - i < each ? k - i : each, c->out + i * V);
+        softcap_logits(m, c->out, k * V);
         for (size_t i = 0; i < k; i++) memcpy(c->rows[which[i0 + i]].logits, c->out + i * V, V * sizeof(float));
     }
     return LL_OK;
@@ -427,43 +461,115 @@ static ll_status logits_rows(ll_context *c, ll_error *err) {
     return LL_OK;
 }
 
+/* x = the token's embedding row, times embed_scale where the
+ * architecture scales it (Gemma: sqrt(dim)) */
+static void embed_rows(ll_context *c, const int32_t *tokens, size_t T) {
+    const ll_model *m = c->m;
+    size_t dim = m->info.dim;
+    for (size_t t = 0; t < T; t++) {
+        float *x = c->x + t * dim;
+        ll_weight_row(&m->tok_embd, (size_t)tokens[t], x);
+        if (m->embed_scale != 1.0f)
+            for (size_t i = 0; i < dim; i++) x[i] *= m->embed_scale;
+    }
+}
+
+/* out[t] = rmsnorm(x[t]) * w for T rows of n values */
+static void norm_rows(float *out, const float *x, const float *w, size_t n, size_t T, float eps) {
+    for (size_t t = 0; t < T; t++) rmsnorm(out + t * n, x + t * n, w, n, eps);
+}
+
+/* v += bias (none: NULL) */
+static void add_bias(float *v, const float *bias, size_t n) {
+    if (bias)
+        for (size_t i = 0; i < n; i++) v[i] += bias[i];
+}
+
+/* each head of v RMS-normalized with weight w (none: NULL) */
+static void head_norms(float *v, const float *w, size_t n_heads, size_t hd, float eps) {
+    if (w)
+        for (size_t h = 0; h < n_heads; h++) rmsnorm(v + h * hd, v + h * hd, w, hd, eps);
+}
+
+/* x += rmsnorm(y) * post_norm, or x += y where there is no post-norm */
+static void residual_rows(ll_context *c, const float *post_norm, size_t T) {
+    size_t dim = c->m->info.dim;
+    if (post_norm) norm_rows(c->xb2, c->xb2, post_norm, dim, T, c->m->info.rms_eps);
+    for (size_t i = 0; i < T * dim; i++) c->x[i] += c->xb2[i];
+}
+
+/* ggml's GELU on the CPU: the input rounded to FP16 picks the table's
+ * value; 0 at or below -10, the input itself at or above 10 */
+static float gelu_f16(const float *table, float x) {
+    if (x <= -10.0f) return 0.0f;
+    if (x >= 10.0f) return x;
+    return table[ll_fp32_to_fp16(x)];
+}
+
+/* g = act(g) * u over n values */
+static void gate_rows(const ll_model *m, float *g, const float *u, size_t n) {
+    switch (m->act) {
+    case LL_ACT_SILU:
+        for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + ll_expf(-g[i])) * u[i];
+        break;
+    case LL_ACT_GELU_F16:
+        for (size_t i = 0; i < n; i++) g[i] = gelu_f16(m->gelu_table, g[i]) * u[i];
+        break;
+    }
+}
+
+/* x += attention(rmsnorm(x) * w_attn_norm) Wo for layer l */
+static void attention_block(ll_context *c, const ll_layer *L, size_t l, size_t T) {
+    const ll_model *m = c->m;
+    const ll_model_info *in = &m->info;
+    size_t qd = m->q_dim, kv = m->kv_dim, hd = in->head_dim;
+    norm_rows(c->xb, c->x, L->attn_norm, in->dim, T, in->rms_eps);
+    matmul_rows(c, &L->wq, c->xb, c->q);
+    matmul_rows(c, &L->wk, c->xb, c->kk);
+    matmul_rows(c, &L->wv, c->xb, c->vv);
+    for (size_t t = 0; t < T; t++) {
+        float *q = c->q + t * qd, *k = c->kk + t * kv, *v = c->vv + t * kv;
+        add_bias(q, L->bq, qd);
+        add_bias(k, L->bk, kv);
+        add_bias(v, L->bv, kv);
+        head_norms(q, L->q_norm, in->n_heads, hd, in->rms_eps);
+        head_norms(k, L->k_norm, in->n_kv_heads, hd, in->rms_eps);
+        const float *r = c->rope + (L->rope * LL_MAX_BATCH + t) * in->rope_dim;
+        rope_apply(in, q, in->n_heads, r);
+        rope_apply(in, k, in->n_kv_heads, r);
+        memcpy(kv_slot(c, t, l, false), k, kv * sizeof(float));
+        memcpy(kv_slot(c, t, l, true), v, kv * sizeof(float));
+    }
+    attn_job aj = {c, L, l, T};
+    ll_pool_run(c->pool, attention_part, &aj);
+    matmul_rows(c, &L->wo, c->xb, c->xb2);
+    residual_rows(c, L->post_attn_norm, T);
+}
+
+/* x += (act(xb Wgate) * (xb Wup)) Wdown with xb = rmsnorm(x) * w_ffn_norm */
+static void ffn_block(ll_context *c, const ll_layer *L, size_t T) {
+    const ll_model *m = c->m;
+    const ll_model_info *in = &m->info;
+    norm_rows(c->xb, c->x, L->ffn_norm, in->dim, T, in->rms_eps);
+    matmul_rows(c, &L->w_gate, c->xb, c->hb);
+    matmul_rows(c, &L->w_up, c->xb, c->hb2);
+    gate_rows(m, c->hb, c->hb2, T * in->ffn_dim);
+    matmul_rows(c, &L->w_down, c->hb, c->xb2);
+    residual_rows(c, L->post_ffn_norm, T);
+}
+
 /* The forward pass over the T rows planned in c->rows. */
 static ll_status decode_rows(ll_context *c, const int32_t *tokens, size_t T, ll_error *err) {
     const ll_model *m = c->m;
-    const ll_model_info *in = &m->info;
-    size_t dim = in->dim, kv = in->n_kv_heads * in->head_dim, ffn = in->ffn_dim;
-    for (size_t t = 0; t < T; t++) ll_weight_row(&m->tok_embd, (size_t)tokens[t], c->x + t * dim);
+    embed_rows(c, tokens, T);
     rope_tables(c, T);
-    for (size_t l = 0; l < in->n_layers; l++) {
+    for (size_t l = 0; l < m->info.n_layers; l++) {
         /* a layer of a full batch is the longest stretch without a check:
          * on a 110M model at a few thousand positions, well under 0.1 s */
         ll_status st = check_abort(c, l, err);
         if (st != LL_OK) return st;
-        const ll_layer *L = &m->layers[l];
-        for (size_t t = 0; t < T; t++) rmsnorm(c->xb + t * dim, c->x + t * dim, L->attn_norm, dim, in->rms_eps);
-        matmul_rows(c, &L->wq, c->xb, c->q);
-        matmul_rows(c, &L->wk, c->xb, c->kk);
-        matmul_rows(c, &L->wv, c->xb, c->vv);
-        for (size_t t = 0; t < T; t++) {
-            const float *r = c->rope + t * in->rope_dim;
-            rope_apply(in, c->q + t * dim, in->n_heads, r);
-            rope_apply(in, c->kk + t * kv, in->n_kv_heads, r);
-            memcpy(kv_slot(c, t, l, false), c->kk + t * kv, kv * sizeof(float));
-            memcpy(kv_slot(c, t, l, true), c->vv + t * kv, kv * sizeof(float));
-        }
-        attn_job aj = {c, l, T};
-        ll_pool_run(c->pool, attention_part, &aj);
-        matmul_rows(c, &L->wo, c->xb, c->xb2);
-        for (size_t i = 0; i < T * dim; i++) c->x[i] += c->xb2[i];
-        for (size_t t = 0; t < T; t++) rmsnorm(c->xb + t * dim, c->x + t * dim, L->ffn_norm, dim, in->rms_eps);
-        matmul_rows(c, &L->w_gate, c->xb, c->hb);
-        matmul_rows(c, &L->w_up, c->xb, c->hb2);
-        for (size_t i = 0; i < T * ffn; i++) {
-            float g = c->hb[i];
-            c->hb[i] = g / (1.0f + ll_expf(-g)) * c->hb2[i];
-        }
-        matmul_rows(c, &L->w_down, c->hb, c->xb2);
-        for (size_t i = 0; i < T * dim; i++) c->x[i] += c->xb2[i];
+        attention_block(c, &m->layers[l], l, T);
+        ffn_block(c, &m->layers[l], T);
     }
     return logits_rows(c, err);
 }
