@@ -12,13 +12,24 @@
  * with the same parameters: every token is ll_gen_seq_step, the step
  * generate.c's sampling loop takes (generate_impl.h).
  *
- * This is not yet continuous batching in the sense of one batched
- * forward pass for all slots: each slot's step is its own forward pass,
- * so the weights are read once per slot per round. README.md ("Serve")
- * says so; batching the slots needs a forward pass over rows of
- * different contexts (src/model/forward.c).
+ * Continuous batching: a round is one forward step (ll_decode_batch)
+ * over the rows of every busy slot - the next token of each live sequence
+ * and a piece of each new prompt - so the weights are read once for all
+ * of them; a request joins at the next round and leaves when it is done.
+ * The engine's own work context lends the threads; the slots' contexts
+ * only hold caches. A row's numbers never depend on the other rows of
+ * its step (src/model/forward.c), so the tokens are the same alone or
+ * among others.
+ *
+ * Prompt cache: a free slot keeps what its context holds; a request goes
+ * to the slot that shares the longest prefix with its prompt and decodes
+ * only the rest. A position is reused only if it was computed with the
+ * arithmetic a fresh run of this prompt would use (a prompt of more than
+ * 8 tokens is a matrix-matrix product, generated tokens and short prompts
+ * take the one-token arithmetic), so a cached answer is the uncached one.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,18 +107,31 @@ typedef struct {
 
 typedef struct {
     ll_context *ctx;
-    srv_job *job;    /* NULL: free */
+    srv_job *job; /* NULL: free */
     ll_gen_setup su;
     bool su_set;
     srv_seq *seq;
     size_t ns;
-    float *logits;
-    int32_t *parents, *toks, *nodes;
-    size_t *rows;
+    float *logits;           /* [ns][V]: row m holds the next-token logits of live sequence m */
+    int32_t *parents, *toks; /* the rows it asks the next step for (n > 1: token-tree parents) */
+    size_t *rows;            /* per sequence: its row of logits */
+    size_t k;                /* generation rows asked for */
+    size_t prompt_pos;       /* prompt tokens in the context so far */
+    size_t piece;            /* prompt tokens asked for */
     bool prompt_done;
+    /* what the context's prefix holds (the prompt cache), and for each
+     * token whether it was part of a run of more than 8 rows (the GEMM) */
+    int32_t *held;
+    bool *held_run;
+    size_t n_held, cap_held;
+    size_t n_cached; /* prompt tokens the cache saved */
+    /* echo with logprobs: each prompt token's log-prob given the ones before */
+    ll_token_logprobs *prompt_lp;
+    float *piece_logits;
     double t_start, t_first;
     size_t n_generated;
     char *chain_desc;
+    size_t row0, n_rows; /* its rows in the step being built */
 } srv_slot;
 
 #define N_TTFT_BUCKETS 9
@@ -118,6 +142,8 @@ static const double tps_le[N_TPS_BUCKETS] = {1, 5, 10, 25, 50, 100, 250, 500, 10
 struct srv_engine {
     const srv_model *m;
     srv_engine_config cfg;
+    ll_context *work; /* the threads and scratch of every step */
+    ll_batch_row rows[LL_BATCH_MAX];
     srv_slot *slots;
     pthread_t thread;
     bool started;
@@ -128,16 +154,14 @@ struct srv_engine {
     atomic_int stopping;
     int busy;
     /* counters for /metrics */
-    unsigned long long n_requests, n_finished, n_cancelled, n_rejected, prompt_tokens, gen_tokens;
+    unsigned long long n_requests, n_finished, n_cancelled, n_rejected, prompt_tokens, gen_tokens, cached_tokens;
+    unsigned long long n_steps, step_rows; /* forward steps and the rows they held */
     unsigned long long ttft_count[N_TTFT_BUCKETS + 1], tps_count[N_TPS_BUCKETS + 1];
     double ttft_sum, tps_sum;
     unsigned long long ttft_n, tps_n;
 };
 
-static bool slot_abort(void *user) {
-    srv_slot *s = user;
-    return s->job && atomic_load(&s->job->cancelled);
-}
+static bool engine_stopping(void *user);
 
 srv_engine *srv_engine_new(const srv_model *m, const srv_engine_config *cfg, ll_error *err) {
     srv_engine *e = ll_calloc(1, sizeof *e, err);
@@ -149,10 +173,14 @@ srv_engine *srv_engine_new(const srv_model *m, const srv_engine_config *cfg, ll_
     e->slots = ll_calloc((size_t)cfg->parallel, sizeof *e->slots, err);
     e->queue = ll_calloc((size_t)cfg->queue + 1, sizeof *e->queue, err);
     if (!e->slots || !e->queue) goto fail;
+    /* the steps run on the work context's threads; a slot's context only
+     * holds its cache (one thread: no pool threads of its own) */
+    e->work = ll_context_new(m->model, 1, cfg->threads, err);
+    if (!e->work) goto fail;
+    ll_context_set_abort(e->work, engine_stopping, e);
     for (int i = 0; i < cfg->parallel; i++) {
-        e->slots[i].ctx = ll_context_new(m->model, m->n_ctx, cfg->threads, err);
+        e->slots[i].ctx = ll_context_new(m->model, m->n_ctx, 1, err);
         if (!e->slots[i].ctx) goto fail;
-        ll_context_set_abort(e->slots[i].ctx, slot_abort, &e->slots[i]);
     }
     return e;
 fail:
@@ -201,6 +229,27 @@ static json_t *lp_completion_new(void) {
     return lp;
 }
 
+/* echo with logprobs: the prompt's tokens first, the first one with no
+ * log-prob (nothing comes before it), as OpenAI's completions answer.
+ * Returns the bytes they take (the generated tokens' first offset). */
+static size_t lp_completion_prompt(json_t *lp, const srv_slot *s) {
+    const srv_job *j = s->job;
+    const ll_tokenizer *tok = j->model->tok;
+    size_t off = 0;
+    for (size_t p = 0; p < j->n_prompt; p++) {
+        if (p == 0) {
+            json_array_append_new(json_object_get(lp, "tokens"), srv_json_token_text(tok, j->prompt[0]));
+            json_array_append_new(json_object_get(lp, "token_logprobs"), json_null());
+            json_array_append_new(json_object_get(lp, "top_logprobs"), json_null());
+            json_array_append_new(json_object_get(lp, "text_offset"), json_integer(0));
+        } else {
+            lp_completion_add(lp, tok, &s->prompt_lp[p], off);
+        }
+        off += ll_token_to_bytes(tok, j->prompt[p], false, NULL, 0);
+    }
+    return off;
+}
+
 static json_t *lp_chat_entry(const ll_tokenizer *tok, const ll_token_logprobs *x) {
     json_t *o = json_object();
     json_object_set_new(o, "token", srv_json_token_text(tok, x->id));
@@ -226,6 +275,9 @@ static json_t *usage_json(const srv_slot *s) {
     json_object_set_new(u, "prompt_tokens", json_integer((json_int_t)s->job->n_prompt));
     json_object_set_new(u, "completion_tokens", json_integer((json_int_t)gen));
     json_object_set_new(u, "total_tokens", json_integer((json_int_t)(s->job->n_prompt + gen)));
+    json_t *d = json_object();
+    json_object_set_new(d, "cached_tokens", json_integer((json_int_t)s->n_cached));
+    json_object_set_new(u, "prompt_tokens_details", d);
     return u;
 }
 
@@ -306,7 +358,12 @@ static bool stream_start(srv_slot *s) {
             json_object_set_new(c, "delta", d);
         } else {
             json_object_set_new(c, "text", srv_json_text(j->echo_text, j->echo_len));
-            json_object_set_new(c, "logprobs", json_null());
+            json_t *lp = NULL;
+            if (s->prompt_lp) {
+                lp = lp_completion_new();
+                s->seq[i].offset = lp_completion_prompt(lp, s);
+            }
+            json_object_set_new(c, "logprobs", lp ? lp : json_null());
         }
         json_object_set_new(c, "finish_reason", json_null());
         json_t *choices = json_array();
@@ -370,7 +427,7 @@ static void finish_job(srv_engine *e, srv_slot *s) {
                     json_object_set_new(c, "logprobs", lp);
                 } else {
                     json_t *lp = lp_completion_new();
-                    size_t off = j->echo ? j->echo_len : 0;
+                    size_t off = s->prompt_lp ? lp_completion_prompt(lp, s) : j->echo ? j->echo_len : 0;
                     for (size_t k = 0; k < q->g.n; k++) {
                         lp_completion_add(lp, tok, &q->g.lp[k], off);
                         off += ll_token_to_bytes(tok, q->g.lp[k].id, false, NULL, 0);
@@ -448,14 +505,16 @@ static void slot_release(srv_engine *e, srv_slot *s) {
     free(s->logits);
     free(s->parents);
     free(s->toks);
-    free(s->nodes);
     free(s->rows);
+    free(s->prompt_lp);
+    free(s->piece_logits);
     free(s->chain_desc);
     if (s->su_set) ll_gen_setup_free(&s->su);
     srv_job *j = s->job;
-    ll_context *ctx = s->ctx;
-    memset(s, 0, sizeof *s);
-    s->ctx = ctx;
+    /* the context and what it holds stay: the prompt cache */
+    srv_slot keep = {.ctx = s->ctx, .held = s->held, .held_run = s->held_run, .n_held = s->n_held,
+                     .cap_held = s->cap_held};
+    *s = keep;
     srv_job_unref(j);
     pthread_mutex_lock(&e->mu);
     e->busy--;
@@ -463,16 +522,66 @@ static void slot_release(srv_engine *e, srv_slot *s) {
 }
 
 /* The early stop a step checks after each token: the server is stopping
- * (the sequence ends "interrupted" with the tokens it has). A cancelled
- * request is the context's abort callback (slot_abort) instead: it gets no
- * answer at all. */
+ * (the sequence ends "interrupted" with the tokens it has). It is also the
+ * work context's abort callback: a stopping server interrupts a step. */
 static bool engine_stopping(void *user) {
     srv_engine *e = user;
     return atomic_load(&e->stopping);
 }
 
+/* ---- the prompt cache ---- */
+
+/* Records that the context's prefix grew by n tokens. */
+static bool held_push(srv_slot *s, const int32_t *t, size_t n, bool run) {
+    if (s->n_held + n > s->cap_held) {
+        size_t cap = s->cap_held ? s->cap_held : 256;
+        while (cap < s->n_held + n) cap *= 2;
+        int32_t *h = realloc(s->held, cap * sizeof *h);
+        if (h) s->held = h;
+        bool *r = h ? realloc(s->held_run, cap * sizeof *r) : NULL;
+        if (r) s->held_run = r;
+        if (!h || !r) {
+            s->n_held = 0; /* forget the cache rather than hold a wrong one */
+            return false;
+        }
+        s->cap_held = cap;
+    }
+    memcpy(s->held + s->n_held, t, n * sizeof *t);
+    for (size_t i = 0; i < n; i++) s->held_run[s->n_held + i] = run;
+    s->n_held += n;
+    return true;
+}
+
+/* How many of the prompt's first tokens a slot can reuse: they match what
+ * its context holds, each was computed with the arithmetic a fresh run of
+ * this prompt would use (a run of more than 8 tokens for a longer prompt,
+ * one token at a time for a short one), and what is left is decoded the
+ * same way (more than 8 tokens, or a short prompt's last). A request that
+ * wants the prompt's log-probs decodes all of it. */
+static size_t reusable(const srv_slot *s, const srv_job *j) {
+    size_t n = j->n_prompt;
+    if (n == 0 || (j->echo && j->logprobs >= 0)) return 0;
+    bool run = n > 8;
+    size_t most = run ? n - 9 : n - 1, r = 0;
+    while (r < most && r < s->n_held && s->held[r] == j->prompt[r] && s->held_run[r] == run) r++;
+    return r;
+}
+
+/* The next piece of a prompt with `left` tokens to go: at most a step's
+ * rows, and never 8 or fewer after a longer piece, so every token of a
+ * prompt of more than 8 goes through the matrix-matrix product, as when
+ * it is decoded alone. */
+static size_t prompt_piece(size_t left) {
+    if (left <= LL_BATCH_MAX) return left;
+    return left - LL_BATCH_MAX <= 8 ? left - 9 : LL_BATCH_MAX;
+}
+
+/* ---- a request in a slot ---- */
+
 static ll_status slot_start(srv_engine *e, srv_slot *s, srv_job *j, ll_error *err) {
+    (void)e;
     s->job = j;
+    s->t_start = ll_now_seconds();
     j->gp.on_text = on_text;
     j->gp.user = s;
     ll_lm lm;
@@ -488,9 +597,8 @@ static ll_status slot_start(srv_engine *e, srv_slot *s, srv_job *j, ll_error *er
     s->logits = ll_malloc(ns * V * sizeof(float), err);
     s->parents = ll_calloc(ns, sizeof(int32_t), err);
     s->toks = ll_calloc(ns, sizeof(int32_t), err);
-    s->nodes = ll_calloc(ns, sizeof(int32_t), err);
     s->rows = ll_calloc(ns, sizeof(size_t), err);
-    if (!s->seq || !s->logits || !s->parents || !s->toks || !s->nodes || !s->rows) return LL_ERR_OUT_OF_MEMORY;
+    if (!s->seq || !s->logits || !s->parents || !s->toks || !s->rows) return LL_ERR_OUT_OF_MEMORY;
     for (size_t i = 0; i < ns; i++) {
         srv_seq *q = &s->seq[i];
         st = ll_gen_seq_init(&q->g, (int32_t)i, &s->su, &j->gp, j->model->tok, j->prompt, j->n_prompt, V, err);
@@ -509,8 +617,15 @@ static ll_status slot_start(srv_engine *e, srv_slot *s, srv_job *j, ll_error *er
         s->chain_desc = malloc(n + 1);
         if (s->chain_desc) ll_chain_describe(s->seq[0].g.chain, s->chain_desc, n + 1);
     }
-    ll_context_tree_clear(s->ctx);
-    return ll_context_rewind(s->ctx, 0, err);
+    if (j->n_prompt == 0) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "the prompt has no tokens");
+    if (j->echo && j->logprobs >= 0 && j->kind != SRV_CHAT) {
+        s->prompt_lp = ll_calloc(j->n_prompt, sizeof *s->prompt_lp, err);
+        s->piece_logits = ll_malloc((size_t)LL_BATCH_MAX * V * sizeof(float), err);
+        if (!s->prompt_lp || !s->piece_logits) return LL_ERR_OUT_OF_MEMORY;
+    }
+    s->n_cached = s->prompt_pos = reusable(s, j);
+    s->n_held = s->prompt_pos;
+    return ll_context_rewind(s->ctx, s->prompt_pos, err);
 }
 
 /* Time to first token, for /metrics. */
@@ -526,44 +641,37 @@ static void note_first_token(srv_engine *e, srv_slot *s) {
     pthread_mutex_unlock(&e->mu);
 }
 
-/* One step of a busy slot: the prompt, or a token of every live sequence.
- * Returns false when the request is over (answered). */
-static bool slot_step(srv_engine *e, srv_slot *s) {
+static void count_cancelled(srv_engine *e, srv_job *j) {
+    srv_job_finish(j, 499);
+    pthread_mutex_lock(&e->mu);
+    e->n_cancelled++;
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* A request the server stops: its sequences end "interrupted" with what
+ * they have, and it is answered. */
+static void slot_interrupt(srv_engine *e, srv_slot *s) {
+    srv_job *j = s->job;
+    bool started = s->prompt_done;
+    for (size_t i = 0; i < s->ns; i++) {
+        if (s->seq[i].g.done) continue;
+        ll_gen_seq_end(&s->seq[i].g, LL_STOP_INTERRUPTED);
+        if (j->stream && started) stream_token(s, i, false, NULL);
+    }
+    if (j->stream && !started) stream_start(s);
+    finish_job(e, s);
+}
+
+/* Before a step, a slot that is generating picks the next token of each
+ * live sequence from the logits the last step left (and streams it); the
+ * ones not done become its rows. Returns false when the request is over
+ * (answered). */
+static bool slot_sample(srv_engine *e, srv_slot *s) {
     srv_job *j = s->job;
     ll_error err;
     ll_error_clear(&err);
-    size_t V = j->model->n_vocab, ns = s->ns;
-    bool stopping = atomic_load(&e->stopping);
-    if (atomic_load(&j->cancelled) && !stopping) {
-        /* the client went away: nobody reads the answer */
-        srv_job_finish(j, 499);
-        pthread_mutex_lock(&e->mu);
-        e->n_cancelled++;
-        pthread_mutex_unlock(&e->mu);
-        return false;
-    }
-    if (!s->prompt_done) {
-        ll_status st = stopping ? LL_ERR_INTERRUPTED : ll_context_decode(s->ctx, j->prompt, j->n_prompt, s->logits, NULL, &err);
-        if (st == LL_ERR_INTERRUPTED) {
-            for (size_t i = 0; i < ns; i++) ll_gen_seq_end(&s->seq[i].g, LL_STOP_INTERRUPTED);
-            if (j->stream) stream_start(s);
-            finish_job(e, s);
-            return false;
-        }
-        if (st != LL_OK) {
-            fail_job(j, st == LL_ERR_OUT_OF_MEMORY ? 500 : 400, err.message);
-            return false;
-        }
-        for (size_t i = 1; i < ns; i++) memcpy(s->logits + i * V, s->logits, V * sizeof(float));
-        s->prompt_done = true;
-        if (j->stream && !stream_start(s)) {
-            fail_job(j, 500, "out of memory");
-            return false;
-        }
-        return true;
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < ns; i++) {
+    size_t V = j->model->n_vocab, k = 0;
+    for (size_t i = 0; i < s->ns; i++) {
         srv_seq *q = &s->seq[i];
         if (q->g.done) continue;
         int32_t t;
@@ -590,45 +698,158 @@ static bool slot_step(srv_engine *e, srv_slot *s) {
         s->toks[k] = t;
         s->rows[i] = k++;
     }
+    s->k = k;
     if (k == 0) {
         finish_job(e, s);
-        return false;
-    }
-    ll_status st;
-    if (ns == 1) {
-        st = ll_context_decode(s->ctx, s->toks, 1, s->logits, NULL, &err);
-    } else {
-        st = ll_context_decode_tree(s->ctx, s->parents, s->toks, k, s->logits, s->nodes, &err);
-        for (size_t i = 0, m = 0; st == LL_OK && i < ns; i++)
-            if (!s->seq[i].g.done) s->seq[i].node = s->nodes[m++];
-    }
-    if (st == LL_ERR_INTERRUPTED) {
-        /* the server stops (a cancelled request ends at the next step) */
-        for (size_t i = 0; i < ns; i++) {
-            if (s->seq[i].g.done) continue;
-            ll_gen_seq_end(&s->seq[i].g, LL_STOP_INTERRUPTED);
-            if (j->stream) stream_token(s, i, false, NULL);
-        }
-        if (atomic_load(&j->cancelled) && !atomic_load(&e->stopping)) {
-            srv_job_finish(j, 499);
-            pthread_mutex_lock(&e->mu);
-            e->n_cancelled++;
-            pthread_mutex_unlock(&e->mu);
-            return false;
-        }
-        finish_job(e, s);
-        return false;
-    }
-    if (st != LL_OK) {
-        fail_job(j, 500, err.message);
         return false;
     }
     return true;
 }
 
+/* The rows a slot wants in the next step: its generated tokens, or the
+ * next piece of its prompt (the last token's logits to s->logits, every
+ * token's when the prompt's log-probs are asked for). */
+static size_t slot_want(const srv_slot *s) {
+    return s->prompt_done ? s->k : prompt_piece(s->job->n_prompt - s->prompt_pos);
+}
+
+static void slot_rows(srv_engine *e, srv_slot *s, size_t row0) {
+    srv_job *j = s->job;
+    size_t V = j->model->n_vocab, n = slot_want(s);
+    s->row0 = row0;
+    s->n_rows = n;
+    for (size_t i = 0; i < n; i++) {
+        ll_batch_row *r = &e->rows[row0 + i];
+        if (s->prompt_done) {
+            *r = (ll_batch_row){s->ctx, s->toks[i], s->ns == 1 ? LL_BATCH_APPEND : s->parents[i], -1,
+                                s->logits + i * V};
+        } else {
+            size_t p = s->prompt_pos + i;
+            bool last = p + 1 == j->n_prompt;
+            *r = (ll_batch_row){s->ctx, j->prompt[p], LL_BATCH_APPEND, -1,
+                                last ? s->logits : s->prompt_lp ? s->piece_logits + i * V : NULL};
+        }
+    }
+}
+
+/* After a step that went well: the slot's prompt went on (and may be
+ * complete: its first chunk streams), or its sequences' new nodes. */
+static bool slot_advance(srv_engine *e, srv_slot *s) {
+    srv_job *j = s->job;
+    size_t V = j->model->n_vocab, n = s->n_rows;
+    (void)e;
+    if (s->prompt_done) {
+        if (s->ns == 1) {
+            held_push(s, s->toks, 1, false);
+        } else {
+            for (size_t i = 0, m = 0; i < s->ns; i++)
+                if (!s->seq[i].g.done) s->seq[i].node = e->rows[s->row0 + m++].node;
+        }
+        return true;
+    }
+    for (size_t i = 0; s->prompt_lp && i < n; i++) {
+        size_t p = s->prompt_pos + i;
+        if (p + 1 < j->n_prompt)
+            ll_gen_logprobs_raw(s->piece_logits + i * V, V, j->prompt[p + 1], (size_t)j->logprobs,
+                                &s->prompt_lp[p + 1]);
+    }
+    held_push(s, j->prompt + s->prompt_pos, n, n > 8);
+    s->prompt_pos += n;
+    if (s->prompt_pos < j->n_prompt) return true;
+    if (s->prompt_lp) ll_gen_logprobs_raw(s->logits, V, j->prompt[0], 0, &s->prompt_lp[0]);
+    for (size_t i = 1; i < s->ns; i++) memcpy(s->logits + i * V, s->logits, V * sizeof(float));
+    s->prompt_done = true;
+    if (j->stream && !stream_start(s)) {
+        fail_job(j, 500, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+/* One forward step over rows [0, n) of the slots in `in` (their row0 and
+ * n_rows set). A failure that is no stop is retried slot by slot, so a
+ * bad request fails alone. Slots whose request ended are released. */
+static void run_step(srv_engine *e, srv_slot **in, size_t n_in, size_t n) {
+    ll_error err;
+    ll_error_clear(&err);
+    ll_status st = ll_decode_batch(e->work, e->rows, n, &err);
+    pthread_mutex_lock(&e->mu);
+    e->n_steps++;
+    e->step_rows += n;
+    pthread_mutex_unlock(&e->mu);
+    for (size_t i = 0; i < n_in; i++) {
+        srv_slot *s = in[i];
+        ll_status si = st;
+        if (st != LL_OK && st != LL_ERR_INTERRUPTED && n_in > 1) {
+            ll_error_clear(&err);
+            si = ll_decode_batch(e->work, e->rows + s->row0, s->n_rows, &err);
+        }
+        bool live;
+        if (si == LL_ERR_INTERRUPTED) {
+            slot_interrupt(e, s);
+            live = false;
+        } else if (si != LL_OK) {
+            fail_job(s->job, si == LL_ERR_OUT_OF_MEMORY ? 500 : 400, err.message);
+            live = false;
+        } else {
+            live = slot_advance(e, s);
+        }
+        if (!live) slot_release(e, s);
+    }
+}
+
+/* A round: every generating slot samples its next tokens, then all the
+ * rows the busy slots want go through as few steps as fit (LL_BATCH_MAX
+ * rows each): usually one. */
+static void round_robin(srv_engine *e) {
+    int P = e->cfg.parallel;
+    srv_slot *in[256];
+    size_t n_in = 0, n = 0;
+    for (int i = 0; i < P; i++) {
+        srv_slot *s = &e->slots[i];
+        if (!s->job) continue;
+        if (atomic_load(&s->job->cancelled) && !atomic_load(&e->stopping)) {
+            /* the client went away: nobody reads the answer */
+            count_cancelled(e, s->job);
+            slot_release(e, s);
+            continue;
+        }
+        if (atomic_load(&e->stopping)) {
+            slot_interrupt(e, s);
+            slot_release(e, s);
+            continue;
+        }
+        if (s->prompt_done && !slot_sample(e, s)) {
+            slot_release(e, s);
+            continue;
+        }
+        size_t want = slot_want(s);
+        if (n + want > LL_BATCH_MAX) {
+            run_step(e, in, n_in, n);
+            n_in = n = 0;
+        }
+        slot_rows(e, s, n);
+        n += want;
+        in[n_in++] = s;
+    }
+    if (n) run_step(e, in, n_in, n);
+}
+
+/* The free slot for a request: the one whose cache saves the most. */
+static srv_slot *pick_slot(srv_engine *e, const srv_job *j) {
+    srv_slot *best = NULL;
+    size_t best_r = 0;
+    for (int i = 0; i < e->cfg.parallel; i++) {
+        srv_slot *s = &e->slots[i];
+        if (s->job) continue;
+        size_t r = reusable(s, j);
+        if (!best || r > best_r) best = s, best_r = r;
+    }
+    return best;
+}
+
 static void *scheduler(void *arg) {
     srv_engine *e = arg;
-    int P = e->cfg.parallel;
     for (;;) {
         pthread_mutex_lock(&e->mu);
         while (!atomic_load(&e->stopping) && e->busy == 0 && e->q_len == 0) pthread_cond_wait(&e->cv, &e->mu);
@@ -649,10 +870,9 @@ static void *scheduler(void *arg) {
             }
         }
         /* new requests join at this round */
-        for (int i = 0; i < P && e->q_len; i++) {
-            srv_slot *s = &e->slots[i];
-            if (s->job) continue;
+        while (e->q_len && e->busy < e->cfg.parallel) {
             srv_job *j = e->queue[e->q_head];
+            srv_slot *s = pick_slot(e, j);
             e->q_head = (e->q_head + 1) % ((size_t)e->cfg.queue + 1);
             e->q_len--;
             e->busy++;
@@ -662,14 +882,15 @@ static void *scheduler(void *arg) {
             if (slot_start(e, s, j, &err) != LL_OK) {
                 fail_job(j, err.status == LL_ERR_OUT_OF_MEMORY ? 500 : 400, err.message);
                 slot_release(e, s);
+            } else {
+                pthread_mutex_lock(&e->mu);
+                e->cached_tokens += s->n_cached;
+                pthread_mutex_unlock(&e->mu);
             }
             pthread_mutex_lock(&e->mu);
         }
         pthread_mutex_unlock(&e->mu);
-        for (int i = 0; i < P; i++) {
-            srv_slot *s = &e->slots[i];
-            if (s->job && !slot_step(e, s)) slot_release(e, s);
-        }
+        round_robin(e);
     }
     return NULL;
 }
@@ -718,7 +939,12 @@ void srv_engine_stop(srv_engine *e) {
 
 void srv_engine_free(srv_engine *e) {
     if (!e) return;
-    for (int i = 0; e->slots && i < e->cfg.parallel; i++) ll_context_free(e->slots[i].ctx);
+    for (int i = 0; e->slots && i < e->cfg.parallel; i++) {
+        ll_context_free(e->slots[i].ctx);
+        free(e->slots[i].held);
+        free(e->slots[i].held_run);
+    }
+    ll_context_free(e->work);
     free(e->slots);
     free(e->queue);
     pthread_mutex_destroy(&e->mu);
@@ -751,6 +977,12 @@ void srv_engine_metrics(srv_engine *e, char **buf, size_t *len, size_t *cap) {
                    "# TYPE logitlab_requests_rejected_total counter\nlogitlab_requests_rejected_total %llu\n"
                    "# HELP logitlab_prompt_tokens_total prompt tokens of accepted requests\n"
                    "# TYPE logitlab_prompt_tokens_total counter\nlogitlab_prompt_tokens_total %llu\n"
+                   "# HELP logitlab_prompt_tokens_cached_total prompt tokens the prompt cache saved\n"
+                   "# TYPE logitlab_prompt_tokens_cached_total counter\nlogitlab_prompt_tokens_cached_total %llu\n"
+                   "# HELP logitlab_steps_total forward steps (each one batch of rows of every busy slot)\n"
+                   "# TYPE logitlab_steps_total counter\nlogitlab_steps_total %llu\n"
+                   "# HELP logitlab_step_rows_total rows of all steps (rows per step: the batch size)\n"
+                   "# TYPE logitlab_step_rows_total counter\nlogitlab_step_rows_total %llu\n"
                    "# HELP logitlab_generated_tokens_total tokens generated (finished requests)\n"
                    "# TYPE logitlab_generated_tokens_total counter\nlogitlab_generated_tokens_total %llu\n"
                    "# HELP logitlab_queue_depth requests waiting for a slot\n"
@@ -759,7 +991,8 @@ void srv_engine_metrics(srv_engine *e, char **buf, size_t *len, size_t *cap) {
                    "# TYPE logitlab_slots_busy gauge\nlogitlab_slots_busy %d\n"
                    "# HELP logitlab_slots slots (--parallel)\n"
                    "# TYPE logitlab_slots gauge\nlogitlab_slots %d\n",
-                   e->n_requests, e->n_finished, e->n_cancelled, e->n_rejected, e->prompt_tokens, e->gen_tokens, e->q_len,
+                   e->n_requests, e->n_finished, e->n_cancelled, e->n_rejected, e->prompt_tokens, e->cached_tokens,
+                   e->n_steps, e->step_rows, e->gen_tokens, e->q_len,
                    e->busy, e->cfg.parallel);
     histogram(buf, len, cap, "logitlab_time_to_first_token_seconds", "from queued to the first generated token", ttft_le,
               N_TTFT_BUCKETS, e->ttft_count, e->ttft_sum, e->ttft_n);

@@ -84,7 +84,9 @@ test('completion: text, usage and the tokens of logitlab generate', async () => 
   assert.equal(r.object, 'text_completion');
   assert.equal(r.choices.length, 1);
   assert.equal(r.choices[0].finish_reason, 'length');
-  assert.deepEqual(r.usage, { prompt_tokens: 4, completion_tokens: 12, total_tokens: 16 });
+  const { prompt_tokens_details: details, ...usage } = r.usage;
+  assert.deepEqual(usage, { prompt_tokens: 4, completion_tokens: 12, total_tokens: 16 });
+  assert.ok(details.cached_tokens >= 0 && details.cached_tokens < 4, JSON.stringify(details));
   const cli = cliGenerate(['--profile', 'openai', '--max-new-tokens', '12', '--seed', '5', '--temperature', '0.8', '--top-p', '0.9']);
   assert.deepEqual(ids(r.choices[0]), cli[0].tokens);
   assert.equal(r.choices[0].text, cli[0].text);
@@ -103,7 +105,9 @@ test('completion streamed: the same text, usage last, then [DONE]', async () => 
   }
   assert.equal(text, plain.choices[0].text);
   assert.equal(finish, 'length');
-  assert.deepEqual(usage, plain.usage);
+  // (how much of the prompt the cache saved depends on what the slots held before)
+  const counts = (u) => [u.prompt_tokens, u.completion_tokens, u.total_tokens];
+  assert.deepEqual(counts(usage), counts(plain.usage));
 });
 
 test('chat: plain and streamed give the same message', async () => {
@@ -285,6 +289,69 @@ test('16 clients at once: each answer equal to the same request alone', async ()
   for (const q of reqs) alone.push(await run(q));
   const together = await Promise.all(reqs.map(run));
   assert.deepEqual(together, alone);
+});
+
+const LONG = 'And God said, Let there be light: and there was light. And God saw the light, that it was good';
+
+test('prompt cache: a prompt that shares a prefix reuses it, and the answer is the uncached one', async () => {
+  const first = await complete({ prompt: LONG, max_tokens: 6, seed: 4, temperature: 0.8 });
+  assert.equal(first.usage.prompt_tokens_details.cached_tokens, 0);
+  const more = LONG + ': and God divided the light from the darkness';
+  const second = await complete({ prompt: more, max_tokens: 8, seed: 4, temperature: 0.8, trace: true, trace_top: 1 });
+  const cached = second.usage.prompt_tokens_details.cached_tokens;
+  assert.ok(cached >= 20 && cached <= second.usage.prompt_tokens - 9, `cached ${cached} of ${second.usage.prompt_tokens}`);
+  const cli = execFileSync(BIN, ['generate', '-p', more, '--json', '--threads', '1', '--profile', 'openai',
+    '--max-new-tokens', '8', '--seed', '4', '--temperature', '0.8'], { encoding: 'utf8' });
+  assert.deepEqual(ids(second.choices[0]), JSON.parse(cli).results[0].tokens);
+  const m = await raw(main, '/metrics', { method: 'GET' });
+  assert.match(m.text, /^logitlab_prompt_tokens_cached_total [1-9]/m);
+});
+
+test('echo with logprobs: the prompt\'s tokens and log-probs come first', async () => {
+  const plain = await complete({ prompt: LONG, max_tokens: 4, seed: 1, logprobs: 2 });
+  const r = await complete({ prompt: LONG, max_tokens: 4, seed: 1, logprobs: 2, echo: true });
+  const lp = r.choices[0].logprobs, n = r.usage.prompt_tokens;
+  assert.equal(r.usage.prompt_tokens_details.cached_tokens, 0); // the prompt's log-probs need every position
+  assert.equal(lp.tokens.length, n + 4);
+  assert.equal(lp.token_logprobs[0], null);
+  assert.equal(lp.top_logprobs[0], null);
+  for (let i = 1; i < n + 4; i++) {
+    assert.ok(lp.token_logprobs[i] <= 0, `token ${i}: ${lp.token_logprobs[i]}`);
+    const top = Object.values(lp.top_logprobs[i]);
+    assert.ok(top.length >= 1 && top.length <= 2);
+    // the best alternative is at least as likely as the token that came
+    assert.ok(Math.max(...top) >= lp.token_logprobs[i] - 1e-6);
+  }
+  for (let i = 1; i < n + 4; i++) assert.ok(lp.text_offset[i] >= lp.text_offset[i - 1]);
+  assert.ok(r.choices[0].text.startsWith(LONG));
+  // the generated part is the answer without echo
+  assert.deepEqual(lp.tokens.slice(n), plain.choices[0].logprobs.tokens);
+  assert.deepEqual(lp.token_logprobs.slice(n), plain.choices[0].logprobs.token_logprobs);
+  assert.equal(r.choices[0].text.slice(LONG.length), plain.choices[0].text);
+});
+
+test('continuous batching: 16 slots, long and short prompts, one step for all; each answer as alone', async () => {
+  const wide = await startServer(['--parallel', '16']);
+  try {
+    const wc = new OpenAI({ baseURL: `${wide.url}/v1`, apiKey: 'none', maxRetries: 0, timeout: 60000 });
+    const prompts = [PROMPT, LONG, 'The LORD is my shepherd; I shall not want. He maketh me to lie down in green pastures', 'Amen'];
+    const reqs = Array.from({ length: 16 }, (_, i) => ({
+      prompt: prompts[i % 4], max_tokens: 10 + (i % 7), seed: 7 * i, temperature: 0.7 + 0.05 * (i % 4),
+      top_k: 40, n: i % 5 === 0 ? 2 : 1, logprobs: i % 3 === 0 ? 2 : undefined,
+    }));
+    const run = async (q) => (await wc.completions.create({ model: 'logitlab', ...q })).choices.map((c) => [c.text, c.logprobs]);
+    const alone = [];
+    for (const q of reqs) alone.push(await run(q));
+    const metric = async (name) => Number((await raw(wide, '/metrics', { method: 'GET' })).text.match(new RegExp(`^${name} (\\d+)`, 'm'))[1]);
+    const steps0 = await metric('logitlab_steps_total'), rows0 = await metric('logitlab_step_rows_total');
+    const together = await Promise.all(reqs.map(run));
+    assert.deepEqual(together, alone);
+    const steps = (await metric('logitlab_steps_total')) - steps0, rows = (await metric('logitlab_step_rows_total')) - rows0;
+    // alone, a step holds one row (or one prompt); together, many rows share a step
+    assert.ok(rows / steps > 2, `${rows} rows in ${steps} steps`);
+  } finally {
+    wide.proc.kill('SIGKILL');
+  }
 });
 
 test('a full queue is a 503, and the server keeps serving', async () => {
