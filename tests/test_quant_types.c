@@ -48,8 +48,8 @@ static void find_tables(void) {
         tables[n_tables++] = &ll_matmul_avx2;
 #endif
 #ifdef LL_HAVE_AVX512
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq"))
         tables[n_tables++] = &ll_matmul_avx512;
 #endif
 }
@@ -108,7 +108,7 @@ static void hand_blocks(void) {
     CHECK(y[31] == 31 * 0.125f + 2, "Q5_1 value 31: 31 * 0.125 + 2, got %g", y[31]);
 
     /* a subnormal scale and a negative one go through unchanged */
-    put16(b, 0x0001); /* 2^-24 */
+    put16(b, 0x0001);     /* 2^-24 */
     put16(b + 2, 0xC200); /* -3 */
     ll_dequantize_row_ref(LL_T_Q5_1, b, y, 32);
     CHECK(y[0] == 31 * 0x1p-24f + -3.0f && y[5] == 10 * 0x1p-24f - 3.0f, "Q5_1 with a subnormal d: %g %g", y[0], y[5]);
@@ -150,8 +150,8 @@ static void decoders_match(void) {
             CHECK(memcmp(got, ref + 256, 256 * sizeof(float)) == 0, "%s dequant %s at 256: not the reference's bits",
                   tables[k]->name, tname(type));
             tables[k]->dequant(type, row, 1024, 96, got);
-            CHECK(memcmp(got, ref + 1024, 96 * sizeof(float)) == 0, "%s dequant %s of a 96-value tail",
-                  tables[k]->name, tname(type));
+            CHECK(memcmp(got, ref + 1024, 96 * sizeof(float)) == 0, "%s dequant %s of a 96-value tail", tables[k]->name,
+                  tname(type));
         }
     }
 }
@@ -218,15 +218,15 @@ static void matvec_tables_agree(void) {
                 tables[k]->matvec_q(type, w, rb, n, &qb[k].v, y[k], 3, 36);
                 tables[k]->matvec_q(type, w, rb, n, &qb[k].v, y[k], 36, 37);
                 tables[k]->matvec_q(type, w, rb, n, &qb[k].v, y[k], 0, 3);
-                CHECK(memcmp(y[k], y[0], sizeof y[k]) == 0, "%s matvec_q %s n %zu: not the scalar bits", tables[k]->name,
-                      tname(type), n);
+                CHECK(memcmp(y[k], y[0], sizeof y[k]) == 0, "%s matvec_q %s n %zu: not the scalar bits",
+                      tables[k]->name, tname(type), n);
             }
             for (size_t i = 0; i < ROWS; i++) {
                 double mag, r = ref_dot(type, w + i * rb, n, &qb[0], &mag);
                 /* float rounding of n/4 partial products, each add in float */
                 double tol = 4e-7 * mag * (2.0 + log2((double)n)) + 1e-30;
-                CHECK(fabs((double)y[0][i] - r) <= tol, "%s n %zu row %zu: %.9g vs %.9g (tol %.3g)", tname(type), n,
-                      i, (double)y[0][i], r, tol);
+                CHECK(fabs((double)y[0][i] - r) <= tol, "%s n %zu row %zu: %.9g vs %.9g (tol %.3g)", tname(type), n, i,
+                      (double)y[0][i], r, tol);
             }
         }
     }
@@ -308,8 +308,8 @@ static void quantizers_round_trip(void) {
             float bound = (type == LL_T_Q5_0 ? 1.0f : 0.5f) * step + 0.004f * amax;
             for (int j = 0; j < 32; j++) {
                 float e = fabsf(y[32 * blk + j] - x[32 * blk + j]);
-                CHECK(e <= bound, "%s round trip block %zu value %d: %g vs %g (step %g)",
-                      tname(type), blk, j, y[32 * blk + j], x[32 * blk + j], step);
+                CHECK(e <= bound, "%s round trip block %zu value %d: %g vs %g (step %g)", tname(type), blk, j,
+                      y[32 * blk + j], x[32 * blk + j], step);
             }
         }
     }
@@ -399,13 +399,18 @@ static ll_status write_model(const char *path, bool as_f32, ll_error *err) {
     const char *toks[VOCAB];
     float scores[VOCAB];
     int32_t ttype[VOCAB];
+    /* <unk> <s> </s> (unknown, control), the 256 byte tokens, then pieces */
     for (int i = 0; i < VOCAB; i++) {
-        if (i < 3)
-            snprintf(text[i], sizeof text[i], "%s", i == 0 ? "<unk>" : i == 1 ? "<s>" : "</s>"), ttype[i] = i ? 3 : 2;
-        else if (i < 259)
-            snprintf(text[i], sizeof text[i], "<0x%02X>", (unsigned)(i - 3)), ttype[i] = 6;
-        else
-            snprintf(text[i], sizeof text[i], "\xe2\x96\x81w%d", i), ttype[i] = 1;
+        if (i < 3) {
+            snprintf(text[i], sizeof text[i], "%s", i == 0 ? "<unk>" : i == 1 ? "<s>" : "</s>");
+            ttype[i] = i == 0 ? 2 : 3;
+        } else if (i < 259) {
+            snprintf(text[i], sizeof text[i], "<0x%02X>", (unsigned)(i - 3));
+            ttype[i] = 6;
+        } else {
+            snprintf(text[i], sizeof text[i], "\xe2\x96\x81w%d", i);
+            ttype[i] = 1;
+        }
         toks[i] = text[i];
         scores[i] = -(float)i;
     }
@@ -419,12 +424,11 @@ static ll_status write_model(const char *path, bool as_f32, ll_error *err) {
         const char *name;
         size_t cols, rows;
         float scale, offset;
-    } tensors[] = {{"token_embd", DIM, VOCAB, 1.0f, 0.0f},  {"output_norm", DIM, 1, 0.1f, 1.0f},
-                   {"attn_norm", DIM, 1, 0.1f, 1.0f},       {"attn_q", DIM, DIM, 0.3f, 0.0f},
-                   {"attn_k", DIM, DIM, 0.3f, 0.0f},        {"attn_v", DIM, DIM, 0.3f, 0.0f},
-                   {"attn_output", DIM, DIM, 0.2f, 0.0f},   {"ffn_norm", DIM, 1, 0.1f, 1.0f},
-                   {"ffn_gate", DIM, FFN, 0.2f, 0.0f},      {"ffn_up", DIM, FFN, 0.2f, 0.0f},
-                   {"ffn_down", FFN, DIM, 0.2f, 0.0f}};
+    } tensors[] = {
+        {"token_embd", DIM, VOCAB, 1.0f, 0.0f}, {"output_norm", DIM, 1, 0.1f, 1.0f}, {"attn_norm", DIM, 1, 0.1f, 1.0f},
+        {"attn_q", DIM, DIM, 0.3f, 0.0f},       {"attn_k", DIM, DIM, 0.3f, 0.0f},    {"attn_v", DIM, DIM, 0.3f, 0.0f},
+        {"attn_output", DIM, DIM, 0.2f, 0.0f},  {"ffn_norm", DIM, 1, 0.1f, 1.0f},    {"ffn_gate", DIM, FFN, 0.2f, 0.0f},
+        {"ffn_up", DIM, FFN, 0.2f, 0.0f},       {"ffn_down", FFN, DIM, 0.2f, 0.0f}};
     ll_status st = LL_OK;
     size_t which = 0;
     float *f = malloc((size_t)FFN * VOCAB * sizeof *f);
@@ -434,8 +438,10 @@ static ll_status write_model(const char *path, bool as_f32, ll_error *err) {
             bool global = k < 2;
             if (global != (l < 0)) continue;
             char name[64];
-            if (global) snprintf(name, sizeof name, "%s.weight", tensors[k].name);
-            else snprintf(name, sizeof name, "blk.%d.%s.weight", l, tensors[k].name);
+            if (global)
+                snprintf(name, sizeof name, "%s.weight", tensors[k].name);
+            else
+                snprintf(name, sizeof name, "blk.%d.%s.weight", l, tensors[k].name);
             size_t n = tensors[k].cols * tensors[k].rows;
             for (size_t i = 0; i < n; i++) f[i] = tensors[k].offset + tensors[k].scale * rnd();
             uint64_t ne[2] = {tensors[k].cols, tensors[k].rows};
@@ -447,12 +453,16 @@ static ll_status write_model(const char *path, bool as_f32, ll_error *err) {
             uint32_t type = types[which++ % LL_ARRAY_LEN(types)];
             ll_quantize_row(type, f, q, n);
             if (as_f32) ll_dequantize_row_ref(type, q, f, n);
-            st = as_f32 ? ll_gguf_add_tensor(w, name, LL_T_F32, ne, dims, f) : ll_gguf_add_tensor(w, name, type, ne, dims, q);
+            st = as_f32 ? ll_gguf_add_tensor(w, name, LL_T_F32, ne, dims, f)
+                        : ll_gguf_add_tensor(w, name, type, ne, dims, q);
         }
     }
-    if (!f || !q) st = ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory writing %s", path);
-    else if (st != LL_OK) ll_fail(err, st, "cannot add a tensor to %s", path);
-    else st = ll_gguf_write(w, path, err);
+    if (!f || !q)
+        st = ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory writing %s", path);
+    else if (st != LL_OK)
+        ll_fail(err, st, "cannot add a tensor to %s", path);
+    else
+        st = ll_gguf_write(w, path, err);
     free(f);
     free(q);
     ll_gguf_writer_free(w);
