@@ -228,6 +228,23 @@ static void matvec_tables_agree(void) {
                 CHECK(fabs((double)y[0][i] - r) <= tol, "%s n %zu row %zu: %.9g vs %.9g (tol %.3g)", tname(type), n, i,
                       (double)y[0][i], r, tol);
             }
+            /* the float-activation matvec (where the quantized vector does
+             * not fit the scratch): dequantize + dot, float rounding only */
+            static float wf[4096];
+            for (size_t k = 0; k < n_tables; k++) {
+                tables[k]->matvec(type, w, rb, n, x, y[k], 0, ROWS);
+                for (size_t i = 0; i < ROWS; i++) {
+                    ll_dequantize_row_ref(type, w + i * rb, wf, n);
+                    double s = 0, mag = 0;
+                    for (size_t c = 0; c < n; c++) {
+                        s += (double)wf[c] * x[c];
+                        mag += fabs((double)wf[c] * x[c]);
+                    }
+                    CHECK(fabs(y[k][i] - s) <= 1e-6 * mag * log2(2.0 * (double)n),
+                          "%s float matvec %s n %zu row %zu: %.9g vs %.9g", tables[k]->name, tname(type), n, i,
+                          (double)y[k][i], s);
+                }
+            }
         }
     }
 }
