@@ -29,10 +29,9 @@ static const struct {
     const char *name;
     double tol;
 } files[] = {
-    {"llama3-F32", 1e-4}, {"llama3-Q8_0", 3e-2}, {"llama3-Q4_K_M", 3e-2}, {"qwen2-F32", 1e-4},
-    {"qwen2-Q8_0", 3e-2}, {"qwen2-Q4_K_M", 3e-2}, {"qwen3-F32", 1e-4},    {"qwen3-Q8_0", 3e-2},
-    {"gemma2-F32", 1e-3}, {"gemma2-Q8_0", 3e-2},  {"gemma3-F32", 1e-3},   {"gemma3-Q8_0", 3e-2},
-    {"phi3-F32", 1e-4},   {"phi3-Q8_0", 3e-2},
+    {"llama3-F32", 1e-4},   {"llama3-Q8_0", 3e-2}, {"llama3-Q4_K_M", 3e-2}, {"qwen2-F32", 1e-4},  {"qwen2-Q8_0", 3e-2},
+    {"qwen2-Q4_K_M", 3e-2}, {"qwen3-F32", 1e-4},   {"qwen3-Q8_0", 3e-2},    {"gemma2-F32", 1e-3}, {"gemma2-Q8_0", 3e-2},
+    {"gemma3-F32", 1e-3},   {"gemma3-Q8_0", 3e-2}, {"phi3-F32", 1e-4},      {"phi3-Q8_0", 3e-2},
 };
 
 static int b64v(char c) {
@@ -115,8 +114,9 @@ static void compare_greedy(const char *file, const char *mode, const lj_value *g
             if (logits[k] > logits[best]) best = (int32_t)k;
         s->decided++;
         s->agreed += best == (int32_t)lj_num(lj_get(g, "token"));
-        CHECK(best == (int32_t)lj_num(lj_get(g, "token")), "%s (%s): greedy from pos %zu picks %d, llama.cpp %g (margin %g)",
-              file, mode, from_pos, best, lj_num(lj_get(g, "token")), lj_num(lj_get(g, "margin")));
+        CHECK(best == (int32_t)lj_num(lj_get(g, "token")),
+              "%s (%s): greedy from pos %zu picks %d, llama.cpp %g (margin %g)", file, mode, from_pos, best,
+              lj_num(lj_get(g, "token")), lj_num(lj_get(g, "margin")));
     }
 }
 
@@ -210,8 +210,8 @@ static void chat_render(const char *file) {
         size_t n = msgs->n < 8 ? msgs->n : 8;
         for (size_t i = 0; i < n; i++)
             mm[i] = (ll_chat_message){lj_get(msgs->items[i], "role")->str, lj_get(msgs->items[i], "content")->str};
-        ll_status st = ll_chat_apply_style(tmpl, LL_CHAT_LLAMACPP, mm, n, lj_get(cr, "add_assistant")->b, &out, NULL,
-                                           &err);
+        ll_status st =
+            ll_chat_apply_style(tmpl, LL_CHAT_LLAMACPP, mm, n, lj_get(cr, "add_assistant")->b, &out, NULL, &err);
         const char *want = lj_get(cr, "result")->str;
         CHECK(st == LL_OK, "%s: chat template (%s): %s", file, ll_chat_family(tmpl) ? ll_chat_family(tmpl) : "?",
               err.message);
@@ -234,7 +234,7 @@ typedef struct {
     const char *drop_key;
     const char *set_key; /* with set_str, set_u32 or set_f32 (the first given) */
     const char *set_str;
-    long long set_u32;   /* NO_U32: not this one */
+    long long set_u32; /* NO_U32: not this one */
     double set_f32;
     const char *drop_tensor;
     const char *cut_tensor; /* keeps cut_to elements of its last dimension */
@@ -263,9 +263,15 @@ static ll_status copy_edited(const ll_gguf *g, const edit *e, const char *path, 
             tmp[kv->v.s.len] = 0;
             st = ll_gguf_add_str(w, kv->key, tmp);
             break;
-        case LL_GGUF_UINT32: st = ll_gguf_add_u32(w, kv->key, (uint32_t)kv->v.u); break;
-        case LL_GGUF_FLOAT32: st = ll_gguf_add_f32(w, kv->key, (float)kv->v.f); break;
-        case LL_GGUF_BOOL: st = ll_gguf_add_bool(w, kv->key, kv->v.b); break;
+        case LL_GGUF_UINT32:
+            st = ll_gguf_add_u32(w, kv->key, (uint32_t)kv->v.u);
+            break;
+        case LL_GGUF_FLOAT32:
+            st = ll_gguf_add_f32(w, kv->key, (float)kv->v.f);
+            break;
+        case LL_GGUF_BOOL:
+            st = ll_gguf_add_bool(w, kv->key, kv->v.b);
+            break;
         case LL_GGUF_ARRAY:
             if (kv->arr_type == LL_GGUF_STRING) {
                 const char **v = malloc(kv->arr_n * sizeof *v);
@@ -284,21 +290,25 @@ static ll_status copy_edited(const ll_gguf *g, const edit *e, const char *path, 
                 /* the values in the file need not be 4-byte aligned: copy them */
                 void *v = malloc(kv->arr_n * 4 + 1);
                 if (v) memcpy(v, kv->arr_data, kv->arr_n * 4);
-                st = !v                                   ? LL_ERR_OUT_OF_MEMORY
+                st = !v                                ? LL_ERR_OUT_OF_MEMORY
                      : kv->arr_type == LL_GGUF_FLOAT32 ? ll_gguf_add_arr_f32(w, kv->key, v, kv->arr_n)
-                                                          : ll_gguf_add_arr_i32(w, kv->key, v, kv->arr_n);
+                                                       : ll_gguf_add_arr_i32(w, kv->key, v, kv->arr_n);
                 free(v);
             } else {
                 st = ll_fail(err, LL_ERR_FORMAT, "test: array key %s of type %d", kv->key, (int)kv->arr_type);
             }
             break;
-        default: st = ll_fail(err, LL_ERR_FORMAT, "test: key %s of type %d", kv->key, (int)kv->type);
+        default:
+            st = ll_fail(err, LL_ERR_FORMAT, "test: key %s of type %d", kv->key, (int)kv->type);
         }
     }
     if (st == LL_OK && e->set_key) {
-        if (e->set_str) st = ll_gguf_add_str(w, e->set_key, e->set_str);
-        else if (e->set_u32 >= 0) st = ll_gguf_add_u32(w, e->set_key, (uint32_t)e->set_u32);
-        else st = ll_gguf_add_f32(w, e->set_key, (float)e->set_f32);
+        if (e->set_str)
+            st = ll_gguf_add_str(w, e->set_key, e->set_str);
+        else if (e->set_u32 >= 0)
+            st = ll_gguf_add_u32(w, e->set_key, (uint32_t)e->set_u32);
+        else
+            st = ll_gguf_add_f32(w, e->set_key, (float)e->set_f32);
     }
     for (uint64_t i = 0; i < g->n_tensors && st == LL_OK; i++) {
         const ll_gguf_tensor *t = &g->tensors[i];
@@ -364,13 +374,14 @@ static void hostile_files(void) {
     /* bad shapes: a q/k norm of half a head, a fused QKV one row short, a
      * fused gate/up with only the gate */
     hostile("qwen3-F32", &(edit){.cut_tensor = "blk.1.attn_k_norm.weight", .cut_to = 32, .set_u32 = NO_U32},
-            LL_ERR_FORMAT, (const char *[]){"tensor 'blk.1.attn_k_norm.weight' has shape [32, 1], expected [64, 1]", NULL});
-    hostile("phi3-F32", &(edit){.cut_tensor = "blk.0.attn_qkv.weight", .cut_to = 255, .set_u32 = NO_U32},
-            LL_ERR_FORMAT, (const char *[]){"tensor 'blk.0.attn_qkv.weight' has shape [128, 255], expected [128, 256]", NULL});
+            LL_ERR_FORMAT,
+            (const char *[]){"tensor 'blk.1.attn_k_norm.weight' has shape [32, 1], expected [64, 1]", NULL});
+    hostile("phi3-F32", &(edit){.cut_tensor = "blk.0.attn_qkv.weight", .cut_to = 255, .set_u32 = NO_U32}, LL_ERR_FORMAT,
+            (const char *[]){"tensor 'blk.0.attn_qkv.weight' has shape [128, 255], expected [128, 256]", NULL});
     hostile("phi3-F32", &(edit){.cut_tensor = "blk.0.ffn_up.weight", .cut_to = 256, .set_u32 = NO_U32}, LL_ERR_FORMAT,
             (const char *[]){"tensor 'blk.0.ffn_up.weight' has shape [128, 256], expected [128, 512]", NULL});
-    hostile("gemma3-F32", &(edit){.cut_tensor = "blk.2.attn_k.weight", .cut_to = 128, .set_u32 = NO_U32},
-            LL_ERR_FORMAT, (const char *[]){"tensor 'blk.2.attn_k.weight' has shape [128, 128], expected [128, 64]", NULL});
+    hostile("gemma3-F32", &(edit){.cut_tensor = "blk.2.attn_k.weight", .cut_to = 128, .set_u32 = NO_U32}, LL_ERR_FORMAT,
+            (const char *[]){"tensor 'blk.2.attn_k.weight' has shape [128, 128], expected [128, 64]", NULL});
     /* keys: a required window, the head size that the width cannot give,
      * unequal key and value heads, soft-caps and RoPE scaling */
     hostile("gemma3-F32", &(edit){.drop_key = "gemma3.attention.sliding_window", .set_u32 = NO_U32}, LL_ERR_FORMAT,
@@ -382,9 +393,9 @@ static void hostile_files(void) {
                              "'gemma2.attention.key_length', which would give the head size, is absent", NULL});
     hostile("qwen3-F32", &(edit){.set_key = "qwen3.attention.value_length", .set_u32 = 32}, LL_ERR_UNSUPPORTED,
             (const char *[]){"qwen3.attention.value_length 32 differs from the key head size 64", NULL});
-    hostile("gemma2-F32",
-            &(edit){.set_key = "gemma2.attn_logit_softcapping", .set_u32 = NO_U32, .set_f32 = -1.0},
-            LL_ERR_FORMAT, (const char *[]){"metadata 'gemma2.attn_logit_softcapping' = -1 is invalid", "0 for off", NULL});
+    hostile("gemma2-F32", &(edit){.set_key = "gemma2.attn_logit_softcapping", .set_u32 = NO_U32, .set_f32 = -1.0},
+            LL_ERR_FORMAT,
+            (const char *[]){"metadata 'gemma2.attn_logit_softcapping' = -1 is invalid", "0 for off", NULL});
     hostile("gemma3-F32", &(edit){.set_key = "gemma3.rope.scaling.type", .set_str = "yarn", .set_u32 = NO_U32},
             LL_ERR_UNSUPPORTED,
             (const char *[]){"metadata 'gemma3.rope.scaling.type' = 'yarn' is not supported (supported: none, linear, "
@@ -400,7 +411,8 @@ static void hostile_files(void) {
     hostile("llama3-F32", &(edit){.cut_tensor = "rope_freqs.weight", .cut_to = 16, .set_u32 = NO_U32}, LL_ERR_FORMAT,
             (const char *[]){"tensor 'rope_freqs.weight' has shape [16, 1], expected [32, 1]", NULL});
     hostile("phi3-F32", &(edit){.cut_tensor = "rope_factors_short.weight", .cut_to = 11, .set_u32 = NO_U32},
-            LL_ERR_FORMAT, (const char *[]){"tensor 'rope_factors_short.weight' has shape [11, 1], expected [12, 1]", NULL});
+            LL_ERR_FORMAT,
+            (const char *[]){"tensor 'rope_factors_short.weight' has shape [11, 1], expected [12, 1]", NULL});
 }
 
 /* What the loader made of each file's keys: the numbers the forward pass
@@ -464,8 +476,10 @@ static void export_roundtrip(const char *file) {
             ll_context_decode(cb, ids, n, NULL, b, &err) == LL_OK) {
             double md = 0;
             for (size_t i = 0; i < n * V; i++) md = fmax(md, fabs((double)a[i] - b[i]));
-            if (types[ti] == 0) CHECK(md == 0, "%s exported as F32: logits differ by %g", file, md);
-            else CHECK(md < 0.1, "%s exported as Q8_0: logits differ by %g", file, md);
+            if (types[ti] == 0)
+                CHECK(md == 0, "%s exported as F32: logits differ by %g", file, md);
+            else
+                CHECK(md < 0.1, "%s exported as Q8_0: logits differ by %g", file, md);
         } else {
             CHECK(false, "%s exported: decode: %s", file, err.message);
         }

@@ -17,15 +17,9 @@
 static const ll_arch arch_rows[] = {
     /* Llama 1-3 (3.1's frequency scaling via rope_freqs), Mistral: the
      * plain block, adjacent-pair RoPE */
-    {.name = "llama",
-     .models = "Llama 1/2/3, Mistral",
-     .act = LL_ACT_SILU,
-     .rope_factors = LL_ROPE_FACTORS_FREQS},
+    {.name = "llama", .models = "Llama 1/2/3, Mistral", .act = LL_ACT_SILU, .rope_factors = LL_ROPE_FACTORS_FREQS},
     /* Qwen2/2.5: biases on q, k and v */
-    {.name = "qwen2",
-     .models = "Qwen2, Qwen2.5",
-     .features = LL_ARCH_ROPE_NEOX | LL_ARCH_QKV_BIAS,
-     .act = LL_ACT_SILU},
+    {.name = "qwen2", .models = "Qwen2, Qwen2.5", .features = LL_ARCH_ROPE_NEOX | LL_ARCH_QKV_BIAS, .act = LL_ACT_SILU},
     /* Qwen3: per-head q/k RMSNorm instead of biases */
     {.name = "qwen3", .models = "Qwen3", .features = LL_ARCH_ROPE_NEOX | LL_ARCH_QK_NORM, .act = LL_ACT_SILU},
     /* Gemma 2: scaled embeddings, GeGLU, post-norms, both soft-caps
@@ -65,13 +59,7 @@ static const ll_layer_tensor layer_tensors[] = {
     {"attn_q.weight", 0, LL_ARCH_FUSED_QKV, LL_DIM_WIDTH, 1, {LL_DIM_Q}, {F(wq)}},
     {"attn_k.weight", 0, LL_ARCH_FUSED_QKV, LL_DIM_WIDTH, 1, {LL_DIM_KV}, {F(wk)}},
     {"attn_v.weight", 0, LL_ARCH_FUSED_QKV, LL_DIM_WIDTH, 1, {LL_DIM_KV}, {F(wv)}},
-    {"attn_qkv.weight",
-     LL_ARCH_FUSED_QKV,
-     0,
-     LL_DIM_WIDTH,
-     3,
-     {LL_DIM_Q, LL_DIM_KV, LL_DIM_KV},
-     {F(wq), F(wk), F(wv)}},
+    {"attn_qkv.weight", LL_ARCH_FUSED_QKV, 0, LL_DIM_WIDTH, 3, {LL_DIM_Q, LL_DIM_KV, LL_DIM_KV}, {F(wq), F(wk), F(wv)}},
     {"attn_q.bias", LL_ARCH_QKV_BIAS, 0, LL_DIM_Q, 0, {0}, {F(bq)}},
     {"attn_k.bias", LL_ARCH_QKV_BIAS, 0, LL_DIM_KV, 0, {0}, {F(bk)}},
     {"attn_v.bias", LL_ARCH_QKV_BIAS, 0, LL_DIM_KV, 0, {0}, {F(bv)}},
