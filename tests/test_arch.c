@@ -493,6 +493,95 @@ static void export_roundtrip(const char *file) {
     unlink(path);
 }
 
+/* Branches (beams, parallel samples) that run past the sliding windows,
+ * and rows of two contexts in one step (ll_decode_batch): a row gets the
+ * logits of the same tokens decoded one at a time, bit for bit (every row
+ * takes the one-token arithmetic, and its attention reads only its own
+ * path). */
+static void branches_and_batches(const char *file) {
+    char gguf[1024];
+    path_of(gguf, sizeof gguf, file, ".gguf");
+    ll_error err;
+    ll_model *m = ll_model_load(gguf, NULL, &err);
+    CHECK(m != NULL, "%s: %s", file, err.message);
+    if (!m) return;
+    enum { N = 40, PREFIX = 8 };
+    size_t V = ll_model_get_info(m)->n_vocab;
+    int32_t ids[N];
+    for (size_t i = 0; i < N; i++) ids[i] = (int32_t)((i * 37 + 11) % V);
+    float *ref = malloc(N * V * sizeof *ref), *two = malloc(2 * V * sizeof *two);
+    ll_context *a = ll_context_new(m, 64, 2, &err), *b = ll_context_new(m, 64, 2, &err);
+    ll_context *c = ll_context_new(m, 64, 2, &err);
+    bool ok = ref && two && a && b && c;
+    for (size_t i = 0; ok && i < N; i++) ok = ll_context_decode(a, &ids[i], 1, ref + i * V, NULL, &err) == LL_OK;
+    CHECK(ok, "%s: one at a time: %s", file, err.message);
+    /* a chain of branch nodes after an 8-token prefix, each step with a
+     * sibling that differs */
+    for (size_t i = 0; ok && i < PREFIX; i++) ok = ll_context_decode(b, &ids[i], 1, two, NULL, &err) == LL_OK;
+    int32_t prev = -1;
+    size_t differ = 0;
+    for (size_t i = PREFIX; ok && i < N; i++) {
+        int32_t parents[2] = {prev, prev}, toks[2] = {ids[i], (ids[i] + 1) % (int32_t)V}, nodes[2];
+        ok = ll_context_decode_tree(b, parents, toks, 2, two, nodes, &err) == LL_OK;
+        for (size_t k = 0; ok && k < V; k++) differ += two[k] != ref[i * V + k];
+        prev = nodes[0];
+    }
+    CHECK(ok && differ == 0, "%s: branches past the window: %zu logits differ from one at a time (%s)", file, differ,
+          ok ? "" : err.message);
+    /* two contexts, one row each per step */
+    ll_context_rewind(a, 0, &err);
+    differ = 0;
+    for (size_t i = 0; ok && i < N; i++) {
+        ll_batch_row rows[2] = {{.ctx = a, .token = ids[i], .parent = LL_BATCH_APPEND, .logits = two},
+                                {.ctx = c, .token = ids[i], .parent = LL_BATCH_APPEND, .logits = two + V}};
+        ok = ll_decode_batch(a, rows, 2, &err) == LL_OK;
+        for (size_t k = 0; ok && k < 2 * V; k++) differ += two[k] != ref[i * V + k % V];
+    }
+    CHECK(ok && differ == 0, "%s: two contexts per step: %zu logits differ from one at a time (%s)", file, differ,
+          ok ? "" : err.message);
+    free(ref);
+    free(two);
+    ll_context_free(a);
+    ll_context_free(b);
+    ll_context_free(c);
+    ll_model_free(m);
+}
+
+/* LongRoPE picks its factors by the context's size, as llama.cpp: a
+ * context of at most rope.scaling.original_context_length (128) positions
+ * uses the short factors, a longer one the long factors (the file's own
+ * 512 positions, the reference). Position 0 does not turn, so it is the
+ * same in both. */
+static void longrope_by_context(void) {
+    char gguf[1024];
+    path_of(gguf, sizeof gguf, "phi3-F32", ".gguf");
+    ll_error err;
+    ll_model *m = ll_model_load(gguf, NULL, &err);
+    CHECK(m != NULL, "phi3-F32: %s", err.message);
+    if (!m) return;
+    size_t V = ll_model_get_info(m)->n_vocab, sizes[3] = {128, 129, 512};
+    int32_t ids[6] = {1, 403, 407, 261, 378, 11};
+    float *l[3];
+    for (size_t s = 0; s < 3; s++) {
+        l[s] = malloc(6 * V * sizeof(float));
+        ll_context *c = ll_context_new(m, sizes[s], 1, &err);
+        CHECK(c && l[s] && ll_context_decode(c, ids, 6, NULL, l[s], &err) == LL_OK, "phi3 n_ctx %zu: %s", sizes[s],
+              err.message);
+        ll_context_free(c);
+    }
+    size_t d128 = 0, d129 = 0, d0 = 0;
+    for (size_t k = 0; k < 6 * V; k++) {
+        d128 += l[0][k] != l[2][k];
+        d129 += l[1][k] != l[2][k];
+        d0 += k < V && l[0][k] != l[2][k];
+    }
+    CHECK(d128 > 0 && d0 == 0, "phi3: a 128-position context uses the short factors (%zu logits differ, %zu at pos 0)",
+          d128, d0);
+    CHECK(d129 == 0, "phi3: a 129-position context uses the long factors, as 512 does (%zu logits differ)", d129);
+    for (size_t s = 0; s < 3; s++) free(l[s]);
+    ll_model_free(m);
+}
+
 int main(int argc, char **argv) {
     /* an argument picks one file (for debugging) */
     for (size_t i = 0; i < LL_ARRAY_LEN(files); i++)
@@ -506,6 +595,9 @@ int main(int argc, char **argv) {
         }
         info_fields();
         hostile_files();
+        static const char *const windowed[] = {"gemma2-F32", "gemma3-Q8_0", "llama3-Q4_K_M"};
+        for (size_t i = 0; i < LL_ARRAY_LEN(windowed); i++) branches_and_batches(windowed[i]);
+        longrope_by_context();
     }
     return tu_finish("arch");
 }
