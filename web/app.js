@@ -69,6 +69,9 @@ function asValue(text) {
 function sideFields(side) {
   const b = { profile: side.profile };
   for (const [k, v] of Object.entries(side.values)) b[k] = asValue(v);
+  // the seed the page shows, always: the server draws a random one for a
+  // request without it, and a view must repeat exactly
+  if (b.seed === undefined && paramMeta(side, 'seed')) b.seed = asValue(seedOf(side));
   if (side.samplers) b.samplers = side.samplers.slice();
   return b;
 }

@@ -123,6 +123,9 @@ struct run {
     char *stop;  /* a piece of the greedy text */
     size_t stop_len, stop_at;
     char *stop_why;
+    /* judged before the probes that compare with seed 7's answer: without
+     * a working seed, that answer is one random draw among many */
+    bool seed_honoured;
 };
 
 /* ---- small helpers ---- */
@@ -280,6 +283,13 @@ static cf_verdict judge_greedy_sample(const run *r, const probe_row *p, char **e
         return CF_IGNORED;
     }
     char *e = diff_text("not the greedy text: differs", g, s);
+    if (!r->seed_honoured) {
+        /* it did not force the greedy text; whether it did something else
+         * cannot be told when seed 7 is no fixed draw */
+        *ev = e ? cf_msgf("%s (the seed is not honoured, so it is not compared with seed 7's text)", e) : NULL;
+        free(e);
+        return CF_IGNORED;
+    }
     *ev = e ? cf_msgf("%s (nor the text of seed 7 without %s)", e, p->param) : NULL;
     free(e);
     return CF_WRONG;
@@ -1059,6 +1069,7 @@ static int run_probes(run *r, cf_report *rep, char **err) {
     }
     for (size_t i = 0; i < N_PROBES; i++) {
         judge_probe(r, &probes[i], &rep->results[0], &rep->results[i]);
+        if (probes[i].judge == judge_seed) r->seed_honoured = rep->results[i].verdict == CF_HONOURED;
         rep->n_results++;
     }
     rep->n_requests = r->n_requests;

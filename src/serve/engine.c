@@ -288,6 +288,8 @@ static json_t *answer_head(const srv_job *j, bool chunk) {
                                                                      : "text_completion"));
     json_object_set_new(o, "created", json_integer(j->created));
     json_object_set_new(o, "model", json_string(j->model->id));
+    /* logitlab's: the seed the request ran with (drawn when it gave none) */
+    json_object_set_new(o, "seed", json_integer((json_int_t)j->gp.sampling.seed));
     return o;
 }
 

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "../sampling/tables.h"
 #include "serve_impl.h"
@@ -456,6 +458,22 @@ static void param_of_message(const char *msg, char *param, size_t cap) {
         memcpy(param, word, n + 1);
 }
 
+/* A seed from the kernel's random source, in [1, 2^32 - 1] (every
+ * profile's valid range; llama2.c's starts at 1). */
+static int64_t random_seed(void) {
+    uint32_t v = 0;
+    while (v == 0) {
+        if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
+            /* no kernel source: the clock and a counter, still different per request */
+            static atomic_uint count;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            v = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec * 2654435761u ^ atomic_fetch_add(&count, 1) * 40503u;
+        }
+    }
+    return (int64_t)v;
+}
+
 bool srv_parse_request(srv_job *j, json_t *body, srv_kind kind, const srv_model *m, srv_err *e) {
     char b[LL_QUOTE_MAX];
     if (!json_is_object(body)) return srv_fail(e, 400, NULL, "the request body must be a JSON object, not %s", type_name(body));
@@ -635,6 +653,9 @@ bool srv_parse_request(srv_job *j, json_t *body, srv_kind kind, const srv_model 
         j->gp.eos_ids = j->eos;
         j->gp.n_eos_ids = j->n_eos;
     }
+    /* no seed: a random one, as OpenAI, vLLM and llama.cpp's server sample
+     * differently each time (the answer says which, so it can be repeated) */
+    if (sp->seed < 0) sp->seed = random_seed();
     /* the whole set, as the engine will build it */
     ll_lm lm = {.n_vocab = m->n_vocab, .n_ctx = m->n_ctx};
     ll_gen_setup su;

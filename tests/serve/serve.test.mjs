@@ -173,6 +173,16 @@ test('seed: the same seed the same text, another seed another text', async () =>
   const c = await complete({ max_tokens: 16, seed: 12, temperature: 1 });
   assert.equal(a.choices[0].text, b.choices[0].text);
   assert.notEqual(a.choices[0].text, c.choices[0].text);
+  assert.equal(a.seed, 11);
+  // no seed: a random one each time (as OpenAI, vLLM and llama.cpp's server), said in the answer
+  const free = [];
+  for (let i = 0; i < 4; i++) free.push(await complete({ max_tokens: 16, temperature: 1 }));
+  const seeds = new Set(free.map((r) => r.seed));
+  assert.equal(seeds.size, 4, [...seeds].join(','));
+  assert.ok(new Set(free.map((r) => r.choices[0].text)).size > 1);
+  // the seed an answer names repeats it
+  const again = await complete({ max_tokens: 16, temperature: 1, seed: free[0].seed });
+  assert.equal(again.choices[0].text, free[0].choices[0].text);
 });
 
 test('stop and max_tokens', async () => {
