@@ -606,7 +606,7 @@ static void convert_usage(FILE *f) {
     fputs("usage: logitlab convert -m MODEL [--tokenizer tokenizer.bin] -o OUT.gguf [--type T] [--name NAME]\n"
           "                        [--description TEXT] [--license TEXT]\n"
           "Writes MODEL (GGUF, or a llama2.c checkpoint with its tokenizer.bin) as a llama GGUF that\n"
-          "llama.cpp also reads. --type: F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K (default Q8_0); norms stay F32.\n",
+          "llama.cpp also reads. --type: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K (default Q8_0); norms stay F32.\n",
           f);
 }
 
@@ -645,12 +645,13 @@ int ll_cmd_convert(int argc, char **argv) {
         const char *n;
         uint32_t t;
     } types[] = {{"F32", LL_T_F32},   {"F16", LL_T_F16},   {"BF16", LL_T_BF16}, {"Q8_0", LL_T_Q8_0},
-                 {"Q4_0", LL_T_Q4_0}, {"Q4_K", LL_T_Q4_K}, {"Q5_K", LL_T_Q5_K}, {"Q6_K", LL_T_Q6_K}};
+                 {"Q4_0", LL_T_Q4_0}, {"Q4_1", LL_T_Q4_1}, {"Q5_0", LL_T_Q5_0}, {"Q5_1", LL_T_Q5_1},
+                 {"Q4_K", LL_T_Q4_K}, {"Q5_K", LL_T_Q5_K}, {"Q6_K", LL_T_Q6_K}};
     eo.type = UINT32_MAX;
     for (size_t i = 0; i < LL_ARRAY_LEN(types); i++)
         if (!strcmp(type_s, types[i].n)) eo.type = types[i].t;
     if (eo.type == UINT32_MAX) {
-        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "--type %s is not one of F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K", LL_Q(type_s));
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "--type %s is not one of F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K", LL_Q(type_s));
         return report("convert", &err);
     }
     if (!model || !out) {

@@ -29,6 +29,9 @@ static uint32_t ftype_of(uint32_t type) {
     case LL_T_F32: return 0;
     case LL_T_F16: return 1;
     case LL_T_Q4_0: return 2;
+    case LL_T_Q4_1: return 3;
+    case LL_T_Q5_0: return 8;
+    case LL_T_Q5_1: return 9;
     case LL_T_Q8_0: return 7;
     case LL_T_Q4_K: return 15; /* Q4_K_M's code: the closest named one */
     case LL_T_Q5_K: return 17;
