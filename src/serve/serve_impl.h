@@ -106,7 +106,7 @@ typedef struct srv_engine srv_engine;
 typedef struct {
     int parallel;      /* slots */
     int queue;         /* requests waiting for a slot, at most */
-    int threads;       /* per slot context */
+    int threads;       /* of the work context that runs every step */
 } srv_engine_config;
 
 srv_engine *srv_engine_new(const srv_model *m, const srv_engine_config *cfg, ll_error *err);

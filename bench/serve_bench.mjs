@@ -1,0 +1,150 @@
+// serve_bench.mjs - what `logitlab serve` does with many users: aggregate
+// generated tokens/s and time to first token at 1, 4 and 8 concurrent
+// streams, and what the server adds to one stream compared with
+// `logitlab generate` on the same model, prompt and length.
+//
+//   node bench/serve_bench.mjs LOGITLAB MODEL [--streams 1,4,8] [--tokens 128]
+//        [--threads 2] [--rounds 3] [--json]
+//
+// Each stream is a streamed completion of exactly --tokens tokens
+// (ignore_eos, temperature 0.8, its own seed). A round runs the streams
+// at once; the aggregate rate is all streams' tokens over the round's wall
+// time, time to first token is per stream (request sent -> first token
+// chunk). The single-stream comparison interleaves `logitlab generate
+// --json` (its generated_tokens_per_second) with one server stream's rate
+// after its first token, round by round, and reports the median of the
+// paired ratios. Medians over rounds; the machine should be otherwise idle.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+function usage(msg) {
+  if (msg) console.error(`serve_bench: ${msg}`);
+  console.error('usage: node bench/serve_bench.mjs LOGITLAB MODEL [--streams 1,4,8] [--tokens 128] [--threads 2] [--rounds 3] [--json]');
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+const opt = { streams: [1, 4, 8], tokens: 128, threads: 2, rounds: 3, json: false };
+const pos = [];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  const int = (lo, hi) => {
+    const v = Number(args[++i]);
+    if (!Number.isInteger(v) || v < lo || v > hi) usage(`${a} ${args[i]} is out of range: valid is [${lo}, ${hi}]`);
+    return v;
+  };
+  if (a === '--streams') {
+    opt.streams = String(args[++i]).split(',').map(Number);
+    if (!opt.streams.every((n) => Number.isInteger(n) && n >= 1 && n <= 64)) usage(`--streams ${args[i]}: whole numbers in [1, 64]`);
+  } else if (a === '--tokens') opt.tokens = int(1, 4096);
+  else if (a === '--threads') opt.threads = int(1, 512);
+  else if (a === '--rounds') opt.rounds = int(1, 100);
+  else if (a === '--json') opt.json = true;
+  else if (a.startsWith('-')) usage(`unknown option ${a}`);
+  else pos.push(a);
+}
+if (pos.length !== 2) usage();
+const [BIN, MODEL] = pos;
+const PROMPT = 'And God said, Let there be light';
+const parallel = Math.max(...opt.streams);
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'logitlab-bench-'));
+  const portFile = join(dir, 'port');
+  const proc = spawn(BIN, ['serve', '-m', MODEL, '--port', '0', '--port-file', portFile, '--threads', String(opt.threads),
+    '--parallel', String(parallel), '--ctx-size', String(64 + opt.tokens)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 1200 && !existsSync(portFile); i++) await sleep(25);
+  if (!existsSync(portFile)) throw new Error('the server did not start');
+  return { proc, url: `http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}` };
+}
+
+// One streamed completion: time to first token, the rate after it, tokens.
+async function stream(url, seed) {
+  const t0 = performance.now();
+  const r = await fetch(`${url}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt: PROMPT, max_tokens: opt.tokens, ignore_eos: true, temperature: 0.8, seed, stream: true }),
+  });
+  if (r.status !== 200) throw new Error(`status ${r.status}: ${await r.text()}`);
+  let first = 0, n = 0, buf = '';
+  const dec = new TextDecoder();
+  for await (const chunk of r.body) {
+    buf += dec.decode(chunk, { stream: true });
+    let k;
+    while ((k = buf.indexOf('\n\n')) >= 0) {
+      const ev = buf.slice(0, k);
+      buf = buf.slice(k + 2);
+      if (!ev.startsWith('data: ') || ev === 'data: [DONE]') continue;
+      const o = JSON.parse(ev.slice(6));
+      if (o.error) throw new Error(o.error.message);
+      for (const c of o.choices) {
+        if (c.text === undefined) continue;
+        n++;
+        if (n === 1) first = performance.now();
+      }
+    }
+  }
+  const end = performance.now();
+  if (n !== opt.tokens) throw new Error(`a stream gave ${n} tokens, not ${opt.tokens}`);
+  return { ttft: (first - t0) / 1000, rate: (n - 1) / ((end - first) / 1000), end };
+}
+
+function generateRate() {
+  const out = execFileSync(BIN, ['generate', '-m', MODEL, '-p', PROMPT, '--json', '--threads', String(opt.threads),
+    '--profile', 'openai', '--max-new-tokens', String(opt.tokens), '--ignore-eos', '--temperature', '0.8', '--seed', '1'],
+  { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return JSON.parse(out).timings.generated_tokens_per_second;
+}
+
+const server = await startServer();
+const result = { model: MODEL, cpu: cpus()[0]?.model, threads: opt.threads, tokens: opt.tokens, rounds: opt.rounds, streams: [] };
+try {
+  await stream(server.url, 0); // warm-up: pages in the weights
+  for (const c of opt.streams) {
+    const agg = [], ttft = [];
+    for (let r = 0; r < opt.rounds; r++) {
+      const t0 = performance.now();
+      const rs = await Promise.all(Array.from({ length: c }, (_, i) => stream(server.url, 1000 * r + i)));
+      const wall = (Math.max(...rs.map((x) => x.end)) - t0) / 1000;
+      agg.push((c * opt.tokens) / wall);
+      ttft.push(...rs.map((x) => x.ttft));
+    }
+    result.streams.push({ streams: c, aggregate_tokens_per_second: median(agg), ttft_median_seconds: median(ttft),
+      ttft_max_seconds: Math.max(...ttft) });
+  }
+  const ratios = [], gen = [], srv = [];
+  for (let r = 0; r < opt.rounds; r++) {
+    const g = generateRate(), s = (await stream(server.url, 7)).rate;
+    gen.push(g);
+    srv.push(s);
+    ratios.push(s / g);
+  }
+  result.single_stream = { generate_tokens_per_second: median(gen), serve_tokens_per_second: median(srv),
+    serve_over_generate: median(ratios) };
+} finally {
+  server.proc.kill('SIGTERM');
+}
+
+const one = result.streams.find((s) => s.streams === 1);
+if (opt.json) {
+  console.log(JSON.stringify(result, null, 2));
+} else {
+  console.log(`${MODEL}: ${opt.tokens} tokens per stream, ${opt.threads} threads, median of ${opt.rounds} rounds (${result.cpu})`);
+  console.log('streams  aggregate tok/s  vs 1 stream  TTFT median  TTFT max');
+  for (const s of result.streams)
+    console.log(`${String(s.streams).padStart(7)}  ${s.aggregate_tokens_per_second.toFixed(1).padStart(15)}  ` +
+      `${one ? (s.aggregate_tokens_per_second / one.aggregate_tokens_per_second).toFixed(2).padStart(10) + 'x' : '          -'}  ` +
+      `${(s.ttft_median_seconds * 1000).toFixed(0).padStart(9)} ms  ${(s.ttft_max_seconds * 1000).toFixed(0).padStart(6)} ms`);
+  const ss = result.single_stream;
+  console.log(`one stream: generate ${ss.generate_tokens_per_second.toFixed(1)} tok/s, serve ${ss.serve_tokens_per_second.toFixed(1)} tok/s ` +
+    `(after the first token), serve/generate ${ss.serve_over_generate.toFixed(3)} (median of paired rounds)`);
+}
