@@ -18,7 +18,7 @@
 #include "commands.h"
 #include "core/internal.h"
 #include "kernels/quant.h"
-#include "model/gguf_write.h"
+#include "format/gguf_write.h"
 #include "util/json.h"
 
 /* ---- synth ---- */

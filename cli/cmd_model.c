@@ -13,7 +13,7 @@
 #include "core/internal.h"
 #include "explain/term.h"
 #include "model/export.h"
-#include "model/gguf.h"
+#include "format/gguf.h"
 #include "model/model_impl.h"
 #include "util/json.h"
 

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../model/tensor_types.h"
+#include "../format/tensor_types.h"
 
 float ll_fp16_to_fp32(uint16_t h);
 uint16_t ll_fp32_to_fp16(float f); /* round to nearest even */

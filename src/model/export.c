@@ -16,12 +16,12 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "../format/gguf_write.h"
+#include "../format/tensor_types.h"
 #include "../kernels/quant.h"
 #include "../tokenizer/tokenizer_impl.h"
 #include "export.h"
-#include "gguf_write.h"
 #include "model_impl.h"
-#include "tensor_types.h"
 
 /* llama.cpp's general.file_type (LLAMA_FTYPE_*) for a uniform file */
 static uint32_t ftype_of(uint32_t type) {

@@ -5,9 +5,9 @@
 #ifndef LL_MODEL_IMPL_H
 #define LL_MODEL_IMPL_H
 
+#include "../format/gguf.h"
 #include "../kernels/matmul.h"
 #include "arch.h"
-#include "gguf.h"
 
 /* llama2.c's int8 format (runq.c): per-group scales, activations quantized
  * the same way before each product. Not a GGUF type. */

@@ -7,7 +7,7 @@
 #define LL_TOKENIZER_IMPL_H
 
 #include "../core/internal.h"
-#include "../model/gguf.h"
+#include "../format/gguf.h"
 
 /* token types as GGUF stores them (tokenizer.ggml.token_type); a loaded
  * vocabulary holds only these values */
