@@ -12,9 +12,8 @@
 #include "commands.h"
 #include "core/internal.h"
 #include "explain/term.h"
+#include "format/tensor_types.h"
 #include "model/export.h"
-#include "format/gguf.h"
-#include "model/model_impl.h"
 #include "util/json.h"
 
 typedef struct {
@@ -120,36 +119,27 @@ static int report(const char *cmd, const ll_error *err) {
 
 /* ---- info ---- */
 
-/* " (Gemma 2)" and the block's parts from the architecture's row */
-static void print_arch(const ll_model *m) {
-    char buf[512];
-    size_t n = ll_arch_describe(m->arch, buf, sizeof buf);
-    printf(" (%s)\nblock         %s%s", m->arch->models, buf, n >= sizeof buf ? "..." : "");
-}
-
 /* the numbers the file's keys gave the architecture's parts */
-static void print_arch_numbers(const ll_model *m) {
-    const ll_model_info *in = &m->info;
-    size_t local = 0;
-    for (size_t l = 0; l < in->n_layers; l++) local += m->layers[l].window != 0;
-    printf("attention     scores x %g", (double)m->q_scale);
-    if (m->attn_softcap) printf(", soft-cap %g", (double)m->attn_softcap);
-    if (local) printf(", sliding window %zu on %zu of %zu layers", m->layers[0].window, local, in->n_layers);
+static void print_arch_numbers(const ll_arch_info *ai, size_t n_layers) {
+    printf("attention     scores x %g", (double)ai->attention_scale);
+    if (ai->attn_softcap) printf(", soft-cap %g", (double)ai->attn_softcap);
+    if (ai->sliding_window_layers)
+        printf(", sliding window %zu on %zu of %zu layers", ai->sliding_window, ai->sliding_window_layers, n_layers);
     printf("\n");
-    const ll_rope *r = &m->rope[0];
-    if (r->scale != 1.0f || r->factors || r->factors_short || m->rope_mscale != 1.0f || m->n_rope > 1) {
+    if (ai->rope_position_scale != 1.0f || ai->rope_factors != LL_ROPE_FACTORS_OFF || ai->rope_mscale != 1.0f ||
+        ai->rope_local_base) {
         const char *sep = " ";
         printf("rope scaling ");
-        if (r->scale != 1.0f) printf("%spositions x %g", sep, (double)r->scale), sep = ", ";
-        if (m->arch->rope_factors == LL_ROPE_FACTORS_LONGROPE && (r->factors || r->factors_short))
-            printf("%sLongRoPE factors (long for contexts over %zu positions, else short)", sep, m->rope_orig_ctx),
+        if (ai->rope_position_scale != 1.0f) printf("%spositions x %g", sep, (double)ai->rope_position_scale), sep = ", ";
+        if (ai->rope_factors == LL_ROPE_FACTORS_LONG_SHORT)
+            printf("%sLongRoPE factors (long for contexts over %zu positions, else short)", sep, ai->rope_orig_ctx),
                 sep = ", ";
-        else if (r->factors) printf("%sper-pair factors (rope_freqs)", sep), sep = ", ";
-        if (m->rope_mscale != 1.0f) printf("%scos/sin x %g", sep, (double)m->rope_mscale), sep = ", ";
-        if (m->n_rope > 1) printf("%slocal layers base %g unscaled", sep, (double)m->rope[1].base);
+        else if (ai->rope_factors == LL_ROPE_FACTORS_PER_PAIR) printf("%sper-pair factors (rope_freqs)", sep), sep = ", ";
+        if (ai->rope_mscale != 1.0f) printf("%scos/sin x %g", sep, (double)ai->rope_mscale), sep = ", ";
+        if (ai->rope_local_base) printf("%slocal layers base %g unscaled", sep, (double)ai->rope_local_base);
         printf("\n");
     }
-    if (m->final_softcap) printf("logits        soft-cap %g\n", (double)m->final_softcap);
+    if (ai->final_softcap) printf("logits        soft-cap %g\n", (double)ai->final_softcap);
 }
 
 static void info_usage(FILE *f) {
@@ -158,54 +148,53 @@ static void info_usage(FILE *f) {
           f);
 }
 
-static void print_kv_value(FILE *f, const ll_gguf_kv *kv) {
-    switch (kv->type) {
-    case LL_GGUF_STRING:
+static void print_meta_value(FILE *f, const ll_meta_entry *e) {
+    switch (e->kind) {
+    case LL_META_STRING:
         fputc('"', f);
-        ll_term_put_text(f, kv->v.s.ptr, kv->v.s.len > 80 ? 80 : kv->v.s.len);
-        fputs(kv->v.s.len > 80 ? "\"..." : "\"", f);
+        ll_term_put_text(f, e->str, e->str_len > 80 ? 80 : e->str_len);
+        fputs(e->str_len > 80 ? "\"..." : "\"", f);
         break;
-    case LL_GGUF_FLOAT32:
-    case LL_GGUF_FLOAT64: fprintf(f, "%g", kv->v.f); break;
-    case LL_GGUF_BOOL: fputs(kv->v.b ? "true" : "false", f); break;
-    case LL_GGUF_INT8: case LL_GGUF_INT16: case LL_GGUF_INT32: case LL_GGUF_INT64: fprintf(f, "%lld", (long long)kv->v.i); break;
-    case LL_GGUF_ARRAY: fprintf(f, "[%s x %llu]", ll_gguf_type_name(kv->arr_type), (unsigned long long)kv->arr_n); break;
-    default: fprintf(f, "%llu", (unsigned long long)kv->v.u); break;
+    case LL_META_FLOAT: fprintf(f, "%g", e->f); break;
+    case LL_META_BOOL: fputs(e->b ? "true" : "false", f); break;
+    case LL_META_INT: fprintf(f, "%lld", e->i); break;
+    case LL_META_ARRAY: fprintf(f, "[%s x %llu]", e->elem_type, e->n_elems); break;
+    case LL_META_UINT: fprintf(f, "%llu", e->u); break;
     }
 }
 
-static void print_kv_list(const ll_gguf *g) {
-    for (uint64_t i = 0; i < g->n_kv; i++) {
+static void print_meta_list(const ll_gguf *g) {
+    ll_meta_entry e;
+    for (size_t i = 0; ll_gguf_meta_at(g, i, &e); i++) {
         fputs("  ", stdout);
-        size_t kl = strlen(g->kv[i].key);
-        ll_term_put_text(stdout, g->kv[i].key, kl);
+        size_t kl = strlen(e.key);
+        ll_term_put_text(stdout, e.key, kl);
         printf("%*s ", kl < 44 ? (int)(44 - kl) : 0, "");
-        print_kv_value(stdout, &g->kv[i]);
+        print_meta_value(stdout, &e);
         putchar('\n');
     }
 }
 
 /* A GGUF's metadata as a JSON object (arrays as their type and length). */
-static void write_kv_json(lj_writer *w, const ll_gguf *g) {
+static void write_meta_json(lj_writer *w, const ll_gguf *g) {
     lj_w_obj_begin(w);
-    for (uint64_t i = 0; i < g->n_kv; i++) {
-        const ll_gguf_kv *kv = &g->kv[i];
-        lj_w_key(w, kv->key);
-        switch (kv->type) {
-        case LL_GGUF_STRING: lj_w_strn(w, kv->v.s.ptr, kv->v.s.len); break;
-        case LL_GGUF_FLOAT32:
-        case LL_GGUF_FLOAT64: lj_w_double(w, kv->v.f); break;
-        case LL_GGUF_BOOL: lj_w_bool(w, kv->v.b); break;
-        case LL_GGUF_INT8: case LL_GGUF_INT16: case LL_GGUF_INT32: case LL_GGUF_INT64: lj_w_int(w, (long long)kv->v.i); break;
-        case LL_GGUF_ARRAY: {
+    ll_meta_entry e;
+    for (size_t i = 0; ll_gguf_meta_at(g, i, &e); i++) {
+        lj_w_key(w, e.key);
+        switch (e.kind) {
+        case LL_META_STRING: lj_w_strn(w, e.str, e.str_len); break;
+        case LL_META_FLOAT: lj_w_double(w, e.f); break;
+        case LL_META_BOOL: lj_w_bool(w, e.b); break;
+        case LL_META_INT: lj_w_int(w, e.i); break;
+        case LL_META_ARRAY: {
             char d[64];
-            snprintf(d, sizeof d, "[%s x %llu]", ll_gguf_type_name(kv->arr_type), (unsigned long long)kv->arr_n);
+            snprintf(d, sizeof d, "[%s x %llu]", e.elem_type, e.n_elems);
             lj_w_str(w, d);
             break;
         }
-        default:
-            if (kv->v.u > (uint64_t)INT64_MAX) lj_w_double(w, (double)kv->v.u);
-            else lj_w_int(w, (long long)kv->v.u);
+        case LL_META_UINT:
+            if (e.u > (unsigned long long)INT64_MAX) lj_w_double(w, (double)e.u);
+            else lj_w_int(w, (long long)e.u);
             break;
         }
     }
@@ -240,17 +229,17 @@ int ll_cmd_info(int argc, char **argv) {
             lj_w_key(&w, "error");
             lj_w_str(&w, err.message);
             lj_w_key(&w, "gguf_version");
-            lj_w_int(&w, g->version);
+            lj_w_int(&w, ll_gguf_version(g));
             lj_w_key(&w, "n_tensors");
-            lj_w_int(&w, (long long)g->n_tensors);
+            lj_w_int(&w, (long long)ll_gguf_n_tensors(g));
             lj_w_key(&w, "metadata");
-            write_kv_json(&w, g);
+            write_meta_json(&w, g);
             lj_w_obj_end(&w);
             lj_w_end(&w);
         } else {
-            printf("not a runnable model\nGGUF v%u, %llu metadata keys, %llu tensors\n", g->version,
-                   (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors);
-            print_kv_list(g);
+            printf("not a runnable model\nGGUF v%u, %zu metadata keys, %zu tensors\n", ll_gguf_version(g),
+                   ll_gguf_n_meta(g), ll_gguf_n_tensors(g));
+            print_meta_list(g);
         }
         ll_gguf_close(g);
         return report("info", &err);
@@ -258,6 +247,10 @@ int ll_cmd_info(int argc, char **argv) {
     if (!m) return report("info", &err);
     const ll_model_info *in = ll_model_get_info(m);
     const ll_tokenizer *tok = ll_model_get_tokenizer(m);
+    const ll_gguf *g = ll_model_gguf(m);
+    ll_arch_info ai;
+    ll_model_get_arch_info(m, &ai);
+    ll_tensor_entry t;
     if (o.json) {
         lj_writer w;
         lj_w_init(&w, stdout, true);
@@ -282,36 +275,29 @@ int ll_cmd_info(int argc, char **argv) {
         lj_w_key(&w, "rope_base"), lj_w_float(&w, in->rope_base);
         lj_w_key(&w, "rms_eps"), lj_w_float(&w, in->rms_eps);
         lj_w_key(&w, "tied_output"), lj_w_bool(&w, in->tied_output);
-        if (m->arch) {
-            char block[512];
-            ll_arch_describe(m->arch, block, sizeof block);
-            size_t local = 0;
-            for (size_t l = 0; l < in->n_layers; l++) local += m->layers[l].window != 0;
-            KS("block", block);
-            lj_w_key(&w, "attention_scale"), lj_w_float(&w, m->q_scale);
-            lj_w_key(&w, "attn_softcap"), lj_w_float(&w, m->attn_softcap);
-            lj_w_key(&w, "final_softcap"), lj_w_float(&w, m->final_softcap);
-            KI("sliding_window", local ? m->layers[0].window : 0);
-            KI("sliding_window_layers", local);
-        }
+        KS("block", ai.block);
+        lj_w_key(&w, "attention_scale"), lj_w_float(&w, ai.attention_scale);
+        lj_w_key(&w, "attn_softcap"), lj_w_float(&w, ai.attn_softcap);
+        lj_w_key(&w, "final_softcap"), lj_w_float(&w, ai.final_softcap);
+        KI("sliding_window", ai.sliding_window);
+        KI("sliding_window_layers", ai.sliding_window_layers);
         if (tok) {
             KS("tokenizer", ll_tokenizer_describe(tok));
             KI("bos", ll_tokenizer_bos(tok));
             KI("eos", ll_tokenizer_eos(tok));
         }
-        if (m->gguf) {
+        if (g) {
             lj_w_key(&w, "tensors");
             lj_w_arr_begin(&w);
-            for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
-                const ll_gguf_tensor *t = &m->gguf->tensors[i];
+            for (size_t i = 0; ll_gguf_tensor_at(g, i, &t); i++) {
                 lj_w_obj_begin(&w);
-                KS("name", t->name);
-                KS("type", ll_type_info_of(t->type)->name);
+                KS("name", t.name);
+                KS("type", t.type);
                 lj_w_key(&w, "shape");
                 lj_w_arr_begin(&w);
-                for (uint32_t d = 0; d < t->n_dims; d++) lj_w_int(&w, (long long)t->ne[d]);
+                for (uint32_t d = 0; d < t.n_dims; d++) lj_w_int(&w, (long long)t.shape[d]);
                 lj_w_arr_end(&w);
-                KI("bytes", t->n_bytes);
+                KI("bytes", t.n_bytes);
                 lj_w_obj_end(&w);
             }
             lj_w_arr_end(&w);
@@ -322,10 +308,10 @@ int ll_cmd_info(int argc, char **argv) {
         lj_w_end(&w);
     } else {
         printf("format        %s", in->format);
-        if (m->gguf) printf(" v%u", in->gguf_version);
+        if (g) printf(" v%u", in->gguf_version);
         printf("\narchitecture  ");
         ll_term_put_text(stdout, in->arch, strlen(in->arch));
-        print_arch(m);
+        printf(" (%s)\nblock         %s", ai.family, ai.block);
         printf("\nname          ");
         ll_term_put_text(stdout, in->name[0] ? in->name : "-", in->name[0] ? strlen(in->name) : 1);
         printf("\nweights       %s\nfile          %llu bytes\nparameters    %llu\n", in->file_type,
@@ -336,24 +322,23 @@ int ll_cmd_info(int argc, char **argv) {
                in->n_vocab, in->n_ctx_train, in->dim, in->n_layers, in->n_heads, in->n_kv_heads, in->head_dim,
                in->ffn_dim, in->rope_dim, (double)in->rope_base, in->rope_neox ? "neox" : "adjacent pairs",
                (double)in->rms_eps, in->tied_output ? "tied to the embeddings" : "separate matrix");
-        print_arch_numbers(m);
+        print_arch_numbers(&ai, in->n_layers);
         if (tok)
             printf("tokenizer     %s, %zu tokens, bos %d, eos %d%s\n", ll_tokenizer_describe(tok),
                    ll_tokenizer_n_vocab(tok), ll_tokenizer_bos(tok), ll_tokenizer_eos(tok),
                    ll_tokenizer_adds_bos(tok) ? ", adds BOS" : "");
         else printf("tokenizer     none (pass --tokenizer tokenizer.bin)\n");
-        if (m->gguf) {
-            printf("\nmetadata (%llu keys)\n", (unsigned long long)m->gguf->n_kv);
-            print_kv_list(m->gguf);
-            printf("\ntensors (%llu)\n", (unsigned long long)m->gguf->n_tensors);
-            for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
-                const ll_gguf_tensor *t = &m->gguf->tensors[i];
-                size_t nl = strlen(t->name);
+        if (g) {
+            printf("\nmetadata (%zu keys)\n", ll_gguf_n_meta(g));
+            print_meta_list(g);
+            printf("\ntensors (%zu)\n", ll_gguf_n_tensors(g));
+            for (size_t i = 0; ll_gguf_tensor_at(g, i, &t); i++) {
+                size_t nl = strlen(t.name);
                 fputs("  ", stdout);
-                ll_term_put_text(stdout, t->name, nl);
-                printf("%*s %-5s [", nl < 32 ? (int)(32 - nl) : 0, "", ll_type_info_of(t->type)->name);
-                for (uint32_t d = 0; d < t->n_dims; d++) printf(d ? ", %llu" : "%llu", (unsigned long long)t->ne[d]);
-                printf("] %llu bytes\n", (unsigned long long)t->n_bytes);
+                ll_term_put_text(stdout, t.name, nl);
+                printf("%*s %-5s [", nl < 32 ? (int)(32 - nl) : 0, "", t.type);
+                for (uint32_t d = 0; d < t.n_dims; d++) printf(d ? ", %llu" : "%llu", (unsigned long long)t.shape[d]);
+                printf("] %llu bytes\n", (unsigned long long)t.n_bytes);
             }
         }
     }

@@ -547,6 +547,67 @@ void ll_model_free(ll_model *m);
 const ll_model_info *ll_model_get_info(const ll_model *m);
 const ll_tokenizer *ll_model_get_tokenizer(const ll_model *m); /* NULL if it has none */
 
+/* What the architecture's row and the file's keys make of the block
+ * (docs/architectures.md says what each part means). */
+typedef enum {
+    LL_ROPE_FACTORS_OFF,      /* no per-pair factors */
+    LL_ROPE_FACTORS_PER_PAIR, /* rope_freqs.weight (Llama 3.1) */
+    LL_ROPE_FACTORS_LONG_SHORT /* LongRoPE: the long set when the context exceeds rope_orig_ctx, else the short */
+} ll_rope_factor_kind;
+typedef struct ll_arch_info {
+    const char *family;          /* the families stored under the architecture, e.g. "Gemma 2" */
+    char block[256];             /* the block's parts, e.g. "SwiGLU, NeoX RoPE, q/k/v biases" (cut with "..."
+                                    if ever longer) */
+    float attention_scale;       /* scores are q.k x this */
+    float attn_softcap;          /* 0: off */
+    float final_softcap;         /* 0: off */
+    size_t sliding_window;       /* keys a local layer sees (0: none) */
+    size_t sliding_window_layers; /* how many layers are local */
+    float rope_position_scale;   /* positions x this (1: unscaled) */
+    ll_rope_factor_kind rope_factors;
+    size_t rope_orig_ctx;        /* LL_ROPE_FACTORS_LONG_SHORT: the context up to which the short set is used */
+    float rope_mscale;           /* cos and sin x this (1: unscaled) */
+    float rope_local_base;       /* local layers' own RoPE base, unscaled (0: they share the global one) */
+} ll_arch_info;
+void ll_model_get_arch_info(const ll_model *m, ll_arch_info *out);
+
+/* A GGUF file's metadata and tensor directory as stored, for listings:
+ * any architecture, a vocabulary-only file too. Read-only views into the
+ * mapped file, valid while it is open (or the model it belongs to lives). */
+typedef struct ll_gguf ll_gguf;
+ll_gguf *ll_gguf_open(const char *path, ll_error *err);
+void ll_gguf_close(ll_gguf *g);
+/* The GGUF a model was loaded from; NULL for a llama2.c checkpoint. */
+const ll_gguf *ll_model_gguf(const ll_model *m);
+uint32_t ll_gguf_version(const ll_gguf *g);
+size_t ll_gguf_n_meta(const ll_gguf *g);
+size_t ll_gguf_n_tensors(const ll_gguf *g);
+typedef enum { LL_META_UINT, LL_META_INT, LL_META_FLOAT, LL_META_BOOL, LL_META_STRING, LL_META_ARRAY } ll_meta_kind;
+typedef struct ll_meta_entry {
+    const char *key;         /* NUL-terminated (any bytes: escape before printing) */
+    ll_meta_kind kind;
+    const char *type_name;   /* GGUF's value type: "uint32", "float32", "string", "array", ... */
+    unsigned long long u;    /* LL_META_UINT */
+    long long i;             /* LL_META_INT */
+    double f;                /* LL_META_FLOAT */
+    bool b;                  /* LL_META_BOOL */
+    const char *str;         /* LL_META_STRING: the bytes as stored, not NUL-terminated */
+    size_t str_len;
+    const char *elem_type;   /* LL_META_ARRAY: the elements' type name and count */
+    unsigned long long n_elems;
+} ll_meta_entry;
+/* Entry i in file order; false (and *out untouched) when i >= ll_gguf_n_meta. */
+bool ll_gguf_meta_at(const ll_gguf *g, size_t i, ll_meta_entry *out);
+typedef struct ll_tensor_entry {
+    const char *name;        /* NUL-terminated (any bytes: escape before printing) */
+    const char *type;        /* "F32", "Q4_K", ... */
+    uint32_t n_dims;
+    uint64_t shape[4];       /* shape[0] is the contiguous dimension; 1 beyond n_dims */
+    uint64_t n_bytes;
+} ll_tensor_entry;
+/* Tensor i in file order; false (and *out untouched) when i >= ll_gguf_n_tensors. */
+bool ll_gguf_tensor_at(const ll_gguf *g, size_t i, ll_tensor_entry *out);
+
 /* One sequence's key/value cache plus the scratch of a forward pass. */
 typedef struct ll_context ll_context;
 

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "model/export.h"
-#include "model/gguf.h"
-#include "model/gguf_write.h"
+#include "format/gguf.h"
+#include "format/gguf_write.h"
 #include "test_util.h"
 #include "util/json.h"
 
@@ -443,6 +443,75 @@ static void info_fields(void) {
     }
 }
 
+/* The public view `logitlab info` prints from: the architecture's facts
+ * (ll_model_get_arch_info) and the file's listing (ll_gguf_meta_at,
+ * ll_gguf_tensor_at), both checked against what the files hold. */
+static void arch_info_and_listing(void) {
+    static const struct {
+        const char *file, *family_has;
+        float attn_scale, attn_cap, final_cap;
+        size_t window, local, n_tensors;
+        ll_rope_factor_kind factors;
+        float local_base;
+    } want[] = {
+        {"llama3-F32", "Llama 1/2/3", 0.125f, 0, 0, 0, 0, 22, LL_ROPE_FACTORS_PER_PAIR, 0},
+        {"qwen2-F32", "Qwen2", 0.17677669f, 0, 0, 0, 0, 26, LL_ROPE_FACTORS_OFF, 0},
+        {"gemma2-F32", "Gemma 2", 0.125f, 0.05f, 0.5f, 16, 2, 46, LL_ROPE_FACTORS_OFF, 0},
+        {"gemma3-F32", "Gemma 3", 0.125f, 0, 0, 24, 5, 80, LL_ROPE_FACTORS_OFF, 10000.0f},
+        {"phi3-F32", "Phi-3", 0.17677669f, 0, 0, 0, 0, 17, LL_ROPE_FACTORS_LONG_SHORT, 0},
+    };
+    for (size_t i = 0; i < LL_ARRAY_LEN(want); i++) {
+        char gguf[1024];
+        path_of(gguf, sizeof gguf, want[i].file, ".gguf");
+        ll_error err;
+        ll_model *m = ll_model_load(gguf, NULL, &err);
+        CHECK(m != NULL, "%s: %s", want[i].file, err.message);
+        if (!m) continue;
+        ll_arch_info ai;
+        ll_model_get_arch_info(m, &ai);
+        CHECK(strstr(ai.family, want[i].family_has) != NULL, "%s: family '%s'", want[i].file, ai.family);
+        CHECK(ai.attention_scale == want[i].attn_scale && ai.attn_softcap == want[i].attn_cap &&
+                  ai.final_softcap == want[i].final_cap && ai.sliding_window == want[i].window &&
+                  ai.sliding_window_layers == want[i].local && ai.rope_factors == want[i].factors &&
+                  ai.rope_local_base == want[i].local_base,
+              "%s: scale %g caps %g %g window %zu on %zu factors %d local base %g", want[i].file,
+              (double)ai.attention_scale, (double)ai.attn_softcap, (double)ai.final_softcap, ai.sliding_window,
+              ai.sliding_window_layers, (int)ai.rope_factors, (double)ai.rope_local_base);
+        CHECK(ai.block[0] && strlen(ai.block) < sizeof ai.block, "%s: block '%s'", want[i].file, ai.block);
+        /* the listing: every tensor the reader has, in file order, found again by name */
+        const ll_gguf *g = ll_model_gguf(m);
+        CHECK(g && ll_gguf_n_tensors(g) == want[i].n_tensors, "%s: %zu tensors", want[i].file,
+              g ? ll_gguf_n_tensors(g) : 0);
+        if (!g) {
+            ll_model_free(m);
+            continue;
+        }
+        ll_tensor_entry t, untouched = {.name = "x"};
+        for (size_t k = 0; ll_gguf_tensor_at(g, k, &t); k++) {
+            const ll_gguf_tensor *r = ll_gguf_tensor_find(g, t.name);
+            CHECK(r && r == &g->tensors[k] && !strcmp(t.type, ll_type_info_of(r->type)->name) &&
+                      t.n_dims == r->n_dims && t.shape[0] == r->ne[0] && t.shape[1] == r->ne[1] &&
+                      t.n_bytes == r->n_bytes,
+                  "%s: tensor %zu '%s'", want[i].file, k, t.name);
+        }
+        t = untouched;
+        CHECK(!ll_gguf_tensor_at(g, ll_gguf_n_tensors(g), &t) && !strcmp(t.name, "x"), "%s: past the end",
+              want[i].file);
+        ll_meta_entry e;
+        bool arch_seen = false;
+        for (size_t k = 0; ll_gguf_meta_at(g, k, &e); k++)
+            if (!strcmp(e.key, "general.architecture"))
+                arch_seen = e.kind == LL_META_STRING && e.str_len == strlen(ll_model_get_info(m)->arch) &&
+                            !memcmp(e.str, ll_model_get_info(m)->arch, e.str_len) && !strcmp(e.type_name, "string");
+            else if (!strcmp(e.key, "tokenizer.ggml.tokens"))
+                CHECK(e.kind == LL_META_ARRAY && e.n_elems == 512 && !strcmp(e.elem_type, "string"),
+                      "%s: tokens %d %llu", want[i].file, (int)e.kind, e.n_elems);
+        CHECK(arch_seen, "%s: general.architecture", want[i].file);
+        CHECK(!ll_gguf_meta_at(g, ll_gguf_n_meta(g), &e), "%s: meta past the end", want[i].file);
+        ll_model_free(m);
+    }
+}
+
 /* `logitlab convert` of each architecture: an F32 copy is the same model
  * (same logits, bit for bit, at every position of a 40-token run that
  * passes both sliding windows), and a Q8_0 copy loads and stays within
@@ -594,6 +663,7 @@ int main(int argc, char **argv) {
             export_roundtrip(one_per_arch[i]);
         }
         info_fields();
+        arch_info_and_listing();
         hostile_files();
         static const char *const windowed[] = {"gemma2-F32", "gemma3-Q8_0", "llama3-Q4_K_M"};
         for (size_t i = 0; i < LL_ARRAY_LEN(windowed); i++) branches_and_batches(windowed[i]);

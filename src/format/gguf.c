@@ -600,3 +600,43 @@ char *ll_gguf_get_str(const ll_gguf *g, const char *key, bool *found, ll_error *
     s[kv->v.s.len] = '\0';
     return s;
 }
+
+/* ---- the public listing (logitlab.h): views of the parsed entries ---- */
+
+uint32_t ll_gguf_version(const ll_gguf *g) { return g->version; }
+size_t ll_gguf_n_meta(const ll_gguf *g) { return (size_t)g->n_kv; }
+size_t ll_gguf_n_tensors(const ll_gguf *g) { return (size_t)g->n_tensors; }
+
+bool ll_gguf_meta_at(const ll_gguf *g, size_t i, ll_meta_entry *out) {
+    if (i >= g->n_kv) return false;
+    const ll_gguf_kv *kv = &g->kv[i];
+    ll_meta_entry e = {.key = kv->key, .type_name = ll_gguf_type_name(kv->type)};
+    switch (kv->type) {
+    case LL_GGUF_STRING:
+        e.kind = LL_META_STRING, e.str = kv->v.s.ptr, e.str_len = kv->v.s.len;
+        break;
+    case LL_GGUF_FLOAT32:
+    case LL_GGUF_FLOAT64: e.kind = LL_META_FLOAT, e.f = kv->v.f; break;
+    case LL_GGUF_BOOL: e.kind = LL_META_BOOL, e.b = kv->v.b; break;
+    case LL_GGUF_INT8: case LL_GGUF_INT16: case LL_GGUF_INT32: case LL_GGUF_INT64:
+        e.kind = LL_META_INT, e.i = kv->v.i;
+        break;
+    case LL_GGUF_ARRAY:
+        e.kind = LL_META_ARRAY, e.elem_type = ll_gguf_type_name(kv->arr_type), e.n_elems = kv->arr_n;
+        break;
+    default: e.kind = LL_META_UINT, e.u = kv->v.u; break;
+    }
+    *out = e;
+    return true;
+}
+
+bool ll_gguf_tensor_at(const ll_gguf *g, size_t i, ll_tensor_entry *out) {
+    if (i >= g->n_tensors) return false;
+    const ll_gguf_tensor *t = &g->tensors[i];
+    /* the reader accepted the type, so the table knows it */
+    ll_tensor_entry e = {.name = t->name, .type = ll_type_info_of(t->type)->name, .n_dims = t->n_dims,
+                         .n_bytes = t->n_bytes};
+    for (int d = 0; d < 4; d++) e.shape[d] = t->ne[d];
+    *out = e;
+    return true;
+}

@@ -805,3 +805,27 @@ ll_model *ll_model_load(const char *path, const char *tokenizer_path, ll_error *
 
 const ll_model_info *ll_model_get_info(const ll_model *m) { return &m->info; }
 const ll_tokenizer *ll_model_get_tokenizer(const ll_model *m) { return m->tok; }
+
+const ll_gguf *ll_model_gguf(const ll_model *m) { return m->gguf; }
+
+void ll_model_get_arch_info(const ll_model *m, ll_arch_info *out) {
+    ll_arch_info a = {.family = m->arch->models,
+                      .attention_scale = m->q_scale,
+                      .attn_softcap = m->attn_softcap,
+                      .final_softcap = m->final_softcap,
+                      .rope_position_scale = m->rope[0].scale,
+                      .rope_mscale = m->rope_mscale,
+                      .rope_local_base = m->n_rope > 1 ? m->rope[1].base : 0.0f};
+    size_t need = ll_arch_describe(m->arch, a.block, sizeof a.block);
+    if (need >= sizeof a.block) memcpy(a.block + sizeof a.block - 4, "...", 4); /* said, not silently cut */
+    for (size_t l = 0; l < m->info.n_layers; l++)
+        if (m->layers[l].window) a.sliding_window = m->layers[l].window, a.sliding_window_layers++;
+    const ll_rope *r = &m->rope[0];
+    if (m->arch->rope_factors == LL_ROPE_FACTORS_LONGROPE && (r->factors || r->factors_short)) {
+        a.rope_factors = LL_ROPE_FACTORS_LONG_SHORT;
+        a.rope_orig_ctx = m->rope_orig_ctx;
+    } else if (r->factors) {
+        a.rope_factors = LL_ROPE_FACTORS_PER_PAIR;
+    }
+    *out = a;
+}
