@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "../kernels/kernels.h"
+#include "../kernels/l2c.h"
 #include "../kernels/matmul.h"
 #include "../kernels/quant.h"
 #include "model_impl.h"
@@ -227,50 +228,12 @@ static void rmsnorm(float *out, const float *x, const float *w, size_t n, float 
     for (size_t i = 0; i < n; i++) out[i] = (x[i] * scale) * w[i];
 }
 
-/* llama2.c's runq.c: symmetric int8 per group, round half away from zero.
- * Two cases runq.c leaves to chance: a group of zeros (scale 0, so 0/0)
- * quantizes to zeros; a NaN or inf activation (weights from a broken file)
- * has no int8 form, so the group's scale becomes NaN and the logits say so
- * (the sampler rejects NaN logits) instead of an undefined conversion. */
-static void l2c_quantize(const float *x, size_t n, int group, int8_t *q, float *s) {
-    for (size_t g = 0; g < n / (size_t)group; g++) {
-        const float *xg = x + g * (size_t)group;
-        int8_t *qg = q + g * (size_t)group;
-        float wmax = 0.0f;
-        bool finite = true;
-        for (int i = 0; i < group; i++) {
-            float v = fabsf(xg[i]);
-            finite = finite && isfinite(v);
-            if (v > wmax) wmax = v;
-        }
-        float scale = wmax / 127.0f;
-        s[g] = finite ? scale : NAN;
-        /* |x| / scale is 127 up to rounding, except when scale is subnormal */
-        for (int i = 0; i < group; i++)
-            qg[i] = finite && scale > 0.0f ? (int8_t)round(fminf(fmaxf(xg[i] / scale, -127.0f), 127.0f)) : 0;
-    }
-}
-
-static void l2c_matvec(const ll_weight *w, const int8_t *xq, const float *xs, float *y) {
-    size_t n = w->m.cols, G = (size_t)w->group;
-    for (size_t i = 0; i < w->m.rows; i++) {
-        float val = 0.0f;
-        size_t in = i * n;
-        for (size_t j = 0; j + G <= n; j += G) {
-            int32_t ival = 0;
-            for (size_t k = 0; k < G; k++) ival += (int32_t)xq[j + k] * (int32_t)w->q[in + j + k];
-            val += ((float)ival) * w->s[(in + j) / G] * xs[j / G];
-        }
-        y[i] = val;
-    }
-}
-
 /* Y[T][rows] = X[T][cols] W^T */
 static void matmul(ll_context *c, const ll_weight *w, const float *x, size_t T, float *y) {
     if (w->m.type == LL_T_L2C_Q8) {
         for (size_t t = 0; t < T; t++) {
-            l2c_quantize(x + t * w->m.cols, w->m.cols, w->group, c->xq, c->qbuf);
-            l2c_matvec(w, c->xq, c->qbuf, y + t * w->m.rows);
+            ll_l2c_quantize(x + t * w->m.cols, w->m.cols, w->group, c->xq, c->qbuf);
+            ll_l2c_matvec(w->q, w->s, w->m.rows, w->m.cols, w->group, c->xq, c->qbuf, y + t * w->m.rows);
         }
         return;
     }
