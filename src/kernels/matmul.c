@@ -227,7 +227,6 @@ size_t ll_matmul_scratch_floats(void) {
  * memory once, not dequantized to floats as the GEMM path does (which only
  * pays off over many tokens). */
 #define LL_QROWS_MAX 8
-#define LL_QROWS_CHUNK 16
 
 typedef struct {
     const ll_matmul_kernels *k;
@@ -240,39 +239,52 @@ typedef struct {
     const ll_qvec *qx; /* T of them */
 } job;
 
-/* Splits rows into n_parts ranges on multiples of `align` rows. */
-static void part_range(size_t rows, size_t align, int part, int n_parts, size_t *r0, size_t *r1) {
-    size_t units = (rows + align - 1) / align;
-    size_t a = units * (size_t)part / (size_t)n_parts, b = units * (size_t)(part + 1) / (size_t)n_parts;
-    *r0 = a * align;
-    *r1 = b * align < rows ? b * align : rows;
+/* Rows a chunk of a matvec job takes: small enough that a thread which
+ * loses its core holds up little, large enough that claiming it costs
+ * nothing next to its dot products. */
+#define LL_MATVEC_CHUNK 16
+
+/* Below this many bytes of weights per thread a product runs on fewer
+ * threads: waking one and handing it work costs microseconds, which a
+ * small matrix (a 5M-parameter model's) does not repay. */
+#define LL_MIN_BYTES_PER_THREAD (96u << 10)
+
+static int threads_for(const ll_pool *pool, size_t bytes) {
+    size_t n = bytes / LL_MIN_BYTES_PER_THREAD, most = (size_t)ll_pool_size(pool);
+    return n < 1 ? 1 : n > most ? (int)most : (int)n;
 }
 
-static void matvec_part(void *ctx, int part, int n_parts) {
+static size_t chunks_of(size_t rows, size_t per) { return (rows + per - 1) / per; }
+
+static void chunk_rows(size_t rows, size_t per, size_t chunk, size_t *r0, size_t *r1) {
+    *r0 = chunk * per;
+    *r1 = *r0 + per < rows ? *r0 + per : rows;
+}
+
+static void matvec_chunk(void *ctx, size_t chunk, int slot) {
     job *j = ctx;
     size_t r0, r1;
-    part_range(j->w->rows, 16, part, n_parts, &r0, &r1);
-    if (r0 < r1) j->k->matvec(j->w->type, j->w->data, j->w->row_bytes, j->w->cols, j->x, j->y, r0, r1);
+    (void)slot;
+    chunk_rows(j->w->rows, LL_MATVEC_CHUNK, chunk, &r0, &r1);
+    j->k->matvec(j->w->type, j->w->data, j->w->row_bytes, j->w->cols, j->x, j->y, r0, r1);
 }
 
-static void matvec_q_part(void *ctx, int part, int n_parts) {
+static void matvec_q_chunk(void *ctx, size_t chunk, int slot) {
     job *j = ctx;
     const ll_matrix *w = j->w;
     size_t r0, r1;
-    part_range(w->rows, 16, part, n_parts, &r0, &r1);
+    (void)slot;
+    chunk_rows(w->rows, LL_MATVEC_CHUNK, chunk, &r0, &r1);
     if (j->T == 1) {
-        if (r0 < r1) j->k->matvec_q(w->type, w->data, w->row_bytes, w->cols, j->qx, j->y, r0, r1);
+        j->k->matvec_q(w->type, w->data, w->row_bytes, w->cols, j->qx, j->y, r0, r1);
         return;
     }
     if (j->k->matvec_qn && (w->type == LL_T_Q4_0 || w->type == LL_T_Q8_0)) {
-        if (r0 < r1) j->k->matvec_qn(w->type, w->data, w->row_bytes, w->cols, j->qx, j->T, j->y, w->rows, r0, r1);
+        j->k->matvec_qn(w->type, w->data, w->row_bytes, w->cols, j->qx, j->T, j->y, w->rows, r0, r1);
         return;
     }
-    for (size_t c0 = r0; c0 < r1; c0 += LL_QROWS_CHUNK) {
-        size_t c1 = r1 - c0 < LL_QROWS_CHUNK ? r1 : c0 + LL_QROWS_CHUNK;
-        for (size_t t = 0; t < j->T; t++)
-            j->k->matvec_q(w->type, w->data, w->row_bytes, w->cols, &j->qx[t], j->y + t * w->rows, c0, c1);
-    }
+    for (size_t t = 0; t < j->T; t++)
+        j->k->matvec_q(w->type, w->data, w->row_bytes, w->cols, &j->qx[t], j->y + t * w->rows, r0, r1);
 }
 
 static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
@@ -319,12 +331,12 @@ size_t ll_matmul_row_group(const ll_pool *pool, const ll_matmul_kernels *k, cons
     return fit == 0 ? 1 : fit < LL_QROWS_MAX ? fit : LL_QROWS_MAX;
 }
 
-static void gemm_part(void *ctx, int part, int n_parts) {
+static void gemm_chunk(void *ctx, size_t chunk, int slot) {
     job *j = ctx;
     const ll_matrix *w = j->w;
     size_t r0, r1;
-    part_range(w->rows, LL_PANEL_ROWS, part, n_parts, &r0, &r1);
-    float *panel = j->scratch + (size_t)part * j->scratch_stride;
+    chunk_rows(w->rows, LL_PANEL_ROWS, chunk, &r0, &r1);
+    float *panel = j->scratch + (size_t)slot * j->scratch_stride;
     float *rowbuf = panel + LL_PANEL_ROWS * LL_PANEL_K;
     float *tile = rowbuf + LL_PANEL_K;
     size_t n = w->cols, T = j->T;
@@ -371,16 +383,19 @@ void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, co
                 j.y = y + t0 * w->rows;
                 j.T = tn;
                 j.qx = qx;
-                ll_pool_run(pool, matvec_q_part, &j);
+                ll_pool_for(pool, chunks_of(w->rows, LL_MATVEC_CHUNK), threads_for(pool, w->rows * w->row_bytes),
+                            matvec_q_chunk, &j);
             }
             return;
         }
         if (T == 1) {
-            ll_pool_run(pool, matvec_part, &j);
+            ll_pool_for(pool, chunks_of(w->rows, LL_MATVEC_CHUNK), threads_for(pool, w->rows * w->row_bytes),
+                        matvec_chunk, &j);
             return;
         }
     }
-    ll_pool_run(pool, gemm_part, &j);
+    ll_pool_for(pool, chunks_of(w->rows, LL_PANEL_ROWS), threads_for(pool, w->rows * w->row_bytes * T), gemm_chunk,
+                &j);
 }
 
 const ll_matmul_kernels *ll_matmul_best(void) {

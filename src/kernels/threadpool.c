@@ -1,11 +1,22 @@
 /*
- * threadpool.c - workers wait for a generation counter to change, run
- * their part, and count down a pending counter the caller waits on. The
- * wait spins (cheap at ~100 jobs per token) before falling back to a
- * condition variable, so an idle pool costs no CPU. Spinning yields the
- * core now and then: when another process holds a core, the thread we wait
- * for may be the one that needs it (without this, 2 threads on a busy
- * 2-core machine ran 100x slower).
+ * threadpool.c - workers claim the chunks of a job from one atomic word
+ * and sleep on a condition variable between jobs.
+ *
+ * The word holds the job's generation, its number of chunks and the next
+ * unclaimed chunk: a thread claims chunk i by moving the word from
+ * (gen, n, i) to (gen, n, i + 1). Because the generation is in the word, a
+ * worker that wakes after its job ended (or while the next is being set
+ * up) can never claim a chunk of the wrong job, and because a thread holds
+ * one chunk at a time, one that loses its core (another process took it)
+ * delays the job by one chunk: the others run the rest. Fixed parts (the
+ * previous design) made every job wait for the slowest thread: 2 threads
+ * on a 2-core machine with one core busy ran 20x slower than 1.
+ *
+ * Waiting: a worker spins on the word for a short time (jobs of a decode
+ * step follow each other within microseconds), then sleeps; the caller
+ * starts on the chunks at once and wakes sleepers, which join late at no
+ * cost to it. The caller waits for the chunks others hold, spinning, then
+ * yielding its core (the thread it waits for may need it).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "threadpool.h"
@@ -13,20 +24,44 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
-#define SPIN_ITERATIONS 200000
-#define YIELD_EVERY 256 /* a power of two */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause()
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+#define SPIN_NS 50000       /* a worker's spin before it sleeps */
+#define CHECK_CLOCK_EVERY 64 /* spins between clock reads (a power of two) */
+#define YIELD_EVERY 256     /* the caller's spins between yields (a power of two) */
+#define MAX_CHUNKS 0xFFFFu  /* chunks of one job: 16 bits of the word */
+
+/* the claim word: generation (32 bits) | chunks (16) | next chunk (16) */
+static uint64_t word(uint32_t gen, size_t n, size_t next) {
+    return (uint64_t)gen << 32 | (uint64_t)n << 16 | (uint64_t)next;
+}
+static uint32_t word_gen(uint64_t w) { return (uint32_t)(w >> 32); }
+static size_t word_n(uint64_t w) { return (size_t)(w >> 16 & 0xFFFF); }
+static size_t word_next(uint64_t w) { return (size_t)(w & 0xFFFF); }
 
 struct ll_pool {
     int n;
     pthread_t *threads;
-    atomic_uint generation;
-    atomic_int pending;
+    _Atomic uint64_t claim;
+    atomic_size_t done; /* chunks of the current job finished */
+    atomic_int max_threads;
     atomic_bool stop;
     atomic_int sleepers;
-    ll_pool_fn fn;
+    /* the current job: written before its generation is published, read
+     * only by a thread holding one of its chunks (so while it is live) */
+    ll_pool_fn part_fn;
+    ll_pool_chunk_fn chunk_fn;
     void *ctx;
+    size_t base; /* ll_pool_for's first chunk in this job */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct worker_arg {
@@ -35,29 +70,59 @@ struct ll_pool {
     } *args;
 };
 
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Claims and runs chunks of job `gen` until none is left. */
+static void work(ll_pool *p, uint32_t gen, int slot) {
+    uint64_t w = atomic_load_explicit(&p->claim, memory_order_acquire);
+    while (word_gen(w) == gen && word_next(w) < word_n(w)) {
+        if (!atomic_compare_exchange_weak_explicit(&p->claim, &w, w + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;
+        size_t i = word_next(w), n = word_n(w);
+        if (p->part_fn) p->part_fn(p->ctx, (int)i, (int)n);
+        else p->chunk_fn(p->ctx, p->base + i, slot);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        w = atomic_load_explicit(&p->claim, memory_order_acquire);
+    }
+}
+
+/* Waits until the generation differs from `seen`; returns the new one, or
+ * `seen` when the pool stops. */
+static uint32_t wait_job(ll_pool *p, uint32_t seen) {
+    uint64_t start = 0;
+    for (unsigned spins = 1;; spins++) {
+        uint32_t gen = word_gen(atomic_load_explicit(&p->claim, memory_order_acquire));
+        if (gen != seen) return gen;
+        if (atomic_load_explicit(&p->stop, memory_order_acquire)) return seen;
+        CPU_RELAX();
+        if (spins % CHECK_CLOCK_EVERY) continue;
+        uint64_t t = now_ns();
+        if (start == 0) start = t;
+        if (t - start < SPIN_NS) continue;
+        pthread_mutex_lock(&p->mu);
+        atomic_fetch_add(&p->sleepers, 1); /* seq_cst: pairs with ll_pool_for's check */
+        while (word_gen(atomic_load(&p->claim)) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->cv, &p->mu);
+        atomic_fetch_sub(&p->sleepers, 1);
+        pthread_mutex_unlock(&p->mu);
+        start = 0;
+    }
+}
+
 static void *worker_main(void *arg) {
     struct worker_arg *wa = arg;
     ll_pool *p = wa->pool;
-    unsigned seen = 0;
+    uint32_t seen = 0;
     for (;;) {
-        unsigned gen;
-        int spins = 0;
-        while ((gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen) {
-            if (atomic_load_explicit(&p->stop, memory_order_acquire)) return NULL;
-            if (++spins < SPIN_ITERATIONS) {
-                if ((spins & (YIELD_EVERY - 1)) == 0) sched_yield();
-                continue;
-            }
-            pthread_mutex_lock(&p->mu);
-            atomic_fetch_add(&p->sleepers, 1);
-            while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->cv, &p->mu);
-            atomic_fetch_sub(&p->sleepers, 1);
-            pthread_mutex_unlock(&p->mu);
-            spins = 0;
-        }
+        uint32_t gen = wait_job(p, seen);
+        if (gen == seen) return NULL; /* stopped */
         seen = gen;
-        p->fn(p->ctx, wa->index, p->n);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel);
+        /* a stale limit (the next job's) only changes who helps, never what is computed */
+        if (wa->index < atomic_load_explicit(&p->max_threads, memory_order_relaxed)) work(p, gen, wa->index);
     }
 }
 
@@ -69,8 +134,9 @@ ll_pool *ll_pool_new(int n_threads, ll_error *err) {
     ll_pool *p = ll_calloc(1, sizeof *p, err);
     if (!p) return NULL;
     p->n = n_threads;
-    atomic_init(&p->generation, 0);
-    atomic_init(&p->pending, 0);
+    atomic_init(&p->claim, 0);
+    atomic_init(&p->done, 0);
+    atomic_init(&p->max_threads, n_threads);
     atomic_init(&p->stop, false);
     atomic_init(&p->sleepers, 0);
     pthread_mutex_init(&p->mu, NULL);
@@ -114,21 +180,48 @@ void ll_pool_free(ll_pool *p) {
 
 int ll_pool_size(const ll_pool *p) { return p->n; }
 
-void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *ctx) {
-    if (p->n == 1) {
-        fn(ctx, 0, 1);
-        return;
-    }
-    p->fn = fn;
-    p->ctx = ctx;
-    atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
-    atomic_fetch_add(&p->generation, 1); /* seq_cst: pairs with the sleepers check below */
+/* Publishes a job of n chunks, works on it and waits until it is done. */
+static void run_job(ll_pool *p, size_t n, int max_threads) {
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->max_threads, max_threads, memory_order_relaxed);
+    uint32_t gen = word_gen(atomic_load_explicit(&p->claim, memory_order_relaxed)) + 1;
+    atomic_store(&p->claim, word(gen, n, 0)); /* seq_cst: pairs with the sleepers check below */
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
     }
-    fn(ctx, 0, p->n);
-    for (unsigned spins = 1; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++)
-        if ((spins & (YIELD_EVERY - 1)) == 0) sched_yield();
+    work(p, gen, 0);
+    for (unsigned spins = 1; atomic_load_explicit(&p->done, memory_order_acquire) < n; spins++) {
+        CPU_RELAX();
+        if (spins % YIELD_EVERY == 0) sched_yield();
+    }
+}
+
+void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *ctx) {
+    if (p->n == 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    p->part_fn = fn;
+    p->chunk_fn = NULL;
+    p->ctx = ctx;
+    p->base = 0;
+    run_job(p, (size_t)p->n, p->n);
+}
+
+void ll_pool_for(ll_pool *p, size_t n_chunks, int max_threads, ll_pool_chunk_fn fn, void *ctx) {
+    if (max_threads <= 0 || max_threads > p->n) max_threads = p->n;
+    if (max_threads == 1 || n_chunks <= 1) {
+        for (size_t i = 0; i < n_chunks; i++) fn(ctx, i, 0);
+        return;
+    }
+    /* more chunks than the word counts: consecutive jobs of at most MAX_CHUNKS */
+    p->part_fn = NULL;
+    p->chunk_fn = fn;
+    p->ctx = ctx;
+    for (size_t c0 = 0; c0 < n_chunks; c0 += MAX_CHUNKS) {
+        p->base = c0;
+        run_job(p, n_chunks - c0 < MAX_CHUNKS ? n_chunks - c0 : MAX_CHUNKS, max_threads);
+    }
 }
