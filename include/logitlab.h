@@ -617,8 +617,9 @@ void ll_context_free(ll_context *c);
 size_t ll_context_n_ctx(const ll_context *c);
 const ll_model *ll_context_model(const ll_context *c);
 size_t ll_context_n_past(const ll_context *c);
-/* Runs n tokens at positions n_past..n_past+n-1 (the prompt in batches, or
- * one token when generating) and appends them to the cache. Writes the
+/* Runs n tokens at positions n_past..n_past+n-1 (the prompt in the steps
+ * ll_batch_prompt_piece cuts, or one token when generating) and appends
+ * them to the cache. Writes the
  * logits of the last token to logits_last (n_vocab floats) and, if
  * logits_all is not NULL, of every token (n x n_vocab). Every id must be
  * in [0, n_vocab) and n at most n_ctx - n_past, else LL_ERR_INVALID_ARGUMENT
@@ -665,6 +666,12 @@ typedef struct {
     float *logits;  /* out: n_vocab floats, or NULL */
 } ll_batch_row;
 ll_status ll_decode_batch(ll_context *work, ll_batch_row *rows, size_t n, ll_error *err);
+/* How many of a prompt's `left` remaining tokens the next step takes: at
+ * most LL_BATCH_MAX, and never a last piece of 8 or fewer after a longer
+ * one, so every token of a prompt of more than 8 goes through the
+ * matrix-matrix product and its logits do not depend on how the prompt was
+ * cut (ll_context_decode and the server both cut prompts with it). */
+size_t ll_batch_prompt_piece(size_t left);
 /* A stop check for long decodes (a prompt of thousands of tokens can take
  * seconds): ll_context_decode and ll_context_decode_tree call
  * should_stop(user) on the calling thread before each layer, and once it

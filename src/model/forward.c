@@ -703,6 +703,12 @@ ll_status ll_decode_batch(ll_context *w, ll_batch_row *rows, size_t n, ll_error 
     return LL_OK;
 }
 
+size_t ll_batch_prompt_piece(size_t left) {
+    if (left <= LL_MAX_BATCH) return left;
+    /* the rest after a full piece must be a run too (> LL_ONE_TOKEN_ROWS) */
+    return left - LL_MAX_BATCH <= LL_ONE_TOKEN_ROWS ? left - (LL_ONE_TOKEN_ROWS + 1) : LL_MAX_BATCH;
+}
+
 ll_status ll_context_decode(ll_context *c, const int32_t *tokens, size_t n, float *logits_last, float *logits_all,
                             ll_error *err) {
     const ll_model_info *in = &c->m->info;
@@ -720,8 +726,8 @@ ll_status ll_context_decode(ll_context *c, const int32_t *tokens, size_t n, floa
                            tokens[i], in->n_vocab);
     size_t n_past0 = c->n_past, n_nodes0 = c->n_nodes, V = in->n_vocab;
     ll_batch_row rows[LL_MAX_BATCH];
-    for (size_t done = 0; done < n; done += LL_MAX_BATCH) {
-        size_t T = n - done < LL_MAX_BATCH ? n - done : LL_MAX_BATCH;
+    for (size_t done = 0, T; done < n; done += T) {
+        T = ll_batch_prompt_piece(n - done);
         bool last = done + T == n;
         for (size_t t = 0; t < T; t++)
             rows[t] = (ll_batch_row){c, tokens[done + t], LL_BATCH_APPEND, -1,

@@ -569,15 +569,6 @@ static size_t reusable(const srv_slot *s, const srv_job *j) {
     return r;
 }
 
-/* The next piece of a prompt with `left` tokens to go: at most a step's
- * rows, and never 8 or fewer after a longer piece, so every token of a
- * prompt of more than 8 goes through the matrix-matrix product, as when
- * it is decoded alone. */
-static size_t prompt_piece(size_t left) {
-    if (left <= LL_BATCH_MAX) return left;
-    return left - LL_BATCH_MAX <= 8 ? left - 9 : LL_BATCH_MAX;
-}
-
 /* ---- a request in a slot ---- */
 
 static ll_status slot_start(srv_engine *e, srv_slot *s, srv_job *j, ll_error *err) {
@@ -712,7 +703,7 @@ static bool slot_sample(srv_engine *e, srv_slot *s) {
  * next piece of its prompt (the last token's logits to s->logits, every
  * token's when the prompt's log-probs are asked for). */
 static size_t slot_want(const srv_slot *s) {
-    return s->prompt_done ? s->k : prompt_piece(s->job->n_prompt - s->prompt_pos);
+    return s->prompt_done ? s->k : ll_batch_prompt_piece(s->job->n_prompt - s->prompt_pos);
 }
 
 static void slot_rows(srv_engine *e, srv_slot *s, size_t row0) {
