@@ -1,7 +1,7 @@
 /*
  * cmd_bench.c - measuring the forward pass:
- *   logitlab synth -o FILE ...   a Llama GGUF of any shape and type with
- *                                random weights (the project's own writer)
+ *   logitlab synth -o FILE ...   a GGUF of any architecture, shape and type
+ *                                with random weights (src/model/synth.c)
  *   logitlab bench -m MODEL ...  prompt tokens/s and generated tokens/s,
  *                                as llama-bench measures them (pp: one batch
  *                                of random tokens; tg: single-token decodes
@@ -17,8 +17,8 @@
 #include "args.h"
 #include "commands.h"
 #include "core/internal.h"
-#include "kernels/quant.h"
-#include "format/gguf_write.h"
+#include "format/tensor_types.h"
+#include "model/export.h"
 #include "util/json.h"
 
 /* ---- synth ---- */
@@ -34,19 +34,15 @@ static uint64_t next64(rng64 *r) {
     return z ^ (z >> 31);
 }
 
-static float gauss(rng64 *r) {
-    double u1 = ((double)(next64(r) >> 11) + 1.0) * 0x1p-53, u2 = (double)(next64(r) >> 11) * 0x1p-53;
-    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-}
-
 static uint32_t parse_type(const char *s, bool *mixed) {
     static const struct {
         const char *n;
         uint32_t t;
         bool mixed;
     } types[] = {{"F32", LL_T_F32, 0},   {"F16", LL_T_F16, 0},   {"BF16", LL_T_BF16, 0},  {"Q8_0", LL_T_Q8_0, 0},
-                 {"Q4_0", LL_T_Q4_0, 0}, {"Q4_K", LL_T_Q4_K, 0}, {"Q5_K", LL_T_Q5_K, 0},  {"Q6_K", LL_T_Q6_K, 0},
-                 {"Q4_K_M", LL_T_Q4_K, 1}, {"Q5_K_M", LL_T_Q5_K, 1}};
+                 {"Q4_0", LL_T_Q4_0, 0}, {"Q4_1", LL_T_Q4_1, 0}, {"Q5_0", LL_T_Q5_0, 0},  {"Q5_1", LL_T_Q5_1, 0},
+                 {"Q4_K", LL_T_Q4_K, 0}, {"Q5_K", LL_T_Q5_K, 0}, {"Q6_K", LL_T_Q6_K, 0},  {"Q4_K_M", LL_T_Q4_K, 1},
+                 {"Q5_K_M", LL_T_Q5_K, 1}};
     for (size_t i = 0; i < LL_ARRAY_LEN(types); i++)
         if (!strcmp(s, types[i].n)) {
             *mixed = types[i].mixed;
@@ -54,38 +50,18 @@ static uint32_t parse_type(const char *s, bool *mixed) {
         }
     return UINT32_MAX;
 }
-
-/* llama-quantize's "use more bits" layers of the _M mixes */
-static bool more_bits(size_t i, size_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
-
-static ll_status add_matrix(ll_gguf_writer *w, const char *name, uint32_t type, size_t cols, size_t rows, rng64 *r,
-                            float scale, float offset) {
-    size_t rb = ll_row_bytes(type, cols);
-    uint8_t *data = malloc(rb * rows);
-    float *row = malloc(cols * sizeof *row);
-    if (!data || !row) {
-        free(data);
-        free(row);
-        return LL_ERR_OUT_OF_MEMORY;
-    }
-    for (size_t i = 0; i < rows; i++) {
-        for (size_t k = 0; k < cols; k++) row[k] = offset + scale * gauss(r);
-        ll_quantize_row(type, row, data + i * rb, cols);
-    }
-    uint64_t ne[2] = {cols, rows};
-    ll_status st = ll_gguf_add_tensor(w, name, type, ne, rows > 1 ? 2 : 1, data);
-    free(data);
-    free(row);
-    return st;
-}
+#define LL_SYNTH_TYPES "F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K Q4_K_M Q5_K_M"
 
 static void synth_usage(FILE *f) {
     fputs("usage: logitlab synth -o FILE [options]\n"
-          "Writes a Llama GGUF with random weights (N(0, 0.02); norms 1 + 0.1 N) and a placeholder\n"
-          "SentencePiece vocabulary, for benchmarks and tests.\n"
-          "  --type T       F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K Q4_K_M Q5_K_M (default F32)\n"
+          "Writes a GGUF of any architecture logitlab runs with random weights (N(0, 0.02); norms\n"
+          "1 + 0.1 N; biases 0.02 N) and a placeholder SentencePiece vocabulary, for benchmarks and tests.\n"
+          "  --arch A       llama qwen2 qwen3 gemma2 gemma3 phi3 (default llama)\n"
+          "  --type T       " LL_SYNTH_TYPES " (default F32)\n"
+          "  --embd-type T  token_embd's type (default: --type; llama-quantize's Q4_K_M of a tied model: Q6_K)\n"
           "  --vocab N      32000     --dim N      768     --layers N  12\n"
           "  --heads N      12        --kv-heads N (heads) --ffn N    2048\n"
+          "  --head-dim N   (dim / heads)                --window N 4096 (sliding-window layers)\n"
           "  --ctx N        1024      --seed N     1       --untied   a separate output matrix\n",
           f);
 }
@@ -93,9 +69,10 @@ static void synth_usage(FILE *f) {
 int ll_cmd_synth(int argc, char **argv) {
     ll_error err;
     ll_error_clear(&err);
-    const char *out = NULL, *type_s = "F32";
-    long long vocab = 32000, dim = 768, layers = 12, heads = 12, kv = -1, ffn = 2048, ctx = 1024, seed = 1;
-    bool tied = true;
+    const char *out = NULL, *type_s = "F32", *embd_s = NULL;
+    long long vocab = 32000, dim = 768, layers = 12, heads = 12, kv = -1, head_dim = -1, ffn = 2048, ctx = 1024,
+              window = 4096, seed = 1;
+    ll_synth_options so = {.arch = "llama", .tied = true};
     ll_args a;
     ll_args_init(&a, argc, argv, 0);
     int kind;
@@ -115,16 +92,22 @@ int ll_cmd_synth(int argc, char **argv) {
         NUM("--layers", layers, 1, 1024)
         NUM("--heads", heads, 1, 1024)
         NUM("--kv-heads", kv, 1, 1024)
+        NUM("--head-dim", head_dim, 2, 1024)
         NUM("--ffn", ffn, 8, 1 << 20)
         NUM("--ctx", ctx, 1, 1 << 24)
+        NUM("--window", window, 0, 1 << 24)
         NUM("--seed", seed, 0, INT64_MAX)
 #undef NUM
         if (!strcmp(a.flag, "-o")) {
             if (!ll_args_value(&a, &out, &err)) goto fail;
         } else if (!strcmp(a.flag, "--type")) {
             if (!ll_args_value(&a, &type_s, &err)) goto fail;
+        } else if (!strcmp(a.flag, "--embd-type")) {
+            if (!ll_args_value(&a, &embd_s, &err)) goto fail;
+        } else if (!strcmp(a.flag, "--arch")) {
+            if (!ll_args_value(&a, &so.arch, &err)) goto fail;
         } else if (!strcmp(a.flag, "--untied")) {
-            tied = false;
+            so.tied = false;
         } else if (!strcmp(a.flag, "--help") || !strcmp(a.flag, "-h")) {
             synth_usage(stdout);
             return 0;
@@ -133,106 +116,32 @@ int ll_cmd_synth(int argc, char **argv) {
             goto fail;
         }
     }
-    if (kv < 0) kv = heads;
-    bool mixed;
-    uint32_t type = parse_type(type_s, &mixed);
     if (!out) {
         ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "-o FILE is required");
         goto fail;
     }
-    if (type == UINT32_MAX) {
-        ll_fail(&err, LL_ERR_INVALID_ARGUMENT,
-                "--type %s is not one of F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K Q4_K_M Q5_K_M", type_s);
+    so.type = parse_type(type_s, &so.mixed);
+    if (so.type == UINT32_MAX) {
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "--type %s is not one of " LL_SYNTH_TYPES, LL_Q(type_s));
         goto fail;
     }
-    size_t blk = ll_type_info_of(type)->block;
-    if (dim % heads || heads % kv || dim % (long long)blk || ffn % (long long)blk) {
-        ll_fail(&err, LL_ERR_INVALID_ARGUMENT,
-                "dim %lld must divide by heads %lld, heads by kv heads %lld, and dim and ffn by the %s block (%zu)",
-                dim, heads, kv, type_s, blk);
+    bool embd_mixed = false;
+    so.embd_type = embd_s ? parse_type(embd_s, &embd_mixed) : so.type;
+    if (so.embd_type == UINT32_MAX || embd_mixed) {
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "--embd-type %s is not one of " LL_SYNTH_TYPES " without _M",
+                LL_Q(embd_s));
         goto fail;
     }
-    ll_gguf_writer *w = ll_gguf_writer_new(&err);
-    if (!w) goto fail;
-    rng64 r = {(uint64_t)seed};
-    ll_gguf_add_str(w, "general.architecture", "llama");
-    ll_gguf_add_str(w, "general.name", "logitlab synthetic");
-    ll_gguf_add_str(w, "general.description", "random weights written by logitlab synth, for benchmarks and tests");
-    ll_gguf_add_u32(w, "llama.context_length", (uint32_t)ctx);
-    ll_gguf_add_u32(w, "llama.embedding_length", (uint32_t)dim);
-    ll_gguf_add_u32(w, "llama.block_count", (uint32_t)layers);
-    ll_gguf_add_u32(w, "llama.feed_forward_length", (uint32_t)ffn);
-    ll_gguf_add_u32(w, "llama.attention.head_count", (uint32_t)heads);
-    ll_gguf_add_u32(w, "llama.attention.head_count_kv", (uint32_t)kv);
-    ll_gguf_add_u32(w, "llama.rope.dimension_count", (uint32_t)(dim / heads));
-    ll_gguf_add_f32(w, "llama.rope.freq_base", 10000.0f);
-    ll_gguf_add_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
-    /* placeholder vocabulary: specials, 256 byte tokens, numbered pieces */
-    char **tok = calloc((size_t)vocab, sizeof *tok);
-    float *scores = calloc((size_t)vocab, sizeof *scores);
-    int32_t *types = calloc((size_t)vocab, sizeof *types);
-    if (!tok || !scores || !types) {
-        free(tok);
-        free(scores);
-        free(types);
-        ll_gguf_writer_free(w);
-        ll_fail(&err, LL_ERR_OUT_OF_MEMORY, "out of memory");
+    if (head_dim < 0 && dim % heads) {
+        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "dim %lld is not a multiple of heads %lld: give --head-dim", dim,
+                heads);
         goto fail;
     }
-    for (long long i = 0; i < vocab; i++) {
-        char b[32];
-        if (i == 0) snprintf(b, sizeof b, "<unk>"), types[i] = 2;
-        else if (i == 1) snprintf(b, sizeof b, "<s>"), types[i] = 3;
-        else if (i == 2) snprintf(b, sizeof b, "</s>"), types[i] = 3;
-        else if (i < 259) snprintf(b, sizeof b, "<0x%02X>", (unsigned)(i - 3)), types[i] = 6;
-        else snprintf(b, sizeof b, "\xe2\x96\x81t%lld", i), types[i] = 1;
-        tok[i] = ll_strdup(b, &err);
-        scores[i] = -(float)i;
-    }
-    ll_gguf_add_str(w, "tokenizer.ggml.model", "llama");
-    ll_gguf_add_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)tok, (size_t)vocab);
-    ll_gguf_add_arr_f32(w, "tokenizer.ggml.scores", scores, (size_t)vocab);
-    ll_gguf_add_arr_i32(w, "tokenizer.ggml.token_type", types, (size_t)vocab);
-    ll_gguf_add_u32(w, "tokenizer.ggml.bos_token_id", 1);
-    ll_gguf_add_u32(w, "tokenizer.ggml.eos_token_id", 2);
-    ll_gguf_add_u32(w, "tokenizer.ggml.unknown_token_id", 0);
-    for (long long i = 0; i < vocab; i++) free(tok[i]);
-    free(tok);
-    free(scores);
-    free(types);
-    ll_status st = LL_OK;
-    size_t kvd = (size_t)(dim / heads * kv);
-    uint32_t out_type = mixed || type == LL_T_Q4_0 ? LL_T_Q6_K : type;
-    st = add_matrix(w, "token_embd.weight", type, (size_t)dim, (size_t)vocab, &r, 0.02f, 0.0f);
-    if (st == LL_OK && !tied) st = add_matrix(w, "output.weight", out_type, (size_t)dim, (size_t)vocab, &r, 0.02f, 0.0f);
-    if (st == LL_OK) st = add_matrix(w, "output_norm.weight", LL_T_F32, (size_t)dim, 1, &r, 0.1f, 1.0f);
-    for (long long l = 0; l < layers && st == LL_OK; l++) {
-        char n[96];
-        uint32_t big = mixed && more_bits((size_t)l, (size_t)layers) ? LL_T_Q6_K : type;
-#define M(suffix, ty, c, rows)                                                               \
-    snprintf(n, sizeof n, "blk.%lld.%s.weight", l, suffix);                                  \
-    if (st == LL_OK) st = add_matrix(w, n, ty, (size_t)(c), (size_t)(rows), &r, 0.02f, 0.0f);
-        M("attn_q", type, dim, dim)
-        M("attn_k", type, dim, kvd)
-        M("attn_v", big, dim, kvd)
-        M("attn_output", type, dim, dim)
-        M("ffn_gate", type, dim, ffn)
-        M("ffn_up", type, dim, ffn)
-        M("ffn_down", big, ffn, dim)
-#undef M
-        snprintf(n, sizeof n, "blk.%lld.attn_norm.weight", l);
-        if (st == LL_OK) st = add_matrix(w, n, LL_T_F32, (size_t)dim, 1, &r, 0.1f, 1.0f);
-        snprintf(n, sizeof n, "blk.%lld.ffn_norm.weight", l);
-        if (st == LL_OK) st = add_matrix(w, n, LL_T_F32, (size_t)dim, 1, &r, 0.1f, 1.0f);
-    }
-    if (st != LL_OK) {
-        ll_gguf_writer_free(w);
-        ll_fail(&err, st, "cannot build the model (out of memory)");
-        goto fail;
-    }
-    st = ll_gguf_write(w, out, &err);
-    ll_gguf_writer_free(w);
-    if (st != LL_OK) goto fail;
+    so.vocab = (size_t)vocab, so.dim = (size_t)dim, so.layers = (size_t)layers, so.heads = (size_t)heads;
+    so.kv_heads = (size_t)(kv < 0 ? heads : kv);
+    so.head_dim = (size_t)(head_dim < 0 ? dim / heads : head_dim);
+    so.ffn = (size_t)ffn, so.ctx = (size_t)ctx, so.window = (size_t)window, so.seed = (uint64_t)seed;
+    if (ll_model_synth(&so, out, &err) != LL_OK) goto fail;
     return 0;
 fail:
     fprintf(stderr, "logitlab synth: %s\n", err.message);

@@ -23,8 +23,7 @@
 #include "export.h"
 #include "model_impl.h"
 
-/* llama.cpp's general.file_type (LLAMA_FTYPE_*) for a uniform file */
-static uint32_t ftype_of(uint32_t type) {
+uint32_t ll_ftype_of(uint32_t type) {
     switch (type) {
     case LL_T_F32: return 0;
     case LL_T_F16: return 1;
@@ -179,7 +178,7 @@ ll_status ll_model_export_gguf(const ll_model *m, const ll_export_options *o, co
     ll_gguf_add_str(w, "general.name", o->name ? o->name : in->name);
     if (o->description) ll_gguf_add_str(w, "general.description", o->description);
     if (o->license) ll_gguf_add_str(w, "general.license", o->license);
-    ll_gguf_add_u32(w, "general.file_type", ftype_of(o->type));
+    ll_gguf_add_u32(w, "general.file_type", ll_ftype_of(o->type));
     ll_gguf_add_u32(w, "general.quantization_version", 2);
     add_hparams(w, m);
     ll_gguf_add_str(w, "tokenizer.ggml.model", "llama");
