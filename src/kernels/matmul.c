@@ -61,8 +61,18 @@ size_t ll_qvec_block(uint32_t type) {
     }
 }
 
-/* The rounding every table reproduces: scale amax / 127, values x * (1/d)
- * rounded to nearest even (the default mode, as the vector conversion). */
+/* The rounding every table reproduces, ggml's on x86 (quantize_row_q8_0's
+ * AVX code, quantize_row_q8_K_ref): values x * (127 / amax) rounded to
+ * nearest even (the default mode, as the vector conversion); the scale is
+ * amax / 127 rounded through half precision for 32-blocks (Q8_0) and
+ * 1 / (127 / amax) for 256-blocks (Q8_K stores 1/iscale). ggml's Q8_K
+ * negates both the values and the scale when the largest |x| is positive:
+ * the products are the same. */
+static void qx_scales(float amax, size_t block, float *d, float *id) {
+    *id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    *d = block == LL_QX_32 ? ll_fp16_to_fp32(ll_fp32_to_fp16(amax / 127.0f)) : *id != 0.0f ? 1.0f / *id : 0.0f;
+}
+
 static void scalar_quantize_x(const float *x, size_t n, ll_qvec *qx) {
     size_t B = qx->block;
     for (size_t b = 0; b < n / B; b++) {
@@ -72,12 +82,13 @@ static void scalar_quantize_x(const float *x, size_t n, ll_qvec *qx) {
             float a = fabsf(xb[k]);
             amax = a > amax ? a : amax;
         }
-        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        float d, id;
+        qx_scales(amax, B, &d, &id);
         for (size_t k = 0; k < B; k++) {
             long v = lrintf(xb[k] * id);
             qx->q[b * B + k] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
         }
-        qx->d[b] = B == LL_QX_32 ? ll_fp16_to_fp32(ll_fp32_to_fp16(d)) : d;
+        qx->d[b] = d;
     }
     for (size_t g = 0; g < n / 16; g++) {
         int s = 0;

@@ -266,7 +266,8 @@ static void quantize_x(const float *x, size_t n, ll_qvec *qx) {
         __m512 m = _mm512_setzero_ps();
         for (size_t k = 0; k < B; k += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(xb + k)));
         float amax = _mm512_reduce_max_ps(m);
-        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        /* matmul.c's qx_scales */
+        float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         __m512 vid = _mm512_set1_ps(id);
         for (size_t k = 0; k < B; k += 16) {
             __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xb + k), vid));
@@ -274,7 +275,9 @@ static void quantize_x(const float *x, size_t n, ll_qvec *qx) {
             _mm_storeu_si128((__m128i *)(qx->q + b * B + k), _mm512_cvtepi32_epi8(v));
             qx->sum[(b * B + k) / 16] = (int16_t)_mm512_reduce_add_epi32(v);
         }
-        qx->d[b] = B == LL_QX_32 ? _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT)) : d;
+        qx->d[b] = B == LL_QX_32 ? _cvtsh_ss(_cvtss_sh(amax / 127.0f, _MM_FROUND_TO_NEAREST_INT))
+                   : id != 0.0f  ? 1.0f / id
+                                 : 0.0f;
     }
 }
 
