@@ -572,7 +572,6 @@ static size_t reusable(const srv_slot *s, const srv_job *j) {
 /* ---- a request in a slot ---- */
 
 static ll_status slot_start(srv_engine *e, srv_slot *s, srv_job *j, ll_error *err) {
-    (void)e;
     s->job = j;
     s->t_start = ll_now_seconds();
     j->gp.on_text = on_text;
@@ -730,7 +729,6 @@ static void slot_rows(srv_engine *e, srv_slot *s, size_t row0) {
 static bool slot_advance(srv_engine *e, srv_slot *s) {
     srv_job *j = s->job;
     size_t V = j->model->n_vocab, n = s->n_rows;
-    (void)e;
     if (s->prompt_done) {
         if (s->ns == 1) {
             held_push(s, s->toks, 1, false);
@@ -794,7 +792,7 @@ static void run_step(srv_engine *e, srv_slot **in, size_t n_in, size_t n) {
 /* A round: every generating slot samples its next tokens, then all the
  * rows the busy slots want go through as few steps as fit (LL_BATCH_MAX
  * rows each): usually one. */
-static void round_robin(srv_engine *e) {
+static void run_round(srv_engine *e) {
     int P = e->cfg.parallel;
     srv_slot *in[256];
     size_t n_in = 0, n = 0;
@@ -883,7 +881,7 @@ static void *scheduler(void *arg) {
             pthread_mutex_lock(&e->mu);
         }
         pthread_mutex_unlock(&e->mu);
-        round_robin(e);
+        run_round(e);
     }
     return NULL;
 }
