@@ -285,9 +285,9 @@ static void matmul_paths(void) {
                         double e = fabs(y[t * ROWS + i] - s) / mag;
                         worst = e > worst ? e : worst;
                     }
-                /* float activations (the GEMM) round at ~1e-7 relative; int8
-                 * ones at up to 1/254 of each block's largest value */
-                double tol = T > 8 ? 1e-5 : 2e-2;
+                /* every path quantizes the activations to int8 (the GEMM too,
+                 * as llama.cpp): up to 1/254 of each block's largest value */
+                double tol = 2e-2;
                 CHECK(worst <= tol, "%s ll_matmul %s T=%zu: worst error %.3g of sum |w x|, allowed %.3g",
                       tables[k]->name, tname(type), T, worst, tol);
             }
@@ -371,8 +371,10 @@ static void gguf_tensors(void) {
                   t->n_bytes == ROWS * ll_row_bytes(types[ti], N) && memcmp(t->data, w[ti], t->n_bytes) == 0,
               "%s reads back (type, shape, %zu bytes, contents)", tname(types[ti]), ROWS * ll_row_bytes(types[ti], N));
         if (!t) continue;
-        /* and runs: a batch of unit vectors (float activations, the GEMM)
-         * gives the dequantized columns exactly */
+        /* and runs: a batch of unit vectors (the integer GEMM) gives the
+         * dequantized columns times 127 * half(1/127) = 0.99993896 (the
+         * activation's int8 scale, rounded through half precision as
+         * llama.cpp's Q8_0 is): within 1e-4 of |q d| + |m| <= |col| + 1 */
         enum { T = 12 };
         ll_matrix m = {t->type, t->data, ROWS, N, ll_row_bytes(t->type, N)};
         static float x[T * N], y[T * ROWS], col[ROWS * N];
@@ -382,8 +384,9 @@ static void gguf_tensors(void) {
         ll_matmul(pool, ll_matmul_best(), &m, x, T, y, scratch);
         for (size_t u = 0; u < T; u++)
             for (size_t i = 0; i < ROWS; i++)
-                CHECK(y[u * ROWS + i] == col[i * N + u * 7], "%s column %zu row %zu: %g, dequantized %g",
-                      tname(t->type), u * 7, i, y[u * ROWS + i], col[i * N + u * 7]);
+                CHECK(fabsf(y[u * ROWS + i] - col[i * N + u * 7]) <= 1e-4f * (fabsf(col[i * N + u * 7]) + 1.0f),
+                      "%s column %zu row %zu: %.9g, dequantized %.9g", tname(t->type), u * 7, i,
+                      (double)y[u * ROWS + i], (double)col[i * N + u * 7]);
     }
     free(scratch);
     ll_pool_free(pool);
@@ -504,11 +507,19 @@ static void model_runs(void) {
         ll_context *cq = ll_context_new(mq, CTX, 2, &err), *cf = ll_context_new(mf, CTX, 2, &err);
         CHECK(cq && cf, "contexts: %s", err.message);
         if (cq && cf) {
-            /* a prompt of 12 goes through the GEMM on float activations:
-             * the dequantized panel is the F32 file's, so are the bits */
+            /* a prompt of 12 goes through the integer GEMM (int8
+             * activations, as llama.cpp's): within the activations'
+             * rounding of the F32 twin's, like one token below */
             CHECK_OK(ll_context_decode(cq, prompt, PROMPT, lq, aq, &err), err);
             CHECK_OK(ll_context_decode(cf, prompt, PROMPT, lf, af, &err), err);
-            CHECK(memcmp(aq, af, sizeof aq) == 0, "prompt logits equal the F32 twin's bit for bit");
+            double pworst = 0, prange = 0;
+            for (size_t i = 0; i < PROMPT * VOCAB; i++) {
+                pworst = fmax(pworst, fabs((double)aq[i] - af[i]));
+                prange = fmax(prange, fabs((double)af[i]));
+            }
+            CHECK(pworst <= 0.03 * prange && pworst > 0, "prompt logits within 3%% of the largest: %.3g of %.3g",
+                  pworst, prange);
+            printf("prompt: largest logit %.4g, largest difference from F32 %.3g\n", prange, pworst);
             /* one token: integer dot products on int8 activations */
             CHECK_OK(ll_context_decode(cq, prompt + PROMPT, 1, lq, NULL, &err), err);
             CHECK_OK(ll_context_decode(cf, prompt + PROMPT, 1, lf, NULL, &err), err);

@@ -222,14 +222,42 @@ static void scalar_matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, s
     }
 }
 
-const ll_matmul_kernels ll_matmul_scalar = {"scalar",    scalar_matvec,     scalar_dequant,
-                                            scalar_gemm, scalar_quantize_x, scalar_matvec_q, NULL};
+/* The integer GEMM's arithmetic (matmul.h), lane by lane: fmaf rounds
+ * once, as the vector fused multiply-add. */
+static void scalar_gemm_q(size_t np, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int min,
+                          float *out) {
+    for (size_t t = 0; t < LL_GQ_RN; t++)
+        for (size_t r = 0; r < LL_GQ_RM; r++) {
+            const int8_t *wq = (const int8_t *)(w + r * ws), *xq = (const int8_t *)(x + t * xs);
+            const float *wsc = (const float *)(const void *)(wq + 64 * np), *wm = wsc + 16 * np;
+            const float *xsc = (const float *)(const void *)(xq + 64 * np), *xm = xsc + 16 * np;
+            float acc[16] = {0};
+            for (size_t i = 0; i < 16 * np; i++) {
+                const int8_t *a = wq + 4 * i, *b = xq + 4 * i;
+                int isum = a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
+                acc[i % 16] = fmaf((float)isum, wsc[i] * xsc[i], acc[i % 16]);
+                if (min) acc[i % 16] = fmaf(wm[i], xm[i], acc[i % 16]);
+            }
+            out[t * LL_GQ_RM + r] = ll_q32_hsum(acc);
+        }
+}
+
+const ll_matmul_kernels ll_matmul_scalar = {"scalar",          scalar_matvec,   scalar_dequant, scalar_gemm,
+                                            scalar_quantize_x, scalar_matvec_q, NULL,           scalar_gemm_q};
 
 /* ---- driver ---- */
 
+/* The integer GEMM's share of a thread's scratch: its unpacked row panel
+ * and a part of the quantized tokens (which all threads read). */
+#define LL_GQ_AREA (512u << 10)
+#define LL_GQ_TOKENS (1536u << 10)
+
 size_t ll_matmul_scratch_floats(void) {
-    /* the panel, one dequantized row chunk, and a C tile for partial rows */
-    return LL_PANEL_ROWS * LL_PANEL_K + LL_PANEL_K + 64 * LL_PANEL_ROWS;
+    /* the float GEMM needs the panel, one dequantized row chunk and a C
+     * tile for partial rows, far less than the integer GEMM */
+    size_t fgemm = LL_PANEL_ROWS * LL_PANEL_K + LL_PANEL_K + 64 * LL_PANEL_ROWS;
+    size_t igemm = (LL_GQ_AREA + LL_GQ_TOKENS) / sizeof(float);
+    return fgemm > igemm ? fgemm : igemm;
 }
 
 /* Up to this many tokens (beams, parallel samples, short prompts) a product
@@ -377,6 +405,188 @@ static void gemm_chunk(void *ctx, size_t chunk, int slot) {
     }
 }
 
+/* ---- the integer GEMM (layout and arithmetic: matmul.h) ---- */
+
+static bool gq_type(uint32_t type) {
+    switch (type) {
+    case LL_T_Q8_0:
+    case LL_T_Q4_0:
+    case LL_T_Q4_1:
+    case LL_T_Q5_0:
+    case LL_T_Q5_1:
+    case LL_T_Q4_K:
+    case LL_T_Q5_K:
+    case LL_T_Q6_K:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool gq_has_min(uint32_t type) {
+    return type == LL_T_Q4_1 || type == LL_T_Q5_1 || type == LL_T_Q4_K || type == LL_T_Q5_K;
+}
+
+/* Bytes of one unpacked row (q, s and m of np pairs) and of one token. */
+static size_t gq_row_bytes(size_t np, bool min) { return np * (64 + 64 + (min ? 64 : 0)); }
+static size_t gq_token_bytes(size_t np) { return np * (64 + 3 * 64); }
+
+/* fifth_bits[v]: four bytes, byte i = 16 if bit i of v is set */
+static const uint32_t fifth_bits[16] = {
+    0x00000000u, 0x00000010u, 0x00001000u, 0x00001010u, 0x00100000u, 0x00100010u, 0x00101000u, 0x00101010u,
+    0x10000000u, 0x10000010u, 0x10001000u, 0x10001010u, 0x10100000u, 0x10100010u, 0x10101000u, 0x10101010u};
+
+/* One weight row into the GEMM layout (q at dst, then s, then m), the
+ * last pair's second half zero when the row has an odd number of
+ * 32-blocks. */
+static void gq_unpack_row(uint32_t type, const uint8_t *row, size_t n, size_t np, uint8_t *dst) {
+    int8_t *q = (int8_t *)dst;
+    float *s = (float *)(void *)(dst + 64 * np), *m = s + 16 * np;
+    bool min = gq_has_min(type);
+    size_t nb = n / 32;
+    memset(q + 32 * nb, 0, 64 * np - 32 * nb);
+    for (size_t l = 8 * nb; l < 16 * np; l++) {
+        s[l] = 0.0f;
+        if (min) m[l] = 0.0f;
+    }
+    if (type == LL_T_Q4_K || type == LL_T_Q5_K || type == LL_T_Q6_K) {
+        size_t bb = type == LL_T_Q4_K ? 144 : type == LL_T_Q5_K ? 176 : 210;
+        for (size_t B = 0; B < n / 256; B++) {
+            const uint8_t *b = row + bb * B;
+            int8_t v[256];
+            unpack_k(type, b, v);
+            if (type == LL_T_Q6_K) {
+                const int8_t *sc = (const int8_t *)(b + 192);
+                float d = rd_half(b + 208);
+                for (size_t k = 0; k < 256; k++) q[256 * B + k] = (int8_t)(v[k] - 32);
+                for (size_t l = 0; l < 64; l++) s[64 * B + l] = d * (float)sc[l / 4];
+            } else {
+                float d = rd_half(b), dmin = rd_half(b + 2);
+                memcpy(q + 256 * B, v, 256);
+                for (int j = 0; j < 8; j++) {
+                    uint8_t sc, mn;
+                    ll_q4k_scale_min(j, b + 4, &sc, &mn);
+                    float ds = d * (float)sc, dm = -(dmin * (float)mn);
+                    for (size_t l = 0; l < 8; l++) {
+                        s[64 * B + 8 * (size_t)j + l] = ds;
+                        m[64 * B + 8 * (size_t)j + l] = dm;
+                    }
+                }
+            }
+        }
+        return;
+    }
+    /* 32-blocks: simple loops per case, which the compiler vectorises
+     * (this runs once per row and token group, beside T / 4 kernel calls) */
+    const ll_q32_layout *L = type == LL_T_Q8_0 ? NULL : ll_q32_layout_of(type);
+    size_t bytes = L ? L->bytes : 34;
+    for (size_t blk = 0; blk < nb; blk++) {
+        const uint8_t *b = row + bytes * blk;
+        int8_t *o = q + 32 * blk;
+        if (!L) {
+            memcpy(o, b + 2, 32);
+        } else {
+            const uint8_t *qs = b + L->qs;
+            uint8_t u[32], hi[32] = {0};
+            for (int k = 0; k < 16; k++) {
+                u[k] = qs[k] & 0xF;
+                u[k + 16] = qs[k] >> 4;
+            }
+            if (L->qh) /* bit k of qh (little-endian) is value k's 16, 4 bits at a time */
+                for (int g = 0; g < 8; g++) memcpy(hi + 4 * g, &fifth_bits[b[L->qh + g / 2] >> (4 * (g % 2)) & 0xF], 4);
+            for (int k = 0; k < 32; k++) o[k] = (int8_t)(u[k] + hi[k] - L->bias);
+        }
+        float d = rd_half(b), mn = L && L->min ? rd_half(b + L->min) : 0.0f;
+        for (size_t l = 0; l < 8; l++) s[8 * blk + l] = d;
+        if (min)
+            for (size_t l = 0; l < 8; l++) m[8 * blk + l] = mn;
+    }
+}
+
+/* One token into the GEMM layout: q at dst, then s, m, c (matmul.h). */
+static void gq_quantize_token(const ll_matmul_kernels *k, const float *x, size_t n, size_t np, uint8_t *dst) {
+    int8_t *q = (int8_t *)dst;
+    float *s = (float *)(void *)(dst + 64 * np), *m = s + 16 * np;
+    int32_t *c = (int32_t *)(void *)(m + 16 * np);
+    size_t nb = n / 32;
+    /* the block scales land in s[0 .. nb) and are spread over their 8
+     * lanes from the last down (lane 8b >= b); the group sums the
+     * quantizer writes go to c, overwritten below */
+    ll_qvec qv = {q, s, (int16_t *)(void *)c, LL_QX_32};
+    k->quantize_x(x, n, &qv);
+    memset(q + 32 * nb, 0, 64 * np - 32 * nb);
+    for (size_t l = 16 * np; l-- > 8 * nb;) s[l] = 0.0f;
+    for (size_t b = nb; b-- > 0;)
+        for (size_t l = 8; l-- > 0;) s[8 * b + l] = s[b];
+    for (size_t l = 0; l < 16 * np; l++) {
+        int sum = q[4 * l] + q[4 * l + 1] + q[4 * l + 2] + q[4 * l + 3];
+        m[l] = s[l] * (float)sum;
+        c[l] = -128 * sum;
+    }
+}
+
+typedef struct {
+    const ll_matmul_kernels *k;
+    const ll_matrix *w;
+    size_t np, row_stride, tok_stride, panel_rows, tn;
+    const uint8_t *tok; /* tn tokens */
+    float *y;           /* the first token's outputs */
+    uint8_t *areas;     /* one LL_GQ_AREA per thread */
+} gq_job;
+
+static void gq_chunk(void *ctx, size_t chunk, int slot) {
+    const gq_job *j = ctx;
+    const ll_matrix *w = j->w;
+    size_t r0, r1;
+    chunk_rows(w->rows, j->panel_rows, chunk, &r0, &r1);
+    uint8_t *area = j->areas + (size_t)slot * LL_GQ_AREA;
+    int min = gq_has_min(w->type);
+    for (size_t i = r0; i < r1; i++)
+        gq_unpack_row(w->type, w->data + i * w->row_bytes, w->cols, j->np, area + (i - r0) * j->row_stride);
+    /* a last tile of fewer rows reads zero rows (the panel has room for
+     * them), whose outputs are dropped: every output is computed alike */
+    size_t padded = (r1 - r0 + LL_GQ_RM - 1) / LL_GQ_RM * LL_GQ_RM;
+    memset(area + (r1 - r0) * j->row_stride, 0, (padded - (r1 - r0)) * j->row_stride);
+    for (size_t t0 = 0; t0 < j->tn; t0 += LL_GQ_RN) {
+        size_t nt = j->tn - t0 < LL_GQ_RN ? j->tn - t0 : LL_GQ_RN;
+        const uint8_t *x = j->tok + t0 * j->tok_stride;
+        for (size_t i0 = r0; i0 < r1; i0 += LL_GQ_RM) {
+            size_t nr = r1 - i0 < LL_GQ_RM ? r1 - i0 : LL_GQ_RM;
+            float out[LL_GQ_RM * LL_GQ_RN];
+            j->k->gemm_q(j->np, area + (i0 - r0) * j->row_stride, j->row_stride, x, j->tok_stride, min, out);
+            for (size_t t = 0; t < nt; t++)
+                for (size_t r = 0; r < nr; r++) j->y[(t0 + t) * w->rows + i0 + r] = out[t * LL_GQ_RM + r];
+        }
+    }
+}
+
+/* The integer GEMM when the table has one and the scratch holds a panel
+ * of rows and a group of tokens; false: use the float GEMM. */
+static bool gemm_q(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
+                   float *scratch) {
+    if (!k->gemm_q || !gq_type(w->type) || w->cols % 32 != 0 || w->cols == 0) return false;
+    size_t np = (w->cols + 63) / 64, nthreads = (size_t)ll_pool_size(pool);
+    size_t row_stride = gq_row_bytes(np, gq_has_min(w->type)), tok_stride = gq_token_bytes(np);
+    size_t panel = LL_GQ_AREA / row_stride;
+    panel = (panel > 32 ? 32 : panel) / LL_GQ_RM * LL_GQ_RM;
+    size_t have = nthreads * ll_matmul_scratch_floats() * sizeof(float) - 64 - nthreads * LL_GQ_AREA;
+    /* a group's last tile may read up to LL_GQ_RN - 1 zero tokens past it */
+    size_t group = have / tok_stride < 2 * LL_GQ_RN ? 0 : have / tok_stride - (LL_GQ_RN - 1);
+    if (panel == 0 || group == 0) return false;
+    uint8_t *base = (uint8_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    gq_job j = {k, w, np, row_stride, tok_stride, panel, 0, base + nthreads * LL_GQ_AREA, NULL, base};
+    for (size_t t0 = 0; t0 < T; t0 += group) {
+        j.tn = T - t0 < group ? T - t0 : group;
+        uint8_t *tok = base + nthreads * LL_GQ_AREA;
+        for (size_t t = 0; t < j.tn; t++) gq_quantize_token(k, x + (t0 + t) * w->cols, w->cols, np, tok + t * tok_stride);
+        size_t padded = (j.tn + LL_GQ_RN - 1) / LL_GQ_RN * LL_GQ_RN;
+        memset(tok + j.tn * tok_stride, 0, (padded - j.tn) * tok_stride);
+        j.y = y + t0 * w->rows;
+        ll_pool_for(pool, chunks_of(w->rows, panel), threads_for(pool, w->rows * w->row_bytes * j.tn), gq_chunk, &j);
+    }
+    return true;
+}
+
 void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
                float *scratch) {
     job j = {k, w, x, T, y, scratch, ll_matmul_scratch_floats(), NULL};
@@ -405,6 +615,7 @@ void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, co
             return;
         }
     }
+    if (gemm_q(pool, k, w, x, T, y, scratch)) return;
     ll_pool_for(pool, chunks_of(w->rows, LL_PANEL_ROWS), threads_for(pool, w->rows * w->row_bytes * T), gemm_chunk,
                 &j);
 }
@@ -414,8 +625,14 @@ const ll_matmul_kernels *ll_matmul_best(void) {
     extern const char *ll_simd_level_name(void);
     const char *lvl = ll_simd_level_name();
 #if defined(LL_HAVE_AVX512)
-    /* the matrix kernels also use AVX512BW (byte and word integer ops) */
-    if (strcmp(lvl, "avx512") == 0 && __builtin_cpu_supports("avx512bw")) return &ll_matmul_avx512;
+    /* the matrix kernels also use AVX512BW (byte and word integer ops);
+     * LOGITLAB_SIMD=avx512bw keeps them off VNNI (the two give the same
+     * bits: this is for measuring) */
+    if (strcmp(lvl, "avx512") == 0 && __builtin_cpu_supports("avx512bw")) {
+        const char *want = getenv("LOGITLAB_SIMD");
+        bool vnni = __builtin_cpu_supports("avx512vnni") && !(want && strcmp(want, "avx512bw") == 0);
+        return vnni ? &ll_matmul_avx512_vnni : &ll_matmul_avx512;
+    }
 #endif
 #if defined(LL_HAVE_AVX2)
     if (strcmp(lvl, "avx2") == 0 || strcmp(lvl, "avx512") == 0) return &ll_matmul_avx2;

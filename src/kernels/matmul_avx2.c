@@ -368,4 +368,4 @@ static void gemm(const float *panel, size_t kc, const float *b, size_t ldb, size
     }
 }
 
-const ll_matmul_kernels ll_matmul_avx2 = {"avx2", matvec, dequant, gemm, quantize_x, matvec_q, NULL};
+const ll_matmul_kernels ll_matmul_avx2 = {"avx2", matvec, dequant, gemm, quantize_x, matvec_q, NULL, NULL};

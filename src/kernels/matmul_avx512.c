@@ -740,4 +740,60 @@ static void gemm(const float *panel, size_t kc, const float *b, size_t ldb, size
     if (t < T) tile(panel, kc, b + t * ldb, ldb, T - t, c + t * ldc, ldc, accumulate);
 }
 
-const ll_matmul_kernels ll_matmul_avx512 = {"avx512", matvec, dequant, gemm, quantize_x, matvec_q, matvec_qn};
+/* ---- the integer prompt GEMM without VNNI (matmul.h) ---- */
+
+/* ll_q32_hsum's order: lane j + lane j + 8, then the tree of eight */
+static inline float hsum16(__m512 a) {
+    __m256 r = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+/* vpmaddubsw wants one unsigned side: |w| (128 for -128) and x with w's
+ * sign; a pair of products is at most 2 * 128 * 127, so the int16 sums
+ * never saturate, and vpmaddwd adds pairs into the lanes' exact int32 */
+static inline void gemm_q_kernel(size_t np, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int min,
+                                 float *out) {
+    const __m512i ones = _mm512_set1_epi16(1), zero = _mm512_setzero_si512();
+    const size_t so = 64 * np, mo = 128 * np; /* s and m from q (pairs scaled 4:1) */
+    const uint8_t *wr[LL_GQ_RM], *xr[LL_GQ_RN];
+    for (int r = 0; r < LL_GQ_RM; r++) wr[r] = w + (size_t)r * ws;
+    for (int t = 0; t < LL_GQ_RN; t++) xr[t] = x + (size_t)t * xs;
+    __m512 acc[LL_GQ_RN][LL_GQ_RM];
+    for (int t = 0; t < LL_GQ_RN; t++)
+        for (int r = 0; r < LL_GQ_RM; r++) acc[t][r] = _mm512_setzero_ps();
+    for (size_t p = 0; p < np; p++) {
+        __m512i xq[LL_GQ_RN];
+        for (int t = 0; t < LL_GQ_RN; t++) xq[t] = _mm512_loadu_si512(xr[t] + 64 * p);
+        for (int r = 0; r < LL_GQ_RM; r++) {
+            __m512i wq = _mm512_loadu_si512(wr[r] + 64 * p), aw = _mm512_abs_epi8(wq);
+            __mmask64 neg = _mm512_movepi8_mask(wq);
+            __m512 wsc = _mm512_loadu_ps(wr[r] + so + 64 * p);
+            for (int t = 0; t < LL_GQ_RN; t++) {
+                __m512i sx = _mm512_mask_sub_epi8(xq[t], neg, zero, xq[t]);
+                __m512i isum = _mm512_madd_epi16(_mm512_maddubs_epi16(aw, sx), ones);
+                __m512 sc = _mm512_mul_ps(wsc, _mm512_loadu_ps(xr[t] + so + 64 * p));
+                acc[t][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), sc, acc[t][r]);
+            }
+            if (min) {
+                __m512 wm = _mm512_loadu_ps(wr[r] + mo + 64 * p);
+                for (int t = 0; t < LL_GQ_RN; t++)
+                    acc[t][r] = _mm512_fmadd_ps(wm, _mm512_loadu_ps(xr[t] + mo + 64 * p), acc[t][r]);
+            }
+        }
+    }
+    for (int t = 0; t < LL_GQ_RN; t++)
+        for (int r = 0; r < LL_GQ_RM; r++) out[t * LL_GQ_RM + r] = hsum16(acc[t][r]);
+}
+
+static void gemm_q(size_t np, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int min, float *out) {
+    if (min) gemm_q_kernel(np, w, ws, x, xs, 1, out);
+    else gemm_q_kernel(np, w, ws, x, xs, 0, out);
+}
+
+const ll_matmul_kernels ll_matmul_avx512 = {"avx512",   matvec,   dequant,   gemm,
+                                            quantize_x, matvec_q, matvec_qn, gemm_q};
+const ll_matmul_kernels ll_matmul_avx512_vnni = {"avx512_vnni", matvec,    dequant,   gemm,
+                                                 quantize_x,    matvec_q,  matvec_qn, ll_gemm_q_vnni};
