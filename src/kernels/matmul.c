@@ -222,24 +222,28 @@ static void scalar_matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, s
     }
 }
 
-/* The integer GEMM's arithmetic (matmul.h), lane by lane: fmaf rounds
- * once, as the vector fused multiply-add. */
-static void scalar_gemm_q(size_t np, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int min,
+/* The integer GEMM's arithmetic (matmul.h), output by output: fmaf
+ * rounds once, as the vector fused multiply-add. */
+static void scalar_gemm_q(size_t n, size_t unit, int offset, int min, const uint8_t *w, const uint8_t *x,
                           float *out) {
-    for (size_t t = 0; t < LL_GQ_RN; t++)
-        for (size_t r = 0; r < LL_GQ_RM; r++) {
-            const int8_t *wq = (const int8_t *)(w + r * ws), *xq = (const int8_t *)(x + t * xs);
-            const float *wsc = (const float *)(const void *)(wq + 64 * np), *wm = wsc + 16 * np;
-            const float *xsc = (const float *)(const void *)(xq + 64 * np), *xm = xsc + 16 * np;
-            float acc[16] = {0};
-            for (size_t i = 0; i < 16 * np; i++) {
-                const int8_t *a = wq + 4 * i, *b = xq + 4 * i;
-                int isum = a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
-                acc[i % 16] = fmaf((float)isum, wsc[i] * xsc[i], acc[i % 16]);
-                if (min) acc[i % 16] = fmaf(wm[i], xm[i], acc[i % 16]);
+    size_t nu = n / unit, xb = ll_gq_token_bytes(n, unit);
+    const float *ws = (const float *)(const void *)(w + 16 * n), *wm = ws + 16 * nu;
+    (void)offset; /* in c */
+    for (size_t t = 0; t < LL_GQ_TOKENS; t++) {
+        const int8_t *q = (const int8_t *)(x + t * xb);
+        const float *xs = (const float *)(const void *)(q + n), *xm = xs + nu;
+        const int32_t *xc = (const int32_t *)(const void *)(xm + nu);
+        for (size_t r = 0; r < LL_GQ_ROWS; r++) {
+            float acc = 0.0f;
+            for (size_t u = 0; u < nu; u++) {
+                int32_t isum = xc[u];
+                for (size_t k = u * unit; k < (u + 1) * unit; k++) isum += w[k / 4 * 64 + 4 * r + k % 4] * q[k];
+                acc = fmaf((float)isum * ws[16 * u + r], xs[u], acc);
+                if (min) acc = fmaf(wm[16 * u + r], xm[u], acc);
             }
-            out[t * LL_GQ_RM + r] = ll_q32_hsum(acc);
+            out[t * LL_GQ_ROWS + r] = acc;
         }
+    }
 }
 
 const ll_matmul_kernels ll_matmul_scalar = {"scalar",          scalar_matvec,   scalar_dequant, scalar_gemm,
@@ -250,13 +254,13 @@ const ll_matmul_kernels ll_matmul_scalar = {"scalar",          scalar_matvec,   
 /* The integer GEMM's share of a thread's scratch: its unpacked row panel
  * and a part of the quantized tokens (which all threads read). */
 #define LL_GQ_AREA (512u << 10)
-#define LL_GQ_TOKENS (1536u << 10)
+#define LL_GQ_TOKEN_SHARE (1536u << 10)
 
 size_t ll_matmul_scratch_floats(void) {
     /* the float GEMM needs the panel, one dequantized row chunk and a C
      * tile for partial rows, far less than the integer GEMM */
     size_t fgemm = LL_PANEL_ROWS * LL_PANEL_K + LL_PANEL_K + 64 * LL_PANEL_ROWS;
-    size_t igemm = (LL_GQ_AREA + LL_GQ_TOKENS) / sizeof(float);
+    size_t igemm = (LL_GQ_AREA + LL_GQ_TOKEN_SHARE) / sizeof(float);
     return fgemm > igemm ? fgemm : igemm;
 }
 
@@ -427,109 +431,112 @@ static bool gq_has_min(uint32_t type) {
     return type == LL_T_Q4_1 || type == LL_T_Q5_1 || type == LL_T_Q4_K || type == LL_T_Q5_K;
 }
 
-/* Bytes of one unpacked row (q, s and m of np pairs) and of one token. */
-static size_t gq_row_bytes(size_t np, bool min) { return np * (64 + 64 + (min ? 64 : 0)); }
-static size_t gq_token_bytes(size_t np) { return np * (64 + 3 * 64); }
+/* The unsigned offset of the GEMM's weight values (matmul.h) and the
+ * values a scale covers. */
+static int gq_offset(uint32_t type) {
+    switch (type) {
+    case LL_T_Q8_0: return 128;
+    case LL_T_Q4_0: return 8;
+    case LL_T_Q5_0: return 16;
+    case LL_T_Q6_K: return 32;
+    default: return 0;
+    }
+}
+static size_t gq_unit(uint32_t type) { return type == LL_T_Q6_K ? 16 : 32; }
 
 /* fifth_bits[v]: four bytes, byte i = 16 if bit i of v is set */
 static const uint32_t fifth_bits[16] = {
     0x00000000u, 0x00000010u, 0x00001000u, 0x00001010u, 0x00100000u, 0x00100010u, 0x00101000u, 0x00101010u,
     0x10000000u, 0x10000010u, 0x10001000u, 0x10001010u, 0x10100000u, 0x10100010u, 0x10101000u, 0x10101010u};
 
-/* One weight row into the GEMM layout (q at dst, then s, then m), the
- * last pair's second half zero when the row has an odd number of
- * 32-blocks. */
-static void gq_unpack_row(uint32_t type, const uint8_t *row, size_t n, size_t np, uint8_t *dst) {
-    int8_t *q = (int8_t *)dst;
-    float *s = (float *)(void *)(dst + 64 * np), *m = s + 16 * np;
-    bool min = gq_has_min(type);
-    size_t nb = n / 32;
-    memset(q + 32 * nb, 0, 64 * np - 32 * nb);
-    for (size_t l = 8 * nb; l < 16 * np; l++) {
-        s[l] = 0.0f;
-        if (min) m[l] = 0.0f;
-    }
+/* One weight row as unsigned values (value + offset) and its scale and
+ * min per unit: simple loops per case, which the compiler vectorises
+ * (this runs once per row and token group, beside T / 8 kernel calls). */
+static void gq_unpack_row(uint32_t type, const uint8_t *row, size_t n, uint8_t *v, float *s, float *m) {
     if (type == LL_T_Q4_K || type == LL_T_Q5_K || type == LL_T_Q6_K) {
         size_t bb = type == LL_T_Q4_K ? 144 : type == LL_T_Q5_K ? 176 : 210;
         for (size_t B = 0; B < n / 256; B++) {
             const uint8_t *b = row + bb * B;
-            int8_t v[256];
-            unpack_k(type, b, v);
+            unpack_k(type, b, (int8_t *)(v + 256 * B)); /* 0..63: already value + offset */
             if (type == LL_T_Q6_K) {
                 const int8_t *sc = (const int8_t *)(b + 192);
                 float d = rd_half(b + 208);
-                for (size_t k = 0; k < 256; k++) q[256 * B + k] = (int8_t)(v[k] - 32);
-                for (size_t l = 0; l < 64; l++) s[64 * B + l] = d * (float)sc[l / 4];
+                for (size_t g = 0; g < 16; g++) s[16 * B + g] = d * (float)sc[g];
             } else {
                 float d = rd_half(b), dmin = rd_half(b + 2);
-                memcpy(q + 256 * B, v, 256);
                 for (int j = 0; j < 8; j++) {
                     uint8_t sc, mn;
                     ll_q4k_scale_min(j, b + 4, &sc, &mn);
-                    float ds = d * (float)sc, dm = -(dmin * (float)mn);
-                    for (size_t l = 0; l < 8; l++) {
-                        s[64 * B + 8 * (size_t)j + l] = ds;
-                        m[64 * B + 8 * (size_t)j + l] = dm;
-                    }
+                    s[8 * B + (size_t)j] = d * (float)sc;
+                    m[8 * B + (size_t)j] = -(dmin * (float)mn);
                 }
             }
         }
         return;
     }
-    /* 32-blocks: simple loops per case, which the compiler vectorises
-     * (this runs once per row and token group, beside T / 4 kernel calls) */
     const ll_q32_layout *L = type == LL_T_Q8_0 ? NULL : ll_q32_layout_of(type);
     size_t bytes = L ? L->bytes : 34;
-    for (size_t blk = 0; blk < nb; blk++) {
+    for (size_t blk = 0; blk < n / 32; blk++) {
         const uint8_t *b = row + bytes * blk;
-        int8_t *o = q + 32 * blk;
+        uint8_t *o = v + 32 * blk;
         if (!L) {
-            memcpy(o, b + 2, 32);
+            for (int k = 0; k < 32; k++) o[k] = b[2 + k] ^ 0x80; /* int8 + 128 */
         } else {
             const uint8_t *qs = b + L->qs;
-            uint8_t u[32], hi[32] = {0};
-            for (int k = 0; k < 16; k++) {
-                u[k] = qs[k] & 0xF;
-                u[k + 16] = qs[k] >> 4;
-            }
+            uint8_t hi[32] = {0};
             if (L->qh) /* bit k of qh (little-endian) is value k's 16, 4 bits at a time */
                 for (int g = 0; g < 8; g++) memcpy(hi + 4 * g, &fifth_bits[b[L->qh + g / 2] >> (4 * (g % 2)) & 0xF], 4);
-            for (int k = 0; k < 32; k++) o[k] = (int8_t)(u[k] + hi[k] - L->bias);
+            for (int k = 0; k < 16; k++) {
+                o[k] = (uint8_t)((qs[k] & 0xF) + hi[k]);
+                o[k + 16] = (uint8_t)((qs[k] >> 4) + hi[k + 16]);
+            }
         }
-        float d = rd_half(b), mn = L && L->min ? rd_half(b + L->min) : 0.0f;
-        for (size_t l = 0; l < 8; l++) s[8 * blk + l] = d;
-        if (min)
-            for (size_t l = 0; l < 8; l++) m[8 * blk + l] = mn;
+        s[blk] = rd_half(b);
+        if (L && L->min) m[blk] = rd_half(b + L->min);
     }
 }
 
-/* One token into the GEMM layout: q at dst, then s, m, c (matmul.h). */
-static void gq_quantize_token(const ll_matmul_kernels *k, const float *x, size_t n, size_t np, uint8_t *dst) {
+/* Rows [i0, i0 + nr) of w (nr <= 16) as one group of the GEMM layout;
+ * missing rows are zero (their outputs are dropped). */
+static void gq_unpack_group(const ll_matrix *w, size_t i0, size_t nr, size_t unit, uint8_t *dst, uint8_t *row_v,
+                            float *row_s) {
+    size_t n = w->cols, nu = n / unit;
+    float *gs = (float *)(void *)(dst + 16 * n), *gm = gs + 16 * nu, *row_m = row_s + nu;
+    bool min = gq_has_min(w->type);
+    if (nr < LL_GQ_ROWS) memset(dst, 0, ll_gq_group_bytes(n, unit));
+    for (size_t r = 0; r < nr; r++) {
+        gq_unpack_row(w->type, w->data + (i0 + r) * w->row_bytes, n, row_v, row_s, row_m);
+        for (size_t k = 0; k < n / 4; k++) memcpy(dst + 64 * k + 4 * r, row_v + 4 * k, 4);
+        for (size_t u = 0; u < nu; u++) gs[16 * u + r] = row_s[u];
+        if (min)
+            for (size_t u = 0; u < nu; u++) gm[16 * u + r] = row_m[u];
+    }
+}
+
+/* One token into the GEMM layout: q, then per unit s, m, c (matmul.h). */
+static void gq_quantize_token(const ll_matmul_kernels *k, const float *x, size_t n, size_t unit, int offset,
+                              uint8_t *dst, float *d, int16_t *sums) {
     int8_t *q = (int8_t *)dst;
-    float *s = (float *)(void *)(dst + 64 * np), *m = s + 16 * np;
-    int32_t *c = (int32_t *)(void *)(m + 16 * np);
-    size_t nb = n / 32;
-    /* the block scales land in s[0 .. nb) and are spread over their 8
-     * lanes from the last down (lane 8b >= b); the group sums the
-     * quantizer writes go to c, overwritten below */
-    ll_qvec qv = {q, s, (int16_t *)(void *)c, LL_QX_32};
+    size_t nu = n / unit;
+    float *s = (float *)(void *)(dst + n), *m = s + nu;
+    int32_t *c = (int32_t *)(void *)(m + nu);
+    ll_qvec qv = {q, d, sums, LL_QX_32};
     k->quantize_x(x, n, &qv);
-    memset(q + 32 * nb, 0, 64 * np - 32 * nb);
-    for (size_t l = 16 * np; l-- > 8 * nb;) s[l] = 0.0f;
-    for (size_t b = nb; b-- > 0;)
-        for (size_t l = 8; l-- > 0;) s[8 * b + l] = s[b];
-    for (size_t l = 0; l < 16 * np; l++) {
-        int sum = q[4 * l] + q[4 * l + 1] + q[4 * l + 2] + q[4 * l + 3];
-        m[l] = s[l] * (float)sum;
-        c[l] = -128 * sum;
+    for (size_t u = 0; u < nu; u++) {
+        int sum = 0;
+        for (size_t i = u * unit; i < (u + 1) * unit; i++) sum += q[i];
+        s[u] = d[u * unit / 32];
+        m[u] = s[u] * (float)sum;
+        c[u] = -offset * sum;
     }
 }
 
 typedef struct {
     const ll_matmul_kernels *k;
     const ll_matrix *w;
-    size_t np, row_stride, tok_stride, panel_rows, tn;
-    const uint8_t *tok; /* tn tokens */
+    size_t unit, group_bytes, panel_rows, tn;
+    int offset;
+    const uint8_t *tok; /* tn tokens, padded with zero ones to a multiple of LL_GQ_TOKENS */
     float *y;           /* the first token's outputs */
     uint8_t *areas;     /* one LL_GQ_AREA per thread */
 } gq_job;
@@ -537,25 +544,26 @@ typedef struct {
 static void gq_chunk(void *ctx, size_t chunk, int slot) {
     const gq_job *j = ctx;
     const ll_matrix *w = j->w;
-    size_t r0, r1;
+    size_t r0, r1, n = w->cols, tb = ll_gq_token_bytes(n, j->unit);
     chunk_rows(w->rows, j->panel_rows, chunk, &r0, &r1);
     uint8_t *area = j->areas + (size_t)slot * LL_GQ_AREA;
+    size_t groups = (r1 - r0 + LL_GQ_ROWS - 1) / LL_GQ_ROWS;
+    /* one row's values and scales, past the panel */
+    uint8_t *row_v = area + groups * j->group_bytes;
+    float *row_s = (float *)(void *)(row_v + ((n + 63) & ~(size_t)63));
+    for (size_t g = 0; g < groups; g++) {
+        size_t i0 = r0 + g * LL_GQ_ROWS, nr = r1 - i0 < LL_GQ_ROWS ? r1 - i0 : LL_GQ_ROWS;
+        gq_unpack_group(w, i0, nr, j->unit, area + g * j->group_bytes, row_v, row_s);
+    }
     int min = gq_has_min(w->type);
-    for (size_t i = r0; i < r1; i++)
-        gq_unpack_row(w->type, w->data + i * w->row_bytes, w->cols, j->np, area + (i - r0) * j->row_stride);
-    /* a last tile of fewer rows reads zero rows (the panel has room for
-     * them), whose outputs are dropped: every output is computed alike */
-    size_t padded = (r1 - r0 + LL_GQ_RM - 1) / LL_GQ_RM * LL_GQ_RM;
-    memset(area + (r1 - r0) * j->row_stride, 0, (padded - (r1 - r0)) * j->row_stride);
-    for (size_t t0 = 0; t0 < j->tn; t0 += LL_GQ_RN) {
-        size_t nt = j->tn - t0 < LL_GQ_RN ? j->tn - t0 : LL_GQ_RN;
-        const uint8_t *x = j->tok + t0 * j->tok_stride;
-        for (size_t i0 = r0; i0 < r1; i0 += LL_GQ_RM) {
-            size_t nr = r1 - i0 < LL_GQ_RM ? r1 - i0 : LL_GQ_RM;
-            float out[LL_GQ_RM * LL_GQ_RN];
-            j->k->gemm_q(j->np, area + (i0 - r0) * j->row_stride, j->row_stride, x, j->tok_stride, min, out);
+    for (size_t t0 = 0; t0 < j->tn; t0 += LL_GQ_TOKENS) {
+        size_t nt = j->tn - t0 < LL_GQ_TOKENS ? j->tn - t0 : LL_GQ_TOKENS;
+        for (size_t g = 0; g < groups; g++) {
+            size_t i0 = r0 + g * LL_GQ_ROWS, nr = r1 - i0 < LL_GQ_ROWS ? r1 - i0 : LL_GQ_ROWS;
+            float out[LL_GQ_ROWS * LL_GQ_TOKENS];
+            j->k->gemm_q(n, j->unit, j->offset, min, area + g * j->group_bytes, j->tok + t0 * tb, out);
             for (size_t t = 0; t < nt; t++)
-                for (size_t r = 0; r < nr; r++) j->y[(t0 + t) * w->rows + i0 + r] = out[t * LL_GQ_RM + r];
+                memcpy(j->y + (t0 + t) * w->rows + i0, out + t * LL_GQ_ROWS, nr * sizeof(float));
         }
     }
 }
@@ -564,25 +572,32 @@ static void gq_chunk(void *ctx, size_t chunk, int slot) {
  * of rows and a group of tokens; false: use the float GEMM. */
 static bool gemm_q(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
                    float *scratch) {
-    if (!k->gemm_q || !gq_type(w->type) || w->cols % 32 != 0 || w->cols == 0) return false;
-    size_t np = (w->cols + 63) / 64, nthreads = (size_t)ll_pool_size(pool);
-    size_t row_stride = gq_row_bytes(np, gq_has_min(w->type)), tok_stride = gq_token_bytes(np);
-    size_t panel = LL_GQ_AREA / row_stride;
-    panel = (panel > 32 ? 32 : panel) / LL_GQ_RM * LL_GQ_RM;
+    size_t n = w->cols, unit = gq_unit(w->type);
+    if (!k->gemm_q || !gq_type(w->type) || n == 0 || n % (unit == 16 ? 256 : 32) != 0) return false;
+    size_t nthreads = (size_t)ll_pool_size(pool), gb = ll_gq_group_bytes(n, unit), tb = ll_gq_token_bytes(n, unit);
+    /* a thread's area: its panel, one unpacked row (values, scales, mins) */
+    size_t row_extra = ((n + 63) & ~(size_t)63) + 8 * (n / unit) + 64;
+    size_t groups = LL_GQ_AREA > row_extra ? (LL_GQ_AREA - row_extra) / gb : 0;
+    if (groups > 4) groups = 4;
+    /* the tokens' share, less the quantizer's block scales and group sums */
     size_t have = nthreads * ll_matmul_scratch_floats() * sizeof(float) - 64 - nthreads * LL_GQ_AREA;
-    /* a group's last tile may read up to LL_GQ_RN - 1 zero tokens past it */
-    size_t group = have / tok_stride < 2 * LL_GQ_RN ? 0 : have / tok_stride - (LL_GQ_RN - 1);
-    if (panel == 0 || group == 0) return false;
-    uint8_t *base = (uint8_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-    gq_job j = {k, w, np, row_stride, tok_stride, panel, 0, base + nthreads * LL_GQ_AREA, NULL, base};
+    size_t side = ((n / 32 * sizeof(float) + 63) & ~(size_t)63) + ((n / 16 * sizeof(int16_t) + 63) & ~(size_t)63);
+    size_t fit = have > side ? (have - side) / tb : 0;
+    size_t group = fit / LL_GQ_TOKENS * LL_GQ_TOKENS;
+    if (groups == 0 || group == 0) return false;
+    uint8_t *base = (uint8_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63), *tok = base + nthreads * LL_GQ_AREA;
+    float *d = (float *)(void *)(tok + group * tb);
+    int16_t *sums = (int16_t *)(void *)((uint8_t *)d + ((n / 32 * sizeof(float) + 63) & ~(size_t)63));
+    gq_job j = {k, w, unit, gb, groups * LL_GQ_ROWS, 0, gq_offset(w->type), tok, NULL, base};
     for (size_t t0 = 0; t0 < T; t0 += group) {
         j.tn = T - t0 < group ? T - t0 : group;
-        uint8_t *tok = base + nthreads * LL_GQ_AREA;
-        for (size_t t = 0; t < j.tn; t++) gq_quantize_token(k, x + (t0 + t) * w->cols, w->cols, np, tok + t * tok_stride);
-        size_t padded = (j.tn + LL_GQ_RN - 1) / LL_GQ_RN * LL_GQ_RN;
-        memset(tok + j.tn * tok_stride, 0, (padded - j.tn) * tok_stride);
+        for (size_t t = 0; t < j.tn; t++)
+            gq_quantize_token(k, x + (t0 + t) * n, n, unit, j.offset, tok + t * tb, d, sums);
+        size_t padded = (j.tn + LL_GQ_TOKENS - 1) / LL_GQ_TOKENS * LL_GQ_TOKENS;
+        memset(tok + j.tn * tb, 0, (padded - j.tn) * tb);
         j.y = y + t0 * w->rows;
-        ll_pool_for(pool, chunks_of(w->rows, panel), threads_for(pool, w->rows * w->row_bytes * j.tn), gq_chunk, &j);
+        ll_pool_for(pool, chunks_of(w->rows, j.panel_rows), threads_for(pool, w->rows * w->row_bytes * j.tn), gq_chunk,
+                    &j);
     }
     return true;
 }

@@ -10,7 +10,7 @@
  *    once from memory: this path is bandwidth-bound);
  *  - a batch (the prompt) with quantized weights: an integer GEMM (the
  *    layout below: activations quantized once, each row panel unpacked
- *    once for all tokens, 4 rows x 4 tokens per kernel call);
+ *    once for all tokens, 16 rows x 8 tokens per kernel call);
  *  - a batch with float weights (F32, F16, BF16), or where a table has no
  *    integer GEMM: 32 rows at a time are dequantized into a transposed
  *    panel (32 rows x 256 k, fits L1) and a register-blocked kernel
@@ -55,28 +55,33 @@ typedef struct {
 } ll_qvec;
 
 /*
- * The integer prompt GEMM (more than 8 tokens, quantized weights): the
- * activations are quantized once per product (32-blocks, ggml's Q8_0
- * rounding) and each weight row once per row panel into one layout for
- * every type, in pairs of 32-blocks (64 values):
- *   q[64]   the int8 weight values (Q4_0: nibble - 8, Q4_K: 0..15, ...)
- *   s[16]   lane l's scale (values 4l .. 4l+3: the 32-block's d, or a
- *           K-quant sub-block's d * sc)
- *   m[16]   (types with a min) lane l's offset: x = q * s + m
- * and for a token: q[64] its int8 values, s[16] lane l's scale (the
- * 32-block's), m[16] s times the sum of the lane's four values, c[16]
- * -128 times that sum (a correction for unsigned x signed products).
- * A row of np pairs is q[64 np], then s[16 np], then m[16 np]; a token
- * q[64 np], s[16 np], m[16 np], c[16 np] (int32).
- * y[t][r] = hsum over lanes (ll_q32_hsum) of, pair by pair,
- *   acc[l] = fma((float)isum_l, w.s[l] * x.s[l], acc[l]);
- *   with a min: acc[l] = fma(w.m[l], x.m[l], acc[l])
- * where isum_l is the exact integer sum of the lane's four products: every
- * table computes the same bits, and a token's result never depends on
- * which others share its tile or product.
+ * The integer prompt GEMM (more than 8 tokens, quantized weights), as
+ * llama.cpp's: the activations are quantized once per product (32-blocks,
+ * ggml's Q8_0 rounding) and each panel of weight rows is unpacked once
+ * for all tokens. A kernel call computes 16 rows (one int32 lane each) x
+ * 8 tokens; the unit of a scale is 32 values (16 for Q6_K).
+ *
+ * A group of 16 rows of n values: v[n * 16] then s[n/unit * 16] then
+ * (types with a min) m[n/unit * 16]. Step k (values 4k .. 4k+3) is 64
+ * bytes, row r's four at 4r, each value plus the type's offset o (so
+ * unsigned: Q8_0 128, Q4_0 8, Q5_0 16, Q6_K 32, the others 0); s and m
+ * hold each row's scale and min (x = (v - o) s + m) per unit.
+ * A token of n values: q[n] (int8), then per unit s (its 32-block's
+ * scale), m (s times the sum of the unit's values), c (int32: -o times
+ * that sum), each array n/unit long, tokens ll_gq_token_bytes apart.
+ *
+ * Output (r, t), unit by unit:
+ *   isum = c + sum(v q)           (exactly sum((v - o) q), in any order)
+ *   acc = fma((float)isum * s_r, s_t, acc)
+ *   with a min: acc = fma(m_r, m_t, acc)
+ * so every table gives the same bits, and a token's results never depend
+ * on which others share its tile or its product.
  */
-#define LL_GQ_RM 4 /* weight rows per kernel call */
-#define LL_GQ_RN 4 /* tokens per kernel call */
+#define LL_GQ_ROWS 16
+#define LL_GQ_TOKENS 8
+
+static inline size_t ll_gq_group_bytes(size_t n, size_t unit) { return (16 * n + 128 * (n / unit) + 63) & ~(size_t)63; }
+static inline size_t ll_gq_token_bytes(size_t n, size_t unit) { return (n + 12 * (n / unit) + 63) & ~(size_t)63; }
 
 typedef struct ll_matmul_kernels {
     const char *name;
@@ -100,10 +105,10 @@ typedef struct ll_matmul_kernels {
      * the table has none */
     void (*matvec_qn)(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                       float *y, size_t ldy, size_t r0, size_t r1);
-    /* out[t * LL_GQ_RM + r] for rows w + r * ws and tokens x + t * xs
-     * (r < LL_GQ_RM, t < LL_GQ_RN) of np pairs in the layout above, with
-     * or without the min terms: NULL where the table has none */
-    void (*gemm_q)(size_t np, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int min, float *out);
+    /* out[t * 16 + r] for the group of 16 rows at w and the LL_GQ_TOKENS
+     * tokens from x (each ll_gq_token_bytes apart), in the layout above:
+     * NULL where the table has none */
+    void (*gemm_q)(size_t n, size_t unit, int offset, int min, const uint8_t *w, const uint8_t *x, float *out);
 } ll_matmul_kernels;
 
 /* The final sum of a Q4_1/Q5_0/Q5_1 row product from its 16 lane
@@ -122,7 +127,7 @@ extern const ll_matmul_kernels ll_matmul_avx512;
 /* the AVX-512 table with the VNNI integer GEMM (vpdpbusd), for CPUs with
  * AVX512_VNNI; ll_gemm_q_vnni is in matmul_vnni.c */
 extern const ll_matmul_kernels ll_matmul_avx512_vnni;
-void ll_gemm_q_vnni(size_t np, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int min, float *out);
+void ll_gemm_q_vnni(size_t n, size_t unit, int offset, int min, const uint8_t *w, const uint8_t *x, float *out);
 #endif
 const ll_matmul_kernels *ll_matmul_best(void);
 

@@ -742,55 +742,77 @@ static void gemm(const float *panel, size_t kc, const float *b, size_t ldb, size
 
 /* ---- the integer prompt GEMM without VNNI (matmul.h) ---- */
 
-/* ll_q32_hsum's order: lane j + lane j + 8, then the tree of eight */
-static inline float hsum16(__m512 a) {
-    __m256 r = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
-
-/* vpmaddubsw wants one unsigned side: |w| (128 for -128) and x with w's
- * sign; a pair of products is at most 2 * 128 * 127, so the int16 sums
- * never saturate, and vpmaddwd adds pairs into the lanes' exact int32 */
-static inline void gemm_q_kernel(size_t np, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int min,
+/* vpmaddubsw (unsigned x signed bytes, pairs into int16) and vpmaddwd by
+ * ones (pairs into int32) give the lanes' exact sums: with offsets up to
+ * 32 the values are at most 63, a pair of products at most 2 * 63 * 128
+ * and two steps' pairs still fit int16, so two steps share one vpmaddwd;
+ * Q8_0 (offset 128) goes back to its int8 values and multiplies |w| by x
+ * with w's sign (at most 2 * 128 * 127), one step at a time, from 0
+ * instead of c. */
+static inline void gemm_q_kernel(size_t n, size_t unit, int offset, int min, const uint8_t *w, const uint8_t *x,
                                  float *out) {
-    const __m512i ones = _mm512_set1_epi16(1), zero = _mm512_setzero_si512();
-    const size_t so = 64 * np, mo = 128 * np; /* s and m from q (pairs scaled 4:1) */
-    const uint8_t *wr[LL_GQ_RM], *xr[LL_GQ_RN];
-    for (int r = 0; r < LL_GQ_RM; r++) wr[r] = w + (size_t)r * ws;
-    for (int t = 0; t < LL_GQ_RN; t++) xr[t] = x + (size_t)t * xs;
-    __m512 acc[LL_GQ_RN][LL_GQ_RM];
-    for (int t = 0; t < LL_GQ_RN; t++)
-        for (int r = 0; r < LL_GQ_RM; r++) acc[t][r] = _mm512_setzero_ps();
-    for (size_t p = 0; p < np; p++) {
-        __m512i xq[LL_GQ_RN];
-        for (int t = 0; t < LL_GQ_RN; t++) xq[t] = _mm512_loadu_si512(xr[t] + 64 * p);
-        for (int r = 0; r < LL_GQ_RM; r++) {
-            __m512i wq = _mm512_loadu_si512(wr[r] + 64 * p), aw = _mm512_abs_epi8(wq);
-            __mmask64 neg = _mm512_movepi8_mask(wq);
-            __m512 wsc = _mm512_loadu_ps(wr[r] + so + 64 * p);
-            for (int t = 0; t < LL_GQ_RN; t++) {
-                __m512i sx = _mm512_mask_sub_epi8(xq[t], neg, zero, xq[t]);
-                __m512i isum = _mm512_madd_epi16(_mm512_maddubs_epi16(aw, sx), ones);
-                __m512 sc = _mm512_mul_ps(wsc, _mm512_loadu_ps(xr[t] + so + 64 * p));
-                acc[t][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), sc, acc[t][r]);
+    const __m512i ones = _mm512_set1_epi16(1), zero = _mm512_setzero_si512(), flip = _mm512_set1_epi8((char)0x80);
+    size_t nu = n / unit, tb = ll_gq_token_bytes(n, unit), steps = unit / 4;
+    const float *ws = (const float *)(const void *)(w + 16 * n), *wm = ws + 16 * nu;
+    const int signed8 = offset == 128;
+    __m512 acc[LL_GQ_TOKENS];
+    for (int t = 0; t < LL_GQ_TOKENS; t++) acc[t] = _mm512_setzero_ps();
+    for (size_t u = 0; u < nu; u++) {
+        __m512i isum[LL_GQ_TOKENS];
+        for (int t = 0; t < LL_GQ_TOKENS; t++) {
+            const int32_t *xc = (const int32_t *)(const void *)(x + (size_t)t * tb + n + 8 * nu);
+            isum[t] = signed8 ? zero : _mm512_set1_epi32(xc[u]);
+        }
+        for (size_t k = u * steps; k < (u + 1) * steps; k += 2) {
+            __m512i w0 = _mm512_loadu_si512(w + 64 * k), w1 = _mm512_loadu_si512(w + 64 * k + 64);
+            if (signed8) {
+                w0 = _mm512_xor_si512(w0, flip);
+                w1 = _mm512_xor_si512(w1, flip);
+                __m512i a0 = _mm512_abs_epi8(w0), a1 = _mm512_abs_epi8(w1);
+                __mmask64 n0 = _mm512_movepi8_mask(w0), n1 = _mm512_movepi8_mask(w1);
+                for (int t = 0; t < LL_GQ_TOKENS; t++) {
+                    int32_t q0, q1;
+                    memcpy(&q0, x + (size_t)t * tb + 4 * k, 4);
+                    memcpy(&q1, x + (size_t)t * tb + 4 * k + 4, 4);
+                    __m512i x0 = _mm512_set1_epi32(q0), x1 = _mm512_set1_epi32(q1);
+                    __m512i p0 = _mm512_maddubs_epi16(a0, _mm512_mask_sub_epi8(x0, n0, zero, x0));
+                    __m512i p1 = _mm512_maddubs_epi16(a1, _mm512_mask_sub_epi8(x1, n1, zero, x1));
+                    isum[t] = _mm512_add_epi32(isum[t], _mm512_madd_epi16(p0, ones));
+                    isum[t] = _mm512_add_epi32(isum[t], _mm512_madd_epi16(p1, ones));
+                }
+            } else {
+                for (int t = 0; t < LL_GQ_TOKENS; t++) {
+                    int32_t q0, q1;
+                    memcpy(&q0, x + (size_t)t * tb + 4 * k, 4);
+                    memcpy(&q1, x + (size_t)t * tb + 4 * k + 4, 4);
+                    __m512i p = _mm512_add_epi16(_mm512_maddubs_epi16(w0, _mm512_set1_epi32(q0)),
+                                                 _mm512_maddubs_epi16(w1, _mm512_set1_epi32(q1)));
+                    isum[t] = _mm512_add_epi32(isum[t], _mm512_madd_epi16(p, ones));
+                }
             }
-            if (min) {
-                __m512 wm = _mm512_loadu_ps(wr[r] + mo + 64 * p);
-                for (int t = 0; t < LL_GQ_RN; t++)
-                    acc[t][r] = _mm512_fmadd_ps(wm, _mm512_loadu_ps(xr[t] + mo + 64 * p), acc[t][r]);
+        }
+        __m512 s = _mm512_loadu_ps(ws + 16 * u);
+        for (int t = 0; t < LL_GQ_TOKENS; t++) {
+            const float *xs = (const float *)(const void *)(x + (size_t)t * tb + n);
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(isum[t]), s), _mm512_set1_ps(xs[u]), acc[t]);
+        }
+        if (min) {
+            __m512 m = _mm512_loadu_ps(wm + 16 * u);
+            for (int t = 0; t < LL_GQ_TOKENS; t++) {
+                const float *xm = (const float *)(const void *)(x + (size_t)t * tb + n + 4 * nu);
+                acc[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(xm[u]), acc[t]);
             }
         }
     }
-    for (int t = 0; t < LL_GQ_RN; t++)
-        for (int r = 0; r < LL_GQ_RM; r++) out[t * LL_GQ_RM + r] = hsum16(acc[t][r]);
+    for (int t = 0; t < LL_GQ_TOKENS; t++) _mm512_storeu_ps(out + 16 * t, acc[t]);
 }
 
-static void gemm_q(size_t np, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int min, float *out) {
-    if (min) gemm_q_kernel(np, w, ws, x, xs, 1, out);
-    else gemm_q_kernel(np, w, ws, x, xs, 0, out);
+static void gemm_q(size_t n, size_t unit, int offset, int min, const uint8_t *w, const uint8_t *x, float *out) {
+    /* copies with the unit and the kind resolved */
+    if (unit != 32) gemm_q_kernel(n, unit, offset, min, w, x, out);
+    else if (offset == 128) gemm_q_kernel(n, 32, 128, 0, w, x, out);
+    else if (min) gemm_q_kernel(n, 32, 0, 1, w, x, out);
+    else gemm_q_kernel(n, 32, offset, 0, w, x, out);
 }
 
 const ll_matmul_kernels ll_matmul_avx512 = {"avx512",   matvec,   dequant,   gemm,

@@ -1,64 +1,63 @@
 /*
- * matmul_vnni.c - the integer prompt GEMM's kernel for CPUs with
- * AVX512_VNNI: vpdpbusd adds four unsigned x signed byte products into
- * each int32 lane in one instruction. Its unsigned side is the weights'
- * values plus 128 (a flipped sign bit): sum((q_w + 128) q_x) = sum(q_w q_x)
- * + 128 sum(q_x), so starting each lane at the token's -128 * (sum of its
- * four values) leaves exactly sum(q_w * q_x), the same
- * integer every table computes, so the float steps (matmul.h) give the
- * same bits. Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni.
+ * matmul_vnni.c - the integer prompt GEMM's kernel (matmul.h) for CPUs
+ * with AVX512_VNNI: vpdpbusd adds four unsigned x signed byte products
+ * into each int32 lane in one instruction. The unsigned side is the
+ * weights' values plus their offset o; each lane starts at the token's
+ * c = -o * (sum of the unit's values), which leaves exactly the integer
+ * every table computes, so the float steps give the same bits. Compiled
+ * with -mavx512f -mavx512bw -mavx512vl -mavx512vnni.
  */
 #include "matmul.h"
 
 #include <immintrin.h>
+#include <string.h>
 
-/* ll_q32_hsum's order: lane j + lane j + 8, then the tree of eight */
-static inline float hsum16(__m512 a) {
-    __m256 r = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
-
-/* The rows' and tokens' pointers advance pair by pair; their scales and
- * sums lie at fixed offsets from them (so few registers hold addresses),
- * and the tokens' corrections and scales are read from memory where they
- * are used, leaving the vector registers to the 16 accumulators. */
-static inline void kernel(size_t np, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int min,
-                          float *out) {
-    const __m512i flip = _mm512_set1_epi8((char)0x80);
-    const size_t so = 64 * np, mo = 128 * np, co = 192 * np; /* s, m, c from q (pairs scaled 4:1) */
-    const uint8_t *wr[LL_GQ_RM], *xr[LL_GQ_RN];
-    for (int r = 0; r < LL_GQ_RM; r++) wr[r] = w + (size_t)r * ws;
-    for (int t = 0; t < LL_GQ_RN; t++) xr[t] = x + (size_t)t * xs;
-    __m512 acc[LL_GQ_RN][LL_GQ_RM];
-    for (int t = 0; t < LL_GQ_RN; t++)
-        for (int r = 0; r < LL_GQ_RM; r++) acc[t][r] = _mm512_setzero_ps();
-    for (size_t p = 0; p < np; p++) {
-        __m512i xq[LL_GQ_RN];
-        for (int t = 0; t < LL_GQ_RN; t++) xq[t] = _mm512_loadu_si512(xr[t] + 64 * p);
-        for (int r = 0; r < LL_GQ_RM; r++) {
-            __m512i wu = _mm512_xor_si512(_mm512_loadu_si512(wr[r] + 64 * p), flip);
-            __m512 wsc = _mm512_loadu_ps(wr[r] + so + 64 * p);
-            for (int t = 0; t < LL_GQ_RN; t++) {
-                __m512i isum = _mm512_dpbusd_epi32(_mm512_loadu_si512(xr[t] + co + 64 * p), wu, xq[t]);
-                __m512 sc = _mm512_mul_ps(wsc, _mm512_loadu_ps(xr[t] + so + 64 * p));
-                acc[t][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), sc, acc[t][r]);
+/* Per unit: isum[t] starts at the token's c and takes unit/4 vpdpbusd of
+ * the 16 rows' four values with the token's four (broadcast); then the
+ * float steps of matmul.h. 8 int32 sums and 8 float accumulators stay in
+ * registers; the token values are broadcast from memory. */
+static inline void kernel(size_t n, size_t unit, int min, const uint8_t *w, const uint8_t *x, float *out) {
+    size_t nu = n / unit, tb = ll_gq_token_bytes(n, unit), steps = unit / 4;
+    const float *ws = (const float *)(const void *)(w + 16 * n), *wm = ws + 16 * nu;
+    __m512 acc[LL_GQ_TOKENS];
+    for (int t = 0; t < LL_GQ_TOKENS; t++) acc[t] = _mm512_setzero_ps();
+    for (size_t u = 0; u < nu; u++) {
+        __m512i isum[LL_GQ_TOKENS];
+        for (int t = 0; t < LL_GQ_TOKENS; t++) {
+            const int32_t *xc = (const int32_t *)(const void *)(x + (size_t)t * tb + n + 8 * nu);
+            isum[t] = _mm512_set1_epi32(xc[u]);
+        }
+        for (size_t k = u * steps; k < (u + 1) * steps; k++) {
+            __m512i wv = _mm512_loadu_si512(w + 64 * k);
+            for (int t = 0; t < LL_GQ_TOKENS; t++) {
+                int32_t q4;
+                memcpy(&q4, x + (size_t)t * tb + 4 * k, 4);
+                isum[t] = _mm512_dpbusd_epi32(isum[t], wv, _mm512_set1_epi32(q4));
             }
-            if (min) {
-                __m512 wm = _mm512_loadu_ps(wr[r] + mo + 64 * p);
-                for (int t = 0; t < LL_GQ_RN; t++)
-                    acc[t][r] = _mm512_fmadd_ps(wm, _mm512_loadu_ps(xr[t] + mo + 64 * p), acc[t][r]);
+        }
+        __m512 s = _mm512_loadu_ps(ws + 16 * u);
+        for (int t = 0; t < LL_GQ_TOKENS; t++) {
+            const float *xs = (const float *)(const void *)(x + (size_t)t * tb + n);
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(isum[t]), s), _mm512_set1_ps(xs[u]), acc[t]);
+        }
+        if (min) {
+            __m512 m = _mm512_loadu_ps(wm + 16 * u);
+            for (int t = 0; t < LL_GQ_TOKENS; t++) {
+                const float *xm = (const float *)(const void *)(x + (size_t)t * tb + n + 4 * nu);
+                acc[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(xm[u]), acc[t]);
             }
         }
     }
-    for (int t = 0; t < LL_GQ_RN; t++)
-        for (int r = 0; r < LL_GQ_RM; r++) out[t * LL_GQ_RM + r] = hsum16(acc[t][r]);
+    for (int t = 0; t < LL_GQ_TOKENS; t++) _mm512_storeu_ps(out + 16 * t, acc[t]);
 }
 
-void ll_gemm_q_vnni(size_t np, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int min, float *out) {
-    /* two copies, the branch on the min resolved in each */
-    if (min) kernel(np, w, ws, x, xs, 1, out);
-    else kernel(np, w, ws, x, xs, 0, out);
+void ll_gemm_q_vnni(size_t n, size_t unit, int offset, int min, const uint8_t *w, const uint8_t *x, float *out) {
+    (void)offset; /* in c */
+    /* copies with the unit and the min resolved */
+    if (unit == 32) {
+        if (min) kernel(n, 32, 1, w, x, out);
+        else kernel(n, 32, 0, w, x, out);
+    } else {
+        kernel(n, unit, min, w, x, out);
+    }
 }
