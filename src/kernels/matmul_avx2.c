@@ -368,4 +368,82 @@ static void gemm(const float *panel, size_t kc, const float *b, size_t ldb, size
     }
 }
 
-const ll_matmul_kernels ll_matmul_avx2 = {"avx2", matvec, dequant, gemm, quantize_x, matvec_q, NULL, NULL};
+/* ---- the integer prompt GEMM (matmul.h) ---- */
+
+/* As the AVX-512 BW kernel, on 8 rows (one half of a group's 64-byte
+ * step) and 4 tokens at a time, which is what 16 registers hold; each
+ * output gets the same operations in the same order. */
+static inline void gemm_q_part(size_t n, size_t unit, int offset, int min, const uint8_t *w, const uint8_t *x,
+                               int half, int t0, float *out) {
+    const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
+    size_t nu = n / unit, tb = ll_gq_token_bytes(n, unit), steps = unit / 4;
+    const float *ws = (const float *)(const void *)(w + 16 * n) + 8 * half, *wm = ws + 16 * nu;
+    const uint8_t *wh = w + 32 * half, *xt = x + (size_t)t0 * tb;
+    const int signed8 = offset == 128;
+    enum { TN = 4 };
+    __m256 acc[TN];
+    for (int t = 0; t < TN; t++) acc[t] = _mm256_setzero_ps();
+    for (size_t u = 0; u < nu; u++) {
+        __m256i isum[TN];
+        for (int t = 0; t < TN; t++) {
+            const int32_t *xc = (const int32_t *)(const void *)(xt + (size_t)t * tb + n + 8 * nu);
+            isum[t] = signed8 ? _mm256_setzero_si256() : _mm256_set1_epi32(xc[u]);
+        }
+        for (size_t k = u * steps; k < (u + 1) * steps; k += 2) {
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)(wh + 64 * k));
+            __m256i w1 = _mm256_loadu_si256((const __m256i *)(wh + 64 * k + 64));
+            if (signed8) {
+                w0 = _mm256_xor_si256(w0, flip);
+                w1 = _mm256_xor_si256(w1, flip);
+                __m256i a0 = _mm256_abs_epi8(w0), a1 = _mm256_abs_epi8(w1);
+                for (int t = 0; t < TN; t++) {
+                    int32_t q0, q1;
+                    memcpy(&q0, xt + (size_t)t * tb + 4 * k, 4);
+                    memcpy(&q1, xt + (size_t)t * tb + 4 * k + 4, 4);
+                    __m256i p0 = _mm256_maddubs_epi16(a0, _mm256_sign_epi8(_mm256_set1_epi32(q0), w0));
+                    __m256i p1 = _mm256_maddubs_epi16(a1, _mm256_sign_epi8(_mm256_set1_epi32(q1), w1));
+                    isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p0, ones));
+                    isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p1, ones));
+                }
+            } else {
+                for (int t = 0; t < TN; t++) {
+                    int32_t q0, q1;
+                    memcpy(&q0, xt + (size_t)t * tb + 4 * k, 4);
+                    memcpy(&q1, xt + (size_t)t * tb + 4 * k + 4, 4);
+                    __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(w0, _mm256_set1_epi32(q0)),
+                                                 _mm256_maddubs_epi16(w1, _mm256_set1_epi32(q1)));
+                    isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, ones));
+                }
+            }
+        }
+        __m256 sc = _mm256_loadu_ps(ws + 16 * u);
+        for (int t = 0; t < TN; t++) {
+            const float *xs = (const float *)(const void *)(xt + (size_t)t * tb + n);
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(isum[t]), sc), _mm256_set1_ps(xs[u]), acc[t]);
+        }
+        if (min) {
+            __m256 m = _mm256_loadu_ps(wm + 16 * u);
+            for (int t = 0; t < TN; t++) {
+                const float *xm = (const float *)(const void *)(xt + (size_t)t * tb + n + 4 * nu);
+                acc[t] = _mm256_fmadd_ps(m, _mm256_set1_ps(xm[u]), acc[t]);
+            }
+        }
+    }
+    for (int t = 0; t < TN; t++) _mm256_storeu_ps(out + 16 * (t0 + t) + 8 * half, acc[t]);
+}
+
+static inline void gemm_q_all(size_t n, size_t unit, int offset, int min, const uint8_t *w, const uint8_t *x,
+                              float *out) {
+    for (int half = 0; half < 2; half++)
+        for (int t0 = 0; t0 < LL_GQ_TOKENS; t0 += 4) gemm_q_part(n, unit, offset, min, w, x, half, t0, out);
+}
+
+static void gemm_q(size_t n, size_t unit, int offset, int min, const uint8_t *w, const uint8_t *x, float *out) {
+    /* copies with the unit and the kind resolved */
+    if (unit != 32) gemm_q_all(n, unit, offset, min, w, x, out);
+    else if (offset == 128) gemm_q_all(n, 32, 128, 0, w, x, out);
+    else if (min) gemm_q_all(n, 32, 0, 1, w, x, out);
+    else gemm_q_all(n, 32, offset, 0, w, x, out);
+}
+
+const ll_matmul_kernels ll_matmul_avx2 = {"avx2", matvec, dequant, gemm, quantize_x, matvec_q, NULL, gemm_q};
