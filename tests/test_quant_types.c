@@ -38,7 +38,7 @@ static float rnd(void) { /* uniform in [-1, 1) */
 
 /* ---- the tables to compare ---- */
 
-static const ll_matmul_kernels *tables[3];
+static const ll_matmul_kernels *tables[4];
 static size_t n_tables;
 
 static void find_tables(void) {
@@ -49,8 +49,10 @@ static void find_tables(void) {
 #endif
 #ifdef LL_HAVE_AVX512
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512dq"))
+        __builtin_cpu_supports("avx512dq")) {
         tables[n_tables++] = &ll_matmul_avx512;
+        if (__builtin_cpu_supports("avx512vnni")) tables[n_tables++] = &ll_matmul_avx512_vnni;
+    }
 #endif
 }
 
@@ -200,8 +202,8 @@ static void matvec_tables_agree(void) {
     const size_t widths[] = {32, 96, 128, 160, 256, 1056, 4096};
     enum { ROWS = 37 };
     static uint8_t w[ROWS * (4096 / 32) * 24];
-    static float x[4096], y[3][ROWS];
-    static qbuf qb[3];
+    static float x[4096], y[4][ROWS];
+    static qbuf qb[4];
     for (size_t ti = 0; ti < LL_ARRAY_LEN(types); ti++) {
         uint32_t type = types[ti];
         for (size_t wi = 0; wi < LL_ARRAY_LEN(widths); wi++) {

@@ -514,18 +514,18 @@ static void gq_unpack_group(const ll_matrix *w, size_t i0, size_t nr, size_t uni
 }
 
 /* One token into the GEMM layout: q, then per unit s, m, c (matmul.h). */
-static void gq_quantize_token(const ll_matmul_kernels *k, const float *x, size_t n, size_t unit, int offset,
-                              uint8_t *dst, float *d, int16_t *sums) {
+static void gq_quantize_token(const ll_matmul_kernels *k, const float *x, size_t n, size_t unit, size_t block,
+                              int offset, uint8_t *dst, float *d, int16_t *sums) {
     int8_t *q = (int8_t *)dst;
     size_t nu = n / unit;
     float *s = (float *)(void *)(dst + n), *m = s + nu;
     int32_t *c = (int32_t *)(void *)(m + nu);
-    ll_qvec qv = {q, d, sums, LL_QX_32};
+    ll_qvec qv = {q, d, sums, block};
     k->quantize_x(x, n, &qv);
     for (size_t u = 0; u < nu; u++) {
         int sum = 0;
         for (size_t i = u * unit; i < (u + 1) * unit; i++) sum += q[i];
-        s[u] = d[u * unit / 32];
+        s[u] = d[u * unit / block];
         m[u] = s[u] * (float)sum;
         c[u] = -offset * sum;
     }
@@ -572,8 +572,10 @@ static void gq_chunk(void *ctx, size_t chunk, int slot) {
  * of rows and a group of tokens; false: use the float GEMM. */
 static bool gemm_q(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
                    float *scratch) {
-    size_t n = w->cols, unit = gq_unit(w->type);
-    if (!k->gemm_q || !gq_type(w->type) || n == 0 || n % (unit == 16 ? 256 : 32) != 0) return false;
+    /* the activations in the blocks ggml uses for the type: Q8_0's 32
+     * for the 32-block types, Q8_K's 256 for the K-quants */
+    size_t n = w->cols, unit = gq_unit(w->type), block = ll_qvec_block(w->type);
+    if (!k->gemm_q || !gq_type(w->type) || n == 0 || n % block != 0) return false;
     size_t nthreads = (size_t)ll_pool_size(pool), gb = ll_gq_group_bytes(n, unit), tb = ll_gq_token_bytes(n, unit);
     /* a thread's area: its panel, one unpacked row (values, scales, mins) */
     size_t row_extra = ((n + 63) & ~(size_t)63) + 8 * (n / unit) + 64;
@@ -592,7 +594,7 @@ static bool gemm_q(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
     for (size_t t0 = 0; t0 < T; t0 += group) {
         j.tn = T - t0 < group ? T - t0 : group;
         for (size_t t = 0; t < j.tn; t++)
-            gq_quantize_token(k, x + (t0 + t) * n, n, unit, j.offset, tok + t * tb, d, sums);
+            gq_quantize_token(k, x + (t0 + t) * n, n, unit, block, j.offset, tok + t * tb, d, sums);
         size_t padded = (j.tn + LL_GQ_TOKENS - 1) / LL_GQ_TOKENS * LL_GQ_TOKENS;
         memset(tok + j.tn * tb, 0, (padded - j.tn) * tb);
         j.y = y + t0 * w->rows;

@@ -56,8 +56,9 @@ typedef struct {
 
 /*
  * The integer prompt GEMM (more than 8 tokens, quantized weights), as
- * llama.cpp's: the activations are quantized once per product (32-blocks,
- * ggml's Q8_0 rounding) and each panel of weight rows is unpacked once
+ * llama.cpp's: the activations are quantized once per product (in ggml's
+ * blocks and rounding: Q8_0's 32 for the 32-block types, Q8_K's 256 for
+ * the K-quants) and each panel of weight rows is unpacked once
  * for all tokens. A kernel call computes 16 rows (one int32 lane each) x
  * 8 tokens; the unit of a scale is 32 values (16 for Q6_K).
  *
@@ -66,8 +67,7 @@ typedef struct {
  * bytes, row r's four at 4r, each value plus the type's offset o (so
  * unsigned: Q8_0 128, Q4_0 8, Q5_0 16, Q6_K 32, the others 0); s and m
  * hold each row's scale and min (x = (v - o) s + m) per unit.
- * A token of n values: q[n] (int8), then per unit s (its 32-block's
- * scale), m (s times the sum of the unit's values), c (int32: -o times
+ * A token of n values: q[n] (int8), then per unit s (its block's scale), m (s times the sum of the unit's values), c (int32: -o times
  * that sum), each array n/unit long, tokens ll_gq_token_bytes apart.
  *
  * Output (r, t), unit by unit:

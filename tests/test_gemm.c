@@ -1,0 +1,332 @@
+/*
+ * test_gemm.c - the prompt GEMMs (the integer one for quantized weights,
+ * the float one for F32/F16/BF16), the activation quantizer and the
+ * thread pool that runs them:
+ *  - a row's results do not depend on the other rows of the product: the
+ *    same token in products of 9, 17, 40 and 256 tokens, at another
+ *    position, with 1 or 3 threads, gives the same bits, for every type;
+ *  - ll_matmul_row_group keeps its meaning: up to that many tokens, each
+ *    gets exactly what it gets alone;
+ *  - every kernel table (scalar, AVX2, AVX-512 BW, AVX-512 VNNI, as the
+ *    CPU has them) gives the same bits;
+ *  - the integer GEMM against dequantized weights times the quantized
+ *    activations, in double: within float rounding;
+ *  - the activations are rounded as ggml does on x86: x * (127 / amax) to
+ *    nearest even, scale half(amax / 127) (32-blocks) or 1 / (127 / amax)
+ *    (256-blocks), in every table;
+ *  - ll_pool_for runs each chunk once, on a slot below the pool's size.
+ */
+#include "kernels/matmul.h"
+#include "kernels/quant.h"
+#include "kernels/threadpool.h"
+#include "model/tensor_types.h"
+#include "test_util.h"
+
+#include <stdatomic.h>
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t next_u64(void) {
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static float rnd(void) { return (float)((double)(next_u64() >> 11) * 0x1p-52 - 1.0); } /* [-1, 1) */
+
+static const char *tname(uint32_t t) { return ll_type_info_of(t)->name; }
+
+/* ---- the tables this CPU runs ---- */
+
+static const ll_matmul_kernels *tables[4];
+static size_t n_tables;
+
+static void find_tables(void) {
+    tables[n_tables++] = &ll_matmul_scalar;
+#ifdef LL_HAVE_AVX2
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        tables[n_tables++] = &ll_matmul_avx2;
+#endif
+#ifdef LL_HAVE_AVX512
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq")) {
+        tables[n_tables++] = &ll_matmul_avx512;
+        if (__builtin_cpu_supports("avx512vnni")) tables[n_tables++] = &ll_matmul_avx512_vnni;
+    }
+#endif
+}
+
+/* ---- matrices ---- */
+
+enum { ROWS = 53, COLS = 512, TMAX = 256 }; /* 53: a last group of 5 rows, a last chunk of 21 */
+
+static const uint32_t types[] = {LL_T_Q8_0, LL_T_Q4_0, LL_T_Q4_1, LL_T_Q5_0, LL_T_Q5_1, LL_T_Q4_K,
+                                 LL_T_Q5_K, LL_T_Q6_K, LL_T_F32,  LL_T_F16,  LL_T_BF16};
+
+/* Weights as the quantizer writes them; Q8_0 also gets raw bytes (-128
+ * included: a file may hold any byte). */
+static void make_matrix(uint32_t type, uint8_t *w, size_t rb) {
+    static float row[COLS];
+    for (size_t i = 0; i < ROWS; i++) {
+        for (size_t k = 0; k < COLS; k++) row[k] = 0.05f * rnd() + (i % 7 == 3 ? 0.02f : 0.0f);
+        ll_quantize_row(type, row, w + i * rb, COLS);
+        if (type == LL_T_Q8_0 && i % 4 == 1)
+            for (size_t b = 0; b < COLS / 32; b++)
+                for (size_t k = 0; k < 32; k++) w[i * rb + 34 * b + 2 + k] = (uint8_t)next_u64();
+    }
+}
+
+static void make_tokens(float *x, size_t T) {
+    for (size_t t = 0; t < T; t++)
+        for (size_t k = 0; k < COLS; k++) {
+            float v = rnd();
+            /* some blocks all zero, some with one large value */
+            x[t * COLS + k] = t % 11 == 5 && k < 64 ? 0.0f : (k % 97 == 0 ? 8.0f * v : v);
+        }
+}
+
+static ll_pool *pool1, *pool3;
+static float *scratch; /* for 3 threads */
+
+static void run(const ll_matmul_kernels *k, ll_pool *pool, uint32_t type, const uint8_t *w, size_t rb,
+                const float *x, size_t T, float *y) {
+    ll_matrix m = {type, w, ROWS, COLS, rb};
+    ll_matmul(pool, k, &m, x, T, y, scratch);
+}
+
+/* ---- a row's result is its own ---- */
+
+static void rows_independent(void) {
+    static uint8_t w[ROWS * COLS * 4];
+    static float x[TMAX * COLS], xs[TMAX * COLS], full[TMAX * ROWS], y[TMAX * ROWS], ys[TMAX * ROWS];
+    const size_t Ts[] = {9, 17, 40, 256};
+    make_tokens(x, TMAX);
+    for (size_t ti = 0; ti < LL_ARRAY_LEN(types); ti++) {
+        uint32_t type = types[ti];
+        size_t rb = ll_row_bytes(type, COLS);
+        make_matrix(type, w, rb);
+        for (size_t k = 0; k < n_tables; k++) {
+            run(tables[k], pool3, type, w, rb, x, TMAX, full);
+            for (size_t si = 0; si < LL_ARRAY_LEN(Ts); si++) {
+                size_t T = Ts[si];
+                /* the first T tokens, on one thread */
+                run(tables[k], pool1, type, w, rb, x, T, y);
+                CHECK(memcmp(y, full, T * ROWS * sizeof(float)) == 0,
+                      "%s %s: the first %zu tokens of 256 alone (1 thread) differ", tables[k]->name, tname(type), T);
+                /* tokens 256 - T .. 255, shifted to the front: other tile positions */
+                memcpy(xs, x + (TMAX - T) * COLS, T * COLS * sizeof(float));
+                run(tables[k], pool3, type, w, rb, xs, T, ys);
+                CHECK(memcmp(ys, full + (TMAX - T) * ROWS, T * ROWS * sizeof(float)) == 0,
+                      "%s %s: the last %zu tokens of 256 at positions 0.. differ", tables[k]->name, tname(type), T);
+            }
+        }
+    }
+}
+
+/* ---- up to ll_matmul_row_group tokens: each what it gets alone ---- */
+
+static void row_group_meaning(void) {
+    static uint8_t w[ROWS * COLS * 4];
+    static float x[8 * COLS], y[8 * ROWS], one[ROWS];
+    make_tokens(x, 8);
+    for (size_t ti = 0; ti < LL_ARRAY_LEN(types); ti++) {
+        uint32_t type = types[ti];
+        size_t rb = ll_row_bytes(type, COLS);
+        make_matrix(type, w, rb);
+        ll_matrix m = {type, w, ROWS, COLS, rb};
+        for (size_t k = 0; k < n_tables; k++) {
+            size_t g = ll_matmul_row_group(pool3, tables[k], &m);
+            CHECK(g >= 1 && g <= 8, "%s %s: row group %zu is not in [1, 8]", tables[k]->name, tname(type), g);
+            run(tables[k], pool3, type, w, rb, x, g, y);
+            for (size_t t = 0; t < g; t++) {
+                run(tables[k], pool1, type, w, rb, x + t * COLS, 1, one);
+                CHECK(memcmp(one, y + t * ROWS, sizeof one) == 0, "%s %s: token %zu of %zu differs from alone",
+                      tables[k]->name, tname(type), t, g);
+            }
+        }
+    }
+}
+
+/* ---- every table, the same bits ---- */
+
+static void tables_agree(void) {
+    static uint8_t w[ROWS * COLS * 4];
+    static float x[40 * COLS], ref[40 * ROWS], y[40 * ROWS];
+    make_tokens(x, 40);
+    for (size_t ti = 0; ti < LL_ARRAY_LEN(types); ti++) {
+        uint32_t type = types[ti];
+        if (type == LL_T_F32 || type == LL_T_F16 || type == LL_T_BF16) continue; /* float GEMMs: their own sums */
+        size_t rb = ll_row_bytes(type, COLS);
+        make_matrix(type, w, rb);
+        run(&ll_matmul_scalar, pool3, type, w, rb, x, 40, ref);
+        for (size_t k = 1; k < n_tables; k++) {
+            run(tables[k], pool3, type, w, rb, x, 40, y);
+            size_t bad = 0;
+            for (size_t i = 0; i < 40 * ROWS; i++) bad += memcmp(&y[i], &ref[i], sizeof(float)) != 0;
+            CHECK(bad == 0, "%s %s: %zu of %d outputs differ from scalar's bits", tables[k]->name, tname(type), bad,
+                  40 * ROWS);
+        }
+    }
+}
+
+/* ---- against dequantize + multiply in double ---- */
+
+static void against_reference(void) {
+    static uint8_t w[ROWS * COLS * 4];
+    static float x[17 * COLS], y[17 * ROWS], wf[ROWS * COLS], xq[17 * COLS];
+    static int8_t q[COLS];
+    static float d[COLS / 32];
+    static int16_t sums[COLS / 16];
+    make_tokens(x, 17);
+    for (size_t ti = 0; ti < LL_ARRAY_LEN(types); ti++) {
+        uint32_t type = types[ti];
+        size_t rb = ll_row_bytes(type, COLS), block = ll_qvec_block(type);
+        make_matrix(type, w, rb);
+        for (size_t i = 0; i < ROWS; i++) ll_dequantize_row_ref(type, w + i * rb, wf + i * COLS, COLS);
+        /* the activations as the GEMM sees them (ggml's blocks and
+         * rounding); the float GEMM multiplies them as they are */
+        for (size_t t = 0; t < 17 && block; t++) {
+            ll_qvec v = {q, d, sums, block};
+            ll_matmul_scalar.quantize_x(x + t * COLS, COLS, &v);
+            for (size_t k = 0; k < COLS; k++) xq[t * COLS + k] = (float)q[k] * d[k / block];
+        }
+        const float *xa = block ? xq : x;
+        for (size_t k = 0; k < n_tables; k++) {
+            run(tables[k], pool3, type, w, rb, x, 17, y);
+            double worst = 0;
+            for (size_t t = 0; t < 17; t++)
+                for (size_t i = 0; i < ROWS; i++) {
+                    double s = 0, mag = 0;
+                    for (size_t c = 0; c < COLS; c++) {
+                        double p = (double)wf[i * COLS + c] * xa[t * COLS + c];
+                        s += p;
+                        mag += fabs(p);
+                    }
+                    double e = fabs(y[t * ROWS + i] - s) / (mag > 0 ? mag : 1);
+                    worst = e > worst ? e : worst;
+                }
+            /* float rounding of 16 units' (or 32 values') products and sums */
+            CHECK(worst <= 2e-6, "%s %s: worst error %.3g of sum |w x|, allowed 2e-6", tables[k]->name, tname(type),
+                  worst);
+        }
+    }
+}
+
+/* ---- the activation quantizer ---- */
+
+static float half_round(float f) { return ll_fp16_to_fp32(ll_fp32_to_fp16(f)); }
+
+static void activation_rounding(void) {
+    enum { N = 1024 };
+    static float x[N];
+    static int8_t q[N];
+    static float d[N / 32];
+    static int16_t sums[N / 16];
+    size_t differs = 0; /* blocks where 1 / (amax / 127) would round a value otherwise */
+    for (int rep = 0; rep < 40; rep++) {
+        for (size_t k = 0; k < N; k++) x[k] = rnd() * (float)(1 + rep);
+        /* crafted blocks: a largest value whose two inverse scales differ,
+         * and a value that lands on different sides of a half between them */
+        for (size_t b = 0; b < N / 32; b++) {
+            float amax = 1.0f + (float)(next_u64() >> 40) * 0x1p-24f;
+            float id = 127.0f / amax, id_old = 1.0f / (amax / 127.0f);
+            if (id == id_old) continue;
+            float v = (float)(b % 50 + 0.5) / id;
+            for (int step = 0; step < 64 && lrintf(v * id) == lrintf(v * id_old); step++)
+                v = nextafterf(v, step % 2 ? 0.0f : 2.0f);
+            x[32 * b] = amax;
+            x[32 * b + 1 + b % 7] = v <= amax ? v : 0.5f;
+        }
+        for (size_t bi = 0; bi < 2; bi++) {
+            size_t B = bi ? LL_QX_256 : LL_QX_32;
+            for (size_t tk = 0; tk < n_tables; tk++) {
+                ll_qvec v = {q, d, sums, B};
+                tables[tk]->quantize_x(x, N, &v);
+                for (size_t b = 0; b < N / B; b++) {
+                    float amax = 0;
+                    for (size_t k = 0; k < B; k++) amax = fmaxf(amax, fabsf(x[b * B + k]));
+                    float id = 127.0f / amax, want_d = B == LL_QX_32 ? half_round(amax / 127.0f) : 1.0f / id;
+                    CHECK(d[b] == want_d, "%s block %zu of %zu: scale %.9g, want %.9g", tables[tk]->name, b, B,
+                          (double)d[b], (double)want_d);
+                    int bad = 0, other = 0;
+                    for (size_t k = 0; k < B; k++) {
+                        bad += q[b * B + k] != (int8_t)lrintf(x[b * B + k] * id);
+                        other += lrintf(x[b * B + k] * id) != lrintf(x[b * B + k] * (1.0f / (amax / 127.0f)));
+                    }
+                    CHECK(bad == 0, "%s block %zu of %zu: %d values not x * (127 / amax) rounded to nearest even",
+                          tables[tk]->name, b, B, bad);
+                    if (tk == 0 && other) differs++;
+                    int g0 = 0;
+                    for (size_t k = 0; k < 16; k++) g0 += q[b * B + k];
+                    CHECK(sums[b * B / 16] == g0, "%s block %zu: group sum %d, want %d", tables[tk]->name, b,
+                          sums[b * B / 16], g0);
+                }
+            }
+        }
+    }
+    /* the two formulas do differ on inputs like these: the test sees it */
+    CHECK(differs > 0, "no block where 127 / amax and 1 / (amax / 127) round differently: the test proves nothing");
+    printf("activation rounding: %zu blocks where 1 / (amax / 127) would have rounded a value differently\n",
+           differs);
+    /* an all-zero block: scale 0, values 0 */
+    memset(x, 0, sizeof x);
+    ll_qvec v = {q, d, sums, LL_QX_32};
+    for (size_t tk = 0; tk < n_tables; tk++) {
+        tables[tk]->quantize_x(x, N, &v);
+        CHECK(d[0] == 0.0f && q[0] == 0 && q[31] == 0, "%s: a zero block quantizes to zeros", tables[tk]->name);
+    }
+}
+
+/* ---- the pool ---- */
+
+typedef struct {
+    atomic_int runs[1000];
+    atomic_int bad_slot;
+    int size;
+} pool_check;
+
+static void count_chunk(void *ctx, size_t chunk, int slot) {
+    pool_check *c = ctx;
+    atomic_fetch_add(&c->runs[chunk], 1);
+    if (slot < 0 || slot >= c->size) atomic_fetch_add(&c->bad_slot, 1);
+}
+
+static void pool_chunks(void) {
+    static pool_check c;
+    const size_t counts[] = {0, 1, 2, 7, 1000};
+    const int limits[] = {0, 1, 2, 3, 9};
+    for (int rep = 0; rep < 200; rep++)
+        for (size_t ci = 0; ci < LL_ARRAY_LEN(counts); ci++) {
+            size_t n = counts[ci];
+            int lim = limits[(size_t)rep % LL_ARRAY_LEN(limits)];
+            for (size_t i = 0; i < n; i++) atomic_store(&c.runs[i], 0);
+            atomic_store(&c.bad_slot, 0);
+            c.size = lim == 1 ? 1 : 3; /* one thread: the caller's slot 0 */
+            ll_pool_for(pool3, n, lim, count_chunk, &c);
+            int wrong = 0;
+            for (size_t i = 0; i < n; i++) wrong += atomic_load(&c.runs[i]) != 1;
+            CHECK(wrong == 0, "ll_pool_for(%zu chunks, %d threads): %d chunks not run exactly once", n, lim, wrong);
+            CHECK(atomic_load(&c.bad_slot) == 0, "ll_pool_for(%zu chunks, %d threads): a slot out of range", n, lim);
+        }
+}
+
+int main(void) {
+    find_tables();
+    ll_error err;
+    pool1 = ll_pool_new(1, &err);
+    pool3 = ll_pool_new(3, &err);
+    scratch = malloc(3 * ll_matmul_scratch_floats() * sizeof(float));
+    CHECK(pool1 && pool3 && scratch, "pools and scratch");
+    if (!pool1 || !pool3 || !scratch) return tu_finish("gemm");
+    activation_rounding();
+    pool_chunks();
+    rows_independent();
+    row_group_meaning();
+    tables_agree();
+    against_reference();
+    free(scratch);
+    ll_pool_free(pool1);
+    ll_pool_free(pool3);
+    for (size_t k = 0; k < n_tables; k++) printf("%s ", tables[k]->name);
+    printf("tables compared\n");
+    return tu_finish("gemm");
+}
