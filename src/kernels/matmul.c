@@ -247,7 +247,8 @@ static void scalar_gemm_q(size_t n, size_t unit, int offset, int min, const uint
 }
 
 const ll_matmul_kernels ll_matmul_scalar = {"scalar",          scalar_matvec,   scalar_dequant, scalar_gemm,
-                                            scalar_quantize_x, scalar_matvec_q, NULL,           scalar_gemm_q};
+                                            scalar_quantize_x, scalar_matvec_q, NULL,           NULL,
+                                            scalar_gemm_q};
 
 /* ---- driver ---- */
 
@@ -407,6 +408,72 @@ static void gemm_chunk(void *ctx, size_t chunk, int slot) {
             }
         }
     }
+}
+
+/* ---- the float GEMM, tokens in lanes (matmul.h, gemm_f) ---- */
+
+#define LL_GF_K 128    /* values of k per block: 128 x 64 tokens of floats, 32 KiB, stay in L1 */
+#define LL_GF_CHUNK 48 /* rows a chunk takes (8 calls of 6 rows) */
+
+typedef struct {
+    const ll_matmul_kernels *k;
+    const ll_matrix *w;
+    const float *xt; /* n x LL_GF_TOKENS: the group's tokens, k-major, zero past tn */
+    size_t tn;
+    float *y;         /* the group's first token's outputs */
+    float *areas;     /* per thread: the C tile, converted rows */
+    size_t area_floats;
+} gf_job;
+
+static void gf_chunk(void *ctx, size_t chunk, int slot) {
+    const gf_job *j = ctx;
+    const ll_matrix *w = j->w;
+    size_t r0, r1, n = w->cols;
+    chunk_rows(w->rows, LL_GF_CHUNK, chunk, &r0, &r1);
+    float *c = j->areas + (size_t)slot * j->area_floats; /* LL_GF_CHUNK rows x LL_GF_TOKENS */
+    float *conv = c + LL_GF_CHUNK * LL_GF_TOKENS;       /* LL_GF_ROWS rows x LL_GF_K */
+    for (size_t k0 = 0; k0 < n; k0 += LL_GF_K) {
+        size_t kc = n - k0 < LL_GF_K ? n - k0 : LL_GF_K;
+        for (size_t i0 = r0; i0 < r1; i0 += LL_GF_ROWS) {
+            size_t nr = r1 - i0 < LL_GF_ROWS ? r1 - i0 : LL_GF_ROWS;
+            const float *rows[LL_GF_ROWS];
+            for (size_t r = 0; r < nr; r++) {
+                const uint8_t *row = w->data + (i0 + r) * w->row_bytes;
+                if (w->type == LL_T_F32) {
+                    rows[r] = (const float *)(const void *)row + k0;
+                } else {
+                    j->k->dequant(w->type, row, k0, kc, conv + r * LL_GF_K);
+                    rows[r] = conv + r * LL_GF_K;
+                }
+            }
+            j->k->gemm_f(kc, rows, nr, j->xt + k0 * LL_GF_TOKENS, c + (i0 - r0) * LL_GF_TOKENS, k0 > 0);
+        }
+    }
+    for (size_t t = 0; t < j->tn; t++)
+        for (size_t i = r0; i < r1; i++) j->y[t * w->rows + i] = c[(i - r0) * LL_GF_TOKENS + t];
+}
+
+/* The float GEMM for F32/F16/BF16 weights when the table has one and the
+ * scratch holds a group's transposed tokens; false: the panel GEMM. */
+static bool gemm_f(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
+                   float *scratch) {
+    bool float_type = w->type == LL_T_F32 || w->type == LL_T_F16 || w->type == LL_T_BF16;
+    size_t n = w->cols, nthreads = (size_t)ll_pool_size(pool), stride = ll_matmul_scratch_floats();
+    size_t area = LL_GF_CHUNK * LL_GF_TOKENS + LL_GF_ROWS * LL_GF_K;
+    if (!k->gemm_f || !float_type || n == 0 || area > stride / 2 || n * LL_GF_TOKENS > (stride - area) * nthreads)
+        return false;
+    /* the transposed tokens after the threads' areas */
+    float *xt = scratch + nthreads * area;
+    gf_job j = {k, w, xt, 0, NULL, scratch, area};
+    for (size_t t0 = 0; t0 < T; t0 += LL_GF_TOKENS) {
+        j.tn = T - t0 < LL_GF_TOKENS ? T - t0 : LL_GF_TOKENS;
+        for (size_t kk = 0; kk < n; kk++)
+            for (size_t t = 0; t < LL_GF_TOKENS; t++) xt[kk * LL_GF_TOKENS + t] = t < j.tn ? x[(t0 + t) * n + kk] : 0.0f;
+        j.y = y + t0 * w->rows;
+        ll_pool_for(pool, chunks_of(w->rows, LL_GF_CHUNK), threads_for(pool, w->rows * w->row_bytes * j.tn), gf_chunk,
+                    &j);
+    }
+    return true;
 }
 
 /* ---- the integer GEMM (layout and arithmetic: matmul.h) ---- */
@@ -632,7 +699,7 @@ void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, co
             return;
         }
     }
-    if (gemm_q(pool, k, w, x, T, y, scratch)) return;
+    if (gemm_q(pool, k, w, x, T, y, scratch) || gemm_f(pool, k, w, x, T, y, scratch)) return;
     ll_pool_for(pool, chunks_of(w->rows, LL_PANEL_ROWS), threads_for(pool, w->rows * w->row_bytes * T), gemm_chunk,
                 &j);
 }

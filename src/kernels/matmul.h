@@ -11,10 +11,13 @@
  *  - a batch (the prompt) with quantized weights: an integer GEMM (the
  *    layout below: activations quantized once, each row panel unpacked
  *    once for all tokens, 16 rows x 8 tokens per kernel call);
- *  - a batch with float weights (F32, F16, BF16), or where a table has no
- *    integer GEMM: 32 rows at a time are dequantized into a transposed
- *    panel (32 rows x 256 k, fits L1) and a register-blocked kernel
- *    computes 6 tokens x 32 rows per step.
+ *  - a batch with float weights (F32, F16, BF16): 64 tokens at a time
+ *    are transposed (k-major, the tokens in registers' lanes) and a
+ *    kernel computes 6 rows x 64 tokens, broadcasting the weights from
+ *    their rows (no copy for F32);
+ *  - where a table has neither: 32 rows at a time are dequantized into a
+ *    transposed panel (32 rows x 256 k, fits L1) and a register-blocked
+ *    kernel computes 6 tokens x 32 rows per step.
  *
  * For one token with Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and K-quant weights the
  * activation vector is first rounded to int8 blocks (ll_qvec, once per
@@ -77,6 +80,9 @@ typedef struct {
  * so every table gives the same bits, and a token's results never depend
  * on which others share its tile or its product.
  */
+#define LL_GF_ROWS 6
+#define LL_GF_TOKENS 64
+
 #define LL_GQ_ROWS 16
 #define LL_GQ_TOKENS 8
 
@@ -105,6 +111,12 @@ typedef struct ll_matmul_kernels {
      * the table has none */
     void (*matvec_qn)(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                       float *y, size_t ldy, size_t r0, size_t r1);
+    /* The float prompt GEMM, tokens in lanes: for r < nr (<= LL_GF_ROWS)
+     * and t < LL_GF_TOKENS, c[r * LL_GF_TOKENS + t] (+)= sum over k < kc of
+     * w[r][k] * xt[k * LL_GF_TOKENS + t], one fused multiply-add per k in
+     * order (so an output's bits do not depend on its tile, and equal the
+     * panel GEMM's): NULL where the table has none */
+    void (*gemm_f)(size_t kc, const float *const *w, size_t nr, const float *xt, float *c, int accumulate);
     /* out[t * 16 + r] for the group of 16 rows at w and the LL_GQ_TOKENS
      * tokens from x (each ll_gq_token_bytes apart), in the layout above:
      * NULL where the table has none */

@@ -446,4 +446,34 @@ static void gemm_q(size_t n, size_t unit, int offset, int min, const uint8_t *w,
     else gemm_q_all(n, 32, offset, 0, w, x, out);
 }
 
-const ll_matmul_kernels ll_matmul_avx2 = {"avx2", matvec, dequant, gemm, quantize_x, matvec_q, NULL, gemm_q};
+/* ---- the float GEMM, tokens in lanes (matmul.h) ---- */
+
+/* 16 tokens (two registers) x up to 6 rows per pass */
+static inline void gemm_f_rows(size_t kc, const float *const *w, size_t nr, const float *xt, float *c,
+                               int accumulate) {
+    for (int part = 0; part < LL_GF_TOKENS / 16; part++) {
+        __m256 acc[LL_GF_ROWS][2];
+        const float *xh = xt + 16 * part;
+        float *ch = c + 16 * part;
+        for (size_t r = 0; r < nr; r++)
+            for (int h = 0; h < 2; h++)
+                acc[r][h] = accumulate ? _mm256_loadu_ps(ch + r * LL_GF_TOKENS + 8 * h) : _mm256_setzero_ps();
+        for (size_t k = 0; k < kc; k++) {
+            __m256 x0 = _mm256_loadu_ps(xh + k * LL_GF_TOKENS), x1 = _mm256_loadu_ps(xh + k * LL_GF_TOKENS + 8);
+            for (size_t r = 0; r < nr; r++) {
+                __m256 wb = _mm256_broadcast_ss(&w[r][k]);
+                acc[r][0] = _mm256_fmadd_ps(wb, x0, acc[r][0]);
+                acc[r][1] = _mm256_fmadd_ps(wb, x1, acc[r][1]);
+            }
+        }
+        for (size_t r = 0; r < nr; r++)
+            for (int h = 0; h < 2; h++) _mm256_storeu_ps(ch + r * LL_GF_TOKENS + 8 * h, acc[r][h]);
+    }
+}
+
+static void gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt, float *c, int accumulate) {
+    if (nr == LL_GF_ROWS) gemm_f_rows(kc, w, LL_GF_ROWS, xt, c, accumulate); /* unrolled */
+    else gemm_f_rows(kc, w, nr, xt, c, accumulate);
+}
+
+const ll_matmul_kernels ll_matmul_avx2 = {"avx2", matvec, dequant, gemm, quantize_x, matvec_q, NULL, gemm_f, gemm_q};

@@ -815,7 +815,34 @@ static void gemm_q(size_t n, size_t unit, int offset, int min, const uint8_t *w,
     else gemm_q_kernel(n, 32, offset, 0, w, x, out);
 }
 
-const ll_matmul_kernels ll_matmul_avx512 = {"avx512",   matvec,   dequant,   gemm,
-                                            quantize_x, matvec_q, matvec_qn, gemm_q};
-const ll_matmul_kernels ll_matmul_avx512_vnni = {"avx512_vnni", matvec,    dequant,   gemm,
-                                                 quantize_x,    matvec_q,  matvec_qn, ll_gemm_q_vnni};
+/* ---- the float GEMM, tokens in lanes (matmul.h) ---- */
+
+enum { GF_V = LL_GF_TOKENS / 16 }; /* registers of tokens per row */
+
+static inline void gemm_f_rows(size_t kc, const float *const *w, size_t nr, const float *xt, float *c,
+                               int accumulate) {
+    __m512 acc[LL_GF_ROWS][GF_V];
+    for (size_t r = 0; r < nr; r++)
+        for (int h = 0; h < GF_V; h++)
+            acc[r][h] = accumulate ? _mm512_loadu_ps(c + r * LL_GF_TOKENS + 16 * h) : _mm512_setzero_ps();
+    for (size_t k = 0; k < kc; k++) {
+        __m512 xv[GF_V];
+        for (int h = 0; h < GF_V; h++) xv[h] = _mm512_loadu_ps(xt + k * LL_GF_TOKENS + 16 * h);
+        for (size_t r = 0; r < nr; r++) {
+            __m512 wb = _mm512_set1_ps(w[r][k]);
+            for (int h = 0; h < GF_V; h++) acc[r][h] = _mm512_fmadd_ps(wb, xv[h], acc[r][h]);
+        }
+    }
+    for (size_t r = 0; r < nr; r++)
+        for (int h = 0; h < GF_V; h++) _mm512_storeu_ps(c + r * LL_GF_TOKENS + 16 * h, acc[r][h]);
+}
+
+static void gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt, float *c, int accumulate) {
+    if (nr == LL_GF_ROWS) gemm_f_rows(kc, w, LL_GF_ROWS, xt, c, accumulate); /* unrolled */
+    else gemm_f_rows(kc, w, nr, xt, c, accumulate);
+}
+
+const ll_matmul_kernels ll_matmul_avx512 = {"avx512", matvec,    dequant, gemm,  quantize_x,
+                                            matvec_q, matvec_qn, gemm_f,  gemm_q};
+const ll_matmul_kernels ll_matmul_avx512_vnni = {"avx512_vnni", matvec,    dequant, gemm,          quantize_x,
+                                                 matvec_q,      matvec_qn, gemm_f,  ll_gemm_q_vnni};
