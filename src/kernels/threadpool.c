@@ -180,13 +180,14 @@ void ll_pool_free(ll_pool *p) {
 
 int ll_pool_size(const ll_pool *p) { return p->n; }
 
-/* Publishes a job of n chunks, works on it and waits until it is done. */
-static void run_job(ll_pool *p, size_t n, int max_threads) {
+/* Publishes a job of n chunks, works on it and waits until it is done;
+ * wake: also wake sleeping workers (else only spinning ones help). */
+static void run_job(ll_pool *p, size_t n, int max_threads, bool wake) {
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     atomic_store_explicit(&p->max_threads, max_threads, memory_order_relaxed);
     uint32_t gen = word_gen(atomic_load_explicit(&p->claim, memory_order_relaxed)) + 1;
     atomic_store(&p->claim, word(gen, n, 0)); /* seq_cst: pairs with the sleepers check below */
-    if (atomic_load(&p->sleepers) > 0) {
+    if (wake && atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
@@ -207,7 +208,10 @@ void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *ctx) {
     p->chunk_fn = NULL;
     p->ctx = ctx;
     p->base = 0;
-    run_job(p, (size_t)p->n, p->n);
+    /* a job of unknown size is not worth a wake-up: threads still spinning
+     * from a sized job (ll_pool_for) help, sleeping ones do not (the
+     * attention of a small model's decode step runs on the caller) */
+    run_job(p, (size_t)p->n, p->n, false);
 }
 
 void ll_pool_for(ll_pool *p, size_t n_chunks, int max_threads, ll_pool_chunk_fn fn, void *ctx) {
@@ -222,6 +226,6 @@ void ll_pool_for(ll_pool *p, size_t n_chunks, int max_threads, ll_pool_chunk_fn 
     p->ctx = ctx;
     for (size_t c0 = 0; c0 < n_chunks; c0 += MAX_CHUNKS) {
         p->base = c0;
-        run_job(p, n_chunks - c0 < MAX_CHUNKS ? n_chunks - c0 : MAX_CHUNKS, max_threads);
+        run_job(p, n_chunks - c0 < MAX_CHUNKS ? n_chunks - c0 : MAX_CHUNKS, max_threads, true);
     }
 }

@@ -20,7 +20,9 @@ typedef struct ll_pool ll_pool;
 
 /* fn(ctx, part, n_parts) must process its part of the work; parts are
  * 0 .. ll_pool_size - 1, each run once, by whichever thread claims it (so
- * a part may index per-part scratch, never per-thread state). */
+ * a part may index per-part scratch, never per-thread state). Workers
+ * that went to sleep are not woken for it (its size is unknown): the
+ * caller runs what no spinning worker takes. */
 typedef void (*ll_pool_fn)(void *ctx, int part, int n_parts);
 
 /* fn(ctx, chunk, slot): chunk in [0, n_chunks); slot in [0, ll_pool_size)
