@@ -115,7 +115,8 @@ static void synth_archs(void) {
         const char *arch;
         size_t per_layer; /* tensors per layer, from the layer-tensor table's rows */
         size_t local;     /* sliding-window layers of 6 */
-    } want[] = {{"llama", 9, 0}, {"qwen2", 12, 0}, {"qwen3", 11, 0}, {"gemma2", 11, 3}, {"gemma3", 13, 5}, {"phi3", 6, 0}};
+    } want[] = {{"llama", 9, 0},   {"qwen2", 12, 0},  {"qwen3", 11, 0},
+                {"gemma2", 11, 3}, {"gemma3", 13, 5}, {"phi3", 6, 0}};
     static const uint32_t types[] = {LL_T_F32, LL_T_Q8_0};
     char path[] = "/tmp/test_prompt_pieces-XXXXXX";
     int fd = mkstemp(path);
@@ -124,9 +125,20 @@ static void synth_archs(void) {
     close(fd);
     for (size_t i = 0; i < LL_ARRAY_LEN(want); i++)
         for (size_t ti = 0; ti < LL_ARRAY_LEN(types); ti++) {
-            ll_synth_options o = {.arch = want[i].arch, .type = types[ti], .embd_type = types[ti], .vocab = 300,
-                                  .dim = 64, .layers = 6, .heads = 4, .kv_heads = 2, .head_dim = 24, .ffn = 96,
-                                  .ctx = 64, .window = 8, .tied = ti == 0, .seed = 3 + i};
+            ll_synth_options o = {.arch = want[i].arch,
+                                  .type = types[ti],
+                                  .embd_type = types[ti],
+                                  .vocab = 300,
+                                  .dim = 64,
+                                  .layers = 6,
+                                  .heads = 4,
+                                  .kv_heads = 2,
+                                  .head_dim = 24,
+                                  .ffn = 96,
+                                  .ctx = 64,
+                                  .window = 8,
+                                  .tied = ti == 0,
+                                  .seed = 3 + i};
             ll_error err;
             ll_status st = ll_model_synth(&o, path, &err);
             CHECK_OK(st, err);
@@ -140,8 +152,8 @@ static void synth_archs(void) {
                       in->n_kv_heads == 2 && in->head_dim == 24 && in->ffn_dim == 96 && in->n_vocab == 300 &&
                       in->tied_output == (ti == 0),
                   "%s: arch %s layers %zu dim %zu heads %zu/%zu head %zu ffn %zu vocab %zu tied %d", want[i].arch,
-                  in->arch, in->n_layers, in->dim, in->n_heads, in->n_kv_heads, in->head_dim, in->ffn_dim,
-                  in->n_vocab, in->tied_output);
+                  in->arch, in->n_layers, in->dim, in->n_heads, in->n_kv_heads, in->head_dim, in->ffn_dim, in->n_vocab,
+                  in->tied_output);
             CHECK(ai.sliding_window_layers == want[i].local && ai.sliding_window == (want[i].local ? 8u : 0u),
                   "%s: window %zu on %zu layers", want[i].arch, ai.sliding_window, ai.sliding_window_layers);
             size_t n_t = ll_gguf_n_tensors(ll_model_gguf(m));
@@ -182,17 +194,53 @@ static void synth_archs(void) {
         ll_synth_options o;
         const char *needle;
     } bad[] = {
-        {{.arch = "mamba", .type = LL_T_F32, .embd_type = LL_T_F32, .vocab = 300, .dim = 64, .layers = 1, .heads = 4,
-          .kv_heads = 4, .head_dim = 16, .ffn = 64, .ctx = 8},
+        {{.arch = "mamba",
+          .type = LL_T_F32,
+          .embd_type = LL_T_F32,
+          .vocab = 300,
+          .dim = 64,
+          .layers = 1,
+          .heads = 4,
+          .kv_heads = 4,
+          .head_dim = 16,
+          .ffn = 64,
+          .ctx = 8},
          "architecture 'mamba' is not one logitlab runs (supported: llama, qwen2, qwen3, gemma2, gemma3, phi3)"},
-        {{.arch = "llama", .type = LL_T_Q4_K, .embd_type = LL_T_Q4_K, .vocab = 300, .dim = 64, .layers = 1,
-          .heads = 4, .kv_heads = 4, .head_dim = 16, .ffn = 64, .ctx = 8},
+        {{.arch = "llama",
+          .type = LL_T_Q4_K,
+          .embd_type = LL_T_Q4_K,
+          .vocab = 300,
+          .dim = 64,
+          .layers = 1,
+          .heads = 4,
+          .kv_heads = 4,
+          .head_dim = 16,
+          .ffn = 64,
+          .ctx = 8},
          "dim = 64 is not a multiple of the Q4_K block (256)"},
-        {{.arch = "llama", .type = LL_T_F32, .embd_type = LL_T_F32, .vocab = 300, .dim = 64, .layers = 1,
-          .heads = 4, .kv_heads = 3, .head_dim = 16, .ffn = 64, .ctx = 8},
+        {{.arch = "llama",
+          .type = LL_T_F32,
+          .embd_type = LL_T_F32,
+          .vocab = 300,
+          .dim = 64,
+          .layers = 1,
+          .heads = 4,
+          .kv_heads = 3,
+          .head_dim = 16,
+          .ffn = 64,
+          .ctx = 8},
          "heads 4 must be a multiple of kv heads 3"},
-        {{.arch = "llama", .type = LL_T_F32, .embd_type = LL_T_F32, .vocab = 259, .dim = 64, .layers = 1,
-          .heads = 4, .kv_heads = 4, .head_dim = 16, .ffn = 64, .ctx = 8},
+        {{.arch = "llama",
+          .type = LL_T_F32,
+          .embd_type = LL_T_F32,
+          .vocab = 259,
+          .dim = 64,
+          .layers = 1,
+          .heads = 4,
+          .kv_heads = 4,
+          .head_dim = 16,
+          .ffn = 64,
+          .ctx = 8},
          "vocabulary 259 is out of range: valid is [260"},
     };
     for (size_t i = 0; i < LL_ARRAY_LEN(bad); i++) {

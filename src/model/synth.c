@@ -74,17 +74,17 @@ static ll_status check_options(const ll_synth_options *o, const ll_arch *a, ll_e
     if (!a) {
         size_t n = ll_arch_names(NULL, 0) + 1;
         char *names = ll_malloc(n, err), q[LL_QUOTE_MAX];
-        ll_status st = names ? ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                                       "architecture '%s' is not one logitlab runs (supported: %s)",
-                                       ll_quote(q, o->arch, strlen(o->arch)), (ll_arch_names(names, n), names))
-                             : LL_ERR_OUT_OF_MEMORY;
+        ll_status st =
+            names ? ll_fail(err, LL_ERR_INVALID_ARGUMENT, "architecture '%s' is not one logitlab runs (supported: %s)",
+                            ll_quote(q, o->arch, strlen(o->arch)), (ll_arch_names(names, n), names))
+                  : LL_ERR_OUT_OF_MEMORY;
         free(names);
         return st;
     }
     const ll_type_info *ti = ll_type_info_of(o->type), *te = ll_type_info_of(o->embd_type);
     if (!ti || !ti->supported || !te || !te->supported)
-        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "tensor type %u / embedding type %u cannot be written",
-                       o->type, o->embd_type);
+        return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "tensor type %u / embedding type %u cannot be written", o->type,
+                       o->embd_type);
     if (o->vocab < 260 || o->vocab > UINT32_MAX)
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
                        "vocabulary %zu is out of range: valid is [260, 2^32) (3 specials, 256 byte tokens, pieces)",
@@ -150,8 +150,7 @@ static void add_keys(ll_gguf_writer *w, const ll_synth_options *o, const ll_arch
     add_f32k(w, n, "attention.layer_norm_rms_epsilon", 1e-5f);
     /* the architecture's own parts, at the values its models use */
     if (a->attn_softcap.used && a->attn_softcap.def) add_f32k(w, n, "attn_logit_softcapping", a->attn_softcap.def);
-    if (a->final_softcap.used && a->final_softcap.def)
-        add_f32k(w, n, "final_logit_softcapping", a->final_softcap.def);
+    if (a->final_softcap.used && a->final_softcap.def) add_f32k(w, n, "final_logit_softcapping", a->final_softcap.def);
     if (a->swa_period) add_u32k(w, n, "attention.sliding_window", o->window);
     if (a->swa_own_rope) add_f32k(w, n, "rope.freq_base_swa", 10000.0f);
 }
@@ -165,11 +164,16 @@ static ll_status add_vocab(ll_gguf_writer *w, size_t vocab, ll_error *err) {
     if (!tok || !scores || !types) st = ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory for %zu tokens", vocab);
     for (size_t i = 0; i < vocab && st == LL_OK; i++) {
         char b[32];
-        if (i == 0) snprintf(b, sizeof b, "<unk>"), types[i] = 2;
-        else if (i == 1) snprintf(b, sizeof b, "<s>"), types[i] = 3;
-        else if (i == 2) snprintf(b, sizeof b, "</s>"), types[i] = 3;
-        else if (i < 259) snprintf(b, sizeof b, "<0x%02X>", (unsigned)(i - 3)), types[i] = 6;
-        else snprintf(b, sizeof b, "\xe2\x96\x81t%zu", i), types[i] = 1;
+        if (i == 0)
+            snprintf(b, sizeof b, "<unk>"), types[i] = 2;
+        else if (i == 1)
+            snprintf(b, sizeof b, "<s>"), types[i] = 3;
+        else if (i == 2)
+            snprintf(b, sizeof b, "</s>"), types[i] = 3;
+        else if (i < 259)
+            snprintf(b, sizeof b, "<0x%02X>", (unsigned)(i - 3)), types[i] = 6;
+        else
+            snprintf(b, sizeof b, "\xe2\x96\x81t%zu", i), types[i] = 1;
         tok[i] = ll_strdup(b, err);
         if (!tok[i]) st = LL_ERR_OUT_OF_MEMORY;
         scores[i] = -(float)i;
@@ -193,8 +197,7 @@ static ll_status add_vocab(ll_gguf_writer *w, size_t vocab, ll_error *err) {
 /* Layer l's tensors, as the layer-tensor table lists them for the row. */
 static ll_status add_layer(ll_gguf_writer *w, const ll_synth_options *o, const ll_arch *a, size_t l, rng64 *r,
                            ll_error *err) {
-    const size_t dims[LL_DIM_COUNT] = {o->dim, o->heads * o->head_dim, o->kv_heads * o->head_dim, o->ffn,
-                                       o->head_dim};
+    const size_t dims[LL_DIM_COUNT] = {o->dim, o->heads * o->head_dim, o->kv_heads * o->head_dim, o->ffn, o->head_dim};
     uint32_t big = o->mixed && more_bits(l, o->layers) ? LL_T_Q6_K : o->type;
     ll_status st = LL_OK;
     for (size_t i = 0; i < ll_layer_tensor_count() && st == LL_OK; i++) {
@@ -227,8 +230,7 @@ ll_status ll_model_synth(const ll_synth_options *o, const char *path, ll_error *
     st = add_vocab(w, o->vocab, err);
     uint32_t out_type = o->mixed || o->type == LL_T_Q4_0 ? LL_T_Q6_K : o->type;
     if (st == LL_OK) st = add_random(w, "token_embd.weight", o->embd_type, o->dim, o->vocab, &r, 0.02f, 0.0f, err);
-    if (st == LL_OK && !o->tied)
-        st = add_random(w, "output.weight", out_type, o->dim, o->vocab, &r, 0.02f, 0.0f, err);
+    if (st == LL_OK && !o->tied) st = add_random(w, "output.weight", out_type, o->dim, o->vocab, &r, 0.02f, 0.0f, err);
     if (st == LL_OK) st = add_random(w, "output_norm.weight", LL_T_F32, o->dim, 1, &r, 0.1f, 1.0f, err);
     for (size_t l = 0; l < o->layers && st == LL_OK; l++) st = add_layer(w, o, a, l, &r, err);
     if (st == LL_OK) st = ll_gguf_write(w, path, err);
