@@ -35,8 +35,8 @@ cmake --build "$cov" -j "$(nproc 2>/dev/null || echo 2)" --target $targets >/dev
 # the files a target is there to test (the rest it touches is reported by others)
 files_of() {
   case $1 in
-    fuzz_gguf) echo src/model/gguf.c src/model/model.c src/model/forward.c ;;
-    fuzz_vocab) echo src/model/gguf.c src/tokenizer/tokenizer.c src/tokenizer/spm.c src/tokenizer/bpe.c ;;
+    fuzz_gguf) echo src/format/gguf.c src/model/model.c src/model/forward.c ;;
+    fuzz_vocab) echo src/format/gguf.c src/tokenizer/tokenizer.c src/tokenizer/spm.c src/tokenizer/bpe.c ;;
     fuzz_llama2c) echo src/model/model.c src/model/forward.c ;;
     fuzz_tokbin) echo src/tokenizer/tokenizer.c src/tokenizer/spm.c ;;
     fuzz_json) echo src/util/json.c cli/cmd_sample.c ;;

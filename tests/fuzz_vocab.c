@@ -6,7 +6,7 @@
  * encodes and decodes text (byte tokens included). Run by scripts/fuzz.sh.
  */
 #include "fuzz_common.h"
-#include "model/gguf.h"
+#include "format/gguf.h"
 #include "tokenizer/tokenizer_impl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

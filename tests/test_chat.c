@@ -11,7 +11,7 @@
 #include <dirent.h>
 #include <string.h>
 
-#include "model/gguf.h"
+#include "format/gguf.h"
 #include "test_util.h"
 #include "util/json.h"
 

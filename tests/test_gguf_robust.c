@@ -11,7 +11,7 @@
  *  - hand-made headers with absurd counts, lengths, types and offsets.
  * Run under AddressSanitizer in CI, where an out-of-bounds read fails.
  */
-#include "model/gguf.h"
+#include "format/gguf.h"
 #include "test_util.h"
 
 /* Loads everything a model load does from memory; returns whether it worked. */

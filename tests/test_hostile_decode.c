@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "model/gguf_write.h"
-#include "model/tensor_types.h"
+#include "format/gguf_write.h"
+#include "format/tensor_types.h"
 #include "test_util.h"
 
 #define VOCAB  260

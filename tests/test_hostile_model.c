@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "model/gguf.h"
+#include "format/gguf.h"
 #include "test_util.h"
 
 /* ---- raw GGUF: metadata and tensor directory written as given ---- */

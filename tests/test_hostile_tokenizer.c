@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "model/gguf_write.h"
+#include "format/gguf_write.h"
 #include "test_util.h"
 #include "tokenizer/tokenizer_impl.h"
 
