@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
-#include "../model/model_impl.h"
+#include "../format/gguf.h"
 
 /* Bounds on what a caller or a file may hand over: far above any real chat
  * (templates are a few KB, conversations a context's worth of text). */
@@ -877,9 +877,10 @@ ll_status ll_chat_apply(const char *template_text_or_name, const ll_chat_message
 ll_status ll_model_chat_template(const ll_model *m, char **out, ll_error *err) {
     if (!out) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "ll_model_chat_template: out is NULL");
     *out = NULL;
-    if (!m || !m->gguf) return LL_OK; /* llama2.c checkpoints carry no template */
+    const ll_gguf *g = m ? ll_model_gguf(m) : NULL;
+    if (!g) return LL_OK; /* llama2.c checkpoints carry no template */
     bool found = false;
-    char *s = ll_gguf_get_str(m->gguf, "tokenizer.chat_template", &found, err);
+    char *s = ll_gguf_get_str(g, "tokenizer.chat_template", &found, err);
     if (found && !s) return err ? err->status : LL_ERR_FORMAT; /* not a string: get_str said so */
     *out = s;
     return LL_OK;
