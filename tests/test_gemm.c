@@ -87,8 +87,8 @@ static void make_tokens(float *x, size_t T) {
 static ll_pool *pool1, *pool3;
 static float *scratch; /* for 3 threads */
 
-static void run(const ll_matmul_kernels *k, ll_pool *pool, uint32_t type, const uint8_t *w, size_t rb,
-                const float *x, size_t T, float *y) {
+static void run(const ll_matmul_kernels *k, ll_pool *pool, uint32_t type, const uint8_t *w, size_t rb, const float *x,
+                size_t T, float *y) {
     ll_matrix m = {type, w, ROWS, COLS, rb};
     ll_matmul(pool, k, &m, x, T, y, scratch);
 }
@@ -265,8 +265,7 @@ static void activation_rounding(void) {
     }
     /* the two formulas do differ on inputs like these: the test sees it */
     CHECK(differs > 0, "no block where 127 / amax and 1 / (amax / 127) round differently: the test proves nothing");
-    printf("activation rounding: %zu blocks where 1 / (amax / 127) would have rounded a value differently\n",
-           differs);
+    printf("activation rounding: %zu blocks where 1 / (amax / 127) would have rounded a value differently\n", differs);
     /* an all-zero block: scale 0, values 0 */
     memset(x, 0, sizeof x);
     ll_qvec v = {q, d, sums, LL_QX_32};

@@ -55,8 +55,10 @@ void ll_gemm_q_vnni(size_t n, size_t unit, int offset, int min, const uint8_t *w
     (void)offset; /* in c */
     /* copies with the unit and the min resolved */
     if (unit == 32) {
-        if (min) kernel(n, 32, 1, w, x, out);
-        else kernel(n, 32, 0, w, x, out);
+        if (min)
+            kernel(n, 32, 1, w, x, out);
+        else
+            kernel(n, 32, 0, w, x, out);
     } else {
         kernel(n, unit, min, w, x, out);
     }

@@ -35,10 +35,10 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-#define SPIN_NS 50000       /* a worker's spin before it sleeps */
-#define CHECK_CLOCK_EVERY 64 /* spins between clock reads (a power of two) */
-#define YIELD_EVERY 256     /* the caller's spins between yields (a power of two) */
-#define MAX_CHUNKS 0xFFFFu  /* chunks of one job: 16 bits of the word */
+#define SPIN_NS           50000   /* a worker's spin before it sleeps */
+#define CHECK_CLOCK_EVERY 64      /* spins between clock reads (a power of two) */
+#define YIELD_EVERY       256     /* the caller's spins between yields (a power of two) */
+#define MAX_CHUNKS        0xFFFFu /* chunks of one job: 16 bits of the word */
 
 /* the claim word: generation (32 bits) | chunks (16) | next chunk (16) */
 static uint64_t word(uint32_t gen, size_t n, size_t next) {
@@ -67,7 +67,7 @@ struct ll_pool {
     struct worker_arg {
         ll_pool *pool;
         int index;
-    } *args;
+    } * args;
 };
 
 static uint64_t now_ns(void) {
@@ -80,12 +80,13 @@ static uint64_t now_ns(void) {
 static void work(ll_pool *p, uint32_t gen, int slot) {
     uint64_t w = atomic_load_explicit(&p->claim, memory_order_acquire);
     while (word_gen(w) == gen && word_next(w) < word_n(w)) {
-        if (!atomic_compare_exchange_weak_explicit(&p->claim, &w, w + 1, memory_order_acq_rel,
-                                                   memory_order_acquire))
+        if (!atomic_compare_exchange_weak_explicit(&p->claim, &w, w + 1, memory_order_acq_rel, memory_order_acquire))
             continue;
         size_t i = word_next(w), n = word_n(w);
-        if (p->part_fn) p->part_fn(p->ctx, (int)i, (int)n);
-        else p->chunk_fn(p->ctx, p->base + i, slot);
+        if (p->part_fn)
+            p->part_fn(p->ctx, (int)i, (int)n);
+        else
+            p->chunk_fn(p->ctx, p->base + i, slot);
         atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
         w = atomic_load_explicit(&p->claim, memory_order_acquire);
     }
