@@ -7,10 +7,11 @@
 //        [--threads 2] [--rounds 3] [--json]
 //
 // Each stream is a streamed completion of exactly --tokens tokens
-// (ignore_eos, temperature 0.8, its own seed). A round runs the streams
-// at once; the aggregate rate is all streams' tokens over the round's wall
-// time, time to first token is per stream (request sent -> first token
-// chunk). The single-stream comparison interleaves `logitlab generate
+// (ignore_eos, temperature 0.8, its own seed). A round runs each
+// concurrency level in turn, its streams at once; the aggregate rate is all
+// streams' tokens over the level's wall time, "vs 1 stream" the median of
+// the per-round ratios to the one-stream rate, time to first token is per
+// stream (request sent -> first token chunk). The single-stream comparison interleaves `logitlab generate
 // --json` (its generated_tokens_per_second) with one server stream's rate
 // after its first token, round by round, and reports the median of the
 // paired ratios. Medians over rounds; the machine should be otherwise idle.
@@ -109,18 +110,25 @@ const server = await startServer();
 const result = { model: MODEL, cpu: cpus()[0]?.model, threads: opt.threads, tokens: opt.tokens, rounds: opt.rounds, streams: [] };
 try {
   await stream(server.url, 0); // warm-up: pages in the weights
-  for (const c of opt.streams) {
-    const agg = [], ttft = [];
-    for (let r = 0; r < opt.rounds; r++) {
+  // the concurrency levels interleaved round by round, so that a noisy
+  // moment hits all of them; ratios to one stream are paired per round
+  const agg = opt.streams.map(() => []), ttft = opt.streams.map(() => []), rel = opt.streams.map(() => []);
+  for (let r = 0; r < opt.rounds; r++) {
+    const base = [];
+    for (const [k, c] of opt.streams.entries()) {
       const t0 = performance.now();
       const rs = await Promise.all(Array.from({ length: c }, (_, i) => stream(server.url, 1000 * r + i)));
       const wall = (Math.max(...rs.map((x) => x.end)) - t0) / 1000;
-      agg.push((c * opt.tokens) / wall);
-      ttft.push(...rs.map((x) => x.ttft));
+      agg[k].push((c * opt.tokens) / wall);
+      ttft[k].push(...rs.map((x) => x.ttft));
+      base[k] = (c * opt.tokens) / wall;
     }
-    result.streams.push({ streams: c, aggregate_tokens_per_second: median(agg), ttft_median_seconds: median(ttft),
-      ttft_max_seconds: Math.max(...ttft) });
+    const one = opt.streams.indexOf(1);
+    if (one >= 0) for (const k of opt.streams.keys()) rel[k].push(base[k] / base[one]);
   }
+  for (const [k, c] of opt.streams.entries())
+    result.streams.push({ streams: c, aggregate_tokens_per_second: median(agg[k]), ttft_median_seconds: median(ttft[k]),
+      ttft_max_seconds: Math.max(...ttft[k]), vs_one_stream: rel[k].length ? median(rel[k]) : null });
   const ratios = [], gen = [], srv = [];
   for (let r = 0; r < opt.rounds; r++) {
     const g = generateRate(), s = (await stream(server.url, 7)).rate;
@@ -134,7 +142,6 @@ try {
   server.proc.kill('SIGTERM');
 }
 
-const one = result.streams.find((s) => s.streams === 1);
 if (opt.json) {
   console.log(JSON.stringify(result, null, 2));
 } else {
@@ -142,7 +149,7 @@ if (opt.json) {
   console.log('streams  aggregate tok/s  vs 1 stream  TTFT median  TTFT max');
   for (const s of result.streams)
     console.log(`${String(s.streams).padStart(7)}  ${s.aggregate_tokens_per_second.toFixed(1).padStart(15)}  ` +
-      `${one ? (s.aggregate_tokens_per_second / one.aggregate_tokens_per_second).toFixed(2).padStart(10) + 'x' : '          -'}  ` +
+      `${s.vs_one_stream !== null ? s.vs_one_stream.toFixed(2).padStart(10) + 'x' : '          -'}  ` +
       `${(s.ttft_median_seconds * 1000).toFixed(0).padStart(9)} ms  ${(s.ttft_max_seconds * 1000).toFixed(0).padStart(6)} ms`);
   const ss = result.single_stream;
   console.log(`one stream: generate ${ss.generate_tokens_per_second.toFixed(1)} tok/s, serve ${ss.serve_tokens_per_second.toFixed(1)} tok/s ` +
