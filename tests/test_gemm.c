@@ -19,7 +19,7 @@
 #include "kernels/matmul.h"
 #include "kernels/quant.h"
 #include "kernels/threadpool.h"
-#include "model/tensor_types.h"
+#include "format/tensor_types.h"
 #include "test_util.h"
 
 #include <stdatomic.h>

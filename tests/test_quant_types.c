@@ -19,9 +19,9 @@
 #include "kernels/matmul.h"
 #include "kernels/quant.h"
 #include "kernels/threadpool.h"
-#include "model/gguf.h"
-#include "model/gguf_write.h"
-#include "model/tensor_types.h"
+#include "format/gguf.h"
+#include "format/gguf_write.h"
+#include "format/tensor_types.h"
 #include "test_util.h"
 
 #include <unistd.h>
