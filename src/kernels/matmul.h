@@ -140,6 +140,9 @@ extern const ll_matmul_kernels ll_matmul_avx512;
  * AVX512_VNNI; ll_gemm_q_vnni is in matmul_vnni.c */
 extern const ll_matmul_kernels ll_matmul_avx512_vnni;
 void ll_gemm_q_vnni(size_t n, size_t unit, int offset, int min, const uint8_t *w, const uint8_t *x, float *out);
+/* matvec_qn with vpdpbusd (matmul_vnni.c): the same bits as the AVX-512 BW one */
+void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
+                       float *y, size_t ldy, size_t r0, size_t r1);
 #endif
 const ll_matmul_kernels *ll_matmul_best(void);
 
