@@ -308,6 +308,53 @@ static void pool_chunks(void) {
         }
 }
 
+/* matvec_qn (2 to 8 tokens at once, Q4_0 and Q8_0) gives each token the
+ * bits matvec_q gives it alone, in every table that has it, also for rows
+ * whose block count is odd (a block left over after the pairs: the
+ * 96-wide rows of a small model) and for raw Q8_0 bytes with -128. */
+static void several_tokens_odd_blocks(void) {
+    static const size_t widths[] = {32, 96, 160, 64, 544};
+    enum { R = 5, T = 8, NMAX = 544 };
+    static uint8_t w[R * (NMAX / 32) * 34];
+    static float x[T * NMAX], y1[T * R], yn[T * R];
+    static int8_t q[T][NMAX];
+    static float d[T][NMAX / 32];
+    static int16_t sums[T][NMAX / 16];
+    for (size_t wi = 0; wi < LL_ARRAY_LEN(widths); wi++) {
+        size_t n = widths[wi];
+        for (size_t ti = 0; ti < 2; ti++) {
+            uint32_t type = ti ? LL_T_Q4_0 : LL_T_Q8_0;
+            size_t rb = ll_row_bytes(type, n);
+            static float row[NMAX];
+            for (size_t i = 0; i < R; i++) {
+                for (size_t k = 0; k < n; k++) row[k] = 0.05f * rnd();
+                ll_quantize_row(type, row, w + i * rb, n);
+                if (type == LL_T_Q8_0 && i % 2 == 1)
+                    for (size_t b = 0; b < n / 32; b++)
+                        for (size_t k = 0; k < 32; k++) w[i * rb + 34 * b + 2 + k] = (uint8_t)next_u64();
+            }
+            for (size_t k = 0; k < T * n; k++) x[k] = rnd();
+            for (size_t tk = 0; tk < n_tables; tk++) {
+                const ll_matmul_kernels *k = tables[tk];
+                if (!k->matvec_qn || !k->matvec_q) continue;
+                ll_qvec v[T];
+                for (size_t t = 0; t < T; t++) {
+                    v[t] = (ll_qvec){q[t], d[t], sums[t], 32};
+                    k->quantize_x(x + t * n, n, &v[t]);
+                    k->matvec_q(type, w, rb, n, &v[t], y1 + t * R, 0, R);
+                }
+                for (size_t nt = 2; nt <= T; nt++) {
+                    memset(yn, 0, sizeof yn);
+                    k->matvec_qn(type, w, rb, n, v, nt, yn, R, 0, R);
+                    CHECK(memcmp(yn, y1, nt * R * sizeof(float)) == 0,
+                          "%s %s, %zu columns, %zu tokens: matvec_qn equals matvec_q per token", k->name, tname(type),
+                          n, nt);
+                }
+            }
+        }
+    }
+}
+
 int main(void) {
     find_tables();
     ll_error err;
@@ -322,6 +369,7 @@ int main(void) {
     row_group_meaning();
     tables_agree();
     against_reference();
+    several_tokens_odd_blocks();
     free(scratch);
     ll_pool_free(pool1);
     ll_pool_free(pool3);
