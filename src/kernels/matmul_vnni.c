@@ -134,7 +134,8 @@ void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t
                     p = _mm512_dpbusd_epi32(zero, aw, _mm512_mask_sub_epi8(xv, neg, zero, xv));
                 }
                 __m512 f = _mm512_cvtepi32_ps(p);
-                __m128 d2 = _mm_castpd_ps(_mm_load_sd((const double *)(const void *)(qx[t].d + blk)));
+                /* the two token scales as 8 bytes (they need not be 8-byte aligned) */
+                __m128 d2 = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)(qx[t].d + blk)));
                 __m512 sc = _mm512_mul_ps(ws, _mm512_permutexvar_ps(pair, _mm512_castps128_ps512(d2)));
                 if (blk & 2)
                     a1[t] = _mm512_fmadd_ps(f, sc, a1[t]);
