@@ -657,6 +657,9 @@ void ll_context_tree_clear(ll_context *c);
  * than 8 appended tokens is one matrix-matrix product, as
  * ll_context_decode computes it. All or nothing, as ll_context_decode. */
 #define LL_BATCH_MAX 256
+/* a context's run of at most this many appended rows takes the one-token
+ * arithmetic; a longer one is one matrix-matrix product */
+#define LL_BATCH_SHORT_RUN 8
 #define LL_BATCH_APPEND (-2)
 typedef struct {
     ll_context *ctx;

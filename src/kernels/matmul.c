@@ -265,13 +265,6 @@ size_t ll_matmul_scratch_floats(void) {
     return fgemm > igemm ? fgemm : igemm;
 }
 
-/* Up to this many tokens (beams, parallel samples, short prompts) a product
- * runs as matvecs on quantized activations, a block of rows at a time so the
- * rows stay in cache while every token uses them: the weights are read from
- * memory once, not dequantized to floats as the GEMM path does (which only
- * pays off over many tokens). */
-#define LL_QROWS_MAX 8
-
 typedef struct {
     const ll_matmul_kernels *k;
     const ll_matrix *w;

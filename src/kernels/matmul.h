@@ -165,5 +165,11 @@ void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, co
  * matvec, several a GEMM, which round differently). A step over rows of
  * several sequences groups them by it (src/model/forward.c). */
 size_t ll_matmul_row_group(const ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w);
+/* Up to this many tokens (beams, parallel samples, short prompts, a
+ * server's decode rows) a product runs as matvecs on quantized activations,
+ * a block of rows at a time so the rows stay in cache while every token
+ * uses them: the weights are read from memory once, not dequantized to
+ * floats as the GEMM path does (which only pays off over many tokens). */
+#define LL_QROWS_MAX 8
 
 #endif /* LL_MATMUL_H */

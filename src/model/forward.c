@@ -43,11 +43,12 @@
 #include "model_impl.h"
 
 #define LL_MAX_BATCH LL_BATCH_MAX
-/* ll_matmul takes up to 8 rows through the one-token arithmetic
- * (quantized activations, integer dot products) and more as a float GEMM:
- * groups of rows are cut so that a row's arithmetic never depends on the
- * other rows of the step (src/kernels/matmul.c, LL_QROWS_MAX) */
-#define LL_ONE_TOKEN_ROWS 8
+/* ll_matmul takes up to LL_QROWS_MAX rows through the one-token
+ * arithmetic (quantized activations, integer dot products) and more as a
+ * GEMM: groups of rows are cut so that a row's arithmetic never depends on
+ * the other rows of the step; the public bound says the same */
+#define LL_ONE_TOKEN_ROWS LL_BATCH_SHORT_RUN
+_Static_assert(LL_BATCH_SHORT_RUN == LL_QROWS_MAX, "the batch rule and ll_matmul's one-token bound must agree");
 
 /* one row of a step: the cache it reads and extends, its position */
 typedef struct {

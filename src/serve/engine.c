@@ -128,7 +128,7 @@ typedef struct {
     /* echo with logprobs: each prompt token's log-prob given the ones before */
     ll_token_logprobs *prompt_lp;
     float *piece_logits;
-    double t_start, t_first;
+    double t_first;
     size_t n_generated;
     char *chain_desc;
     size_t row0, n_rows; /* its rows in the step being built */
@@ -563,8 +563,8 @@ static bool held_push(srv_slot *s, const int32_t *t, size_t n, bool run) {
 static size_t reusable(const srv_slot *s, const srv_job *j) {
     size_t n = j->n_prompt;
     if (n == 0 || (j->echo && j->logprobs >= 0)) return 0;
-    bool run = n > 8;
-    size_t most = run ? n - 9 : n - 1, r = 0;
+    bool run = n > LL_BATCH_SHORT_RUN;
+    size_t most = run ? n - LL_BATCH_SHORT_RUN - 1 : n - 1, r = 0;
     while (r < most && r < s->n_held && s->held[r] == j->prompt[r] && s->held_run[r] == run) r++;
     return r;
 }
@@ -573,7 +573,6 @@ static size_t reusable(const srv_slot *s, const srv_job *j) {
 
 static ll_status slot_start(srv_engine *e, srv_slot *s, srv_job *j, ll_error *err) {
     s->job = j;
-    s->t_start = ll_now_seconds();
     j->gp.on_text = on_text;
     j->gp.user = s;
     ll_lm lm;
@@ -744,7 +743,7 @@ static bool slot_advance(srv_engine *e, srv_slot *s) {
             ll_gen_logprobs_raw(s->piece_logits + i * V, V, j->prompt[p + 1], (size_t)j->logprobs,
                                 &s->prompt_lp[p + 1]);
     }
-    held_push(s, j->prompt + s->prompt_pos, n, n > 8);
+    held_push(s, j->prompt + s->prompt_pos, n, n > LL_BATCH_SHORT_RUN);
     s->prompt_pos += n;
     if (s->prompt_pos < j->n_prompt) return true;
     if (s->prompt_lp) ll_gen_logprobs_raw(s->logits, V, j->prompt[0], 0, &s->prompt_lp[0]);
