@@ -185,7 +185,7 @@ static void against_reference(void) {
         /* the activations as the GEMM sees them (ggml's blocks and
          * rounding); the float GEMM multiplies them as they are */
         for (size_t t = 0; t < 17 && block; t++) {
-            ll_qvec v = {q, d, sums, block};
+            ll_qvec v = {q, d, sums, block, NULL, NULL};
             ll_matmul_scalar.quantize_x(x + t * COLS, COLS, &v);
             for (size_t k = 0; k < COLS; k++) xq[t * COLS + k] = (float)q[k] * d[k / block];
         }
@@ -239,7 +239,7 @@ static void activation_rounding(void) {
         for (size_t bi = 0; bi < 2; bi++) {
             size_t B = bi ? LL_QX_256 : LL_QX_32;
             for (size_t tk = 0; tk < n_tables; tk++) {
-                ll_qvec v = {q, d, sums, B};
+                ll_qvec v = {q, d, sums, B, NULL, NULL};
                 tables[tk]->quantize_x(x, N, &v);
                 for (size_t b = 0; b < N / B; b++) {
                     float amax = 0;
@@ -268,7 +268,7 @@ static void activation_rounding(void) {
     printf("activation rounding: %zu blocks where 1 / (amax / 127) would have rounded a value differently\n", differs);
     /* an all-zero block: scale 0, values 0 */
     memset(x, 0, sizeof x);
-    ll_qvec v = {q, d, sums, LL_QX_32};
+    ll_qvec v = {q, d, sums, LL_QX_32, NULL, NULL};
     for (size_t tk = 0; tk < n_tables; tk++) {
         tables[tk]->quantize_x(x, N, &v);
         CHECK(d[0] == 0.0f && q[0] == 0 && q[31] == 0, "%s: a zero block quantizes to zeros", tables[tk]->name);
@@ -320,6 +320,8 @@ static void several_tokens_odd_blocks(void) {
     static int8_t q[T][NMAX];
     static float d[T][NMAX / 32];
     static int16_t sums[T][NMAX / 16];
+    static int32_t lane_c[T][NMAX / 4];
+    static float lane_d[T][NMAX / 4];
     for (size_t wi = 0; wi < LL_ARRAY_LEN(widths); wi++) {
         size_t n = widths[wi];
         for (size_t ti = 0; ti < 2; ti++) {
@@ -339,8 +341,9 @@ static void several_tokens_odd_blocks(void) {
                 if (!k->matvec_qn || !k->matvec_q) continue;
                 ll_qvec v[T];
                 for (size_t t = 0; t < T; t++) {
-                    v[t] = (ll_qvec){q[t], d[t], sums[t], 32};
+                    v[t] = (ll_qvec){q[t], d[t], sums[t], 32, lane_c[t], lane_d[t]};
                     k->quantize_x(x + t * n, n, &v[t]);
+                    if (k->prepare_qn) k->prepare_qn(type, n, &v[t]);
                     k->matvec_q(type, w, rb, n, &v[t], y1 + t * R, 0, R);
                 }
                 for (size_t nt = 2; nt <= T; nt++) {

@@ -248,7 +248,7 @@ static void scalar_gemm_q(size_t n, size_t unit, int offset, int min, const uint
 
 const ll_matmul_kernels ll_matmul_scalar = {"scalar",          scalar_matvec,   scalar_dequant, scalar_gemm,
                                             scalar_quantize_x, scalar_matvec_q, NULL,           NULL,
-                                            scalar_gemm_q};
+                                            scalar_gemm_q, NULL};
 
 /* ---- driver ---- */
 
@@ -327,33 +327,54 @@ static void matvec_q_chunk(void *ctx, size_t chunk, int slot) {
 static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
 
 /* The bytes one quantized activation vector of n values takes in the
- * scratch, and where its scales and group sums start. */
-static size_t qvec_bytes(size_t n, size_t block, size_t *off_d, size_t *off_s) {
-    *off_d = round64(n);
-    *off_s = *off_d + round64(n / block * sizeof(float));
-    return round64(*off_s + n / 16 * sizeof(int16_t));
+ * scratch, and where its scales, group sums and (with lanes) lane_c and
+ * lane_d start. */
+typedef struct {
+    size_t d, sum, lane_c, lane_d, bytes;
+} qvec_layout;
+
+static qvec_layout qvec_bytes(size_t n, size_t block, bool lanes) {
+    qvec_layout L;
+    L.d = round64(n);
+    L.sum = L.d + round64(n / block * sizeof(float));
+    L.lane_c = L.sum + round64(n / 16 * sizeof(int16_t));
+    L.lane_d = L.lane_c + (lanes ? round64(n / 4 * sizeof(int32_t)) : 0);
+    L.bytes = L.lane_d + (lanes ? round64(n / 4 * sizeof(float)) : 0);
+    return L;
 }
 
 /* How many quantized activation vectors of n values fit in the scratch
  * (idle during a matvec). */
-static size_t qvecs_fit(const ll_pool *pool, size_t n, size_t block) {
-    size_t have = (size_t)ll_pool_size(pool) * ll_matmul_scratch_floats() * sizeof(float), off_d, off_s;
-    size_t one = qvec_bytes(n, block, &off_d, &off_s);
+static size_t qvecs_fit(const ll_pool *pool, size_t n, size_t block, bool lanes) {
+    size_t have = (size_t)ll_pool_size(pool) * ll_matmul_scratch_floats() * sizeof(float);
+    size_t one = qvec_bytes(n, block, lanes).bytes;
     return have > 64 ? (have - 64) / one : 0; /* 64: aligning the start */
 }
 
 /* Lays T quantized activation vectors out in the scratch (T at most
  * qvecs_fit). */
-static void qvec_in_scratch(float *scratch, size_t n, size_t block, size_t T, ll_qvec *qx) {
+static void qvec_in_scratch(float *scratch, size_t n, size_t block, bool lanes, size_t T, ll_qvec *qx) {
     uintptr_t base = ((uintptr_t)scratch + 63) & ~(uintptr_t)63;
-    size_t off_d, off_s, one = qvec_bytes(n, block, &off_d, &off_s);
+    qvec_layout L = qvec_bytes(n, block, lanes);
     for (size_t t = 0; t < T; t++) {
-        unsigned char *p = (unsigned char *)base + t * one;
+        unsigned char *p = (unsigned char *)base + t * L.bytes;
         qx[t].q = (int8_t *)p;
-        qx[t].d = (float *)(void *)(p + off_d);
-        qx[t].sum = (int16_t *)(void *)(p + off_s);
+        qx[t].d = (float *)(void *)(p + L.d);
+        qx[t].sum = (int16_t *)(void *)(p + L.sum);
         qx[t].block = block;
+        qx[t].lane_c = lanes ? (int32_t *)(void *)(p + L.lane_c) : NULL;
+        qx[t].lane_d = lanes ? (float *)(void *)(p + L.lane_d) : NULL;
     }
+}
+
+void ll_qvec_lanes(uint32_t type, size_t n, ll_qvec *qx) {
+    int32_t offset = type == LL_T_Q4_0 ? 8 : 128;
+    for (size_t g = 0; g < n / 4; g++) {
+        const int8_t *q = qx->q + 4 * g;
+        qx->lane_c[g] = -offset * ((int32_t)q[0] + q[1] + q[2] + q[3]);
+    }
+    for (size_t b = 0; b < n / 32; b++)
+        for (size_t j = 0; j < 8; j++) qx->lane_d[8 * b + j] = qx->d[b];
 }
 
 /* Quantized activations for weights of w's type, 0 if none (the float
@@ -363,8 +384,13 @@ static size_t qblock(const ll_matmul_kernels *k, const ll_matrix *w) {
     return block && w->cols % block == 0 ? block : 0;
 }
 
+/* Whether the several-token products of w take ll_qvec_lanes. */
+static bool qn_lanes(const ll_matmul_kernels *k, const ll_matrix *w) {
+    return k->prepare_qn && k->matvec_qn && (w->type == LL_T_Q4_0 || w->type == LL_T_Q8_0);
+}
+
 size_t ll_matmul_row_group(const ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w) {
-    size_t block = qblock(k, w), fit = block ? qvecs_fit(pool, w->cols, block) : 0;
+    size_t block = qblock(k, w), fit = block ? qvecs_fit(pool, w->cols, block, qn_lanes(k, w)) : 0;
     return fit == 0 ? 1 : fit < LL_QROWS_MAX ? fit : LL_QROWS_MAX;
 }
 
@@ -580,7 +606,7 @@ static void gq_quantize_token(const ll_matmul_kernels *k, const float *x, size_t
     size_t nu = n / unit;
     float *s = (float *)(void *)(dst + n), *m = s + nu;
     int32_t *c = (int32_t *)(void *)(m + nu);
-    ll_qvec qv = {q, d, sums, block};
+    ll_qvec qv = {q, d, sums, block, NULL, NULL};
     k->quantize_x(x, n, &qv);
     for (size_t u = 0; u < nu; u++) {
         int sum = 0;
@@ -668,15 +694,19 @@ void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, co
                float *scratch) {
     job j = {k, w, x, T, y, scratch, ll_matmul_scratch_floats(), NULL};
     if (T <= LL_QROWS_MAX) {
-        size_t block = qblock(k, w), fit = block ? qvecs_fit(pool, w->cols, block) : 0;
+        bool lanes = T > 1 && qn_lanes(k, w);
+        size_t block = qblock(k, w), fit = block ? qvecs_fit(pool, w->cols, block, lanes) : 0;
         if (fit) {
             /* as many tokens at a time as the scratch holds: each token's
              * result is the same whatever the group (matvec_qn) */
             ll_qvec qx[LL_QROWS_MAX];
             for (size_t t0 = 0; t0 < T; t0 += fit) {
                 size_t tn = T - t0 < fit ? T - t0 : fit;
-                qvec_in_scratch(scratch, w->cols, block, tn, qx);
-                for (size_t t = 0; t < tn; t++) k->quantize_x(x + (t0 + t) * w->cols, w->cols, &qx[t]);
+                qvec_in_scratch(scratch, w->cols, block, lanes, tn, qx);
+                for (size_t t = 0; t < tn; t++) {
+                    k->quantize_x(x + (t0 + t) * w->cols, w->cols, &qx[t]);
+                    if (lanes) k->prepare_qn(w->type, w->cols, &qx[t]);
+                }
                 j.x = x + t0 * w->cols;
                 j.y = y + t0 * w->rows;
                 j.T = tn;

@@ -55,7 +55,19 @@ typedef struct {
     float *d;
     int16_t *sum;
     size_t block;
+    /* Filled by ll_qvec_lanes for the several-token kernels that want them
+     * (prepare_qn), NULL otherwise: lane_c[g] = -offset * (q[4g] + ... +
+     * q[4g + 3]), the start of an int32 lane of four unsigned x signed
+     * products whose unsigned side is the weight plus offset (8 for Q4_0,
+     * 128 for Q8_0), and lane_d[8b + j] = d[b], a block's scale in each of
+     * its eight lanes. Computed once per token instead of once per token
+     * and weight row. */
+    int32_t *lane_c;
+    float *lane_d;
 } ll_qvec;
+
+/* lane_c and lane_d of qx (n values) for weights of `type` (Q4_0, Q8_0) */
+void ll_qvec_lanes(uint32_t type, size_t n, ll_qvec *qx);
 
 /*
  * The integer prompt GEMM (more than 8 tokens, quantized weights), as
@@ -121,6 +133,9 @@ typedef struct ll_matmul_kernels {
      * tokens from x (each ll_gq_token_bytes apart), in the layout above:
      * NULL where the table has none */
     void (*gemm_q)(size_t n, size_t unit, int offset, int min, const uint8_t *w, const uint8_t *x, float *out);
+    /* run on each token's qvec before matvec_qn (ll_qvec_lanes), NULL where
+     * matvec_qn needs only q, d and sum */
+    void (*prepare_qn)(uint32_t type, size_t n, ll_qvec *qx);
 } ll_matmul_kernels;
 
 /* The final sum of a Q4_1/Q5_0/Q5_1 row product from its 16 lane

@@ -849,8 +849,9 @@ static void gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt,
 }
 
 const ll_matmul_kernels ll_matmul_avx512 = {"avx512", matvec,    dequant, gemm,  quantize_x,
-                                            matvec_q, matvec_qn, gemm_f,  gemm_q};
+                                            matvec_q, matvec_qn, gemm_f,  gemm_q, NULL};
 /* one token keeps dot_q4_0 / dot_q8_0: the several-token VNNI kernel run
  * for one token measured ~3% slower on 110M Q8_0 generation */
 const ll_matmul_kernels ll_matmul_avx512_vnni = {"avx512_vnni", matvec,    dequant, gemm,          quantize_x,
-                                                 matvec_q,      ll_matvec_qn_vnni, gemm_f,  ll_gemm_q_vnni};
+                                                 matvec_q,      ll_matvec_qn_vnni, gemm_f,  ll_gemm_q_vnni,
+                                                 ll_qvec_lanes};

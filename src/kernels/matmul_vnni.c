@@ -72,8 +72,11 @@ void ll_gemm_q_vnni(size_t n, size_t unit, int offset, int min, const uint8_t *w
  * exact either way), the same scales (the weight block's times the
  * token block's, one float product per lane) and the same two
  * accumulators alternating every two blocks, so every token gets the bits
- * matvec_q gives it alone. The weight scales are set once per block pair
- * for all tokens, the token scales come from memory by one permute. */
+ * matvec_q gives it alone. The weights are unpacked and their scales set
+ * once per block pair for all tokens; each token's offset term and lane
+ * scales were laid out once by ll_qvec_lanes (prepare_qn), so a token
+ * costs one vpdpbusd, a conversion, a product of scales and an add per
+ * 64 values. */
 enum { QN_VNNI_MAX = 8 };
 
 static inline float h2f_vnni(const uint8_t *p) {
@@ -98,10 +101,8 @@ __attribute__((noinline, optimize("no-tree-vectorize"))) static int tail_sum(int
 
 void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                        float *y, size_t ldy, size_t r0, size_t r1) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8), zero = _mm512_setzero_si512();
+    const __m512i m4 = _mm512_set1_epi8(0x0F), flip = _mm512_set1_epi8((char)0x80);
     const __m512i shift = _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0);
-    /* lanes 0-7 take the first of two floats, lanes 8-15 the second */
-    const __m512i pair = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     const int q4 = type == LL_T_Q4_0;
     const size_t bb = q4 ? 18 : 34, nb = n / 32;
     for (size_t i = r0; i < r1; i++) {
@@ -112,35 +113,30 @@ void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t
         for (; blk + 2 <= nb; blk += 2) {
             const uint8_t *b0 = row + bb * blk, *b1 = b0 + bb;
             __m512 ws = _mm512_insertf32x8(_mm512_set1_ps(h2f_vnni(b0)), _mm256_set1_ps(h2f_vnni(b1)), 1);
-            __m512i wv;
+            /* the unsigned side: Q4_0's nibbles are w + 8 already, Q8_0's
+             * bytes with the sign bit flipped are w + 128 */
+            __m512i uw;
             if (q4) {
                 __m256i z0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b0 + 2)));
                 __m256i z1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b1 + 2)));
-                wv = _mm512_and_si512(_mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(z0), z1, 1), shift),
+                uw = _mm512_and_si512(_mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(z0), z1, 1), shift),
                                       m4);
             } else {
-                wv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + 2))),
-                                        _mm256_loadu_si256((const __m256i *)(b1 + 2)), 1);
+                uw = _mm512_xor_si512(
+                    _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + 2))),
+                                       _mm256_loadu_si256((const __m256i *)(b1 + 2)), 1),
+                    flip);
             }
-            __m512i aw = q4 ? wv : _mm512_abs_epi8(wv);
-            __mmask64 neg = q4 ? 0 : _mm512_movepi8_mask(wv);
             for (size_t t = 0; t < T; t++) {
-                __m512i xv = _mm512_loadu_si512(qx[t].q + 32 * blk);
-                __m512i p;
-                if (q4) {
-                    /* (w - 8) x = w x - 8 x, four at a time */
-                    p = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, aw, xv), _mm512_dpbusd_epi32(zero, eight, xv));
-                } else {
-                    p = _mm512_dpbusd_epi32(zero, aw, _mm512_mask_sub_epi8(xv, neg, zero, xv));
-                }
-                __m512 f = _mm512_cvtepi32_ps(p);
-                /* the two token scales as 8 bytes (they need not be 8-byte aligned) */
-                __m128 d2 = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)(qx[t].d + blk)));
-                __m512 sc = _mm512_mul_ps(ws, _mm512_permutexvar_ps(pair, _mm512_castps128_ps512(d2)));
+                /* each lane starts at -offset * (its four x) and adds its four
+                 * (w + offset) x: exactly the sum of its four w x */
+                __m512i p = _mm512_dpbusd_epi32(_mm512_loadu_si512(qx[t].lane_c + 8 * blk), uw,
+                                                _mm512_loadu_si512(qx[t].q + 32 * blk));
+                __m512 sc = _mm512_mul_ps(ws, _mm512_loadu_ps(qx[t].lane_d + 8 * blk));
                 if (blk & 2)
-                    a1[t] = _mm512_fmadd_ps(f, sc, a1[t]);
+                    a1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a1[t]);
                 else
-                    a0[t] = _mm512_fmadd_ps(f, sc, a0[t]);
+                    a0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a0[t]);
             }
         }
         for (size_t t = 0; t < T; t++) {
