@@ -162,7 +162,7 @@ static int cmp_d(const void *a, const void *b) {
 }
 
 static void bench_usage(FILE *f) {
-    fputs("usage: logitlab bench -m MODEL [-p 128] [-n 64] [-t 1,2] [-r 3] [--json]\n"
+    fputs("usage: logitlab bench -m MODEL [-p 128] [-n 64] [-t 1,2] [-r 3] [--kv-type f32|f16] [--json]\n"
           "pp: a batch of -p random tokens from an empty cache; tg: -n single-token decodes from an\n"
           "empty cache; each repeated -r times after a warm-up, median tokens/s. Peak RSS at the end.\n",
           f);
@@ -174,6 +174,7 @@ int ll_cmd_bench(int argc, char **argv) {
     const char *model = NULL, *tokenizer = NULL, *threads_s = "2";
     long long pp = 128, tg = 64, reps = 3;
     bool json = false;
+    ll_kv_type kv_type = LL_KV_F32;
     ll_args a;
     ll_args_init(&a, argc, argv, 0);
     int kind;
@@ -195,6 +196,8 @@ int ll_cmd_bench(int argc, char **argv) {
             if (!ll_args_value(&a, &v, &err) || !ll_parse_int(a.flag, v, 1, 1000, &reps, &err)) goto fail;
         } else if (!strcmp(a.flag, "-t")) {
             if (!ll_args_value(&a, &threads_s, &err)) goto fail;
+        } else if (!strcmp(a.flag, "--kv-type")) {
+            if (!ll_args_value(&a, &v, &err) || ll_kv_type_parse(v, &kv_type, &err) != LL_OK) goto fail;
         } else if (!strcmp(a.flag, "--json")) {
             json = true;
         } else if (!strcmp(a.flag, "--help") || !strcmp(a.flag, "-h")) {
@@ -249,7 +252,11 @@ int ll_cmd_bench(int argc, char **argv) {
         printf("model: %s (%s, %llu params, %.1f MiB), load %.3f s, simd %s\n", model, in->file_type,
                (unsigned long long)in->n_params, (double)in->file_bytes / 1048576.0, load_s, ll_simd_level_name());
     for (size_t ti = 0; ti < n_threads && st == LL_OK; ti++) {
-        ll_context *ctx = ll_context_new(m, n_ctx, threads[ti], &err);
+        ll_context_params cp = ll_context_params_default();
+        cp.n_ctx = n_ctx;
+        cp.n_threads = threads[ti];
+        cp.kv_type = kv_type;
+        ll_context *ctx = ll_context_new_ex(m, &cp, &err);
         if (!ctx) {
             st = err.status;
             break;

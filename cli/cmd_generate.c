@@ -36,6 +36,7 @@ static void usage(FILE *f) {
           "  -p, --prompt TEXT         '-' or no -p with a redirected stdin: read the prompt from stdin\n"
           "  -c, --ctx-size N          context window (default: the model's, at most 4096)\n"
           "  -t, --threads N           (default 2)\n"
+          "  --kv-type f32|f16         KV cache storage (default f32; f16 = llama.cpp's default -ctk/-ctv f16)\n"
           "  --max-new-tokens N        (alias --n-predict)\n"
           "  --max-length N            prompt + new tokens, as Hugging Face counts\n"
           "  --stop TEXT               repeatable; not included in the output\n"
@@ -60,6 +61,7 @@ typedef struct {
     const char *model, *tokenizer, *prompt;
     const char *system, *chat_template; /* NULL: none given */
     long long ctx, threads;
+    ll_kv_type kv_type;
     bool json, quiet, no_bos, stream, chat, verbose;
     const char **stop;
     size_t n_stop;
@@ -89,6 +91,8 @@ static int parse(int argc, char **argv, gen_opts *o, ll_error *err) {
             return -1;
         } else if (!strcmp(f, "-c") || !strcmp(f, "--ctx-size")) {
             if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, 1 << 20, &o->ctx, err)) return 2;
+        } else if (!strcmp(f, "--kv-type")) {
+            if (!ll_args_value(&a, &v, err) || ll_kv_type_parse(v, &o->kv_type, err) != LL_OK) return 2;
         } else if (!strcmp(f, "--max-new-tokens") || !strcmp(f, "--n-predict")) {
             if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, INT32_MAX, &n, err)) return 2;
             o->g.max_new_tokens = (int32_t)n;
@@ -400,7 +404,11 @@ int ll_cmd_generate(int argc, char **argv) {
         n_ctx = ll_model_get_info(m)->n_ctx_train;
         if (n_ctx == 0 || n_ctx > 4096) n_ctx = 4096;
     }
-    c = ll_context_new(m, n_ctx, (int)o.threads, &err);
+    ll_context_params cp = ll_context_params_default();
+    cp.n_ctx = n_ctx;
+    cp.n_threads = (int)o.threads;
+    cp.kv_type = o.kv_type;
+    c = ll_context_new_ex(m, &cp, &err);
     if (!c) goto fail;
     ll_lm lm;
     ll_lm_from_context(&lm, c);

@@ -20,6 +20,7 @@ typedef struct {
     const char *model, *tokenizer, *prompt, *tokens;
     bool json, all, full, no_bos, special;
     long long top, threads;
+    ll_kv_type kv_type; /* logits */
     const char *text;
 } model_opts;
 
@@ -45,6 +46,8 @@ static int parse_common(int argc, char **argv, model_opts *o, const char *cmd, v
         if (!strcmp(a.flag, "--help") || !strcmp(a.flag, "-h")) {
             usage(stdout);
             return -1;
+        } else if (!strcmp(cmd, "logits") && !strcmp(a.flag, "--kv-type")) {
+            if (!ll_args_value(&a, &v, err) || ll_kv_type_parse(v, &o->kv_type, err) != LL_OK) return 2;
         } else if (!strcmp(a.flag, "--tokens")) {
             if (!ll_args_value(&a, &o->tokens, err)) return 2;
         } else if (!strcmp(a.flag, "--top")) {
@@ -447,7 +450,8 @@ static void logits_usage(FILE *f) {
           "  --all          logits at every position (default: the last)\n"
           "  --top N        the N largest (default 10)      --full   every logit\n"
           "  --json         machine-readable                --no-bos do not add BOS to -p\n"
-          "  -t N           threads (default 2)             --tokenizer FILE (llama2.c)\n",
+          "  -t N           threads (default 2)             --tokenizer FILE (llama2.c)\n"
+          "  --kv-type f32|f16  KV cache storage (default f32)\n",
           f);
 }
 
@@ -506,7 +510,11 @@ int ll_cmd_logits(int argc, char **argv) {
                     i + 1, ids[i], V - 1);
             goto fail;
         }
-    ctx = ll_context_new(m, n > in->n_ctx_train ? n : 0, (int)o.threads, &err);
+    ll_context_params cp = ll_context_params_default();
+    cp.n_ctx = n > in->n_ctx_train ? n : 0;
+    cp.n_threads = (int)o.threads;
+    cp.kv_type = o.kv_type;
+    ctx = ll_context_new_ex(m, &cp, &err);
     if (!ctx) goto fail;
     size_t n_logits;
     if (!ll_mul_size_ok(n, V, &n_logits) || !(logits = ll_calloc(n_logits, sizeof *logits, &err))) {

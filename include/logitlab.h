@@ -611,8 +611,33 @@ bool ll_gguf_tensor_at(const ll_gguf *g, size_t i, ll_tensor_entry *out);
 /* One sequence's key/value cache plus the scratch of a forward pass. */
 typedef struct ll_context ll_context;
 
-/* n_ctx 0 = the model's training context; n_threads >= 1. */
+/* n_ctx 0 = the model's training context; n_threads >= 1. An F32 KV
+ * cache (ll_context_new_ex chooses). */
 ll_context *ll_context_new(const ll_model *m, size_t n_ctx, int n_threads, ll_error *err);
+/* How the KV cache stores keys and values. LL_KV_F16 halves its bytes:
+ * each value is rounded to IEEE half, to nearest even, as ggml stores an F16
+ * cache (llama.cpp's default `-ctk f16 -ctv f16`), read back widened, and
+ * the query is rounded to half for its dot products with the keys, as ggml
+ * converts it (docs/semantics.md, "KV cache type"). */
+typedef enum ll_kv_type { LL_KV_F32 = 0, LL_KV_F16 = 1 } ll_kv_type;
+/* "f32", "f16"; NULL for a value outside the enum. */
+const char *ll_kv_type_name(ll_kv_type t);
+/* Parses "f32" / "f16"; anything else is LL_ERR_INVALID_ARGUMENT naming the
+ * value and the valid ones. */
+ll_status ll_kv_type_parse(const char *s, ll_kv_type *out, ll_error *err);
+/* Everything a context fixes when it is made (the cache's layout is
+ * allocated once): start from ll_context_params_default() and set fields,
+ * so a field added later keeps its default in old code. */
+typedef struct ll_context_params {
+    size_t n_ctx;       /* 0: the model's training context */
+    int n_threads;      /* >= 1 */
+    ll_kv_type kv_type; /* default LL_KV_F32 */
+} ll_context_params;
+ll_context_params ll_context_params_default(void); /* n_ctx 0, 1 thread, F32 */
+ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_error *err);
+ll_kv_type ll_context_kv_type(const ll_context *c);
+/* The KV cache's size in bytes (keys and values of every layer and position). */
+size_t ll_context_kv_bytes(const ll_context *c);
 void ll_context_free(ll_context *c);
 size_t ll_context_n_ctx(const ll_context *c);
 const ll_model *ll_context_model(const ll_context *c);

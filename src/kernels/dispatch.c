@@ -5,6 +5,7 @@
  * (so tests can force the scalar reference); nothing is cached globally.
  */
 #include "kernels.h"
+#include "attention.h"
 
 #include "logitlab.h"
 
@@ -60,6 +61,19 @@ const ll_kernels *ll_kernels_best(void) {
     (void)cpu_has_avx2;
     (void)cpu_has_avx512;
     return &ll_kernels_scalar;
+}
+
+/* attention follows the level the logit kernels run at (one choice per CPU) */
+const ll_attn_kernels *ll_attn_kernels_best(void) {
+    const char *level = ll_kernels_best()->name;
+#if defined(LL_HAVE_AVX512)
+    if (strcmp(level, ll_attn_avx512.name) == 0) return &ll_attn_avx512;
+#endif
+#if defined(LL_HAVE_AVX2)
+    if (strcmp(level, ll_attn_avx2.name) == 0) return &ll_attn_avx2;
+#endif
+    (void)level;
+    return &ll_attn_scalar;
 }
 
 const char *ll_simd_level_name(void) {

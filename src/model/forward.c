@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/attention.h"
 #include "../kernels/kernels.h"
 #include "../kernels/l2c.h"
 #include "../kernels/matmul.h"
@@ -72,19 +73,25 @@ struct ll_context {
     ll_pool *pool;
     const ll_matmul_kernels *mk;
     const ll_kernels *k;
-    float *k_cache, *v_cache; /* [layer][pos][kv_dim] */
+    const ll_attn_kernels *ak;
+    /* [layer][pos][kv_dim] floats, or halves (kv_type LL_KV_F16: rounded
+     * to nearest even as ggml stores them, widened when read) */
+    ll_kv_type kv_type;
+    size_t kv_elt; /* bytes per stored value: 4 or 2 */
+    void *k_cache, *v_cache;
     /* activations for up to LL_MAX_BATCH tokens; xb: [T][max(dim, q_dim)]
      * (norms, then attention outputs), q: [T][q_dim],
      * rope: [variant][LL_MAX_BATCH][rope_dim/2][cos, sin] */
     float *x, *xb, *xb2, *q, *kk, *vv, *hb, *hb2, *rope;
     float *att;      /* per thread: n_ctx scores */
+    float *attq;     /* per thread: head_dim floats, the query rounded to F16 for an F16 cache */
     float *scratch;  /* per thread matmul scratch */
     float *qbuf;     /* int8 activations for llama2.c models: values and scales */
     int8_t *xq;
     size_t scratch_stride;
     /* sequence tree for beams and parallel samples: node i holds the key
      * and value of one token for every layer, after the shared prefix */
-    float *node_k, *node_v; /* [node][layer][kv_dim] */
+    void *node_k, *node_v; /* [node][layer][kv_dim], stored as the cache */
     int32_t *node_parent;
     uint32_t *node_depth;   /* 0 = directly after the prefix */
     size_t n_nodes, cap_nodes;
@@ -105,8 +112,48 @@ struct ll_context {
 
 static void *zalloc(size_t n, size_t size, ll_error *err) { return ll_calloc(n ? n : 1, size, err); }
 
+/* the KV types as table rows: name and bytes per value */
+static const struct {
+    const char *name;
+    size_t bytes;
+} kv_types[] = {[LL_KV_F32] = {"f32", 4}, [LL_KV_F16] = {"f16", 2}};
+#define N_KV_TYPES (sizeof kv_types / sizeof kv_types[0])
+
+const char *ll_kv_type_name(ll_kv_type t) { return (unsigned)t < N_KV_TYPES ? kv_types[t].name : NULL; }
+
+ll_status ll_kv_type_parse(const char *s, ll_kv_type *out, ll_error *err) {
+    for (size_t i = 0; s && i < N_KV_TYPES; i++)
+        if (strcmp(s, kv_types[i].name) == 0) {
+            *out = (ll_kv_type)i;
+            return LL_OK;
+        }
+    char q[LL_QUOTE_MAX];
+    return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "KV cache type '%s' is not one of f32, f16",
+                   s ? ll_quote(q, s, strlen(s)) : "(null)");
+}
+
+ll_context_params ll_context_params_default(void) { return (ll_context_params){0, 1, LL_KV_F32}; }
+
 ll_context *ll_context_new(const ll_model *m, size_t n_ctx, int n_threads, ll_error *err) {
+    ll_context_params p = ll_context_params_default();
+    p.n_ctx = n_ctx;
+    p.n_threads = n_threads;
+    return ll_context_new_ex(m, &p, err);
+}
+
+ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_error *err) {
+    if (!m || !p) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "the model and the context parameters must not be NULL");
+        return NULL;
+    }
     const ll_model_info *in = &m->info;
+    size_t n_ctx = p->n_ctx;
+    int n_threads = p->n_threads;
+    if ((unsigned)p->kv_type >= N_KV_TYPES) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "kv_type = %d is out of range: valid is LL_KV_F32 (0) or LL_KV_F16 (1)",
+                (int)p->kv_type);
+        return NULL;
+    }
     if (n_ctx == 0) n_ctx = in->n_ctx_train;
     if (n_ctx == 0 || n_ctx > (1u << 24)) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "n_ctx = %zu is out of range: valid is [1, %u]", n_ctx, 1u << 24);
@@ -123,15 +170,20 @@ ll_context *ll_context_new(const ll_model *m, size_t n_ctx, int n_threads, ll_er
     }
     c->mk = ll_matmul_best();
     c->k = ll_kernels_best();
+    c->ak = ll_attn_kernels_best();
+    c->kv_type = p->kv_type;
+    c->kv_elt = kv_types[p->kv_type].bytes;
     size_t dim = in->dim, kv = m->kv_dim, qd = m->q_dim, ffn = in->ffn_dim, B = LL_MAX_BATCH;
-    size_t L = in->n_layers;
-    if (ll_mul_overflows(L * n_ctx, kv) || ll_mul_overflows(L * n_ctx * kv, 4)) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "a KV cache of %zu positions is too large", n_ctx);
+    size_t L = in->n_layers, n_vals, n_bytes;
+    if (!ll_mul_size_ok(L, n_ctx, &n_vals) || !ll_mul_size_ok(n_vals, kv, &n_vals) ||
+        !ll_mul_size_ok(n_vals, c->kv_elt, &n_bytes)) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "a KV cache of %zu positions x %zu layers x %zu values is too large",
+                n_ctx, L, kv);
         ll_context_free(c);
         return NULL;
     }
-    c->k_cache = zalloc(L * n_ctx * kv, sizeof(float), err);
-    c->v_cache = zalloc(L * n_ctx * kv, sizeof(float), err);
+    c->k_cache = zalloc(n_vals, c->kv_elt, err);
+    c->v_cache = zalloc(n_vals, c->kv_elt, err);
     c->x = zalloc(B * dim, sizeof(float), err);
     c->xb = zalloc(B * (dim > qd ? dim : qd), sizeof(float), err);
     c->xb2 = zalloc(B * dim, sizeof(float), err);
@@ -143,6 +195,7 @@ ll_context *ll_context_new(const ll_model *m, size_t n_ctx, int n_threads, ll_er
     c->rope = zalloc(m->n_rope * B * in->rope_dim, sizeof(float), err);
     c->att_cap = n_ctx;
     c->att = zalloc((size_t)n_threads * n_ctx, sizeof(float), err);
+    c->attq = zalloc((size_t)n_threads * in->head_dim, sizeof(float), err);
     c->rows = zalloc(B, sizeof *c->rows, err);
     c->groups = zalloc(B, sizeof *c->groups, err);
     c->scratch_stride = ll_matmul_scratch_floats();
@@ -151,7 +204,7 @@ ll_context *ll_context_new(const ll_model *m, size_t n_ctx, int n_threads, ll_er
     c->xq = zalloc(qmax, 1, err);
     c->qbuf = zalloc(qmax, sizeof(float), err);
     if (!c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->q || !c->kk || !c->vv || !c->hb ||
-        !c->hb2 || !c->rope || !c->att || !c->scratch || !c->xq || !c->qbuf || !c->rows || !c->groups) {
+        !c->hb2 || !c->rope || !c->att || !c->attq || !c->scratch || !c->xq || !c->qbuf || !c->rows || !c->groups) {
         ll_context_free(c);
         return NULL;
     }
@@ -173,6 +226,7 @@ void ll_context_free(ll_context *c) {
     free(c->hb2);
     free(c->rope);
     free(c->att);
+    free(c->attq);
     free(c->scratch);
     free(c->xq);
     free(c->qbuf);
@@ -188,6 +242,17 @@ void ll_context_free(ll_context *c) {
 }
 
 size_t ll_context_n_ctx(const ll_context *c) { return c->n_ctx; }
+ll_kv_type ll_context_kv_type(const ll_context *c) { return c->kv_type; }
+/* the product was checked when the cache was allocated */
+size_t ll_context_kv_bytes(const ll_context *c) {
+    return 2 * c->m->info.n_layers * c->n_ctx * c->m->kv_dim * c->kv_elt;
+}
+
+const void *ll_context_kv_at(const ll_context *c, size_t layer, size_t pos, bool value) {
+    if (layer >= c->m->info.n_layers || pos >= c->n_past) return NULL;
+    const uint8_t *base = value ? c->v_cache : c->k_cache;
+    return base + (layer * c->n_ctx + pos) * c->m->kv_dim * c->kv_elt;
+}
 const ll_model *ll_context_model(const ll_context *c) { return c->m; }
 size_t ll_context_n_past(const ll_context *c) { return c->n_past; }
 
@@ -306,57 +371,84 @@ typedef struct {
 /* cap * tanh(s / cap) in ggml's order (callers skip a cap of 0: off) */
 static float softcap(float s, float cap) { return cap * tanhf(s * (1.0f / cap)); }
 
+/* out[i] = q . key i for n keys from element off of a cache of type t */
+static void scores_at(const ll_attn_kernels *ak, ll_kv_type t, const float *q, const void *k, size_t off,
+                      size_t stride, size_t n, size_t hd, float *out) {
+    if (t == LL_KV_F16) ak->scores_f16(q, (const uint16_t *)k + off, stride, n, hd, out);
+    else ak->scores_f32(q, (const float *)k + off, stride, n, hd, out);
+}
+
+/* out += sum of w[i] * value i for n values from element off */
+static void wsum_at(const ll_attn_kernels *ak, ll_kv_type t, float *out, const float *w, const void *v, size_t off,
+                    size_t stride, size_t n, size_t hd) {
+    if (t == LL_KV_F16) ak->wsum_f16(out, w, (const uint16_t *)v + off, stride, n, hd);
+    else ak->wsum_f32(out, w, (const float *)v + off, stride, n, hd);
+}
+
 /* one (row, head) pair per work item, spread over the threads: a row
  * attends to its owner's cached prefix, then (a branch row) to the nodes
- * of its path */
+ * of its path. Each item's arithmetic is the same whichever part runs it
+ * (the kernels fix the order of every sum), so the thread count changes
+ * no bit. Against an F16 cache the query is rounded to F16 first, as ggml
+ * converts it to the keys' type before the dot products. */
 static void attention_part(void *ctx, int part, int n_parts) {
     attn_job *j = ctx;
     ll_context *c = j->c;
+    const ll_attn_kernels *ak = c->ak;
     const ll_model_info *in = &c->m->info;
     size_t H = in->n_heads, hd = in->head_dim, kv = in->n_kv_heads * hd, group = H / in->n_kv_heads;
     size_t L = in->n_layers, items = j->T * H;
     size_t a = items * (size_t)part / (size_t)n_parts, b = items * (size_t)(part + 1) / (size_t)n_parts;
-    float *att = c->att + (size_t)part * c->att_cap;
+    float *att = c->att + (size_t)part * c->att_cap, *qr = c->attq + (size_t)part * hd;
     float scale = c->m->q_scale, cap = c->m->attn_softcap;
     size_t window = j->L->window, qd = c->m->q_dim;
     for (size_t it = a; it < b; it++) {
         size_t t = it / H, h = it % H, kvh = h / group;
         const fw_row *r = &c->rows[t];
         const ll_context *o = r->owner;
+        ll_kv_type kt = o->kv_type;
         size_t pos = r->pos, prefix = r->node < 0 ? pos + 1 : o->n_past;
         size_t first = window && pos >= window ? pos + 1 - window : 0; /* the oldest key it sees */
-        const float *kc = o->k_cache + j->layer * o->n_ctx * kv + kvh * hd;
-        const float *vc = o->v_cache + j->layer * o->n_ctx * kv + kvh * hd;
-#define NODE(store, p) (o->store + ((size_t)r->path[(p) - prefix] * L + j->layer) * kv + kvh * hd)
+        size_t end = prefix < pos + 1 ? prefix : pos + 1;            /* keys [first, end) from the cache */
+        size_t base = j->layer * o->n_ctx * kv + kvh * hd;
+#define NODE(p) (((size_t)r->path[(p) - prefix] * L + j->layer) * kv + kvh * hd)
         const float *q = c->q + t * qd + h * hd;
-        for (size_t p = first; p <= pos; p++) {
-            const float *k = p < prefix ? kc + p * kv : NODE(node_k, p);
-            float s = 0.0f;
-            for (size_t d = 0; d < hd; d++) s += q[d] * k[d];
-            att[p] = cap ? softcap(s * scale, cap) : s * scale;
+        if (kt == LL_KV_F16) {
+            for (size_t d = 0; d < hd; d++) qr[d] = ll_fp16_to_fp32(ll_fp32_to_fp16(q[d]));
+            q = qr;
         }
+        if (first < end) scores_at(ak, kt, q, o->k_cache, base + first * kv, kv, end - first, hd, att + first);
+        for (size_t p = first > end ? first : end; p <= pos; p++) scores_at(ak, kt, q, o->node_k, NODE(p), kv, 1, hd, att + p);
+        for (size_t p = first; p <= pos; p++) att[p] = cap ? softcap(att[p] * scale, cap) : att[p] * scale;
         float mx = c->k->max(att + first, pos + 1 - first);
         double sum = c->k->exp_sum(att + first, pos + 1 - first, mx, att + first, NULL);
         float inv = (float)(1.0 / sum);
+        for (size_t p = first; p <= pos; p++) att[p] *= inv;
         float *out = c->xb + t * qd + h * hd;
         memset(out, 0, hd * sizeof *out);
-        for (size_t p = first; p <= pos; p++) {
-            const float *v = p < prefix ? vc + p * kv : NODE(node_v, p);
-            float wgt = att[p] * inv;
-            for (size_t d = 0; d < hd; d++) out[d] += wgt * v[d];
-        }
+        if (first < end) wsum_at(ak, kt, out, att + first, o->v_cache, base + first * kv, kv, end - first, hd);
+        for (size_t p = first > end ? first : end; p <= pos; p++)
+            wsum_at(ak, kt, out, att + p, o->node_v, NODE(p), kv, 1, hd);
 #undef NODE
     }
 }
 
 /* where row t's key and value of layer l go: its owner's cache at its
- * position, or its branch node */
-static float *kv_slot(const ll_context *c, size_t t, size_t l, bool value) {
+ * position, or its branch node (bytes, the owner's type) */
+static uint8_t *kv_slot(const ll_context *c, size_t t, size_t l, bool value) {
     const fw_row *r = &c->rows[t];
     const ll_context *o = r->owner;
     size_t kv = c->m->kv_dim;
-    if (r->node >= 0) return (value ? o->node_v : o->node_k) + ((size_t)r->node * c->m->info.n_layers + l) * kv;
-    return (value ? o->v_cache : o->k_cache) + (l * o->n_ctx + r->pos) * kv;
+    if (r->node >= 0)
+        return (uint8_t *)(value ? o->node_v : o->node_k) + ((size_t)r->node * c->m->info.n_layers + l) * kv * o->kv_elt;
+    return (uint8_t *)(value ? o->v_cache : o->k_cache) + (l * o->n_ctx + r->pos) * kv * o->kv_elt;
+}
+
+/* a new key or value of n floats into row t's slot, in its owner's type */
+static void kv_store(const ll_context *c, size_t t, size_t l, bool value, const float *x, size_t n) {
+    uint8_t *dst = kv_slot(c, t, l, value);
+    if (c->rows[t].owner->kv_type == LL_KV_F16) c->ak->to_f16((uint16_t *)(void *)dst, x, n);
+    else memcpy(dst, x, n * sizeof *x);
 }
 
 /* The logits of the rows that want them: a group whose every row wants
@@ -501,8 +593,8 @@ static void attention_block(ll_context *c, const ll_layer *L, size_t l, size_t T
         const float *r = c->rope + (L->rope * LL_MAX_BATCH + t) * in->rope_dim;
         rope_apply(in, q, in->n_heads, r);
         rope_apply(in, k, in->n_kv_heads, r);
-        memcpy(kv_slot(c, t, l, false), k, kv * sizeof(float));
-        memcpy(kv_slot(c, t, l, true), v, kv * sizeof(float));
+        kv_store(c, t, l, false, k, kv);
+        kv_store(c, t, l, true, v, kv);
     }
     attn_job aj = {c, L, l, T};
     ll_pool_run(c->pool, attention_part, &aj);
@@ -546,10 +638,10 @@ static bool grow_nodes(ll_context *c, size_t need, ll_error *err) {
     size_t cap = c->cap_nodes ? c->cap_nodes : 64;
     while (cap < need) cap *= 2;
     size_t per = in->n_layers * in->n_kv_heads * in->head_dim;
-    float *k = ll_realloc_array(c->node_k, cap * per, sizeof(float), err);
+    void *k = ll_realloc_array(c->node_k, cap * per, c->kv_elt, err);
     if (!k) return false;
     c->node_k = k;
-    float *v = ll_realloc_array(c->node_v, cap * per, sizeof(float), err);
+    void *v = ll_realloc_array(c->node_v, cap * per, c->kv_elt, err);
     if (!v) return false;
     c->node_v = v;
     int32_t *p = ll_realloc_array(c->node_parent, cap, sizeof *p, err);
