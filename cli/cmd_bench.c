@@ -310,7 +310,7 @@ int ll_cmd_bench(int argc, char **argv) {
     if (st != LL_OK) goto out;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    size_t kv_bytes = 2 * in->n_layers * n_ctx * in->n_kv_heads * in->head_dim * 4;
+    size_t kv_bytes = 2 * in->n_layers * n_ctx * in->n_kv_heads * in->head_dim * (kv_type == LL_KV_F16 ? 2 : 4);
     if (!json)
         printf("peak RSS %.1f MiB (file %.1f MiB + KV cache %.1f MiB + %.1f MiB)\n", (double)ru.ru_maxrss / 1024.0,
                (double)in->file_bytes / 1048576.0, (double)kv_bytes / 1048576.0,

@@ -1,0 +1,297 @@
+/*
+ * test_kv_type.c - the KV cache type (ll_context_params.kv_type): an F16
+ * cache stores every key and value rounded to F16 to nearest even, bit for
+ * bit as ggml stores it (ll_fp32_to_fp16, vcvtps2ph); its logits stay within
+ * a stated bound of the F32 cache's on the embedded KJV model and
+ * stories260K; the thread count and the kernel table change no bit; rows of
+ * an F16 and an F32 context share a step without changing either; branch
+ * nodes are stored like the cache; sizes halve; bad values are errors that
+ * name the value and the valid ones; the default stays F32.
+ */
+#include "test_util.h"
+
+#include "kernels/attention.h"
+#include "kernels/quant.h"
+#include "model/model_impl.h"
+
+/* The largest |logit(F16 cache) - logit(F32 cache)| allowed, over a
+ * 40-token prompt and 24 one-token steps (logits span about 20). Measured
+ * when written (AVX-512): KJV (Q8_0, 6 layers, head size 32) 0.165,
+ * stories260K (F32, 5 layers, head size 8) 0.0147; the bounds are 3x that,
+ * room for other CPUs' matrix kernels, far below a wrong cache (> 1). */
+#define KJV_BOUND 0.5
+#define STORIES_BOUND 0.05
+#define N_PROMPT 40
+#define N_STEPS 24
+
+static uint32_t rng_state = 12345;
+static uint32_t rnd(void) {
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return rng_state >> 8;
+}
+static float rnd_float(float scale) { return ((float)rnd() / (float)(1u << 24) * 2.0f - 1.0f) * scale; }
+
+static ll_context *make(const ll_model *m, size_t n_ctx, int threads, ll_kv_type t) {
+    ll_error err;
+    ll_context_params p = ll_context_params_default();
+    p.n_ctx = n_ctx;
+    p.n_threads = threads;
+    p.kv_type = t;
+    ll_context *c = ll_context_new_ex(m, &p, &err);
+    CHECK(c != NULL, "%s", err.message);
+    return c;
+}
+
+/* a prompt of N_PROMPT tokens, then N_STEPS tokens one at a time (each
+ * the previous logits' argmax of the F32 run, given in `gen` when not
+ * NULL, else chosen and written there); logits of every step */
+static void run(const ll_model *m, int threads, ll_kv_type t, int32_t *gen, bool choose, float *logits) {
+    ll_error err;
+    size_t V = ll_model_get_info(m)->n_vocab;
+    ll_context *c = make(m, 128, threads, t);
+    if (!c) return;
+    int32_t p[N_PROMPT];
+    for (size_t i = 0; i < N_PROMPT; i++) p[i] = (int32_t)(1 + (17 * i + 5) % (V - 1));
+    CHECK_OK(ll_context_decode(c, p, N_PROMPT, logits, NULL, &err), err);
+    for (size_t s = 0; s < N_STEPS; s++) {
+        const float *lg = logits + s * V;
+        if (choose) {
+            size_t b = 0;
+            for (size_t i = 1; i < V; i++)
+                if (lg[i] > lg[b]) b = i;
+            gen[s] = (int32_t)b;
+        }
+        CHECK_OK(ll_context_decode(c, &gen[s], 1, logits + (s + 1) * V, NULL, &err), err);
+    }
+    ll_context_free(c);
+}
+
+/* F16 against F32 logits, F16 rounding of layer 0's stored keys and
+ * values (their inputs do not depend on the cache), thread counts. */
+static void model_checks(const ll_model *m, const char *name, double bound) {
+    ll_error err;
+    size_t V = ll_model_get_info(m)->n_vocab, n = (N_STEPS + 1) * V;
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
+    int32_t gen[N_STEPS];
+    run(m, 2, LL_KV_F32, gen, true, a);
+    run(m, 2, LL_KV_F16, gen, false, b);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)a[i] - (double)b[i]));
+    CHECK(worst <= bound && worst > 0, "%s: max |F16 - F32| logit = %g, bound %g (0: the F16 cache is not used)", name,
+          worst, bound);
+    printf("%s: max |logit(F16 cache) - logit(F32 cache)| = %.6f (bound %g)\n", name, worst, bound);
+    for (int threads = 1; threads <= 3; threads += 2) {
+        run(m, threads, LL_KV_F16, gen, false, c);
+        CHECK(memcmp(b, c, n * sizeof *c) == 0, "%s: F16 cache, %d threads: logits differ from 2 threads", name, threads);
+    }
+
+    /* layer 0: the F16 bits are the F32 values rounded */
+    ll_context *f32 = make(m, 64, 1, LL_KV_F32), *f16 = make(m, 64, 1, LL_KV_F16);
+    int32_t p[20];
+    for (size_t i = 0; i < 20; i++) p[i] = (int32_t)(1 + (29 * i + 3) % (V - 1));
+    for (int t = 0; t < 2; t++) {
+        ll_context *x = t ? f16 : f32; /* the same arithmetic in both: a run, then one-token rows */
+        CHECK_OK(ll_context_decode(x, p, 12, a, NULL, &err), err);
+        for (size_t i = 12; i < 20; i++) CHECK_OK(ll_context_decode(x, &p[i], 1, a, NULL, &err), err);
+    }
+    size_t kv = m->kv_dim, bad = 0, nonzero = 0;
+    for (size_t pos = 0; pos < 20; pos++)
+        for (int value = 0; value < 2; value++) {
+            const float *x = ll_context_kv_at(f32, 0, pos, value);
+            const uint16_t *h = ll_context_kv_at(f16, 0, pos, value);
+            for (size_t i = 0; x && h && i < kv; i++) {
+                bad += h[i] != ll_fp32_to_fp16(x[i]);
+                nonzero += x[i] != 0;
+            }
+        }
+    CHECK(bad == 0 && nonzero > 0, "%s: %zu stored F16 values are not the F32 values rounded to nearest even", name, bad);
+    CHECK(ll_context_kv_at(f16, 0, 20, false) == NULL, "position 20 is not cached");
+    CHECK(ll_context_kv_at(f16, ll_model_get_info(m)->n_layers, 0, false) == NULL, "no such layer");
+
+    /* sizes: half the bytes, exactly 2 x layers x positions x kv_dim x 2 */
+    size_t L = ll_model_get_info(m)->n_layers;
+    CHECK(ll_context_kv_bytes(f16) == 2 * L * 64 * kv * 2, "%s: F16 KV bytes %zu", name, ll_context_kv_bytes(f16));
+    CHECK(ll_context_kv_bytes(f32) == 2 * ll_context_kv_bytes(f16), "%s: F32 KV bytes %zu vs F16 %zu", name,
+          ll_context_kv_bytes(f32), ll_context_kv_bytes(f16));
+    CHECK(ll_context_kv_type(f16) == LL_KV_F16 && ll_context_kv_type(f32) == LL_KV_F32, "kv types");
+    ll_context_free(f32);
+    ll_context_free(f16);
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* An F16 and an F32 context share steps (the work context F32): each gets
+ * the bits it gets alone; branches of an F16 context equal appending. */
+static void mixed_and_branches(const ll_model *m) {
+    ll_error err;
+    size_t V = ll_model_get_info(m)->n_vocab;
+    float *alone = malloc(4 * V * sizeof(float)), *got = malloc(4 * V * sizeof(float));
+    int32_t p[12] = {1, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150}, next = 77;
+    for (int t = 0; t < 2; t++) {
+        ll_context *c = make(m, 32, 1, t ? LL_KV_F16 : LL_KV_F32);
+        if (!c) return;
+        CHECK_OK(ll_context_decode(c, p, 12, alone + 2 * t * V, NULL, &err), err);
+        CHECK_OK(ll_context_decode(c, &next, 1, alone + (2 * t + 1) * V, NULL, &err), err);
+        ll_context_free(c);
+    }
+    ll_context *work = make(m, 4, 2, LL_KV_F32), *c32 = make(m, 32, 1, LL_KV_F32), *c16 = make(m, 32, 1, LL_KV_F16);
+    if (!work || !c32 || !c16) return;
+    ll_batch_row rows[24];
+    for (size_t i = 0; i < 12; i++) {
+        rows[i] = (ll_batch_row){c32, p[i], LL_BATCH_APPEND, -1, i == 11 ? got : NULL};
+        rows[12 + i] = (ll_batch_row){c16, p[i], LL_BATCH_APPEND, -1, i == 11 ? got + 2 * V : NULL};
+    }
+    CHECK_OK(ll_decode_batch(work, rows, 24, &err), err);
+    rows[0] = (ll_batch_row){c16, next, LL_BATCH_APPEND, -1, got + 3 * V};
+    rows[1] = (ll_batch_row){c32, next, LL_BATCH_APPEND, -1, got + V};
+    CHECK_OK(ll_decode_batch(work, rows, 2, &err), err);
+    CHECK(memcmp(alone, got, 4 * V * sizeof(float)) == 0, "F16 and F32 contexts in one step differ from alone");
+
+    /* an F16 context's branch: the node stored in F16, as an appended row */
+    ll_context *b = make(m, 32, 1, LL_KV_F16);
+    int32_t parents[2] = {-1, -1}, toks[2] = {next, next}, nodes[2], child = 9;
+    CHECK_OK(ll_context_decode(b, p, 12, got, NULL, &err), err);
+    CHECK_OK(ll_context_decode_tree(b, parents, toks, 2, got, nodes, &err), err);
+    CHECK(memcmp(got, alone + 3 * V, V * sizeof(float)) == 0, "an F16 branch row differs from appending it");
+    CHECK_OK(ll_context_decode_tree(b, &nodes[1], &child, 1, got + V, nodes, &err), err);
+    ll_context *ap = make(m, 32, 1, LL_KV_F16);
+    CHECK_OK(ll_context_decode(ap, p, 12, got + 2 * V, NULL, &err), err);
+    CHECK_OK(ll_context_decode(ap, &next, 1, got + 2 * V, NULL, &err), err);
+    CHECK_OK(ll_context_decode(ap, &child, 1, got + 2 * V, NULL, &err), err);
+    CHECK(memcmp(got + V, got + 2 * V, V * sizeof(float)) == 0, "an F16 node read back differs from the cache's");
+    ll_context_free(ap);
+    ll_context_free(b);
+    ll_context_free(work);
+    ll_context_free(c32);
+    ll_context_free(c16);
+    free(alone);
+    free(got);
+}
+
+/* Every table this CPU runs gives the scalar table's bits. */
+static void kernel_tables(void) {
+    const ll_attn_kernels *best = ll_attn_kernels_best(), *tables[3];
+    size_t nt = 0;
+#if defined(LL_HAVE_AVX2)
+    if (strcmp(best->name, "avx2") == 0 || strcmp(best->name, "avx512") == 0) tables[nt++] = &ll_attn_avx2;
+#endif
+#if defined(LL_HAVE_AVX512)
+    if (strcmp(best->name, "avx512") == 0) tables[nt++] = &ll_attn_avx512;
+#endif
+    printf("attention tables checked against scalar: %zu (best: %s)\n", nt, best->name);
+    enum { MAXD = 200, NK = 5 };
+    static const size_t dims[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 64, 80, 96, 128, 130, 200};
+    float q[MAXD], k[NK * (MAXD + 3)], w[NK], s_ref[NK], s_got[NK], o_ref[MAXD], o_got[MAXD];
+    uint16_t kh[NK * (MAXD + 3)], h_ref[NK * (MAXD + 3)], h_got[NK * (MAXD + 3)];
+    for (size_t di = 0; di < LL_ARRAY_LEN(dims); di++) {
+        size_t hd = dims[di], stride = hd + 3;
+        for (size_t i = 0; i < hd; i++) q[i] = ll_fp16_to_fp32(ll_fp32_to_fp16(rnd_float(4.0f)));
+        for (size_t i = 0; i < NK * stride; i++) {
+            k[i] = rnd_float(3.0f);
+            kh[i] = ll_fp32_to_fp16(k[i]);
+        }
+        for (size_t i = 0; i < NK; i++) w[i] = rnd_float(1.0f);
+        for (size_t t = 0; t < nt; t++) {
+            ll_attn_scalar.scores_f32(q, k, stride, NK, hd, s_ref);
+            tables[t]->scores_f32(q, k, stride, NK, hd, s_got);
+            CHECK(memcmp(s_ref, s_got, sizeof s_ref) == 0, "%s scores_f32 hd %zu", tables[t]->name, hd);
+            ll_attn_scalar.scores_f16(q, kh, stride, NK, hd, s_ref);
+            tables[t]->scores_f16(q, kh, stride, NK, hd, s_got);
+            CHECK(memcmp(s_ref, s_got, sizeof s_ref) == 0, "%s scores_f16 hd %zu", tables[t]->name, hd);
+            for (size_t i = 0; i < hd; i++) o_ref[i] = o_got[i] = rnd_float(0.5f);
+            ll_attn_scalar.wsum_f32(o_ref, w, k, stride, NK, hd);
+            tables[t]->wsum_f32(o_got, w, k, stride, NK, hd);
+            CHECK(memcmp(o_ref, o_got, hd * sizeof(float)) == 0, "%s wsum_f32 hd %zu", tables[t]->name, hd);
+            ll_attn_scalar.wsum_f16(o_ref, w, kh, stride, NK, hd);
+            tables[t]->wsum_f16(o_got, w, kh, stride, NK, hd);
+            CHECK(memcmp(o_ref, o_got, hd * sizeof(float)) == 0, "%s wsum_f16 hd %zu", tables[t]->name, hd);
+            ll_attn_scalar.to_f16(h_ref, k, NK * stride);
+            tables[t]->to_f16(h_got, k, NK * stride);
+            CHECK(memcmp(h_ref, h_got, NK * stride * sizeof(uint16_t)) == 0, "%s to_f16 n %zu", tables[t]->name,
+                  NK * stride);
+        }
+    }
+    /* the order attention.h states: hd 17 puts d = 0 and d = 16 in lane 0
+     * (0x1p-24 + 1 + 0x1p-24 is 1 when added in that order, but lane 0
+     * adds 0x1p-24 and 0x1p-24 first) */
+    float one[17] = {0}, kk[17] = {0}, out;
+    for (size_t i = 0; i < 17; i++) one[i] = 1.0f;
+    kk[0] = 0x1p-24f;
+    kk[16] = 0x1p-24f;
+    kk[1] = 1.0f;
+    ll_attn_scalar.scores_f32(one, kk, 17, 1, 17, &out);
+    CHECK(out == 1.0f + 0x1p-23f, "lane order: got %a", out);
+    for (size_t t = 0; t < nt; t++) {
+        tables[t]->scores_f32(one, kk, 17, 1, 17, &out);
+        CHECK(out == 1.0f + 0x1p-23f, "%s lane order: got %a", tables[t]->name, out);
+    }
+    /* F16 rounding at the edges, every table as ll_fp32_to_fp16 (ggml's) */
+    static const float edge[] = {0.0f,         -0.0f,          1.0f + 0x1p-11f, 1.0f + 0x3p-11f, 65504.0f,   65519.0f,
+                                 65520.0f,     -65520.0f,      0x1p-24f,        0x1p-25f,        0x3p-25f,   0x1p-14f,
+                                 0x1.ff8p-15f, 0x1.ffcp-15f,   INFINITY,        -INFINITY,       1e-30f,     3.14159f,
+                                 -2.71828f,    0x1.002p0f,     0x1.006p0f,      1e6f,            0x1.8p-24f, 0x1p-26f};
+    uint16_t e_ref[LL_ARRAY_LEN(edge)], e_got[LL_ARRAY_LEN(edge)];
+    for (size_t i = 0; i < LL_ARRAY_LEN(edge); i++) e_ref[i] = ll_fp32_to_fp16(edge[i]);
+    CHECK(e_ref[2] == 0x3C00 && e_ref[3] == 0x3C02 && e_ref[6] == 0x7C00 && e_ref[5] == 0x7BFF && e_ref[8] == 0x0001 &&
+              e_ref[9] == 0x0000 && e_ref[10] == 0x0002,
+          "ties to even: %04x %04x %04x %04x %04x %04x %04x", e_ref[2], e_ref[3], e_ref[6], e_ref[5], e_ref[8], e_ref[9],
+          e_ref[10]);
+    for (size_t t = 0; t < nt; t++) {
+        tables[t]->to_f16(e_got, edge, LL_ARRAY_LEN(edge));
+        CHECK(memcmp(e_ref, e_got, sizeof e_ref) == 0, "%s to_f16 edge values", tables[t]->name);
+    }
+}
+
+static void bad_values(const ll_model *m) {
+    ll_error err;
+    ll_context_params p = ll_context_params_default();
+    CHECK(p.kv_type == LL_KV_F32 && p.n_ctx == 0 && p.n_threads == 1, "defaults: F32, n_ctx 0, 1 thread");
+    ll_context *c = ll_context_new(m, 8, 1, &err);
+    CHECK(c && ll_context_kv_type(c) == LL_KV_F32, "ll_context_new makes an F32 cache");
+    ll_context_free(c);
+    p.kv_type = (ll_kv_type)7;
+    c = ll_context_new_ex(m, &p, &err);
+    CHECK(!c && err.status == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "kv_type = 7") &&
+              strstr(err.message, "LL_KV_F16"),
+          "kv_type 7: %s", err.message);
+    c = ll_context_new_ex(m, NULL, &err);
+    CHECK(!c && err.status == LL_ERR_INVALID_ARGUMENT, "NULL params: %s", err.message);
+    p = ll_context_params_default();
+    p.kv_type = LL_KV_F16;
+    p.n_ctx = (1u << 24) + 1;
+    c = ll_context_new_ex(m, &p, &err);
+    CHECK(!c && strstr(err.message, "16777217"), "n_ctx out of range: %s", err.message);
+    ll_kv_type t = LL_KV_F32;
+    CHECK(ll_kv_type_parse("f16", &t, &err) == LL_OK && t == LL_KV_F16, "f16 parses");
+    CHECK(ll_kv_type_parse("f32", &t, &err) == LL_OK && t == LL_KV_F32, "f32 parses");
+    CHECK(ll_kv_type_parse("q8_0", &t, &err) == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "'q8_0'") &&
+              strstr(err.message, "f32, f16") && t == LL_KV_F32,
+          "q8_0: %s", err.message);
+    CHECK(ll_kv_type_parse("F16", &t, &err) == LL_ERR_INVALID_ARGUMENT, "names are lower case, as llama.cpp's -ctk");
+    CHECK(ll_kv_type_parse(NULL, &t, &err) == LL_ERR_INVALID_ARGUMENT, "NULL");
+    CHECK(!strcmp(ll_kv_type_name(LL_KV_F16), "f16") && !strcmp(ll_kv_type_name(LL_KV_F32), "f32") &&
+              ll_kv_type_name((ll_kv_type)2) == NULL,
+          "names");
+}
+
+int main(void) {
+    ll_error err;
+    kernel_tables();
+    ll_model *kjv = ll_model_load_default(&err);
+    CHECK(kjv != NULL, "%s", err.message);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/stories260K.gguf", tu_shared());
+    ll_model *st = ll_model_load(path, NULL, &err);
+    CHECK(st != NULL, "%s: %s", path, err.message);
+    if (kjv) {
+        model_checks(kjv, "KJV", KJV_BOUND);
+        mixed_and_branches(kjv);
+        bad_values(kjv);
+    }
+    if (st) model_checks(st, "stories260K", STORIES_BOUND);
+    ll_model_free(kjv);
+    ll_model_free(st);
+    printf("%d checks, %d failures\n", tu_checks, tu_failures);
+    return tu_failures != 0;
+}
