@@ -308,10 +308,12 @@ static void pool_chunks(void) {
         }
 }
 
-/* matvec_qn (2 to 8 tokens at once, Q4_0 and Q8_0) gives each token the
+/* matvec_qn (1 to 8 tokens at once, Q4_0 and Q8_0) gives each token the
  * bits matvec_q gives it alone, in every table that has it, also for rows
  * whose block count is odd (a block left over after the pairs: the
- * 96-wide rows of a small model) and for raw Q8_0 bytes with -128. */
+ * 96-wide rows of a small model) and for raw Q8_0 bytes with -128; and
+ * matvec_q of a token whose lanes are laid out (ll_qvec_lanes) gives what
+ * it gives without them. */
 static void several_tokens_odd_blocks(void) {
     static const size_t widths[] = {32, 96, 160, 64, 544};
     enum { R = 5, T = 8, NMAX = 544 };
@@ -343,15 +345,24 @@ static void several_tokens_odd_blocks(void) {
                 for (size_t t = 0; t < T; t++) {
                     v[t] = (ll_qvec){q[t], d[t], sums[t], 32, lane_c[t], lane_d[t]};
                     k->quantize_x(x + t * n, n, &v[t]);
+                    ll_qvec plain = v[t]; /* without lanes: the table's one-token dot products */
+                    plain.lane_c = NULL;
+                    plain.lane_d = NULL;
+                    k->matvec_q(type, w, rb, n, &plain, y1 + t * R, 0, R);
                     if (k->prepare_qn) k->prepare_qn(type, n, &v[t]);
-                    k->matvec_q(type, w, rb, n, &v[t], y1 + t * R, 0, R);
                 }
-                for (size_t nt = 2; nt <= T; nt++) {
+                for (size_t nt = 1; nt <= T; nt++) {
                     memset(yn, 0, sizeof yn);
                     k->matvec_qn(type, w, rb, n, v, nt, yn, R, 0, R);
                     CHECK(memcmp(yn, y1, nt * R * sizeof(float)) == 0,
                           "%s %s, %zu columns, %zu tokens: matvec_qn equals matvec_q per token", k->name, tname(type),
                           n, nt);
+                    if (nt > 1) continue;
+                    /* one token with its lanes laid out (the VNNI table's path) */
+                    memset(yn, 0, sizeof yn);
+                    k->matvec_q(type, w, rb, n, v, yn, 0, R);
+                    CHECK(memcmp(yn, y1, R * sizeof(float)) == 0,
+                          "%s %s, %zu columns: matvec_q with lanes equals it without", k->name, tname(type), n);
                 }
             }
         }

@@ -85,6 +85,15 @@ static inline float h2f_vnni(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
+/* The two blocks' half-precision scales, each in its eight lanes: two
+ * word broadcasts and one conversion (exact, as every F16 -> F32 is). */
+static inline __m512 weight_scales(const uint8_t *b0, const uint8_t *b1) {
+    uint16_t h0, h1;
+    memcpy(&h0, b0, 2);
+    memcpy(&h1, b1, 2);
+    return _mm512_cvtph_ps(_mm256_blend_epi32(_mm256_set1_epi16((short)h0), _mm256_set1_epi16((short)h1), 0xF0));
+}
+
 /* The integer sum of a block left over at the end of a row. Not left to
  * the vectorizer: with -mavx512vnni, gcc 12 turns a signed x signed byte
  * dot product into vpdpbusd, which reads one side as unsigned (wrong sums
@@ -112,7 +121,8 @@ void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t
         size_t blk = 0;
         for (; blk + 2 <= nb; blk += 2) {
             const uint8_t *b0 = row + bb * blk, *b1 = b0 + bb;
-            __m512 ws = _mm512_insertf32x8(_mm512_set1_ps(h2f_vnni(b0)), _mm256_set1_ps(h2f_vnni(b1)), 1);
+            _mm_prefetch((const char *)b0 + LL_PREFETCH_AHEAD, _MM_HINT_T0);
+            __m512 ws = weight_scales(b0, b1);
             /* the unsigned side: Q4_0's nibbles are w + 8 already, Q8_0's
              * bytes with the sign bit flipped are w + 128 */
             __m512i uw;
