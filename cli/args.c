@@ -545,7 +545,29 @@ int ll_cli_model_flag(ll_args *a, const char **model, const char **tokenizer, co
     if (dst) return ll_args_value(a, dst, err) ? 1 : -1;
     if (!is(a, "-t") && !is(a, "--threads")) return 0;
     const char *v;
-    return ll_args_value(a, &v, err) && ll_parse_int(a->flag, v, 1, 512, threads, err) ? 1 : -1;
+    return ll_args_value(a, &v, err) && ll_parse_threads(a->flag, v, threads, err) ? 1 : -1;
+}
+
+bool ll_parse_threads(const char *flag, const char *s, long long *out, ll_error *err) {
+    if (!strcmp(s, "auto")) {
+        *out = LL_CLI_THREADS_AUTO;
+        return true;
+    }
+    if (ll_parse_int(flag, s, 1, LL_CLI_THREADS_MAX, out, err)) return true;
+    char said[LL_ERROR_MESSAGE_MAX];
+    memcpy(said, err->message, sizeof said);
+    ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%s, or auto (chosen from the model's size)", said);
+    return false;
+}
+
+int ll_cli_threads(long long n, const ll_model *m) {
+    return n == LL_CLI_THREADS_AUTO ? ll_model_default_threads(m) : (int)n;
+}
+
+void ll_cli_threads_help(FILE *f, const char *lead) {
+    int cpus = ll_cpus_available();
+    fprintf(f, "%s(default auto: chosen from the model's size, at most the %d CPU%s here)\n", lead, cpus,
+            cpus == 1 ? "" : "s");
 }
 
 void ll_cli_sampling_finish(ll_cli_sampling *s) {

@@ -95,10 +95,23 @@ void ll_cli_sampling_free(ll_cli_sampling *s);
  * returns 0 if it is not one, -1 on a bad value (err says why). */
 int ll_cli_sampling_flag(ll_cli_sampling *s, ll_args *a, ll_error *err);
 /* The flags of every command that loads a model: -m/--model, --tokenizer,
- * -p/--prompt, -t/--threads (1..512). Like ll_cli_sampling_flag: 1 if
- * a->flag was one (consumed), 0 if not, -1 on a bad value. */
+ * -p/--prompt, -t/--threads (ll_parse_threads). Like ll_cli_sampling_flag:
+ * 1 if a->flag was one (consumed), 0 if not, -1 on a bad value. */
 int ll_cli_model_flag(ll_args *a, const char **model, const char **tokenizer, const char **prompt, long long *threads,
                       ll_error *err);
+
+/* Threads: -t N runs N threads (1 to 512); -t auto, the default, the
+ * model's choice (ll_model_default_threads: one thread for a model too
+ * small to gain from a second, at most the CPUs the process may use).
+ * 0 stays an error (an unset variable in a script is not a choice). */
+#define LL_CLI_THREADS_AUTO 0 /* the parsed value of "auto" */
+#define LL_CLI_THREADS_MAX 512
+bool ll_parse_threads(const char *flag, const char *s, long long *out, ll_error *err);
+/* The thread count to run m with for a parsed -t value. */
+int ll_cli_threads(long long n, const ll_model *m);
+/* A usage text's -t line: lead (the flag column), then "(default auto:
+ * chosen from the model's size, at most the 2 CPUs here)". */
+void ll_cli_threads_help(FILE *f, const char *lead);
 /* Points the params at the collected arrays; call before building a chain. */
 void ll_cli_sampling_finish(ll_cli_sampling *s);
 void ll_cli_sampling_help(FILE *f);

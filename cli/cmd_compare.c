@@ -36,8 +36,10 @@ static void usage(FILE *f) {
           "the same seed, and for each pair of profiles the first stage where they differ and why (order,\n"
           "defaults, which tokens a penalty sees, the rule of a cut, the greedy rule). A parameter a\n"
           "profile does not have is said in its column.\n"
-          "  -m, --model FILE     (default: the embedded model)   --tokenizer FILE   -t, --threads N\n"
-          "  -p, --prompt TEXT    the next token after this prompt (its tokens are the penalties' history)\n"
+          "  -m, --model FILE     (default: the embedded model)   --tokenizer FILE\n",
+          f);
+    ll_cli_threads_help(f, "  -t, --threads N|auto ");
+    fputs("  -p, --prompt TEXT    the next token after this prompt (its tokens are the penalties' history)\n"
           "  --no-bos             do not add BOS to the prompt\n"
           "  --logits FILE        a logits vector instead of a model (JSON array or raw float32, '-': stdin)\n"
           "  --format json|f32    --history IDS   --prompt-len N   (with --logits, as `logitlab sample`)\n"
@@ -275,7 +277,7 @@ int ll_cmd_compare(int argc, char **argv) {
     ll_cli_sampling s;
     ll_cli_sampling_init(&s);
     const char *model = NULL, *tokenizer = NULL, *prompt = NULL, *logits_path = NULL, *format = NULL;
-    long long threads = 2, top = 5, width = 0, gen = 0, prompt_len = -1;
+    long long threads = LL_CLI_THREADS_AUTO, top = 5, width = 0, gen = 0, prompt_len = -1;
     bool json = false, no_bos = false;
     int color = -1;
     ll_profile profiles[LL_PROFILE_COUNT];
@@ -391,7 +393,7 @@ int ll_cmd_compare(int argc, char **argv) {
                     n_ids, gen, n_ctx);
             goto fail;
         }
-        ctx = ll_context_new(m, n_ctx, (int)threads, &err);
+        ctx = ll_context_new(m, n_ctx, ll_cli_threads(threads, m), &err);
         if (!ctx || !(logits = ll_malloc(n_vocab * sizeof *logits, &err))) goto fail;
         if (ll_context_decode(ctx, ids, n_ids, logits, NULL, &err) != LL_OK) goto fail;
         if (ll_compare_run(&cmp, &s.p, profiles, n_profiles, logits, n_vocab, ids, n_ids, n_ids, &err) != LL_OK)

@@ -47,9 +47,9 @@ static void explain_usage(FILE *f) {
           "  --step             with LESSON: also the code stepped through on the numbers\n"
           "  --list             the lessons\n"
           "  --width N          columns (default: the terminal's)\n"
-          "  --color, --no-color  (default: colour on a terminal unless NO_COLOR is set)\n"
-          "  -t, --threads N    (default 1)\n",
+          "  --color, --no-color  (default: colour on a terminal unless NO_COLOR is set)\n",
           f);
+    ll_cli_threads_help(f, "  -t, --threads N|auto  ");
 }
 
 int ll_cmd_explain(int argc, char **argv) {
@@ -58,7 +58,7 @@ int ll_cmd_explain(int argc, char **argv) {
     const char *model = NULL, *tokenizer = NULL, *prompt = NULL, *lesson = NULL;
     bool list = false, more = false, step = false, have_value = false;
     double value = 0;
-    long long width = 0, threads = 1;
+    long long width = 0, threads = LL_CLI_THREADS_AUTO;
     int color = -1;
     ll_args a;
     ll_args_init(&a, argc, argv, 0);
@@ -156,8 +156,9 @@ static void inspect_usage(FILE *f) {
           "(softmax over the candidates at that point). The prompt's tokens are the penalties' history.\n"
           "  -m, --model FILE  (default: the embedded model)   --tokenizer FILE\n"
           "  --top N           tokens per stage (default 10, at most 64)\n"
-          "  --no-bos          -t, --threads N\n",
+          "  --no-bos          do not add BOS to the prompt\n",
           f);
+    ll_cli_threads_help(f, "  -t, --threads N|auto  ");
     ll_cli_sampling_help(f);
 }
 
@@ -177,7 +178,7 @@ int ll_cmd_inspect(int argc, char **argv) {
     ll_error err;
     ll_error_clear(&err);
     const char *model = NULL, *tokenizer = NULL, *prompt = NULL;
-    long long top = 10, threads = 1;
+    long long top = 10, threads = LL_CLI_THREADS_AUTO;
     bool json = false, no_bos = false;
     ll_cli_sampling s;
     ll_cli_sampling_init(&s);
@@ -251,7 +252,7 @@ int ll_cmd_inspect(int argc, char **argv) {
         goto fail;
     }
     if (n_ctx < n) n_ctx = n;
-    c = ll_context_new(m, n_ctx, (int)threads, &err);
+    c = ll_context_new(m, n_ctx, ll_cli_threads(threads, m), &err);
     if (!c || !(logits = ll_malloc(V * sizeof *logits, &err))) goto fail;
     if (ll_context_decode(c, ids, n, logits, NULL, &err) != LL_OK) goto fail;
     ch = ll_chain_from_params(&s.p, V, &err);

@@ -34,9 +34,10 @@ static void usage(FILE *f) {
           "  -m, --model FILE          GGUF or llama2.c checkpoint (default: the embedded model)\n"
           "  --tokenizer FILE          tokenizer.bin for a llama2.c checkpoint\n"
           "  -p, --prompt TEXT         '-' or no -p with a redirected stdin: read the prompt from stdin\n"
-          "  -c, --ctx-size N          context window (default: the model's, at most 4096)\n"
-          "  -t, --threads N           (default 2)\n"
-          "  --kv-type f32|f16         KV cache storage (default f32; f16 = llama.cpp's default -ctk/-ctv f16)\n"
+          "  -c, --ctx-size N          context window (default: the model's, at most 4096)\n",
+          f);
+    ll_cli_threads_help(f, "  -t, --threads N|auto      ");
+    fputs("  --kv-type f32|f16         KV cache storage (default f32; f16 = llama.cpp's default -ctk/-ctv f16)\n"
           "  --max-new-tokens N        (alias --n-predict)\n"
           "  --max-length N            prompt + new tokens, as Hugging Face counts\n"
           "  --stop TEXT               repeatable; not included in the output\n"
@@ -332,7 +333,7 @@ int ll_cmd_generate(int argc, char **argv) {
     ll_error_clear(&err);
     gen_opts o;
     memset(&o, 0, sizeof o);
-    o.threads = 2;
+    o.threads = LL_CLI_THREADS_AUTO;
     ll_cli_sampling_init(&o.s);
     ll_generate_params_init(&o.g, o.s.p.profile);
     int rc = 0;
@@ -406,7 +407,7 @@ int ll_cmd_generate(int argc, char **argv) {
     }
     ll_context_params cp = ll_context_params_default();
     cp.n_ctx = n_ctx;
-    cp.n_threads = (int)o.threads;
+    cp.n_threads = ll_cli_threads(o.threads, m);
     cp.kv_type = o.kv_type;
     c = ll_context_new_ex(m, &cp, &err);
     if (!c) goto fail;

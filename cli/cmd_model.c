@@ -29,7 +29,7 @@ static int parse_common(int argc, char **argv, model_opts *o, const char *cmd, v
     ll_args_init(&a, argc, argv, 0);
     int kind;
     o->top = 10;
-    o->threads = 2;
+    o->threads = LL_CLI_THREADS_AUTO;
     while ((kind = ll_args_next(&a)) != 0) {
         const char *v;
         if (kind == 2) {
@@ -284,6 +284,9 @@ int ll_cmd_info(int argc, char **argv) {
         lj_w_key(&w, "final_softcap"), lj_w_float(&w, ai.final_softcap);
         KI("sliding_window", ai.sliding_window);
         KI("sliding_window_layers", ai.sliding_window_layers);
+        KI("token_bytes", ll_model_token_bytes(m));
+        KI("default_threads", ll_model_default_threads(m));
+        KI("cpus", ll_cpus_available());
         if (tok) {
             KS("tokenizer", ll_tokenizer_describe(tok));
             KI("bos", ll_tokenizer_bos(tok));
@@ -331,6 +334,10 @@ int ll_cmd_info(int argc, char **argv) {
                    ll_tokenizer_n_vocab(tok), ll_tokenizer_bos(tok), ll_tokenizer_eos(tok),
                    ll_tokenizer_adds_bos(tok) ? ", adds BOS" : "");
         else printf("tokenizer     none (pass --tokenizer tokenizer.bin)\n");
+        int cpus = ll_cpus_available();
+        printf("threads       %d by default (%.1f MiB of weights per token: a thread per 6 MiB, at most the %d CPU%s "
+               "here)\n",
+               ll_model_default_threads(m), (double)ll_model_token_bytes(m) / 1048576.0, cpus, cpus == 1 ? "" : "s");
         if (g) {
             printf("\nmetadata (%zu keys)\n", ll_gguf_n_meta(g));
             print_meta_list(g);
@@ -450,9 +457,9 @@ static void logits_usage(FILE *f) {
           "  --all          logits at every position (default: the last)\n"
           "  --top N        the N largest (default 10)      --full   every logit\n"
           "  --json         machine-readable                --no-bos do not add BOS to -p\n"
-          "  -t N           threads (default 2)             --tokenizer FILE (llama2.c)\n"
-          "  --kv-type f32|f16  KV cache storage (default f32)\n",
+          "  --tokenizer FILE (llama2.c)                    --kv-type f32|f16  KV cache storage (default f32)\n",
           f);
+    ll_cli_threads_help(f, "  -t N|auto      threads ");
 }
 
 typedef struct {
@@ -512,7 +519,7 @@ int ll_cmd_logits(int argc, char **argv) {
         }
     ll_context_params cp = ll_context_params_default();
     cp.n_ctx = n > in->n_ctx_train ? n : 0;
-    cp.n_threads = (int)o.threads;
+    cp.n_threads = ll_cli_threads(o.threads, m);
     cp.kv_type = o.kv_type;
     ctx = ll_context_new_ex(m, &cp, &err);
     if (!ctx) goto fail;

@@ -25,8 +25,10 @@ static void usage(FILE *f) {
           "  -np, --parallel N         requests generated at once, batched into one step (default 4)\n"
           "  --queue N                 requests waiting for a slot at most; more get 503 (default 64)\n"
           "  -c, --ctx-size N          context window per slot (default: the model's, at most 4096)\n"
-          "  -t, --threads N           threads of each forward step (all slots share it; default 2)\n"
-          "  --api-key KEY             require \"Authorization: Bearer KEY\" (not for /health)\n"
+          "  -t, --threads N|auto      threads of each forward step (all slots share them)\n",
+          f);
+    ll_cli_threads_help(f, "                            ");
+    fputs("  --api-key KEY             require \"Authorization: Bearer KEY\" (not for /health)\n"
           "  --profile NAME            a request's default profile: openai (default), hf, llama.cpp, llama2.c\n"
           "  --body-limit BYTES        a larger request body is a 413 (default 1048576)\n"
           "  --alias NAME              the model's name in /v1/models (default: the file name or \"logitlab\")\n"
@@ -48,7 +50,7 @@ int ll_cmd_serve(int argc, char **argv) {
     ll_error err;
     ll_error_clear(&err);
     const char *model = NULL, *tokenizer = NULL, *prompt = NULL, *profile = "openai", *alias = NULL;
-    long long threads = 2, port = 8080, parallel = 4, queue = 64, ctx = 0, body_limit = 1 << 20;
+    long long threads = LL_CLI_THREADS_AUTO, port = 8080, parallel = 4, queue = 64, ctx = 0, body_limit = 1 << 20;
     ll_serve_options o = {.host = "127.0.0.1"};
     ll_model *m = NULL;
     int rc = 1;
@@ -119,7 +121,7 @@ int ll_cmd_serve(int argc, char **argv) {
     o.parallel = (int)parallel;
     o.queue = (int)queue;
     o.n_ctx = n_ctx;
-    o.threads = (int)threads;
+    o.threads = ll_cli_threads(threads, m);
     o.body_limit = (size_t)body_limit;
     o.model_id = alias;
     if (ll_serve_run(m, &o, &err) != 0) goto fail;

@@ -608,6 +608,19 @@ typedef struct ll_tensor_entry {
 /* Tensor i in file order; false (and *out untouched) when i >= ll_gguf_n_tensors. */
 bool ll_gguf_tensor_at(const ll_gguf *g, size_t i, ll_tensor_entry *out);
 
+/* Threads. The CPUs this process may run on: its affinity mask (taskset,
+ * cpusets), else the online CPUs; at least 1, at most 512 (a context's
+ * limit). */
+int ll_cpus_available(void);
+/* Bytes of weights one generated token reads: every matrix of every layer
+ * and the output matrix (the embedding lookup reads one row). */
+uint64_t ll_model_token_bytes(const ll_model *m);
+/* The thread count to generate with: one thread per 6 MiB of
+ * ll_model_token_bytes (a smaller model is slower with a second thread:
+ * the measurements are in model.c), at least 1, at most
+ * ll_cpus_available(). What the CLI's -t defaults to. */
+int ll_model_default_threads(const ll_model *m);
+
 /* One sequence's key/value cache plus the scratch of a forward pass. */
 typedef struct ll_context ll_context;
 

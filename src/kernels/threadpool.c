@@ -15,14 +15,26 @@
  * Waiting: a worker spins on the word for a short time (jobs of a decode
  * step follow each other within microseconds), then sleeps; the caller
  * starts on the chunks at once and wakes sleepers, which join late at no
- * cost to it. The caller waits for the chunks others hold, spinning, then
- * yielding its core (the thread it waits for may need it).
+ * cost to it.
+ *
+ * A late chunk: when a worker loses its core while it holds a chunk, the
+ * caller, out of chunks, has to wait until the scheduler gives the worker
+ * a core again, which on a machine with another busy process is the
+ * other process's time slice (milliseconds, against microseconds of
+ * work). The caller tells such a stall from ordinary imbalance by its own
+ * time per chunk, sleeps until the chunk is done (so its core is free for
+ * the worker), and then runs the pool's jobs alone for a while: 2 ms,
+ * doubling while the stalls go on, up to 128 ms. With a core busy the
+ * threads thus cost a stall per backoff period, and generation at -t 2
+ * stays about as fast as at -t 1 (bench/busy.sh); once the core is free
+ * again the next try finds no stall and the workers help as before.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "threadpool.h"
 
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,7 +50,16 @@
 #define SPIN_NS           50000   /* a worker's spin before it sleeps */
 #define CHECK_CLOCK_EVERY 64      /* spins between clock reads (a power of two) */
 #define YIELD_EVERY       256     /* the caller's spins between yields (a power of two) */
+#define WORKER_YIELD_EVERY 16     /* a waiting worker's spins between yields (a power of two) */
 #define MAX_CHUNKS        0xFFFFu /* chunks of one job: 16 bits of the word */
+/* A chunk is late when the caller has waited for it longer than
+ * LATE_CHUNKS of its own chunks plus LATE_NS (an interrupt, a cold cache):
+ * a worker that holds a chunk finishes it within about one chunk's time
+ * unless it lost its core. */
+#define LATE_CHUNKS       4
+#define LATE_NS           30000
+#define SOLO_MIN_NS       2000000u   /* the caller runs alone this long after a stall, */
+#define SOLO_MAX_NS       128000000u /* doubling up to this while the stalls go on */
 
 /* the claim word: generation (32 bits) | chunks (16) | next chunk (16) */
 static uint64_t word(uint32_t gen, size_t n, size_t next) {
@@ -64,6 +85,13 @@ struct ll_pool {
     size_t base; /* ll_pool_for's first chunk in this job */
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    /* a stalled caller sleeps on done_cv (with mu); whoever finishes the
+     * job's last chunk wakes it */
+    atomic_bool caller_sleeps;
+    pthread_cond_t done_cv;
+    /* stalls, seen and used only by the thread that runs the jobs */
+    uint64_t solo_until; /* now_ns() before which jobs run on the caller alone (0: none yet) */
+    uint64_t solo_ns;    /* the length of the last solo period */
     struct worker_arg {
         ll_pool *pool;
         int index;
@@ -76,8 +104,10 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Claims and runs chunks of job `gen` until none is left. */
-static void work(ll_pool *p, uint32_t gen, int slot) {
+/* Claims and runs chunks of job `gen` until none is left; returns how
+ * many it ran. */
+static size_t work(ll_pool *p, uint32_t gen, int slot) {
+    size_t ran = 0;
     uint64_t w = atomic_load_explicit(&p->claim, memory_order_acquire);
     while (word_gen(w) == gen && word_next(w) < word_n(w)) {
         if (!atomic_compare_exchange_weak_explicit(&p->claim, &w, w + 1, memory_order_acq_rel, memory_order_acquire))
@@ -87,9 +117,16 @@ static void work(ll_pool *p, uint32_t gen, int slot) {
             p->part_fn(p->ctx, (int)i, (int)n);
         else
             p->chunk_fn(p->ctx, p->base + i, slot);
-        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        ran++;
+        /* seq_cst: pairs with wait_done's store of caller_sleeps */
+        if (atomic_fetch_add(&p->done, 1) + 1 == n && atomic_load(&p->caller_sleeps)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
         w = atomic_load_explicit(&p->claim, memory_order_acquire);
     }
+    return ran;
 }
 
 /* Waits until the generation differs from `seen`; returns the new one, or
@@ -101,6 +138,9 @@ static uint32_t wait_job(ll_pool *p, uint32_t seen) {
         if (gen != seen) return gen;
         if (atomic_load_explicit(&p->stop, memory_order_acquire)) return seen;
         CPU_RELAX();
+        /* a worker that shares a core (with the caller, or another process
+         * when the machine is busy) gives it up while it has nothing to do */
+        if (spins % WORKER_YIELD_EVERY == 0) sched_yield();
         if (spins % CHECK_CLOCK_EVERY) continue;
         uint64_t t = now_ns();
         if (start == 0) start = t;
@@ -128,8 +168,9 @@ static void *worker_main(void *arg) {
 }
 
 ll_pool *ll_pool_new(int n_threads, ll_error *err) {
-    if (n_threads < 1 || n_threads > 512) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "n_threads = %d is out of range: valid is [1, 512]", n_threads);
+    if (n_threads < 1 || n_threads > LL_POOL_MAX_THREADS) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "n_threads = %d is out of range: valid is [1, %d]", n_threads,
+                LL_POOL_MAX_THREADS);
         return NULL;
     }
     ll_pool *p = ll_calloc(1, sizeof *p, err);
@@ -140,8 +181,10 @@ ll_pool *ll_pool_new(int n_threads, ll_error *err) {
     atomic_init(&p->max_threads, n_threads);
     atomic_init(&p->stop, false);
     atomic_init(&p->sleepers, 0);
+    atomic_init(&p->caller_sleeps, false);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
     if (n_threads > 1) {
         p->threads = ll_calloc((size_t)n_threads, sizeof *p->threads, err);
         p->args = ll_calloc((size_t)n_threads, sizeof *p->args, err);
@@ -174,12 +217,46 @@ void ll_pool_free(ll_pool *p) {
     }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+    pthread_cond_destroy(&p->done_cv);
     free(p->threads);
     free(p->args);
     free(p);
 }
 
 int ll_pool_size(const ll_pool *p) { return p->n; }
+
+/* Waits until the job's n chunks are done: spinning, yielding now and
+ * then (a worker that shares the caller's core needs it), and after
+ * late_ns sleeping until the last chunk's thread wakes it (a worker
+ * waiting for a core may then get the caller's). True when it slept. */
+static bool wait_done(ll_pool *p, size_t n, uint64_t late_ns) {
+    if (atomic_load_explicit(&p->done, memory_order_acquire) >= n) return false;
+    uint64_t start = now_ns();
+    for (unsigned spins = 1; atomic_load_explicit(&p->done, memory_order_acquire) < n; spins++) {
+        CPU_RELAX();
+        if (spins % YIELD_EVERY == 0) sched_yield();
+        if (spins % CHECK_CLOCK_EVERY || now_ns() - start < late_ns) continue;
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->caller_sleeps, true); /* seq_cst: pairs with work's check after its add */
+        while (atomic_load(&p->done) < n) pthread_cond_wait(&p->done_cv, &p->mu);
+        atomic_store(&p->caller_sleeps, false);
+        pthread_mutex_unlock(&p->mu);
+        return true;
+    }
+    return false;
+}
+
+/* After a stall at time t: the caller runs alone for a while, twice as
+ * long as last time when the stall came soon after that period ended
+ * (the other process is still there), else for the shortest period. */
+static void note_stall(ll_pool *p, uint64_t t) {
+    bool again = p->solo_ns && t - p->solo_until < 2 * p->solo_ns;
+    uint64_t len = again ? 2 * p->solo_ns : SOLO_MIN_NS;
+    p->solo_ns = len < SOLO_MAX_NS ? len : SOLO_MAX_NS;
+    p->solo_until = t + p->solo_ns;
+}
+
+static bool solo(const ll_pool *p) { return p->solo_until && now_ns() < p->solo_until; }
 
 /* Publishes a job of n chunks, works on it and waits until it is done;
  * wake: also wake sleeping workers (else only spinning ones help). */
@@ -193,16 +270,19 @@ static void run_job(ll_pool *p, size_t n, int max_threads, bool wake) {
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
     }
-    work(p, gen, 0);
-    for (unsigned spins = 1; atomic_load_explicit(&p->done, memory_order_acquire) < n; spins++) {
-        CPU_RELAX();
-        if (spins % YIELD_EVERY == 0) sched_yield();
-    }
+    uint64_t t0 = now_ns();
+    size_t mine = work(p, gen, 0);
+    uint64_t per_chunk = mine ? (now_ns() - t0) / mine : 0;
+    if (wait_done(p, n, LATE_CHUNKS * per_chunk + LATE_NS)) note_stall(p, now_ns());
 }
 
 void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *ctx) {
     if (p->n == 1) {
         fn(ctx, 0, 1);
+        return;
+    }
+    if (solo(p)) {
+        for (int i = 0; i < p->n; i++) fn(ctx, i, p->n);
         return;
     }
     p->part_fn = fn;
@@ -217,7 +297,7 @@ void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *ctx) {
 
 void ll_pool_for(ll_pool *p, size_t n_chunks, int max_threads, ll_pool_chunk_fn fn, void *ctx) {
     if (max_threads <= 0 || max_threads > p->n) max_threads = p->n;
-    if (max_threads == 1 || n_chunks <= 1) {
+    if (max_threads == 1 || n_chunks <= 1 || solo(p)) {
         for (size_t i = 0; i < n_chunks; i++) fn(ctx, i, 0);
         return;
     }
@@ -229,4 +309,16 @@ void ll_pool_for(ll_pool *p, size_t n_chunks, int max_threads, ll_pool_chunk_fn 
         p->base = c0;
         run_job(p, n_chunks - c0 < MAX_CHUNKS ? n_chunks - c0 : MAX_CHUNKS, max_threads, true);
     }
+}
+
+int ll_cpus_available(void) {
+    long n = 0;
+#if defined(__linux__)
+    /* taskset and cpusets shrink the mask; a machine with more CPUs than a
+     * cpu_set_t holds fails the call and falls back to the count */
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+#endif
+    if (n < 1) n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > LL_POOL_MAX_THREADS ? LL_POOL_MAX_THREADS : (int)n;
 }

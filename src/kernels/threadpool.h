@@ -7,7 +7,9 @@
  * holds it) delays only the chunk it holds: the others take the rest. The
  * caller works too and returns when every chunk is done. Between jobs the
  * workers spin briefly (a decode step issues ~100 jobs per token), then
- * sleep until the next one.
+ * sleep until the next one. A caller that had to wait milliseconds for a
+ * worker's chunk (the worker lost its core) runs the next jobs alone for
+ * a while (threadpool.c).
  */
 #ifndef LL_THREADPOOL_H
 #define LL_THREADPOOL_H
@@ -17,6 +19,8 @@
 #include "../core/internal.h"
 
 typedef struct ll_pool ll_pool;
+
+#define LL_POOL_MAX_THREADS 512
 
 /* fn(ctx, part, n_parts) must process its part of the work; parts are
  * 0 .. ll_pool_size - 1, each run once, by whichever thread claims it (so

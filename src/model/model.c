@@ -808,6 +808,49 @@ const ll_tokenizer *ll_model_get_tokenizer(const ll_model *m) { return m->tok; }
 
 const ll_gguf *ll_model_gguf(const ll_model *m) { return m->gguf; }
 
+/* Bytes a product with w reads (0 for an absent optional weight). */
+static uint64_t weight_bytes(const ll_weight *w) {
+    uint64_t n = (uint64_t)w->m.rows * w->m.cols;
+    if (w->m.type == LL_T_L2C_Q8) return n + n / (uint64_t)w->group * 4; /* int8 values and a float per group */
+    return (uint64_t)w->m.rows * w->m.row_bytes;
+}
+
+uint64_t ll_model_token_bytes(const ll_model *m) {
+    uint64_t sum = weight_bytes(&m->output);
+    for (size_t l = 0; l < m->info.n_layers; l++) {
+        const ll_layer *L = &m->layers[l];
+        const ll_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_down, &L->w_up};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) sum += weight_bytes(ws[i]);
+    }
+    return sum;
+}
+
+/* Weights a token reads per thread, below which another thread costs more
+ * than it saves: each of the ~100 products of a token hands work to the
+ * threads and waits for them (microseconds each), which a small model's
+ * products (tens of microseconds) do not repay. Measured with `logitlab
+ * bench -p 8 -n 64 -t 1,2` (tg64, 2 vCPUs, Xeon with AVX-512 VNNI,
+ * interleaved rounds on a machine shared with other jobs; ratio -t 2 / -t 1,
+ * median of 11 rounds and best against best):
+ *   KJV Q8_0 (5.5M, 5.8 MB/token)       0.87, best 0.94; stories260K 0.98
+ *   8.8M Q8_0 (9.5 MB)                  0.63, best 1.13
+ *   9.9M Q8_0 (12 thin layers, 10.6 MB) 0.91, best 0.95
+ *   KJV's shape in F16 (11 MB)          0.80, best 1.21
+ *   13M Q8_0 (14.5 MB)                  0.74, best 1.25
+ *   17M Q8_0 (18.4 MB)                  0.72, best 1.24 (1.20 in a quieter run)
+ *   KJV's shape in F32 (22 MB)          0.63, best 1.22 (1.34 in a quieter run)
+ *   34M Q8_0 (36 MB)                    0.64, best 1.40 (1.53 in a quieter run)
+ *   110M Q8_0 (117 MB), F32 (438 MB)    1.83, 1.90 (a quieter run)
+ * so a second thread starts to pay at 11-15 MB per token: one thread per
+ * 6 MiB gives the KJV model one thread and the 110M model every CPU. */
+#define LL_TOKEN_BYTES_PER_THREAD ((uint64_t)6 << 20)
+
+int ll_model_default_threads(const ll_model *m) {
+    uint64_t want = ll_model_token_bytes(m) / LL_TOKEN_BYTES_PER_THREAD;
+    int cpus = ll_cpus_available();
+    return want < 1 ? 1 : want > (uint64_t)cpus ? cpus : (int)want;
+}
+
 void ll_model_get_arch_info(const ll_model *m, ll_arch_info *out) {
     ll_arch_info a = {.family = m->arch->models,
                       .attention_scale = m->q_scale,
