@@ -74,6 +74,12 @@ typedef struct {
  * 512 B and 2 KiB measured alike, 256 B less). */
 #define LL_PREFETCH_AHEAD 1024
 
+/* Asks for the bytes [p, p + bytes) LL_PREFETCH_AHEAD further on, a cache
+ * line at a time (a prefetch never faults, past a row's end included). */
+static inline void ll_prefetch_ahead(const void *p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch((const char *)p + LL_PREFETCH_AHEAD + o, 0, 3);
+}
+
 /* lane_c and lane_d of qx (n values) for weights of `type` (Q4_0, Q8_0) */
 void ll_qvec_lanes(uint32_t type, size_t n, ll_qvec *qx);
 

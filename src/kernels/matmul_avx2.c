@@ -125,7 +125,9 @@ static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, 
         const uint8_t *row = w + i * row_bytes;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         if (vector_type(type) && n % 32 == 0) {
+            size_t b32 = ll_row_bytes(type, 32); /* bytes of 32 values */
             for (size_t k = 0; k < n; k += 32) {
+                ll_prefetch_ahead(row + k / 32 * b32, b32);
                 a0 = _mm256_fmadd_ps(decode8(type, row, k), _mm256_loadu_ps(x + k), a0);
                 a1 = _mm256_fmadd_ps(decode8(type, row, k + 8), _mm256_loadu_ps(x + k + 8), a1);
                 a2 = _mm256_fmadd_ps(decode8(type, row, k + 16), _mm256_loadu_ps(x + k + 16), a2);
@@ -165,6 +167,7 @@ static float dot_q4_0_q8_0(uint32_t type, const uint8_t *row, size_t n, const ll
     const __m256i m4 = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
     __m256 a0 = _mm256_setzero_ps(), a1 = a0;
     for (size_t blk = 0; blk < n / 32; blk++) {
+        if (!(blk & 1)) ll_prefetch_ahead(row + blk * (type == LL_T_Q8_0 ? 34 : 18), 64);
         __m256i xv = _mm256_loadu_si256((const __m256i *)(qx->q + 32 * blk));
         const uint8_t *b;
         __m256i t;
@@ -197,6 +200,7 @@ static inline float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n
     const __m256i bias = _mm256_set1_epi8((char)L->bias), ones = _mm256_set1_epi16(1);
     __m256 a0 = _mm256_setzero_ps(), a1 = a0;
     for (size_t blk = 0; blk < n / 32; blk++) {
+        if (!(blk & 1)) ll_prefetch_ahead(row + L->bytes * blk, 64);
         const uint8_t *b = row + L->bytes * blk;
         __m256i xv = _mm256_loadu_si256((const __m256i *)(qx->q + 32 * blk));
         __m256i p = _mm256_maddubs_epi16(q32_values(L, b), xv);
@@ -232,6 +236,7 @@ static float dot_q4k_like(const uint8_t *row, size_t n, const ll_qvec *qx, int f
     __m256 acc = _mm256_setzero_ps();
     float mins = 0.0f;
     for (size_t blk = 0; blk < n / 256; blk++) {
+        ll_prefetch_ahead(row + bb * blk, bb);
         const uint8_t *b = row + bb * blk, *q = five ? b + 48 : b + 16;
         const int8_t *xq = qx->q + 256 * blk;
         const int16_t *bs = qx->sum + 16 * blk;
@@ -266,6 +271,7 @@ static float dot_q6k(const uint8_t *row, size_t n, const ll_qvec *qx) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
     for (size_t blk = 0; blk < n / 256; blk++) {
+        ll_prefetch_ahead(row + 210 * blk, 210);
         const uint8_t *b = row + 210 * blk, *ql = b, *qh = b + 128;
         const int8_t *sc = (const int8_t *)(b + 192);
         const int8_t *xq = qx->q + 256 * blk;

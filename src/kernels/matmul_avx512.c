@@ -162,6 +162,7 @@ static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, 
             const float *r = (const float *)row;
             size_t k = 0;
             for (; k + 64 <= n; k += 64) {
+                ll_prefetch_ahead(r + k, 256);
                 a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r + k), _mm512_loadu_ps(x + k), a0);
                 a1 = _mm512_fmadd_ps(_mm512_loadu_ps(r + k + 16), _mm512_loadu_ps(x + k + 16), a1);
                 a2 = _mm512_fmadd_ps(_mm512_loadu_ps(r + k + 32), _mm512_loadu_ps(x + k + 32), a2);
@@ -180,6 +181,7 @@ static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, 
             /* four chains of 16: two left the loop waiting on the
              * multiply-add latency (0.7x llama.cpp's F16 generation) */
             for (; k + 64 <= n; k += 64) {
+                ll_prefetch_ahead(r + k, 128);
                 __m512 f[4];
                 for (int h = 0; h < 4; h++) {
                     __m256i v = _mm256_loadu_si256((const __m256i *)(r + k + 16 * h));
@@ -207,6 +209,7 @@ static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, 
             size_t bb = type == LL_T_Q8_0 ? 34 : 18;
             for (size_t blk = 0; blk < n / 32; blk++) {
                 __m512 v[2];
+                if (!(blk & 1)) ll_prefetch_ahead(row + blk * bb, 64);
                 if (type == LL_T_Q8_0) deq_q8_0(row + blk * bb, v);
                 else deq_q4_0(row + blk * bb, v);
                 if (blk & 1) {
@@ -298,7 +301,7 @@ static float dot_q4_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
     size_t nb = n / 32, blk = 0;
     for (; blk + 2 <= nb; blk += 2) {
         const uint8_t *b0 = row + 18 * blk, *b1 = b0 + 18;
-        _mm_prefetch((const char *)b0 + LL_PREFETCH_AHEAD, _MM_HINT_T0);
+        ll_prefetch_ahead(b0, 64);
         __m256i z0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b0 + 2)));
         __m256i z1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b1 + 2)));
         __m512i wv =
@@ -330,7 +333,7 @@ static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
     size_t nb = n / 32, blk = 0;
     for (; blk + 2 <= nb; blk += 2) {
         const uint8_t *b0 = row + 34 * blk, *b1 = b0 + 34;
-        _mm_prefetch((const char *)b0 + LL_PREFETCH_AHEAD, _MM_HINT_T0);
+        ll_prefetch_ahead(b0, 64);
         __m512i wv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + 2))),
                                         _mm256_loadu_si256((const __m256i *)(b1 + 2)), 1);
         __m512i xv = _mm512_loadu_si512(qx->q + 32 * blk);
@@ -364,6 +367,7 @@ static inline float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n
     size_t nb = n / 32, blk = 0;
     for (; blk + 2 <= nb; blk += 2) {
         const uint8_t *b0 = row + L->bytes * blk, *b1 = b0 + L->bytes;
+        ll_prefetch_ahead(b0, 64);
         __m512i wv = q32_values2(L, b0);
         __m512i xv = _mm512_loadu_si512(qx->q + 32 * blk);
         __m512i p = _mm512_maddubs_epi16(wv, xv);
@@ -502,6 +506,7 @@ static float dot_q4k_like(const uint8_t *row, size_t n, const ll_qvec *qx, int f
     __m512 acc = _mm512_setzero_ps();
     __m256 accm = _mm256_setzero_ps();
     for (size_t blk = 0; blk < n / 256; blk++) {
+        ll_prefetch_ahead(row + bb * blk, bb);
         const uint8_t *b = row + bb * blk, *q = five ? b + 48 : b + 16;
         const int8_t *xq = qx->q + 256 * blk;
         uint32_t u[3];
@@ -552,6 +557,7 @@ static float dot_q6k(const uint8_t *row, size_t n, const ll_qvec *qx) {
     const __m512i hshift = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0);
     __m512 acc = _mm512_setzero_ps();
     for (size_t blk = 0; blk < n / 256; blk++) {
+        ll_prefetch_ahead(row + 210 * blk, 210);
         const uint8_t *b = row + 210 * blk, *ql = b, *qh = b + 128;
         const int8_t *xq = qx->q + 256 * blk;
         __m128i sc8 = _mm_loadu_si128((const __m128i *)(b + 192));

@@ -121,7 +121,7 @@ void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t
         size_t blk = 0;
         for (; blk + 2 <= nb; blk += 2) {
             const uint8_t *b0 = row + bb * blk, *b1 = b0 + bb;
-            _mm_prefetch((const char *)b0 + LL_PREFETCH_AHEAD, _MM_HINT_T0);
+            ll_prefetch_ahead(b0, 64);
             __m512 ws = weight_scales(b0, b1);
             /* the unsigned side: Q4_0's nibbles are w + 8 already, Q8_0's
              * bytes with the sign bit flipped are w + 128 */
