@@ -161,17 +161,49 @@ static int cmp_d(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* "-t 1,2,auto": each item a thread count or auto (LL_CLI_THREADS_AUTO, the
+ * model's choice, known once it is loaded). *out (the caller frees) holds
+ * *n items; false with err naming the item otherwise. */
+static bool parse_thread_list(const char *s, int32_t **out, size_t *n, ll_error *err) {
+    size_t len = strlen(s), items = 1;
+    for (size_t i = 0; i < len; i++) items += s[i] == ',';
+    char *copy = ll_malloc(len + 1, err);
+    int32_t *v = ll_calloc(items, sizeof *v, err);
+    bool ok = copy && v;
+    if (ok) memcpy(copy, s, len + 1);
+    char *item = copy;
+    for (size_t i = 0; ok && i < items; i++) {
+        char *comma = strchr(item, ',');
+        if (comma) *comma = '\0';
+        char what[48]; /* "-t: item " and at most 20 digits */
+        snprintf(what, sizeof what, "-t: item %zu", i + 1);
+        long long t;
+        ok = ll_parse_threads(what, item, &t, err);
+        v[i] = (int32_t)t;
+        item = comma ? comma + 1 : item;
+    }
+    free(copy);
+    if (!ok) {
+        free(v);
+        return false;
+    }
+    *out = v;
+    *n = items;
+    return true;
+}
+
 static void bench_usage(FILE *f) {
-    fputs("usage: logitlab bench -m MODEL [-p 128] [-n 64] [-t 1,2] [-r 3] [--kv-type f32|f16] [--json]\n"
+    fputs("usage: logitlab bench -m MODEL [-p 128] [-n 64] [-t 1,2,auto] [-r 3] [--kv-type f32|f16] [--json]\n"
           "pp: a batch of -p random tokens from an empty cache; tg: -n single-token decodes from an\n"
           "empty cache; each repeated -r times after a warm-up, median tokens/s. Peak RSS at the end.\n",
           f);
+    ll_cli_threads_help(f, "-t: thread counts, each a number or auto ");
 }
 
 int ll_cmd_bench(int argc, char **argv) {
     ll_error err;
     ll_error_clear(&err);
-    const char *model = NULL, *tokenizer = NULL, *threads_s = "2";
+    const char *model = NULL, *tokenizer = NULL, *threads_s = "auto";
     long long pp = 128, tg = 64, reps = 3;
     bool json = false;
     ll_kv_type kv_type = LL_KV_F32;
@@ -214,21 +246,7 @@ int ll_cmd_bench(int argc, char **argv) {
     }
     int32_t *threads = NULL;
     size_t n_threads = 0;
-    if (!ll_parse_id_list("-t", threads_s, &threads, &n_threads, &err)) {
-        free(threads);
-        goto fail;
-    }
-    if (n_threads == 0) {
-        ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "-t: give one or more thread counts, e.g. 1,2");
-        goto fail;
-    }
-    for (size_t i = 0; i < n_threads; i++)
-        if (threads[i] < 1 || threads[i] > 512) {
-            ll_fail(&err, LL_ERR_INVALID_ARGUMENT, "-t: item %zu = %d is out of range: valid is [1, 512]", i + 1,
-                    threads[i]);
-            free(threads);
-            goto fail;
-        }
+    if (!parse_thread_list(threads_s, &threads, &n_threads, &err)) goto fail;
     double t0 = now_s();
     ll_model *m = ll_cli_load_model(model, tokenizer, &err);
     if (!m) {
@@ -246,11 +264,17 @@ int ll_cmd_bench(int argc, char **argv) {
         st = ll_fail(&err, LL_ERR_OUT_OF_MEMORY, "out of memory");
         goto out;
     }
+    int auto_n = ll_model_default_threads(m);
+    for (size_t i = 0; i < n_threads; i++)
+        if (threads[i] == LL_CLI_THREADS_AUTO) threads[i] = auto_n;
     rng64 r = {7};
     for (long long i = 0; i <= (pp > tg ? pp : tg); i++) toks[i] = (int32_t)(next64(&r) % V);
-    if (!json)
+    if (!json) {
         printf("model: %s (%s, %llu params, %.1f MiB), load %.3f s, simd %s\n", model, in->file_type,
                (unsigned long long)in->n_params, (double)in->file_bytes / 1048576.0, load_s, ll_simd_level_name());
+        printf("threads: auto = %d here (%.1f MiB of weights per token: a thread per 6 MiB, %d CPUs)\n", auto_n,
+               (double)ll_model_token_bytes(m) / 1048576.0, ll_cpus_available());
+    }
     for (size_t ti = 0; ti < n_threads && st == LL_OK; ti++) {
         ll_context_params cp = ll_context_params_default();
         cp.n_ctx = n_ctx;
@@ -316,8 +340,8 @@ int ll_cmd_bench(int argc, char **argv) {
                (double)in->file_bytes / 1048576.0, (double)kv_bytes / 1048576.0,
                (double)ru.ru_maxrss / 1024.0 - (double)in->file_bytes / 1048576.0 - (double)kv_bytes / 1048576.0);
     else
-        printf("{\"peak_rss_kib\":%ld,\"file_bytes\":%llu,\"kv_bytes\":%zu}\n", ru.ru_maxrss,
-               (unsigned long long)in->file_bytes, kv_bytes);
+        printf("{\"peak_rss_kib\":%ld,\"file_bytes\":%llu,\"kv_bytes\":%zu,\"default_threads\":%d}\n", ru.ru_maxrss,
+               (unsigned long long)in->file_bytes, kv_bytes, auto_n);
 out:
     free(samples);
     free(toks);
