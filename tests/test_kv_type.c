@@ -19,10 +19,10 @@
  * when written (AVX-512): KJV (Q8_0, 6 layers, head size 32) 0.165,
  * stories260K (F32, 5 layers, head size 8) 0.0147; the bounds are 3x that,
  * room for other CPUs' matrix kernels, far below a wrong cache (> 1). */
-#define KJV_BOUND 0.5
+#define KJV_BOUND     0.5
 #define STORIES_BOUND 0.05
-#define N_PROMPT 40
-#define N_STEPS 24
+#define N_PROMPT      40
+#define N_STEPS       24
 
 static uint32_t rng_state = 12345;
 static uint32_t rnd(void) {
@@ -82,7 +82,8 @@ static void model_checks(const ll_model *m, const char *name, double bound) {
     printf("%s: max |logit(F16 cache) - logit(F32 cache)| = %.6f (bound %g)\n", name, worst, bound);
     for (int threads = 1; threads <= 3; threads += 2) {
         run(m, threads, LL_KV_F16, gen, false, c);
-        CHECK(memcmp(b, c, n * sizeof *c) == 0, "%s: F16 cache, %d threads: logits differ from 2 threads", name, threads);
+        CHECK(memcmp(b, c, n * sizeof *c) == 0, "%s: F16 cache, %d threads: logits differ from 2 threads", name,
+              threads);
     }
 
     /* layer 0: the F16 bits are the F32 values rounded */
@@ -104,7 +105,8 @@ static void model_checks(const ll_model *m, const char *name, double bound) {
                 nonzero += x[i] != 0;
             }
         }
-    CHECK(bad == 0 && nonzero > 0, "%s: %zu stored F16 values are not the F32 values rounded to nearest even", name, bad);
+    CHECK(bad == 0 && nonzero > 0, "%s: %zu stored F16 values are not the F32 values rounded to nearest even", name,
+          bad);
     CHECK(ll_context_kv_at(f16, 0, 20, false) == NULL, "position 20 is not cached");
     CHECK(ll_context_kv_at(f16, ll_model_get_info(m)->n_layers, 0, false) == NULL, "no such layer");
 
@@ -169,7 +171,9 @@ static void mixed_and_branches(const ll_model *m) {
     free(got);
 }
 
-/* Every table this CPU runs gives the scalar table's bits. */
+/* Every table this CPU runs gives the scalar table's bits, for head sizes
+ * around the 64-dimension blocks and the 8-dimension tail, runs that start
+ * inside a block of 16 positions, both accumulator layouts. */
 static void kernel_tables(void) {
     const ll_attn_kernels *best = ll_attn_kernels_best(), *tables[3];
     size_t nt = 0;
@@ -180,63 +184,111 @@ static void kernel_tables(void) {
     if (strcmp(best->name, "avx512") == 0) tables[nt++] = &ll_attn_avx512;
 #endif
     printf("attention tables checked against scalar: %zu (best: %s)\n", nt, best->name);
-    enum { MAXD = 200, NK = 5 };
-    static const size_t dims[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 64, 80, 96, 128, 130, 200};
-    float q[MAXD], k[NK * (MAXD + 3)], w[NK], s_ref[NK], s_got[NK], o_ref[MAXD], o_got[MAXD];
-    uint16_t kh[NK * (MAXD + 3)], h_ref[NK * (MAXD + 3)], h_got[NK * (MAXD + 3)];
+    enum { MAXD = 200, NK = 37, ACC = LL_ATTN_LANES * LL_ATTN_MAX_ACC * MAXD };
+    static const size_t dims[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 64, 72, 80, 96, 100, 128, 130, 200};
+    static float q[MAXD], k[NK * (MAXD + 3)], w[NK], s_ref[NK], s_got[NK], o_ref[MAXD], o_got[MAXD];
+    static float acc_ref[ACC], acc_got[ACC], x_ref[NK], x_got[NK];
+    static uint16_t kh[NK * (MAXD + 3)], h_ref[NK * (MAXD + 3)], h_got[NK * (MAXD + 3)];
     for (size_t di = 0; di < LL_ARRAY_LEN(dims); di++) {
         size_t hd = dims[di], stride = hd + 3;
-        for (size_t i = 0; i < hd; i++) q[i] = ll_fp16_to_fp32(ll_fp32_to_fp16(rnd_float(4.0f)));
+        for (size_t i = 0; i < hd; i++) q[i] = rnd_float(4.0f);
         for (size_t i = 0; i < NK * stride; i++) {
             k[i] = rnd_float(3.0f);
             kh[i] = ll_fp32_to_fp16(k[i]);
         }
         for (size_t i = 0; i < NK; i++) w[i] = rnd_float(1.0f);
         for (size_t t = 0; t < nt; t++) {
-            ll_attn_scalar.scores_f32(q, k, stride, NK, hd, s_ref);
-            tables[t]->scores_f32(q, k, stride, NK, hd, s_got);
-            CHECK(memcmp(s_ref, s_got, sizeof s_ref) == 0, "%s scores_f32 hd %zu", tables[t]->name, hd);
-            ll_attn_scalar.scores_f16(q, kh, stride, NK, hd, s_ref);
-            tables[t]->scores_f16(q, kh, stride, NK, hd, s_got);
-            CHECK(memcmp(s_ref, s_got, sizeof s_ref) == 0, "%s scores_f16 hd %zu", tables[t]->name, hd);
-            for (size_t i = 0; i < hd; i++) o_ref[i] = o_got[i] = rnd_float(0.5f);
-            ll_attn_scalar.wsum_f32(o_ref, w, k, stride, NK, hd);
-            tables[t]->wsum_f32(o_got, w, k, stride, NK, hd);
-            CHECK(memcmp(o_ref, o_got, hd * sizeof(float)) == 0, "%s wsum_f32 hd %zu", tables[t]->name, hd);
-            ll_attn_scalar.wsum_f16(o_ref, w, kh, stride, NK, hd);
-            tables[t]->wsum_f16(o_got, w, kh, stride, NK, hd);
-            CHECK(memcmp(o_ref, o_got, hd * sizeof(float)) == 0, "%s wsum_f16 hd %zu", tables[t]->name, hd);
+            const ll_attn_kernels *T = tables[t];
+            for (size_t n = 1; n <= NK; n += 12) {
+                ll_attn_scalar.scores_f32(q, k, stride, n, hd, s_ref);
+                T->scores_f32(q, k, stride, n, hd, s_got);
+                CHECK(memcmp(s_ref, s_got, n * sizeof(float)) == 0, "%s scores_f32 hd %zu n %zu", T->name, hd, n);
+                ll_attn_scalar.scores_f16(q, kh, stride, n, hd, s_ref);
+                T->scores_f16(q, kh, stride, n, hd, s_got);
+                CHECK(memcmp(s_ref, s_got, n * sizeof(float)) == 0, "%s scores_f16 hd %zu n %zu", T->name, hd, n);
+            }
+            for (size_t n_acc = 1; n_acc <= 4; n_acc += 3) {
+                size_t p0 = 5 + hd % 13, L = LL_ATTN_LANES * n_acc * hd; /* a run not starting a block */
+                ll_attn_scalar.wsum_f32(acc_ref, n_acc, w, k, stride, NK - 2, hd, p0, true);
+                T->wsum_f32(acc_got, n_acc, w, k, stride, NK - 2, hd, p0, true);
+                /* then one more position, as a branch node adds it */
+                ll_attn_scalar.wsum_f32(acc_ref, n_acc, w + 1, k + stride, stride, 1, hd, p0 + NK - 2, false);
+                T->wsum_f32(acc_got, n_acc, w + 1, k + stride, stride, 1, hd, p0 + NK - 2, false);
+                CHECK(memcmp(acc_ref, acc_got, L * sizeof(float)) == 0, "%s wsum_f32 hd %zu n_acc %zu", T->name, hd,
+                      n_acc);
+                ll_attn_scalar.wsum_reduce(o_ref, acc_ref, n_acc, hd);
+                T->wsum_reduce(o_got, acc_ref, n_acc, hd);
+                CHECK(memcmp(o_ref, o_got, hd * sizeof(float)) == 0, "%s wsum_reduce hd %zu n_acc %zu", T->name, hd,
+                      n_acc);
+                ll_attn_scalar.wsum_f16(acc_ref, n_acc, w, kh, stride, NK, hd, p0, true);
+                T->wsum_f16(acc_got, n_acc, w, kh, stride, NK, hd, p0, true);
+                CHECK(memcmp(acc_ref, acc_got, L * sizeof(float)) == 0, "%s wsum_f16 hd %zu n_acc %zu", T->name, hd,
+                      n_acc);
+            }
             ll_attn_scalar.to_f16(h_ref, k, NK * stride);
-            tables[t]->to_f16(h_got, k, NK * stride);
-            CHECK(memcmp(h_ref, h_got, NK * stride * sizeof(uint16_t)) == 0, "%s to_f16 n %zu", tables[t]->name,
-                  NK * stride);
+            T->to_f16(h_got, k, NK * stride);
+            CHECK(memcmp(h_ref, h_got, NK * stride * sizeof(uint16_t)) == 0, "%s to_f16 n %zu", T->name, NK * stride);
+            /* softmax over positions p0 .. p0 + n - 1 of scores up to 30 apart */
+            size_t n = 1 + hd % NK, p0 = hd % 23;
+            for (size_t i = 0; i < n; i++) x_ref[i] = x_got[i] = rnd_float(15.0f);
+            double sr = ll_attn_scalar.softmax_exp(x_ref, n, p0, 15.0f), sg = T->softmax_exp(x_got, n, p0, 15.0f);
+            CHECK(sr == sg && memcmp(x_ref, x_got, n * sizeof(float)) == 0, "%s softmax_exp n %zu p0 %zu: %a vs %a",
+                  T->name, n, p0, sr, sg);
+            /* the FFN gate: the 16-blocks and a tail */
+            for (size_t i = 0; i < hd; i++) o_ref[i] = o_got[i] = rnd_float(12.0f);
+            ll_attn_scalar.swiglu(o_ref, q, hd);
+            T->swiglu(o_got, q, hd);
+            CHECK(memcmp(o_ref, o_got, hd * sizeof(float)) == 0, "%s swiglu n %zu", T->name, hd);
         }
     }
-    /* the order attention.h states: hd 17 puts d = 0 and d = 16 in lane 0
-     * (0x1p-24 + 1 + 0x1p-24 is 1 when added in that order, but lane 0
-     * adds 0x1p-24 and 0x1p-24 first) */
-    float one[17] = {0}, kk[17] = {0}, out;
-    for (size_t i = 0; i < 17; i++) one[i] = 1.0f;
+    /* exp at the edges: exactly 1 at 0, 0 far below, inf far above, close
+     * to the true value in between (ggml's polynomial: not correctly
+     * rounded, within 2 ulp) */
+    static const float xs[] = {0.0f,    -0.0f,  -1e-8f,    -0.5f, -1.0f, -10.0f, -87.0f, -100.0f, -104.0f,
+                               -150.0f, -1e30f, -INFINITY, 1.0f,  80.0f, 89.0f,  200.0f, INFINITY};
+    for (size_t i = 0; i < LL_ARRAY_LEN(xs); i++) {
+        float e_ref = xs[i], e;
+        ll_attn_scalar.softmax_exp(&e_ref, 1, 0, 0.0f);
+        double truth = exp((double)xs[i]);
+        CHECK(xs[i] != 0.0f || e_ref == 1.0f, "exp(0) = %a", e_ref);
+        bool over = isinf((float)truth);
+        CHECK(over ? isinf(e_ref) && e_ref > 0 : fabs(e_ref - truth) <= 2.0 * fabs(truth) * 0x1p-23 + 0x1p-149,
+              "exp(%g) = %a, true %a", xs[i], e_ref, truth);
+        for (size_t t = 0; t < nt; t++) {
+            e = xs[i];
+            tables[t]->softmax_exp(&e, 1, 7, 0.0f);
+            CHECK(memcmp(&e, &e_ref, sizeof e) == 0, "%s exp(%g) = %a, scalar %a", tables[t]->name, xs[i], e, e_ref);
+        }
+    }
+    /* the order attention.h states: a 16-dimension head adds the products
+     * in order (0x1p-24 + 1 + 0x1p-24 stays 1); at 64 dimensions d = 0
+     * and d = 32 meet first (accumulators 0 and 2) */
+    float one[64], kk[64] = {0}, out;
+    for (size_t i = 0; i < 64; i++) one[i] = 1.0f;
     kk[0] = 0x1p-24f;
-    kk[16] = 0x1p-24f;
     kk[1] = 1.0f;
-    ll_attn_scalar.scores_f32(one, kk, 17, 1, 17, &out);
-    CHECK(out == 1.0f + 0x1p-23f, "lane order: got %a", out);
+    kk[15] = 0x1p-24f;
+    ll_attn_scalar.scores_f32(one, kk, 64, 1, 16, &out);
+    CHECK(out == 1.0f, "order below 64 dimensions: got %a", out);
+    kk[15] = 0;
+    kk[32] = 0x1p-24f;
+    ll_attn_scalar.scores_f32(one, kk, 64, 1, 64, &out);
+    CHECK(out == 1.0f + 0x1p-23f, "order at 64 dimensions: got %a", out);
     for (size_t t = 0; t < nt; t++) {
-        tables[t]->scores_f32(one, kk, 17, 1, 17, &out);
-        CHECK(out == 1.0f + 0x1p-23f, "%s lane order: got %a", tables[t]->name, out);
+        tables[t]->scores_f32(one, kk, 64, 1, 64, &out);
+        CHECK(out == 1.0f + 0x1p-23f, "%s order at 64 dimensions: got %a", tables[t]->name, out);
     }
     /* F16 rounding at the edges, every table as ll_fp32_to_fp16 (ggml's) */
-    static const float edge[] = {0.0f,         -0.0f,          1.0f + 0x1p-11f, 1.0f + 0x3p-11f, 65504.0f,   65519.0f,
-                                 65520.0f,     -65520.0f,      0x1p-24f,        0x1p-25f,        0x3p-25f,   0x1p-14f,
-                                 0x1.ff8p-15f, 0x1.ffcp-15f,   INFINITY,        -INFINITY,       1e-30f,     3.14159f,
-                                 -2.71828f,    0x1.002p0f,     0x1.006p0f,      1e6f,            0x1.8p-24f, 0x1p-26f};
+    static const float edge[] = {
+        0.0f,     -0.0f,    1.0f + 0x1p-11f, 1.0f + 0x3p-11f, 65504.0f,     65519.0f,     65520.0f,   -65520.0f,
+        0x1p-24f, 0x1p-25f, 0x3p-25f,        0x1p-14f,        0x1.ff8p-15f, 0x1.ffcp-15f, INFINITY,   -INFINITY,
+        1e-30f,   3.14159f, -2.71828f,       0x1.002p0f,      0x1.006p0f,   1e6f,         0x1.8p-24f, 0x1p-26f};
     uint16_t e_ref[LL_ARRAY_LEN(edge)], e_got[LL_ARRAY_LEN(edge)];
     for (size_t i = 0; i < LL_ARRAY_LEN(edge); i++) e_ref[i] = ll_fp32_to_fp16(edge[i]);
     CHECK(e_ref[2] == 0x3C00 && e_ref[3] == 0x3C02 && e_ref[6] == 0x7C00 && e_ref[5] == 0x7BFF && e_ref[8] == 0x0001 &&
               e_ref[9] == 0x0000 && e_ref[10] == 0x0002,
-          "ties to even: %04x %04x %04x %04x %04x %04x %04x", e_ref[2], e_ref[3], e_ref[6], e_ref[5], e_ref[8], e_ref[9],
-          e_ref[10]);
+          "ties to even: %04x %04x %04x %04x %04x %04x %04x", e_ref[2], e_ref[3], e_ref[6], e_ref[5], e_ref[8],
+          e_ref[9], e_ref[10]);
     for (size_t t = 0; t < nt; t++) {
         tables[t]->to_f16(e_got, edge, LL_ARRAY_LEN(edge));
         CHECK(memcmp(e_ref, e_got, sizeof e_ref) == 0, "%s to_f16 edge values", tables[t]->name);

@@ -1,81 +1,164 @@
 /*
  * attention.c - attention's kernels over a key/value cache in F32 or F16:
  * the scalar reference and AVX2 / AVX-512 versions that replay its
- * arithmetic lane by lane (attention.h says the order). The SIMD versions
+ * arithmetic (attention.h gives the order of every sum). The SIMD versions
  * are compiled for their instruction set with target attributes and called
  * only after dispatch.c has seen the CPU support it.
  */
 #include "attention.h"
 
+#include <math.h>
 #include <string.h>
 
+#include "logitlab.h"
 #include "quant.h"
+
+/* ggml_v_expf's constants: round-to-integer shift, log2(e), ln(2) in two
+ * parts, the polynomial's coefficients (highest first), |n| beyond which
+ * the result is 0 or infinity */
+#define EXP_SHIFT  0x1.8p23f
+#define EXP_LOG2E  0x1.715476p+0f
+#define EXP_LN2_HI 0x1.62e4p-1f
+#define EXP_LN2_LO 0x1.7f7d1cp-20f
+#define EXP_C5     0x1.0e4020p-7f
+#define EXP_C4     0x1.573e2ep-5f
+#define EXP_C3     0x1.555e66p-3f
+#define EXP_C2     0x1.fffdb6p-2f
+#define EXP_C1     0x1.ffffecp-1f
+#define EXP_N_MAX  192.0f
 
 /* ---- scalar reference ---- */
 
-/* the 16 lanes added as the tree attention.h describes */
+/* the 16 lanes added as a tree: lane i + 8 into i, then i + 4, i + 2, i + 1 */
 static float lanes_sum(float a[16]) {
     for (int w = 8; w >= 1; w /= 2)
         for (int i = 0; i < w; i++) a[i] = a[i] + a[i + w];
     return a[0];
 }
 
+/* ggml_vec_dot_f32's order (attention.h); k read through LOAD(d) */
+#define DOT_BODY(LOAD)                                                                                                 \
+    size_t np = hd & ~(size_t)63, e8 = hd - hd % 8;                                                                    \
+    float s = 0.0f;                                                                                                    \
+    if (np) {                                                                                                          \
+        float a[4][16] = {{0}};                                                                                        \
+        for (size_t d = 0; d < np; d++) a[(d / 16) % 4][d % 16] = fmaf(q[d], LOAD(d), a[(d / 16) % 4][d % 16]);        \
+        for (int l = 0; l < 16; l++) a[0][l] = (a[0][l] + a[2][l]) + (a[1][l] + a[3][l]);                              \
+        s = lanes_sum(a[0]);                                                                                           \
+    }                                                                                                                  \
+    for (size_t d = np; d < e8; d++) {                                                                                 \
+        float p = q[d] * LOAD(d);                                                                                      \
+        s = s + p;                                                                                                     \
+    }                                                                                                                  \
+    for (size_t d = e8; d < hd; d++) s = fmaf(q[d], LOAD(d), s);
+
+static float dot_f32(const float *q, const float *k, size_t hd) {
+#define LOAD32(d) k[d]
+    DOT_BODY(LOAD32)
+#undef LOAD32
+    return s;
+}
+
+static float dot_f16(const float *q, const uint16_t *k, size_t hd) {
+#define LOAD16(d) ll_fp16_to_fp32(k[d])
+    DOT_BODY(LOAD16)
+#undef LOAD16
+    return s;
+}
+
 static void scalar_scores_f32(const float *q, const float *k, size_t stride, size_t n, size_t hd, float *out) {
-    for (size_t i = 0; i < n; i++) {
-        const float *kp = k + i * stride;
-        float a[16] = {0};
-        for (size_t d = 0; d < hd; d++) {
-            float p = q[d] * kp[d];
-            a[d % 16] = a[d % 16] + p;
-        }
-        out[i] = lanes_sum(a);
-    }
+    for (size_t i = 0; i < n; i++) out[i] = dot_f32(q, k + i * stride, hd);
 }
 
 static void scalar_scores_f16(const float *q, const uint16_t *k, size_t stride, size_t n, size_t hd, float *out) {
-    for (size_t i = 0; i < n; i++) {
-        const uint16_t *kp = k + i * stride;
+    for (size_t i = 0; i < n; i++) out[i] = dot_f16(q, k + i * stride, hd);
+}
+
+/* ggml_v_expf: x = n ln2 + b, exp(x) = 2^n (1 + b p(b)) */
+static float gexp(float x) {
+    float n = fmaf(x, EXP_LOG2E, EXP_SHIFT) - EXP_SHIFT;
+    float b = fmaf(-n, EXP_LN2_LO, fmaf(-n, EXP_LN2_HI, x));
+    float u = b * b;
+    float j = fmaf(fmaf(fmaf(EXP_C5, b, EXP_C4), u, fmaf(EXP_C3, b, EXP_C2)), u, fmaf(EXP_C1, b, 1.0f));
+    if (n != n) return n;
+    if (fabsf(n) > EXP_N_MAX) return n <= 0.0f ? 0.0f : INFINITY;
+    return ldexpf(j, (int)n);
+}
+
+static double scalar_softmax_exp(float *x, size_t n, size_t p0, float max) {
+    double sum = 0.0;
+    for (size_t i = 0; i < n;) {
+        size_t lane = (p0 + i) % 16, k = 16 - lane < n - i ? 16 - lane : n - i;
         float a[16] = {0};
-        for (size_t d = 0; d < hd; d++) {
-            float p = q[d] * ll_fp16_to_fp32(kp[d]);
-            a[d % 16] = a[d % 16] + p;
-        }
-        out[i] = lanes_sum(a);
+        for (size_t l = 0; l < k; l++) a[lane + l] = x[i + l] = gexp(x[i + l] - max);
+        sum += (double)lanes_sum(a);
+        i += k;
+    }
+    return sum;
+}
+
+static void scalar_wsum_f32(float *acc, size_t n_acc, const float *w, const float *v, size_t stride, size_t n,
+                            size_t hd, size_t p0, bool first) {
+    size_t L = 16 * n_acc;
+    if (first) memset(acc, 0, L * hd * sizeof *acc);
+    for (size_t i = 0; i < n; i++) {
+        float *a = acc + ((p0 + i) % L) * hd;
+        for (size_t d = 0; d < hd; d++) a[d] = fmaf(w[i], v[i * stride + d], a[d]);
     }
 }
 
-static void scalar_wsum_f32(float *out, const float *w, const float *v, size_t stride, size_t n, size_t hd) {
-    for (size_t i = 0; i < n; i++)
-        for (size_t d = 0; d < hd; d++) {
-            float p = w[i] * v[i * stride + d];
-            out[d] = out[d] + p;
-        }
+static void scalar_wsum_f16(float *acc, size_t n_acc, const float *w, const uint16_t *v, size_t stride, size_t n,
+                            size_t hd, size_t p0, bool first) {
+    size_t L = 16 * n_acc;
+    if (first) memset(acc, 0, L * hd * sizeof *acc);
+    for (size_t i = 0; i < n; i++) {
+        float *a = acc + ((p0 + i) % L) * hd;
+        for (size_t d = 0; d < hd; d++) a[d] = fmaf(w[i], ll_fp16_to_fp32(v[i * stride + d]), a[d]);
+    }
 }
 
-static void scalar_wsum_f16(float *out, const float *w, const uint16_t *v, size_t stride, size_t n, size_t hd) {
-    for (size_t i = 0; i < n; i++)
-        for (size_t d = 0; d < hd; d++) {
-            float p = w[i] * ll_fp16_to_fp32(v[i * stride + d]);
-            out[d] = out[d] + p;
-        }
+static void scalar_wsum_reduce(float *out, const float *acc, size_t n_acc, size_t hd) {
+    for (size_t d = 0; d < hd; d++) {
+        float t[16];
+        for (size_t l = 0; l < 16; l++)
+            t[l] = n_acc == 4
+                       ? (acc[l * hd + d] + acc[(32 + l) * hd + d]) + (acc[(16 + l) * hd + d] + acc[(48 + l) * hd + d])
+                       : acc[l * hd + d];
+        out[d] = lanes_sum(t);
+    }
+}
+
+/* the last n % 16 of a row: ggml_silu_f32, its expf here ll_expf */
+static void swiglu_tail(float *g, const float *u, size_t i, size_t n) {
+    for (; i < n; i++) g[i] = g[i] / (1.0f + ll_expf(-g[i])) * u[i];
+}
+
+static void scalar_swiglu(float *g, const float *u, size_t n) {
+    size_t e = n - n % 16;
+    for (size_t i = 0; i < e; i++) g[i] = g[i] / (1.0f + gexp(0.0f - g[i])) * u[i];
+    swiglu_tail(g, u, e, n);
 }
 
 static void scalar_to_f16(uint16_t *dst, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = ll_fp32_to_fp16(x[i]);
 }
 
-const ll_attn_kernels ll_attn_scalar = {"scalar",        scalar_scores_f32, scalar_scores_f16,
-                                        scalar_wsum_f32, scalar_wsum_f16,   scalar_to_f16};
+const ll_attn_kernels ll_attn_scalar = {"scalar",           scalar_scores_f32, scalar_scores_f16,
+                                        scalar_softmax_exp, scalar_wsum_f32,   scalar_wsum_f16,
+                                        scalar_wsum_reduce, scalar_swiglu,     scalar_to_f16};
 
 #if defined(LL_HAVE_AVX2) || defined(LL_HAVE_AVX512)
 #include <immintrin.h>
+
+/* the first position index i of a run starting at p0 with (p0 + i) % L == r */
+static inline size_t first_of(size_t r, size_t p0, size_t L) { return (r + L - p0 % L) % L; }
 #endif
 
-/* ---- AVX2 (+FMA, F16C): the 16 lanes as two registers of 8 ---- */
+/* ---- AVX2 (+FMA, F16C): 16 lanes as two registers of 8 ---- */
 #if defined(LL_HAVE_AVX2)
 #define LL_T2 __attribute__((target("avx2,fma,f16c")))
 
-/* lanes 0-7 in lo, 8-15 in hi: lane i + 8 into i, then i + 4, i + 2, i + 1 */
+/* lanes 0-7 in lo, 8-15 in hi, added as the tree */
 LL_T2 static inline float avx2_lanes_sum(__m256 lo, __m256 hi) {
     __m256 s8 = _mm256_add_ps(lo, hi);
     __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
@@ -84,19 +167,19 @@ LL_T2 static inline float avx2_lanes_sum(__m256 lo, __m256 hi) {
     return _mm_cvtss_f32(s1);
 }
 
-/* 8 halves widened; a tail of r < 8 through a zeroed copy */
-LL_T2 static inline __m256 avx2_load_f16(const uint16_t *p, size_t r) {
-    if (r >= 8) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-    uint16_t t[8] = {0};
-    memcpy(t, p, r * sizeof *t);
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)t));
-}
-
+/* r < 8 values (the rest 0) through a zeroed copy */
 LL_T2 static inline __m256 avx2_load_f32(const float *p, size_t r) {
     if (r >= 8) return _mm256_loadu_ps(p);
     float t[8] = {0};
     memcpy(t, p, r * sizeof *t);
     return _mm256_loadu_ps(t);
+}
+
+LL_T2 static inline __m256 avx2_load_f16(const uint16_t *p, size_t r) {
+    if (r >= 8) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+    uint16_t t[8] = {0};
+    memcpy(t, p, r * sizeof *t);
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)t));
 }
 
 LL_T2 static inline void avx2_store_f32(float *p, __m256 x, size_t r) {
@@ -109,81 +192,174 @@ LL_T2 static inline void avx2_store_f32(float *p, __m256 x, size_t r) {
     memcpy(p, t, r * sizeof *t);
 }
 
-/* the query's tail (hd % 16 values) zero-padded to 16, loaded once */
+/* the 4 x 16-lane part of a score: np dimensions, np a multiple of 64 */
+#define AVX2_DOT64(LOADK)                                                                                              \
+    __m256 a[8];                                                                                                       \
+    for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_ps();                                                            \
+    for (size_t d = 0; d < np; d += 64)                                                                                \
+        for (int j = 0; j < 8; j++) a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8 * j), LOADK(d + 8 * j), a[j]);    \
+    /* accumulator m = lanes a[2m] (0-7) and a[2m + 1] (8-15) */                                                       \
+    __m256 lo = _mm256_add_ps(_mm256_add_ps(a[0], a[4]), _mm256_add_ps(a[2], a[6]));                                   \
+    __m256 hi = _mm256_add_ps(_mm256_add_ps(a[1], a[5]), _mm256_add_ps(a[3], a[7]));
+
 LL_T2 static void avx2_scores_f32(const float *q, const float *k, size_t stride, size_t n, size_t hd, float *out) {
-    size_t full = hd & ~(size_t)15, r = hd - full;
-    __m256 qt0 = avx2_load_f32(q + full, r), qt1 = r > 8 ? avx2_load_f32(q + full + 8, r - 8) : _mm256_setzero_ps();
-    for (size_t i = 0; i < n; i++) {
+    size_t np = hd & ~(size_t)63, e8 = hd - hd % 8, i = 0;
+    if (np) {
+        for (size_t t = 0; t < n; t++) {
+            const float *kp = k + t * stride;
+#define LK(d) _mm256_loadu_ps(kp + (d))
+            AVX2_DOT64(LK)
+#undef LK
+            out[t] = avx2_lanes_sum(lo, hi);
+        }
+    } else {
+        for (size_t t = 0; t < n; t++) out[t] = 0.0f;
+    }
+    if (np == hd) return;
+    /* the rest in order, 8 keys at a time in the lanes (a gather per dimension) */
+    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)stride));
+    for (; i + 8 <= n; i += 8) {
         const float *kp = k + i * stride;
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        for (size_t d = 0; d < full; d += 16) {
-            a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(kp + d)));
-            a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(kp + d + 8)));
+        __m256 s = _mm256_loadu_ps(out + i);
+        for (size_t d = np; d < e8; d++)
+            s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_set1_ps(q[d]), _mm256_i32gather_ps(kp + d, idx, 4)));
+        for (size_t d = e8; d < hd; d++)
+            s = _mm256_fmadd_ps(_mm256_set1_ps(q[d]), _mm256_i32gather_ps(kp + d, idx, 4), s);
+        _mm256_storeu_ps(out + i, s);
+    }
+    for (; i < n; i++) {
+        const float *kp = k + i * stride;
+        float s = out[i];
+        for (size_t d = np; d < e8; d++) {
+            float p = q[d] * kp[d];
+            s = s + p;
         }
-        if (r) {
-            a0 = _mm256_add_ps(a0, _mm256_mul_ps(qt0, avx2_load_f32(kp + full, r)));
-            if (r > 8) a1 = _mm256_add_ps(a1, _mm256_mul_ps(qt1, avx2_load_f32(kp + full + 8, r - 8)));
-        }
-        out[i] = avx2_lanes_sum(a0, a1);
+        for (size_t d = e8; d < hd; d++) s = fmaf(q[d], kp[d], s);
+        out[i] = s;
     }
 }
 
 LL_T2 static void avx2_scores_f16(const float *q, const uint16_t *k, size_t stride, size_t n, size_t hd, float *out) {
-    size_t full = hd & ~(size_t)15, r = hd - full;
-    __m256 qt0 = avx2_load_f32(q + full, r), qt1 = r > 8 ? avx2_load_f32(q + full + 8, r - 8) : _mm256_setzero_ps();
-    for (size_t i = 0; i < n; i++) {
-        const uint16_t *kp = k + i * stride;
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        for (size_t d = 0; d < full; d += 16) {
-            a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(q + d), avx2_load_f16(kp + d, 8)));
-            a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_loadu_ps(q + d + 8), avx2_load_f16(kp + d + 8, 8)));
+    size_t np = hd & ~(size_t)63, e8 = hd - hd % 8;
+    for (size_t t = 0; t < n; t++) {
+        const uint16_t *kp = k + t * stride;
+        float s = 0.0f;
+        if (np) {
+#define LK(d) avx2_load_f16(kp + (d), 8)
+            AVX2_DOT64(LK)
+#undef LK
+            s = avx2_lanes_sum(lo, hi);
         }
-        if (r) {
-            a0 = _mm256_add_ps(a0, _mm256_mul_ps(qt0, avx2_load_f16(kp + full, r)));
-            if (r > 8) a1 = _mm256_add_ps(a1, _mm256_mul_ps(qt1, avx2_load_f16(kp + full + 8, r - 8)));
+        for (size_t d = np; d < e8; d++) {
+            float p = q[d] * ll_fp16_to_fp32(kp[d]);
+            s = s + p;
         }
-        out[i] = avx2_lanes_sum(a0, a1);
+        for (size_t d = e8; d < hd; d++) s = fmaf(q[d], ll_fp16_to_fp32(kp[d]), s);
+        out[t] = s;
     }
 }
 
-/* out in blocks of 32 values held in four registers while every weight
- * passes over them */
-LL_T2 static void avx2_wsum_f32(float *out, const float *w, const float *v, size_t stride, size_t n, size_t hd) {
-    for (size_t d0 = 0; d0 < hd; d0 += 32) {
-        size_t m = hd - d0 < 32 ? hd - d0 : 32, r[4];
-        __m256 a[4];
-        for (int j = 0; j < 4; j++) {
-            r[j] = m > 8 * (size_t)j ? m - 8 * (size_t)j : 0;
-            a[j] = r[j] ? avx2_load_f32(out + d0 + 8 * j, r[j]) : _mm256_setzero_ps();
+/* ggml_v_expf in 8 lanes; 2^n applied in two exact steps where AVX-512
+ * has scalef: j * 2^(n - n1) is exact, * 2^n1 rounds once */
+LL_T2 static inline __m256 avx2_gexp(__m256 x) {
+    const __m256 shift = _mm256_set1_ps(EXP_SHIFT);
+    __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(EXP_LOG2E), shift), shift);
+    __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_LO), _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_HI), x));
+    __m256 u = _mm256_mul_ps(b, b);
+    __m256 j = _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(EXP_C5), b, _mm256_set1_ps(EXP_C4)), u,
+                                               _mm256_fmadd_ps(_mm256_set1_ps(EXP_C3), b, _mm256_set1_ps(EXP_C2))),
+                               u, _mm256_fmadd_ps(_mm256_set1_ps(EXP_C1), b, _mm256_set1_ps(1.0f)));
+    __m256 big = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), n), _mm256_set1_ps(EXP_N_MAX), _CMP_GT_OQ);
+    __m256 nc = _mm256_andnot_ps(big, n); /* keeps the integer steps in range; big lanes are replaced below */
+    __m256 n1 = _mm256_min_ps(_mm256_max_ps(nc, _mm256_set1_ps(-126.0f)), _mm256_set1_ps(127.0f));
+    __m256 n2 = _mm256_sub_ps(nc, n1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    __m256 p1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n1), bias), 23));
+    __m256 p2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n2), bias), 23));
+    __m256 res = _mm256_mul_ps(_mm256_mul_ps(j, p2), p1);
+    __m256 alt = _mm256_blendv_ps(_mm256_set1_ps(INFINITY), _mm256_setzero_ps(),
+                                  _mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ));
+    res = _mm256_blendv_ps(res, alt, big);
+    /* a NaN input: NaN (j is NaN there, and so is res unless big) */
+    return _mm256_blendv_ps(res, n, _mm256_cmp_ps(n, n, _CMP_UNORD_Q));
+}
+
+LL_T2 static double avx2_softmax_exp(float *x, size_t n, size_t p0, float max) {
+    double sum = 0.0;
+    const __m256 mx = _mm256_set1_ps(max);
+    for (size_t i = 0; i < n;) {
+        size_t lane = (p0 + i) % 16, k = 16 - lane < n - i ? 16 - lane : n - i;
+        float t[16] = {0}, e[16];
+        memcpy(t + lane, x + i, k * sizeof *t);
+        __m256 lo = avx2_gexp(_mm256_sub_ps(_mm256_loadu_ps(t), mx));
+        __m256 hi = avx2_gexp(_mm256_sub_ps(_mm256_loadu_ps(t + 8), mx));
+        /* lanes outside the run are masked positions: 0 */
+        _mm256_storeu_ps(e, lo);
+        _mm256_storeu_ps(e + 8, hi);
+        for (size_t l = 0; l < 16; l++)
+            if (l < lane || l >= lane + k) e[l] = 0.0f;
+        memcpy(x + i, e + lane, k * sizeof *e);
+        sum += (double)avx2_lanes_sum(_mm256_loadu_ps(e), _mm256_loadu_ps(e + 8));
+        i += k;
+    }
+    return sum;
+}
+
+/* accumulator r over blocks of 32 dimensions held in four registers */
+#define AVX2_WSUM(LOADV)                                                                                               \
+    size_t L = 16 * n_acc;                                                                                             \
+    for (size_t r = 0; r < L; r++) {                                                                                   \
+        float *a = acc + r * hd;                                                                                       \
+        for (size_t d0 = 0; d0 < hd; d0 += 32) {                                                                       \
+            size_t m = hd - d0 < 32 ? hd - d0 : 32, rr[4];                                                             \
+            __m256 s[4];                                                                                               \
+            for (int j = 0; j < 4; j++) {                                                                              \
+                rr[j] = m > 8 * (size_t)j ? m - 8 * (size_t)j : 0;                                                     \
+                s[j] = first || !rr[j] ? _mm256_setzero_ps() : avx2_load_f32(a + d0 + 8 * j, rr[j]);                   \
+            }                                                                                                          \
+            for (size_t i = first_of(r, p0, L); i < n; i += L) {                                                       \
+                __m256 wv = _mm256_set1_ps(w[i]);                                                                      \
+                for (int j = 0; j < 4; j++)                                                                            \
+                    if (rr[j]) s[j] = _mm256_fmadd_ps(wv, LOADV(v + i * stride + d0 + 8 * j, rr[j]), s[j]);            \
+            }                                                                                                          \
+            for (int j = 0; j < 4; j++)                                                                                \
+                if (rr[j]) avx2_store_f32(a + d0 + 8 * j, s[j], rr[j]);                                                \
+        }                                                                                                              \
+    }
+
+LL_T2 static void avx2_wsum_f32(float *acc, size_t n_acc, const float *w, const float *v, size_t stride, size_t n,
+                                size_t hd, size_t p0, bool first){AVX2_WSUM(avx2_load_f32)}
+
+LL_T2 static void avx2_wsum_f16(float *acc, size_t n_acc, const float *w, const uint16_t *v, size_t stride, size_t n,
+                                size_t hd, size_t p0, bool first){AVX2_WSUM(avx2_load_f16)}
+
+LL_T2 static void avx2_wsum_reduce(float *out, const float *acc, size_t n_acc, size_t hd) {
+    for (size_t d = 0; d < hd; d += 8) {
+        size_t r = hd - d < 8 ? hd - d : 8;
+        __m256 t[16];
+        for (size_t l = 0; l < 16; l++) {
+            __m256 x = avx2_load_f32(acc + l * hd + d, r);
+            if (n_acc == 4)
+                x = _mm256_add_ps(_mm256_add_ps(x, avx2_load_f32(acc + (32 + l) * hd + d, r)),
+                                  _mm256_add_ps(avx2_load_f32(acc + (16 + l) * hd + d, r),
+                                                avx2_load_f32(acc + (48 + l) * hd + d, r)));
+            t[l] = x;
         }
-        for (size_t i = 0; i < n; i++) {
-            __m256 wv = _mm256_set1_ps(w[i]);
-            const float *vp = v + i * stride + d0;
-            for (int j = 0; j < 4; j++)
-                if (r[j]) a[j] = _mm256_add_ps(a[j], _mm256_mul_ps(wv, avx2_load_f32(vp + 8 * j, r[j])));
-        }
-        for (int j = 0; j < 4; j++)
-            if (r[j]) avx2_store_f32(out + d0 + 8 * j, a[j], r[j]);
+        for (int w = 8; w >= 1; w /= 2)
+            for (int i = 0; i < w; i++) t[i] = _mm256_add_ps(t[i], t[i + w]);
+        avx2_store_f32(out + d, t[0], r);
     }
 }
 
-LL_T2 static void avx2_wsum_f16(float *out, const float *w, const uint16_t *v, size_t stride, size_t n, size_t hd) {
-    for (size_t d0 = 0; d0 < hd; d0 += 32) {
-        size_t m = hd - d0 < 32 ? hd - d0 : 32, r[4];
-        __m256 a[4];
-        for (int j = 0; j < 4; j++) {
-            r[j] = m > 8 * (size_t)j ? m - 8 * (size_t)j : 0;
-            a[j] = r[j] ? avx2_load_f32(out + d0 + 8 * j, r[j]) : _mm256_setzero_ps();
-        }
-        for (size_t i = 0; i < n; i++) {
-            __m256 wv = _mm256_set1_ps(w[i]);
-            const uint16_t *vp = v + i * stride + d0;
-            for (int j = 0; j < 4; j++)
-                if (r[j]) a[j] = _mm256_add_ps(a[j], _mm256_mul_ps(wv, avx2_load_f16(vp + 8 * j, r[j])));
-        }
-        for (int j = 0; j < 4; j++)
-            if (r[j]) avx2_store_f32(out + d0 + 8 * j, a[j], r[j]);
+LL_T2 static void avx2_swiglu(float *g, const float *u, size_t n) {
+    size_t e = n - n % 16;
+    for (size_t i = 0; i < e; i += 8) {
+        __m256 x = _mm256_loadu_ps(g + i);
+        __m256 s =
+            _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), avx2_gexp(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
     }
+    swiglu_tail(g, u, e, n);
 }
 
 LL_T2 static void avx2_to_f16(uint16_t *dst, const float *x, size_t n) {
@@ -193,11 +369,11 @@ LL_T2 static void avx2_to_f16(uint16_t *dst, const float *x, size_t n) {
     for (; i < n; i++) dst[i] = ll_fp32_to_fp16(x[i]);
 }
 
-const ll_attn_kernels ll_attn_avx2 = {"avx2",        avx2_scores_f32, avx2_scores_f16,
-                                      avx2_wsum_f32, avx2_wsum_f16,   avx2_to_f16};
+const ll_attn_kernels ll_attn_avx2 = {"avx2",        avx2_scores_f32,  avx2_scores_f16, avx2_softmax_exp, avx2_wsum_f32,
+                                      avx2_wsum_f16, avx2_wsum_reduce, avx2_swiglu,     avx2_to_f16};
 #endif /* LL_HAVE_AVX2 */
 
-/* ---- AVX-512 (F/DQ/VL): the 16 lanes in one register ---- */
+/* ---- AVX-512 (F/DQ/VL): 16 lanes in one register ---- */
 #if defined(LL_HAVE_AVX512)
 #define LL_T5 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,f16c")))
 
@@ -211,8 +387,8 @@ LL_T5 static inline float avx512_lanes_sum(__m512 a) {
 
 static inline __mmask16 lanes_mask(size_t r) { return r >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << r) - 1u); }
 
-/* 16 halves widened; a tail of r < 16 through a zeroed copy (a masked
- * 16-bit load would need AVX-512 BW) */
+/* r < 16 halves (the rest 0) through a zeroed copy (a masked 16-bit load
+ * would need AVX-512 BW) */
 LL_T5 static inline __m512 avx512_load_f16(const uint16_t *p, size_t r) {
     if (r >= 16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
     uint16_t t[16] = {0};
@@ -220,73 +396,165 @@ LL_T5 static inline __m512 avx512_load_f16(const uint16_t *p, size_t r) {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)t));
 }
 
+LL_T5 static inline __m512 avx512_load_f32(const float *p, size_t r) { return _mm512_maskz_loadu_ps(lanes_mask(r), p); }
+
+#define AVX512_DOT64(LOADK)                                                                                            \
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                                        \
+    for (size_t d = 0; d < np; d += 64) {                                                                              \
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), LOADK(d), a0);                                                    \
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d + 16), LOADK(d + 16), a1);                                          \
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d + 32), LOADK(d + 32), a2);                                          \
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d + 48), LOADK(d + 48), a3);                                          \
+    }                                                                                                                  \
+    __m512 sum4 = _mm512_add_ps(_mm512_add_ps(a0, a2), _mm512_add_ps(a1, a3));
+
 LL_T5 static void avx512_scores_f32(const float *q, const float *k, size_t stride, size_t n, size_t hd, float *out) {
-    size_t full = hd & ~(size_t)15;
-    __mmask16 tail = lanes_mask(hd - full);
-    __m512 qt = _mm512_maskz_loadu_ps(tail, q + full);
-    for (size_t i = 0; i < n; i++) {
+    size_t np = hd & ~(size_t)63, e8 = hd - hd % 8, i = 0;
+    if (np) {
+        for (size_t t = 0; t < n; t++) {
+            const float *kp = k + t * stride;
+#define LK(d) _mm512_loadu_ps(kp + (d))
+            AVX512_DOT64(LK)
+#undef LK
+            out[t] = avx512_lanes_sum(sum4);
+        }
+    } else {
+        for (size_t t = 0; t < n; t++) out[t] = 0.0f;
+    }
+    if (np == hd) return;
+    /* the rest in order, 16 keys at a time in the lanes (a gather per dimension) */
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)stride));
+    for (; i + 16 <= n; i += 16) {
         const float *kp = k + i * stride;
-        __m512 a = _mm512_setzero_ps();
-        for (size_t d = 0; d < full; d += 16)
-            a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(kp + d)));
-        if (hd > full) a = _mm512_add_ps(a, _mm512_mul_ps(qt, _mm512_maskz_loadu_ps(tail, kp + full)));
-        out[i] = avx512_lanes_sum(a);
+        __m512 s = _mm512_loadu_ps(out + i);
+        for (size_t d = np; d < e8; d++)
+            s = _mm512_add_ps(s, _mm512_mul_ps(_mm512_set1_ps(q[d]), _mm512_i32gather_ps(idx, kp + d, 4)));
+        for (size_t d = e8; d < hd; d++)
+            s = _mm512_fmadd_ps(_mm512_set1_ps(q[d]), _mm512_i32gather_ps(idx, kp + d, 4), s);
+        _mm512_storeu_ps(out + i, s);
+    }
+    if (i < n) {
+        __mmask16 m = lanes_mask(n - i);
+        const float *kp = k + i * stride;
+        __m512 s = _mm512_maskz_loadu_ps(m, out + i);
+        for (size_t d = np; d < e8; d++)
+            s = _mm512_add_ps(s, _mm512_mul_ps(_mm512_set1_ps(q[d]),
+                                               _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, kp + d, 4)));
+        for (size_t d = e8; d < hd; d++)
+            s = _mm512_fmadd_ps(_mm512_set1_ps(q[d]), _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, kp + d, 4),
+                                s);
+        _mm512_mask_storeu_ps(out + i, m, s);
     }
 }
 
 LL_T5 static void avx512_scores_f16(const float *q, const uint16_t *k, size_t stride, size_t n, size_t hd, float *out) {
-    size_t full = hd & ~(size_t)15;
-    __mmask16 tail = lanes_mask(hd - full);
-    __m512 qt = _mm512_maskz_loadu_ps(tail, q + full);
-    for (size_t i = 0; i < n; i++) {
-        const uint16_t *kp = k + i * stride;
-        __m512 a = _mm512_setzero_ps();
-        for (size_t d = 0; d < full; d += 16)
-            a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_loadu_ps(q + d), avx512_load_f16(kp + d, 16)));
-        if (hd > full) a = _mm512_add_ps(a, _mm512_mul_ps(qt, avx512_load_f16(kp + full, hd - full)));
-        out[i] = avx512_lanes_sum(a);
+    size_t np = hd & ~(size_t)63, e8 = hd - hd % 8;
+    for (size_t t = 0; t < n; t++) {
+        const uint16_t *kp = k + t * stride;
+        float s = 0.0f;
+        if (np) {
+#define LK(d) avx512_load_f16(kp + (d), 16)
+            AVX512_DOT64(LK)
+#undef LK
+            s = avx512_lanes_sum(sum4);
+        }
+        for (size_t d = np; d < e8; d++) {
+            float p = q[d] * ll_fp16_to_fp32(kp[d]);
+            s = s + p;
+        }
+        for (size_t d = e8; d < hd; d++) s = fmaf(q[d], ll_fp16_to_fp32(kp[d]), s);
+        out[t] = s;
     }
 }
 
-/* out in blocks of 64 values held in four registers while every weight
- * passes over them */
-LL_T5 static void avx512_wsum_f32(float *out, const float *w, const float *v, size_t stride, size_t n, size_t hd) {
-    for (size_t d0 = 0; d0 < hd; d0 += 64) {
-        size_t m = hd - d0 < 64 ? hd - d0 : 64;
-        __mmask16 mk[4];
-        __m512 a[4];
-        for (int j = 0; j < 4; j++) {
-            mk[j] = m > 16 * (size_t)j ? lanes_mask(m - 16 * (size_t)j) : 0;
-            a[j] = _mm512_maskz_loadu_ps(mk[j], out + d0 + 16 * j);
+/* ggml_v_expf (AVX-512 form) */
+LL_T5 static inline __m512 avx512_gexp(__m512 x) {
+    const __m512 shift = _mm512_set1_ps(EXP_SHIFT);
+    __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(EXP_LOG2E), shift), shift);
+    __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_LN2_LO), _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_LN2_HI), x));
+    __m512 u = _mm512_mul_ps(b, b);
+    __m512 j = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(EXP_C5), b, _mm512_set1_ps(EXP_C4)), u,
+                                               _mm512_fmadd_ps(_mm512_set1_ps(EXP_C3), b, _mm512_set1_ps(EXP_C2))),
+                               u, _mm512_fmadd_ps(_mm512_set1_ps(EXP_C1), b, _mm512_set1_ps(1.0f)));
+    __m512 res = _mm512_scalef_ps(j, n);
+    __mmask16 big = _mm512_cmp_ps_mask(_mm512_abs_ps(n), _mm512_set1_ps(EXP_N_MAX), _CMP_GT_OQ);
+    __m512 alt = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ), _mm512_set1_ps(INFINITY),
+                                      _mm512_setzero_ps());
+    return _mm512_mask_blend_ps(big, res, alt);
+}
+
+LL_T5 static double avx512_softmax_exp(float *x, size_t n, size_t p0, float max) {
+    double sum = 0.0;
+    const __m512 mx = _mm512_set1_ps(max);
+    for (size_t i = 0; i < n;) {
+        size_t lane = (p0 + i) % 16, k = 16 - lane < n - i ? 16 - lane : n - i;
+        /* the run's lanes of this block of 16 positions (expanded into place
+         * from x + i); the others are masked positions: 0 */
+        __mmask16 m = (__mmask16)(lanes_mask(k) << lane);
+        __m512 e = _mm512_maskz_mov_ps(m, avx512_gexp(_mm512_sub_ps(_mm512_maskz_expandloadu_ps(m, x + i), mx)));
+        _mm512_mask_compressstoreu_ps(x + i, m, e);
+        sum += (double)avx512_lanes_sum(e);
+        i += k;
+    }
+    return sum;
+}
+
+/* accumulator r over blocks of 64 dimensions held in four registers */
+#define AVX512_WSUM(LOADV)                                                                                             \
+    size_t L = 16 * n_acc;                                                                                             \
+    for (size_t r = 0; r < L; r++) {                                                                                   \
+        float *a = acc + r * hd;                                                                                       \
+        for (size_t d0 = 0; d0 < hd; d0 += 64) {                                                                       \
+            size_t m = hd - d0 < 64 ? hd - d0 : 64, rr[4];                                                             \
+            __m512 s[4];                                                                                               \
+            for (int j = 0; j < 4; j++) {                                                                              \
+                rr[j] = m > 16 * (size_t)j ? m - 16 * (size_t)j : 0;                                                   \
+                s[j] = first || !rr[j] ? _mm512_setzero_ps() : avx512_load_f32(a + d0 + 16 * j, rr[j]);                \
+            }                                                                                                          \
+            for (size_t i = first_of(r, p0, L); i < n; i += L) {                                                       \
+                __m512 wv = _mm512_set1_ps(w[i]);                                                                      \
+                for (int j = 0; j < 4; j++)                                                                            \
+                    if (rr[j]) s[j] = _mm512_fmadd_ps(wv, LOADV(v + i * stride + d0 + 16 * j, rr[j]), s[j]);           \
+            }                                                                                                          \
+            for (int j = 0; j < 4; j++)                                                                                \
+                if (rr[j]) _mm512_mask_storeu_ps(a + d0 + 16 * j, lanes_mask(rr[j]), s[j]);                            \
+        }                                                                                                              \
+    }
+
+LL_T5 static void avx512_wsum_f32(float *acc, size_t n_acc, const float *w, const float *v, size_t stride, size_t n,
+                                  size_t hd, size_t p0, bool first){AVX512_WSUM(avx512_load_f32)}
+
+LL_T5 static void avx512_wsum_f16(float *acc, size_t n_acc, const float *w, const uint16_t *v, size_t stride, size_t n,
+                                  size_t hd, size_t p0, bool first){AVX512_WSUM(avx512_load_f16)}
+
+LL_T5 static void avx512_wsum_reduce(float *out, const float *acc, size_t n_acc, size_t hd) {
+    for (size_t d = 0; d < hd; d += 16) {
+        size_t r = hd - d < 16 ? hd - d : 16;
+        __m512 t[16];
+        for (size_t l = 0; l < 16; l++) {
+            __m512 x = avx512_load_f32(acc + l * hd + d, r);
+            if (n_acc == 4)
+                x = _mm512_add_ps(_mm512_add_ps(x, avx512_load_f32(acc + (32 + l) * hd + d, r)),
+                                  _mm512_add_ps(avx512_load_f32(acc + (16 + l) * hd + d, r),
+                                                avx512_load_f32(acc + (48 + l) * hd + d, r)));
+            t[l] = x;
         }
-        for (size_t i = 0; i < n; i++) {
-            __m512 wv = _mm512_set1_ps(w[i]);
-            const float *vp = v + i * stride + d0;
-            for (int j = 0; j < 4; j++)
-                if (mk[j]) a[j] = _mm512_add_ps(a[j], _mm512_mul_ps(wv, _mm512_maskz_loadu_ps(mk[j], vp + 16 * j)));
-        }
-        for (int j = 0; j < 4; j++) _mm512_mask_storeu_ps(out + d0 + 16 * j, mk[j], a[j]);
+        for (int w = 8; w >= 1; w /= 2)
+            for (int i = 0; i < w; i++) t[i] = _mm512_add_ps(t[i], t[i + w]);
+        _mm512_mask_storeu_ps(out + d, lanes_mask(r), t[0]);
     }
 }
 
-LL_T5 static void avx512_wsum_f16(float *out, const float *w, const uint16_t *v, size_t stride, size_t n, size_t hd) {
-    for (size_t d0 = 0; d0 < hd; d0 += 64) {
-        size_t m = hd - d0 < 64 ? hd - d0 : 64, r[4];
-        __mmask16 mk[4];
-        __m512 a[4];
-        for (int j = 0; j < 4; j++) {
-            r[j] = m > 16 * (size_t)j ? m - 16 * (size_t)j : 0;
-            mk[j] = r[j] ? lanes_mask(r[j]) : 0;
-            a[j] = _mm512_maskz_loadu_ps(mk[j], out + d0 + 16 * j);
-        }
-        for (size_t i = 0; i < n; i++) {
-            __m512 wv = _mm512_set1_ps(w[i]);
-            const uint16_t *vp = v + i * stride + d0;
-            for (int j = 0; j < 4; j++)
-                if (r[j]) a[j] = _mm512_add_ps(a[j], _mm512_mul_ps(wv, avx512_load_f16(vp + 16 * j, r[j])));
-        }
-        for (int j = 0; j < 4; j++) _mm512_mask_storeu_ps(out + d0 + 16 * j, mk[j], a[j]);
+LL_T5 static void avx512_swiglu(float *g, const float *u, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 x = _mm512_loadu_ps(g + i);
+        __m512 s =
+            _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), avx512_gexp(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+        _mm512_storeu_ps(g + i, _mm512_mul_ps(s, _mm512_loadu_ps(u + i)));
     }
+    swiglu_tail(g, u, i, n);
 }
 
 LL_T5 static void avx512_to_f16(uint16_t *dst, const float *x, size_t n) {
@@ -296,6 +564,7 @@ LL_T5 static void avx512_to_f16(uint16_t *dst, const float *x, size_t n) {
     for (; i < n; i++) dst[i] = ll_fp32_to_fp16(x[i]);
 }
 
-const ll_attn_kernels ll_attn_avx512 = {"avx512",        avx512_scores_f32, avx512_scores_f16,
-                                        avx512_wsum_f32, avx512_wsum_f16,   avx512_to_f16};
+const ll_attn_kernels ll_attn_avx512 = {"avx512",           avx512_scores_f32, avx512_scores_f16,
+                                        avx512_softmax_exp, avx512_wsum_f32,   avx512_wsum_f16,
+                                        avx512_wsum_reduce, avx512_swiglu,     avx512_to_f16};
 #endif /* LL_HAVE_AVX512 */

@@ -1,29 +1,49 @@
 /*
  * attention.h - the vector kernels of attention over a key/value cache
- * (internal): one query head's scores against a run of cached keys, the
- * probability-weighted sum of the cached values, and the conversion of new
- * keys and values into an F16 cache. One table per instruction set,
- * picked at run time (dispatch.c, LOGITLAB_SIMD lowers it).
+ * (internal): a query head's scores against cached keys, the softmax's
+ * exponentials and their sum, the probability-weighted sum of cached
+ * values, and the conversion of new keys and values into an F16 cache. One
+ * table per instruction set, picked at run time (dispatch.c; LOGITLAB_SIMD
+ * lowers it). The FFN's SiLU gate is here too: it shares ggml's exp.
  *
- * Every table returns bit-identical results, so a token does not depend on
- * the CPU, the table or the thread count:
- *  - a score is a sum over the head's dimensions d in 16 lanes: lane
- *    d % 16 adds q[d] * k[d] (the product rounded to float, then the sum;
- *    no fused multiply-add) in increasing d from +0; the lanes are then
- *    added as a tree: lane i + 8 into i, then i + 4, i + 2, i + 1. (A
- *    missing lane adds +0, which changes nothing: a lane that starts at +0
- *    never holds -0.)
- *  - a weighted sum adds w[p] * v_p[d] to out[d] for p in increasing order
- *    (product rounded, then the sum), each d on its own.
+ * Every table returns the same bits, so a token depends neither on the
+ * CPU, the table nor the thread count. The order of every sum is the one
+ * llama.cpp's CPU backend uses on an AVX-512 build (ggml 34af94cd compiled
+ * by gcc 12 -O3 -march=native; docs/parity.md), so that with an F32 cache
+ * and llama.cpp run with -fa off the scores, probabilities and outputs are
+ * ggml's own bits:
+ *  - score (ggml_vec_dot_f32): the first hd & ~63 dimensions in 4 x 16
+ *    lanes, dimension d into accumulator (d / 16) % 4, lane d % 16, by
+ *    fused multiply-add from +0; the accumulators added as (a0 + a2) +
+ *    (a1 + a3), the 16 lanes as a tree (lane i + 8 into i, then i + 4,
+ *    i + 2, i + 1); then the rest in order: s + q[d] * k[d] rounded twice
+ *    up to the last hd % 8 dimensions, fused for those (gcc's vectorized
+ *    remainder loop, then its scalar epilogue).
+ *  - exponentials (ggml_v_expf, AVX-512 form): a polynomial with fused
+ *    multiply-adds scaled by 2^n; not correctly rounded, but the same bits
+ *    everywhere. The sum: the cached positions in blocks of 16 by absolute
+ *    position (masked positions add +0), each block a tree sum in float as
+ *    above, the blocks added in double in order (ggml_vec_soft_max_f32).
+ *  - weighted sum of values: position p into accumulator r = p % (16 x
+ *    n_acc) by fused multiply-add in increasing p, from +0; n_acc 4 is
+ *    ggml_vec_dot_f32 over the positions (one token: llama.cpp's vector
+ *    path), reduced as the score's 4 x 16 lanes; n_acc 1 is tinyBLAS's 16
+ *    lanes (a batch of tokens: llamafile's sgemm), a tree.
  *  - F16 values are widened exactly; floats are narrowed to F16 rounding to
  *    nearest even, as ggml stores them (vcvtps2ph with imm 0,
- *    ll_fp32_to_fp16).
+ *    ll_fp32_to_fp16). A NaN stays a NaN (its payload bits may differ
+ *    between tables).
  */
 #ifndef LL_ATTENTION_H
 #define LL_ATTENTION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* the weighted sum's accumulators: 16 lanes x LL_ATTN_MAX_ACC x head_dim floats */
+#define LL_ATTN_MAX_ACC 4
+#define LL_ATTN_LANES   16
 
 typedef struct ll_attn_kernels {
     const char *name;
@@ -31,9 +51,23 @@ typedef struct ll_attn_kernels {
     void (*scores_f32)(const float *q, const float *k, size_t stride, size_t n, size_t hd, float *out);
     /* the same over F16 keys (stride in F16 elements) */
     void (*scores_f16)(const float *q, const uint16_t *k, size_t stride, size_t n, size_t hd, float *out);
-    /* out[d] += w[i] * v_i[d] for i = 0 .. n-1 in order, v_i = v + i * stride, d < hd */
-    void (*wsum_f32)(float *out, const float *w, const float *v, size_t stride, size_t n, size_t hd);
-    void (*wsum_f16)(float *out, const float *w, const uint16_t *v, size_t stride, size_t n, size_t hd);
+    /* x[i] = exp(x[i] - max) for n values at absolute positions p0 + i;
+     * returns their sum in ggml's order */
+    double (*softmax_exp)(float *x, size_t n, size_t p0, float max);
+    /* acc[r][d] (r < 16 x n_acc) += w[i] * v_i[d] for the positions p0 + i
+     * of n values v_i = v + i * stride, r = (p0 + i) % (16 x n_acc), in
+     * increasing position; first: every accumulator starts at +0 */
+    void (*wsum_f32)(float *acc, size_t n_acc, const float *w, const float *v, size_t stride, size_t n, size_t hd,
+                     size_t p0, bool first);
+    void (*wsum_f16)(float *acc, size_t n_acc, const float *w, const uint16_t *v, size_t stride, size_t n, size_t hd,
+                     size_t p0, bool first);
+    /* out[d] = the accumulators of d added in the order above */
+    void (*wsum_reduce)(float *out, const float *acc, size_t n_acc, size_t hd);
+    /* the FFN gate of one row, ggml_vec_swiglu_f32: g[i] = g[i] / (1 +
+     * exp(-g[i])) * u[i], exp as above in blocks of 16 from the row's start,
+     * ll_expf (correctly rounded, as glibc's expf nearly always is) for the
+     * last n % 16 */
+    void (*swiglu)(float *g, const float *u, size_t n);
     /* dst[i] = x[i] rounded to F16 (nearest even), n values */
     void (*to_f16)(uint16_t *dst, const float *x, size_t n);
 } ll_attn_kernels;

@@ -78,6 +78,7 @@ struct ll_context {
      * to nearest even as ggml stores them, widened when read) */
     ll_kv_type kv_type;
     size_t kv_elt; /* bytes per stored value: 4 or 2 */
+    bool runc;     /* a llama2.c checkpoint: attention and gate in run.c's arithmetic */
     void *k_cache, *v_cache;
     /* activations for up to LL_MAX_BATCH tokens; xb: [T][max(dim, q_dim)]
      * (norms, then attention outputs), q: [T][q_dim],
@@ -85,6 +86,7 @@ struct ll_context {
     float *x, *xb, *xb2, *q, *kk, *vv, *hb, *hb2, *rope;
     float *att;      /* per thread: n_ctx scores */
     float *attq;     /* per thread: head_dim floats, the query rounded to F16 for an F16 cache */
+    float *attacc;   /* per thread: the weighted sum's accumulators, LL_ATTN_LANES x LL_ATTN_MAX_ACC x head_dim */
     float *scratch;  /* per thread matmul scratch */
     float *qbuf;     /* int8 activations for llama2.c models: values and scales */
     int8_t *xq;
@@ -173,6 +175,7 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
     c->ak = ll_attn_kernels_best();
     c->kv_type = p->kv_type;
     c->kv_elt = kv_types[p->kv_type].bytes;
+    c->runc = strcmp(in->format, "llama2.c") == 0;
     size_t dim = in->dim, kv = m->kv_dim, qd = m->q_dim, ffn = in->ffn_dim, B = LL_MAX_BATCH;
     size_t L = in->n_layers, n_vals, n_bytes;
     if (!ll_mul_size_ok(L, n_ctx, &n_vals) || !ll_mul_size_ok(n_vals, kv, &n_vals) ||
@@ -196,6 +199,7 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
     c->att_cap = n_ctx;
     c->att = zalloc((size_t)n_threads * n_ctx, sizeof(float), err);
     c->attq = zalloc((size_t)n_threads * in->head_dim, sizeof(float), err);
+    c->attacc = zalloc((size_t)n_threads * LL_ATTN_LANES * LL_ATTN_MAX_ACC * in->head_dim, sizeof(float), err);
     c->rows = zalloc(B, sizeof *c->rows, err);
     c->groups = zalloc(B, sizeof *c->groups, err);
     c->scratch_stride = ll_matmul_scratch_floats();
@@ -204,7 +208,7 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
     c->xq = zalloc(qmax, 1, err);
     c->qbuf = zalloc(qmax, sizeof(float), err);
     if (!c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->q || !c->kk || !c->vv || !c->hb ||
-        !c->hb2 || !c->rope || !c->att || !c->attq || !c->scratch || !c->xq || !c->qbuf || !c->rows || !c->groups) {
+        !c->hb2 || !c->rope || !c->att || !c->attq || !c->attacc || !c->scratch || !c->xq || !c->qbuf || !c->rows || !c->groups) {
         ll_context_free(c);
         return NULL;
     }
@@ -227,6 +231,7 @@ void ll_context_free(ll_context *c) {
     free(c->rope);
     free(c->att);
     free(c->attq);
+    free(c->attacc);
     free(c->scratch);
     free(c->xq);
     free(c->qbuf);
@@ -378,19 +383,50 @@ static void scores_at(const ll_attn_kernels *ak, ll_kv_type t, const float *q, c
     else ak->scores_f32(q, (const float *)k + off, stride, n, hd, out);
 }
 
-/* out += sum of w[i] * value i for n values from element off */
-static void wsum_at(const ll_attn_kernels *ak, ll_kv_type t, float *out, const float *w, const void *v, size_t off,
-                    size_t stride, size_t n, size_t hd) {
-    if (t == LL_KV_F16) ak->wsum_f16(out, w, (const uint16_t *)v + off, stride, n, hd);
-    else ak->wsum_f32(out, w, (const float *)v + off, stride, n, hd);
+/* the weighted sum's accumulators += w[i] * value i for n values from
+ * element off, at absolute positions p0 .. p0 + n - 1 */
+static void wsum_at(const ll_attn_kernels *ak, ll_kv_type t, float *acc, size_t n_acc, const float *w, const void *v,
+                    size_t off, size_t stride, size_t n, size_t hd, size_t p0, bool first) {
+    if (t == LL_KV_F16) ak->wsum_f16(acc, n_acc, w, (const uint16_t *)v + off, stride, n, hd, p0, first);
+    else ak->wsum_f32(acc, n_acc, w, (const float *)v + off, stride, n, hd, p0, first);
+}
+
+/* run.c's attention of one head over keys [0, pos] of an F32 cache (a
+ * llama2.c checkpoint has no window, soft-cap or branches of another
+ * type): each score a float sum in order divided by sqrt(head size), the
+ * softmax with float sums and a division, the values added in order */
+static void attention_runc(const float *q, const float *kc, const float *vc, size_t kv, size_t pos, size_t hd,
+                           float *att, float *out) {
+    float sq = sqrtf((float)hd), mx = -INFINITY, sum = 0.0f;
+    for (size_t p = 0; p <= pos; p++) {
+        float s = 0.0f;
+        for (size_t d = 0; d < hd; d++) {
+            float m = q[d] * kc[p * kv + d];
+            s = s + m;
+        }
+        att[p] = s / sq;
+        mx = att[p] > mx ? att[p] : mx;
+    }
+    for (size_t p = 0; p <= pos; p++) sum += att[p] = ll_expf(att[p] - mx);
+    for (size_t p = 0; p <= pos; p++) att[p] /= sum;
+    memset(out, 0, hd * sizeof *out);
+    for (size_t p = 0; p <= pos; p++)
+        for (size_t d = 0; d < hd; d++) {
+            float m = att[p] * vc[p * kv + d];
+            out[d] = out[d] + m;
+        }
 }
 
 /* one (row, head) pair per work item, spread over the threads: a row
  * attends to its owner's cached prefix, then (a branch row) to the nodes
- * of its path. Each item's arithmetic is the same whichever part runs it
- * (the kernels fix the order of every sum), so the thread count changes
- * no bit. Against an F16 cache the query is rounded to F16 first, as ggml
- * converts it to the keys' type before the dot products. */
+ * of its path. The arithmetic is ggml's (attention.h): scores, softmax and
+ * the weighted sum in llama.cpp's order, the weighted sum as its vector
+ * path for a row that is its context's only token in the step and as its
+ * matrix path (tinyBLAS) for a context's several appended tokens, as
+ * llama.cpp computes one token and a batch. Each item's arithmetic is the
+ * same whichever part runs it, so the thread count changes no bit. Against
+ * an F16 cache the query is rounded to F16 first, as ggml converts it to
+ * the keys' type before the dot products. */
 static void attention_part(void *ctx, int part, int n_parts) {
     attn_job *j = ctx;
     ll_context *c = j->c;
@@ -400,6 +436,7 @@ static void attention_part(void *ctx, int part, int n_parts) {
     size_t L = in->n_layers, items = j->T * H;
     size_t a = items * (size_t)part / (size_t)n_parts, b = items * (size_t)(part + 1) / (size_t)n_parts;
     float *att = c->att + (size_t)part * c->att_cap, *qr = c->attq + (size_t)part * hd;
+    float *acc = c->attacc + (size_t)part * LL_ATTN_LANES * LL_ATTN_MAX_ACC * hd;
     float scale = c->m->q_scale, cap = c->m->attn_softcap;
     size_t window = j->L->window, qd = c->m->q_dim;
     for (size_t it = a; it < b; it++) {
@@ -407,12 +444,18 @@ static void attention_part(void *ctx, int part, int n_parts) {
         const fw_row *r = &c->rows[t];
         const ll_context *o = r->owner;
         ll_kv_type kt = o->kv_type;
+        size_t n_acc = r->node < 0 && o->step_append >= 2 ? 1 : LL_ATTN_MAX_ACC;
         size_t pos = r->pos, prefix = r->node < 0 ? pos + 1 : o->n_past;
         size_t first = window && pos >= window ? pos + 1 - window : 0; /* the oldest key it sees */
         size_t end = prefix < pos + 1 ? prefix : pos + 1;            /* keys [first, end) from the cache */
-        size_t base = j->layer * o->n_ctx * kv + kvh * hd;
+        size_t base = j->layer * o->n_ctx * kv + kvh * hd, n_keys = pos + 1 - first;
 #define NODE(p) (((size_t)r->path[(p) - prefix] * L + j->layer) * kv + kvh * hd)
         const float *q = c->q + t * qd + h * hd;
+        if (c->runc && kt == LL_KV_F32 && r->node < 0 && !window && !cap) {
+            attention_runc(q, (const float *)o->k_cache + base, (const float *)o->v_cache + base, kv, pos, hd, att,
+                           c->xb + t * qd + h * hd);
+            continue;
+        }
         if (kt == LL_KV_F16) {
             for (size_t d = 0; d < hd; d++) qr[d] = ll_fp16_to_fp32(ll_fp32_to_fp16(q[d]));
             q = qr;
@@ -420,15 +463,18 @@ static void attention_part(void *ctx, int part, int n_parts) {
         if (first < end) scores_at(ak, kt, q, o->k_cache, base + first * kv, kv, end - first, hd, att + first);
         for (size_t p = first > end ? first : end; p <= pos; p++) scores_at(ak, kt, q, o->node_k, NODE(p), kv, 1, hd, att + p);
         for (size_t p = first; p <= pos; p++) att[p] = cap ? softcap(att[p] * scale, cap) : att[p] * scale;
-        float mx = c->k->max(att + first, pos + 1 - first);
-        double sum = c->k->exp_sum(att + first, pos + 1 - first, mx, att + first, NULL);
+        float mx = c->k->max(att + first, n_keys);
+        double sum = ak->softmax_exp(att + first, n_keys, first, mx);
         float inv = (float)(1.0 / sum);
         for (size_t p = first; p <= pos; p++) att[p] *= inv;
-        float *out = c->xb + t * qd + h * hd;
-        memset(out, 0, hd * sizeof *out);
-        if (first < end) wsum_at(ak, kt, out, att + first, o->v_cache, base + first * kv, kv, end - first, hd);
-        for (size_t p = first > end ? first : end; p <= pos; p++)
-            wsum_at(ak, kt, out, att + p, o->node_v, NODE(p), kv, 1, hd);
+        bool fresh = true;
+        if (first < end) {
+            wsum_at(ak, kt, acc, n_acc, att + first, o->v_cache, base + first * kv, kv, end - first, hd, first, true);
+            fresh = false;
+        }
+        for (size_t p = first > end ? first : end; p <= pos; p++, fresh = false)
+            wsum_at(ak, kt, acc, n_acc, att + p, o->node_v, NODE(p), kv, 1, hd, p, fresh);
+        ak->wsum_reduce(c->xb + t * qd + h * hd, acc, n_acc, hd);
 #undef NODE
     }
 }
@@ -562,14 +608,19 @@ static float gelu_f16(const float *table, float x) {
     return table[ll_fp32_to_fp16(x)];
 }
 
-/* g = act(g) * u over n values */
-static void gate_rows(const ll_model *m, float *g, const float *u, size_t n) {
+/* g = act(g) * u over T rows of n values; SiLU as ggml's swiglu row by
+ * row (its exp in blocks of 16 from each row's start) */
+static void gate_rows(const ll_context *c, float *g, const float *u, size_t n, size_t T) {
+    const ll_model *m = c->m;
     switch (m->act) {
     case LL_ACT_SILU:
-        for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + ll_expf(-g[i])) * u[i];
+        if (c->runc) /* run.c: val *= 1 / (1 + exp(-val)), then times the up projection */
+            for (size_t i = 0; i < n * T; i++) g[i] = g[i] * (1.0f / (1.0f + ll_expf(-g[i]))) * u[i];
+        else
+            for (size_t t = 0; t < T; t++) c->ak->swiglu(g + t * n, u + t * n, n);
         break;
     case LL_ACT_GELU_F16:
-        for (size_t i = 0; i < n; i++) g[i] = gelu_f16(m->gelu_table, g[i]) * u[i];
+        for (size_t i = 0; i < n * T; i++) g[i] = gelu_f16(m->gelu_table, g[i]) * u[i];
         break;
     }
 }
@@ -609,7 +660,7 @@ static void ffn_block(ll_context *c, const ll_layer *L, size_t T) {
     norm_rows(c->xb, c->x, L->ffn_norm, in->dim, T, in->rms_eps);
     matmul_rows(c, &L->w_gate, c->xb, c->hb);
     matmul_rows(c, &L->w_up, c->xb, c->hb2);
-    gate_rows(m, c->hb, c->hb2, T * in->ffn_dim);
+    gate_rows(c, c->hb, c->hb2, in->ffn_dim, T);
     matmul_rows(c, &L->w_down, c->hb, c->xb2);
     residual_rows(c, L->post_ffn_norm, T);
 }
