@@ -67,12 +67,16 @@ typedef struct {
 } ll_qvec;
 
 /* How far ahead of the block in use the one-token kernels ask for the
- * weights (one prefetch per block pair). A row's bytes stream through in
- * order and the hardware prefetcher alone kept the Q8_0 kernel at
- * ~6.5 GB/s from memory (13.5 from L2; plain loads stream at ~16): asking
- * 1 KiB ahead took it to 9-10 GB/s (Xeon, Emerald Rapids, 2 vCPUs;
- * 512 B and 2 KiB measured alike, 256 B less). */
-#define LL_PREFETCH_AHEAD 1024
+ * weights. A row's bytes stream through in order and the hardware
+ * prefetcher alone kept the Q8_0 kernel at ~6.5 GB/s from memory (13.5
+ * from L2; plain loads stream at ~16): asking ahead took it to 9-12 GB/s
+ * (Xeon, Emerald Rapids, 2 vCPUs; best of 7 over 100000 rows of 2048, 3
+ * interleaved rounds: F16 ~9.6 / 10.6 / 11.0 / 10.5 GB/s at 1 / 2 / 4 /
+ * 8 KiB ahead, Q8_0 8.9 / 8.5 / 10.9 / 10.3, Q4_K 7.8 / 8.6 / 9.2 / 9.9;
+ * 256 B was worse than 1 KiB). -DLL_PREFETCH_AHEAD=N to measure others. */
+#ifndef LL_PREFETCH_AHEAD
+#define LL_PREFETCH_AHEAD 4096
+#endif
 
 /* Asks for the bytes [p, p + bytes) LL_PREFETCH_AHEAD further on, a cache
  * line at a time (a prefetch never faults, past a row's end included). */
