@@ -329,7 +329,7 @@ static void matmul_rows(ll_context *c, const ll_weight *w, const float *x, float
 /* cos/sin of every rotated pair for each row's position, per RoPE variant
  * (shared by the layers that use it). ggml's arithmetic: the angle of
  * pair i is pos * theta_scale^i by repeated multiplication in float, with
- * theta_scale = base^(-2/n_rot) (the exponent a float, as ggml's), then
+ * theta_scale = powf(base, -2/n_rot) (libm's powf, as ggml calls it), then
  * divided by the pair's factor and multiplied by the linear scale; cos and
  * sin times rope_mscale. LongRoPE's factor set follows the row's context
  * size. */
@@ -338,7 +338,7 @@ static void rope_tables(ll_context *c, size_t T) {
     size_t n_rot = m->info.rope_dim, half = n_rot / 2;
     for (unsigned v = 0; v < m->n_rope; v++) {
         const ll_rope *R = &m->rope[v];
-        float theta_scale = (float)pow((double)R->base, (double)(-2.0f / (float)n_rot));
+        float theta_scale = powf(R->base, -2.0f / (float)n_rot);
         for (size_t t = 0; t < T; t++) {
             const float *ff = ll_model_rope_factors(m, v, c->rows[t].owner->n_ctx);
             float theta = (float)c->rows[t].pos;
@@ -353,16 +353,28 @@ static void rope_tables(ll_context *c, size_t T) {
     }
 }
 
-static void rope_apply(const ll_model_info *in, float *vec, size_t n_heads, const float *r) {
+/* Each pair (x0, x1) turned by its angle with ggml's roundings as gcc
+ * -O3 -march=native builds ggml's rotate_pairs (it contracts both
+ * expressions into fused multiply-adds): x0' = fma(x0, cos, -(x1 sin)),
+ * x1' = fma(x0, sin, x1 cos), the product in parentheses rounded first
+ * (checked against llama.cpp's tensors: every Q and K bit equal). A
+ * llama2.c checkpoint (runc) rounds each product, as run.c does. */
+static void rope_apply(const ll_model_info *in, float *vec, size_t n_heads, const float *r, bool runc) {
     size_t hd = in->head_dim, half = in->rope_dim / 2;
     for (size_t h = 0; h < n_heads; h++) {
         float *v = vec + h * hd;
         for (size_t i = 0; i < half; i++) {
             float cs = r[2 * i], sn = r[2 * i + 1];
             size_t a = in->rope_neox ? i : 2 * i, b = in->rope_neox ? i + in->rope_dim / 2 : 2 * i + 1;
-            float x0 = v[a], x1 = v[b];
-            v[a] = x0 * cs - x1 * sn;
-            v[b] = x0 * sn + x1 * cs;
+            float x0 = v[a], x1 = v[b], x1s = x1 * sn, x1c = x1 * cs;
+            if (runc) {
+                float x0c = x0 * cs, x0s = x0 * sn;
+                v[a] = x0c - x1s;
+                v[b] = x0s + x1c;
+            } else {
+                v[a] = fmaf(x0, cs, -x1s);
+                v[b] = fmaf(x0, sn, x1c);
+            }
         }
     }
 }
@@ -642,8 +654,8 @@ static void attention_block(ll_context *c, const ll_layer *L, size_t l, size_t T
         head_norms(q, L->q_norm, in->n_heads, hd, in->rms_eps);
         head_norms(k, L->k_norm, in->n_kv_heads, hd, in->rms_eps);
         const float *r = c->rope + (L->rope * LL_MAX_BATCH + t) * in->rope_dim;
-        rope_apply(in, q, in->n_heads, r);
-        rope_apply(in, k, in->n_kv_heads, r);
+        rope_apply(in, q, in->n_heads, r, c->runc);
+        rope_apply(in, k, in->n_kv_heads, r, c->runc);
         kv_store(c, t, l, false, k, kv);
         kv_store(c, t, l, true, v, kv);
     }
