@@ -829,20 +829,21 @@ uint64_t ll_model_token_bytes(const ll_model *m) {
  * than it saves: each of the ~100 products of a token hands work to the
  * threads and waits for them (microseconds each), which a small model's
  * products (tens of microseconds) do not repay. Measured with `logitlab
- * bench -p 8 -n 64 -t 1,2` (tg64, 2 vCPUs, Xeon with AVX-512 VNNI,
- * interleaved rounds on a machine shared with other jobs; ratio -t 2 / -t 1,
- * median of 11 rounds and best against best):
- *   KJV Q8_0 (5.5M, 5.8 MB/token)       0.87, best 0.94; stories260K 0.98
- *   8.8M Q8_0 (9.5 MB)                  0.63, best 1.13
- *   9.9M Q8_0 (12 thin layers, 10.6 MB) 0.91, best 0.95
- *   KJV's shape in F16 (11 MB)          0.80, best 1.21
- *   13M Q8_0 (14.5 MB)                  0.74, best 1.25
- *   17M Q8_0 (18.4 MB)                  0.72, best 1.24 (1.20 in a quieter run)
- *   KJV's shape in F32 (22 MB)          0.63, best 1.22 (1.34 in a quieter run)
- *   34M Q8_0 (36 MB)                    0.64, best 1.40 (1.53 in a quieter run)
- *   110M Q8_0 (117 MB), F32 (438 MB)    1.83, 1.90 (a quieter run)
- * so a second thread starts to pay at 11-15 MB per token: one thread per
- * 6 MiB gives the KJV model one thread and the 110M model every CPU. */
+ * bench -p 8 -n 64 -r 1 -t 1,2` run 41 times (-t 1 and -t 2 interleaved)
+ * on 2 vCPUs (Xeon, AVX-512 VNNI) shared with other jobs (load average
+ * ~3): the best -t 2 run against the best -t 1 run (the machine's quiet
+ * moments), and in brackets the median of the paired ratios (mostly no
+ * free core for a second thread; the pool keeps that near 1):
+ *   KJV Q8_0 (5.5M parameters), 5.5 MiB per token   0.97 (0.98)
+ *   8.8M Q8_0, 8.9 MiB                              1.11 (0.97)
+ *   13M Q8_0, 13.6 MiB                              1.19 (0.97)
+ *   17M Q8_0, 17.5 MiB                              1.12 (0.97)
+ *   KJV's shape in F32, 20.9 MiB                    1.35 (1.02)
+ *   34M Q8_0, 34.3 MiB                              1.27 (0.95)
+ *   110M Q8_0, 111 MiB (11 runs)                    1.64 (0.96; 1.83 in a quieter hour)
+ * A second thread starts to pay between 5.5 and 9 MiB per token: one
+ * thread per 6 MiB gives models from 12 MiB two threads (the 110M model
+ * every CPU up to 18) and leaves the KJV model and stories260K one. */
 #define LL_TOKEN_BYTES_PER_THREAD ((uint64_t)6 << 20)
 
 int ll_model_default_threads(const ll_model *m) {
