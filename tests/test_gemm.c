@@ -369,6 +369,24 @@ static void several_tokens_odd_blocks(void) {
     }
 }
 
+/* transpose16 moves each of 256 distinct values to its mirror place, with
+ * row strides other than 16 on both sides. */
+static void transposes(void) {
+    static float src[16 * 21], dst[16 * 19];
+    for (size_t i = 0; i < LL_ARRAY_LEN(src); i++) src[i] = (float)i;
+    for (size_t k = 0; k < n_tables; k++) {
+        if (!tables[k]->transpose16) continue;
+        memset(dst, 0, sizeof dst);
+        tables[k]->transpose16(src, 21, dst, 19);
+        int wrong = 0;
+        for (size_t i = 0; i < 16; i++)
+            for (size_t j = 0; j < 16; j++) wrong += dst[j * 19 + i] != src[i * 21 + j];
+        for (size_t j = 0; j < 16; j++)
+            for (size_t i = 16; i < 19; i++) wrong += dst[j * 19 + i] != 0.0f; /* nothing past the tile */
+        CHECK(wrong == 0, "%s: transpose16 misplaced %d values", tables[k]->name, wrong);
+    }
+}
+
 int main(void) {
     find_tables();
     ll_error err;
@@ -382,6 +400,7 @@ int main(void) {
     rows_independent();
     row_group_meaning();
     tables_agree();
+    transposes();
     against_reference();
     several_tokens_odd_blocks();
     free(scratch);

@@ -248,7 +248,7 @@ static void scalar_gemm_q(size_t n, size_t unit, int offset, int min, const uint
 
 const ll_matmul_kernels ll_matmul_scalar = {"scalar",          scalar_matvec,   scalar_dequant, scalar_gemm,
                                             scalar_quantize_x, scalar_matvec_q, NULL,           NULL,
-                                            scalar_gemm_q, NULL};
+                                            scalar_gemm_q, NULL, NULL};
 
 /* ---- driver ---- */
 
@@ -437,12 +437,27 @@ static void gemm_chunk(void *ctx, size_t chunk, int slot) {
 typedef struct {
     const ll_matmul_kernels *k;
     const ll_matrix *w;
-    const float *xt; /* n x LL_GF_TOKENS: the group's tokens, k-major, zero past tn */
+    float *xt; /* n x LL_GF_TOKENS: the group's tokens, k-major, zero past tn */
+    const float *x; /* the group's tokens, token-major */
     size_t tn;
     float *y;         /* the group's first token's outputs */
     float *areas;     /* per thread: the C tile, converted rows */
     size_t area_floats;
 } gf_job;
+
+/* dst[j * ld + i] = src[i * ls + j] for i < ni, j < nj (at most 16 each):
+ * the table's 16 x 16 transpose for a whole tile, a loop for the rest. */
+static void tile_transpose(const ll_matmul_kernels *k, const float *src, size_t ls, size_t ni, float *dst, size_t ld,
+                           size_t nj) {
+    if (ni == 16 && nj == 16 && k->transpose16) {
+        k->transpose16(src, ls, dst, ld);
+        return;
+    }
+    for (size_t j = 0; j < nj; j++)
+        for (size_t i = 0; i < ni; i++) dst[j * ld + i] = src[i * ls + j];
+}
+
+static size_t min16(size_t a, size_t b) { return a - b < 16 ? a - b : 16; }
 
 static void gf_chunk(void *ctx, size_t chunk, int slot) {
     const gf_job *j = ctx;
@@ -468,8 +483,26 @@ static void gf_chunk(void *ctx, size_t chunk, int slot) {
             j->k->gemm_f(kc, rows, nr, j->xt + k0 * LL_GF_TOKENS, c + (i0 - r0) * LL_GF_TOKENS, k0 > 0);
         }
     }
-    for (size_t t = 0; t < j->tn; t++)
-        for (size_t i = r0; i < r1; i++) j->y[t * w->rows + i] = c[(i - r0) * LL_GF_TOKENS + t];
+    /* out, token-major */
+    for (size_t ib = r0; ib < r1; ib += 16)
+        for (size_t tb = 0; tb < j->tn; tb += 16)
+            tile_transpose(j->k, c + (ib - r0) * LL_GF_TOKENS + tb, LL_GF_TOKENS, min16(r1, ib), j->y + tb * w->rows + ib,
+                           w->rows, min16(j->tn, tb));
+}
+
+/* Values of k a chunk of the transposition takes. */
+#define LL_GF_T_CHUNK 64
+
+/* xt[k][t] = x[t][k] for a range of k, zero past the group's tokens. */
+static void gf_transpose_chunk(void *ctx, size_t chunk, int slot) {
+    const gf_job *j = ctx;
+    size_t n = j->w->cols, k0 = chunk * LL_GF_T_CHUNK, k1 = k0 + LL_GF_T_CHUNK < n ? k0 + LL_GF_T_CHUNK : n;
+    (void)slot;
+    for (size_t k = k0; k < k1; k++) memset(j->xt + k * LL_GF_TOKENS + j->tn, 0, (LL_GF_TOKENS - j->tn) * sizeof(float));
+    for (size_t kb = k0; kb < k1; kb += 16)
+        for (size_t tb = 0; tb < j->tn; tb += 16)
+            tile_transpose(j->k, j->x + tb * n + kb, n, min16(j->tn, tb), j->xt + kb * LL_GF_TOKENS + tb, LL_GF_TOKENS,
+                           min16(k1, kb));
 }
 
 /* The float GEMM for F32/F16/BF16 weights when the table has one and the
@@ -483,11 +516,12 @@ static bool gemm_f(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
         return false;
     /* the transposed tokens after the threads' areas */
     float *xt = scratch + nthreads * area;
-    gf_job j = {k, w, xt, 0, NULL, scratch, area};
+    gf_job j = {k, w, xt, NULL, 0, NULL, scratch, area};
     for (size_t t0 = 0; t0 < T; t0 += LL_GF_TOKENS) {
         j.tn = T - t0 < LL_GF_TOKENS ? T - t0 : LL_GF_TOKENS;
-        for (size_t kk = 0; kk < n; kk++)
-            for (size_t t = 0; t < LL_GF_TOKENS; t++) xt[kk * LL_GF_TOKENS + t] = t < j.tn ? x[(t0 + t) * n + kk] : 0.0f;
+        j.x = x + t0 * n;
+        ll_pool_for(pool, chunks_of(n, LL_GF_T_CHUNK), threads_for(pool, n * LL_GF_TOKENS * sizeof(float)),
+                    gf_transpose_chunk, &j);
         j.y = y + t0 * w->rows;
         ll_pool_for(pool, chunks_of(w->rows, LL_GF_CHUNK), threads_for(pool, w->rows * w->row_bytes * j.tn), gf_chunk,
                     &j);

@@ -154,6 +154,9 @@ typedef struct ll_matmul_kernels {
     /* run on each token's qvec before matvec_qn (ll_qvec_lanes), NULL where
      * matvec_qn needs only q, d and sum */
     void (*prepare_qn)(uint32_t type, size_t n, ll_qvec *qx);
+    /* dst[j * ld + i] = src[i * ls + j] for a 16 x 16 tile of floats (the
+     * float GEMM's tokens in and its results out); NULL: matmul.c's loop */
+    void (*transpose16)(const float *src, size_t ls, float *dst, size_t ld);
 } ll_matmul_kernels;
 
 /* The final sum of a Q4_1/Q5_0/Q5_1 row product from its 16 lane

@@ -482,4 +482,4 @@ static void gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt,
     else gemm_f_rows(kc, w, nr, xt, c, accumulate);
 }
 
-const ll_matmul_kernels ll_matmul_avx2 = {"avx2", matvec, dequant, gemm, quantize_x, matvec_q, NULL, gemm_f, gemm_q, NULL};
+const ll_matmul_kernels ll_matmul_avx2 = {"avx2", matvec, dequant, gemm, quantize_x, matvec_q, NULL, gemm_f, gemm_q, NULL, NULL};

@@ -856,11 +856,38 @@ static void gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt,
     else gemm_f_rows(kc, w, nr, xt, c, accumulate);
 }
 
+/* 16 x 16 floats: pairs of rows interleaved, then fours, then the 128-bit
+ * lanes moved twice; out row 4L + c is lane L of the four registers that
+ * hold column c of each group of four rows. */
+static void transpose16(const float *src, size_t ls, float *dst, size_t ld) {
+    __m512 r[16], t[16], u[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + (size_t)i * ls);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    /* u[4g + c], lane L: column 4L + c of rows 4g..4g + 3 */
+    for (int g = 0; g < 16; g += 4) {
+        u[g] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
+        u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xEE);
+        u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+        u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        _mm512_storeu_ps(dst + (size_t)c * ld, _mm512_shuffle_f32x4(v0, v2, 0x88));
+        _mm512_storeu_ps(dst + (size_t)(4 + c) * ld, _mm512_shuffle_f32x4(v1, v3, 0x88));
+        _mm512_storeu_ps(dst + (size_t)(8 + c) * ld, _mm512_shuffle_f32x4(v0, v2, 0xDD));
+        _mm512_storeu_ps(dst + (size_t)(12 + c) * ld, _mm512_shuffle_f32x4(v1, v3, 0xDD));
+    }
+}
+
 const ll_matmul_kernels ll_matmul_avx512 = {"avx512", matvec,    dequant, gemm,  quantize_x,
-                                            matvec_q, matvec_qn, gemm_f,  gemm_q, NULL};
+                                            matvec_q, matvec_qn, gemm_f,  gemm_q, NULL, transpose16};
 /* one token keeps dot_q4_0 / dot_q8_0: with its lanes laid out the VNNI
  * kernel measured the same from memory (~10 GB/s, both prefetching) and
  * ~2% slower from L2 */
 const ll_matmul_kernels ll_matmul_avx512_vnni = {"avx512_vnni", matvec,    dequant, gemm,          quantize_x,
                                                  matvec_q,      ll_matvec_qn_vnni, gemm_f,  ll_gemm_q_vnni,
-                                                 ll_qvec_lanes};
+                                                 ll_qvec_lanes, transpose16};
