@@ -18,25 +18,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "logitlab.h"
 
 enum { N_PROMPT = 16, N_NEW = 64, MAX_LEVELS = 8, MAX_STREAMS = 64, MAX_ROUNDS = 101 };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void die(const char *what, const ll_error *err) {
     fprintf(stderr, "bench_batch: %s: %s\n", what, err->message);
@@ -64,13 +49,13 @@ static double run_level(const ll_model *m, int threads, size_t B, float *lg) {
         if (!(c[s] = ll_context_new(m, N_PROMPT + N_NEW + 1, 1, &err))) die("context", &err);
         if (ll_context_decode(c[s], prompt, N_PROMPT, lg + s * V, NULL, &err) != LL_OK) die("prompt", &err);
     }
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int k = 0; k < N_NEW; k++) {
         for (size_t s = 0; s < B; s++)
             rows[s] = (ll_batch_row){c[s], argmax(lg + s * V, V), LL_BATCH_APPEND, -1, lg + s * V};
         if (ll_decode_batch(work, rows, B, &err) != LL_OK) die("step", &err);
     }
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     for (size_t s = 0; s < B; s++) ll_context_free(c[s]);
     ll_context_free(work);
     return (double)(B * N_NEW) / dt;
@@ -113,7 +98,7 @@ int main(int argc, char **argv) {
     printf("streams   tokens/s (aggregate)   x one stream (median of per-round ratios)\n");
     for (size_t l = 0; l < n_levels; l++) {
         for (int r = 0; r < rounds; r++) ratio[l][r] = rate[l][r] / rate[0][r];
-        printf("%7zu   %20.1f   %6.2f\n", level[l], median(rate[l], rounds), median(ratio[l], rounds));
+        printf("%7zu   %20.1f   %6.2f\n", level[l], bench_median(rate[l], rounds), bench_median(ratio[l], rounds));
     }
     free(lg);
     ll_model_free(m);

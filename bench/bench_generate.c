@@ -21,25 +21,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "logitlab.h"
 
 enum { N_PROMPT = 16, N_NEW = 64 };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void die(const char *what, const ll_error *err) {
     fprintf(stderr, "bench_generate: %s: %s\n", what, err->message);
@@ -61,7 +46,7 @@ static double manual_loop(ll_context *c, const int32_t *prompt, size_t V, float 
     ll_context_rewind(c, 0, &err);
     if (ll_chain_set_prompt(chain, prompt, N_PROMPT, &err) != LL_OK) die("prompt", &err);
     if (ll_context_decode(c, prompt, N_PROMPT, logits, NULL, &err) != LL_OK) die("decode", &err);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < N_NEW; i++) {
         int32_t tok;
         if (ll_chain_sample_inplace(chain, logits, V, &tok, &err) != LL_OK) die("sample", &err);
@@ -69,7 +54,7 @@ static double manual_loop(ll_context *c, const int32_t *prompt, size_t V, float 
         out[i] = tok;
         if (i + 1 < N_NEW && ll_context_decode(c, &tok, 1, logits, NULL, &err) != LL_OK) die("decode", &err);
     }
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     ll_chain_free(chain);
     return t;
 }
@@ -148,7 +133,7 @@ int main(int argc, char **argv) {
         }
         tb[r] = generate(c, tok, prompt, 4, &n_beam, NULL) / (double)n_beam;
     }
-    double mm = median(tm, runs), mg = median(tg, runs), mb = median(tb, runs), mgr = median(tgreedy, runs);
+    double mm = bench_median(tm, runs), mg = bench_median(tg, runs), mb = bench_median(tb, runs), mgr = bench_median(tgreedy, runs);
     printf("model %s, %d threads, %d runs, prompt %d, %d new tokens, simd %s\n", argv[1], threads, runs, N_PROMPT,
            N_NEW, ll_simd_level_name());
     printf("manual loop (decode + chain)   %8.3f ms/token\n", mm * 1e3);

@@ -31,22 +31,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "logitlab.h"
 
 static double now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static uint64_t rs = 0x1234567ull;
@@ -288,13 +279,13 @@ int main(int argc, char **argv) {
                 ll_chain_sample_inplace(ch, work, V, &tokn, &err);
                 if (i >= warm) t[i - warm] = now_us() - t0;
             }
-            double apply = median(t, iters);
+            double apply = bench_median(t, iters);
             for (int i = 0; i < warm + iters; i++) {
                 double t0 = now_us();
                 ll_chain_sample(ch, logits, V, &tokn, &err);
                 if (i >= warm) t[i - warm] = now_us() - t0;
             }
-            double cnst = median(t, iters);
+            double cnst = bench_median(t, iters);
             ll_mt19937 r;
             ll_mt19937_seed(&r, 42);
             volatile int32_t sink = 0;
@@ -304,7 +295,7 @@ int main(int argc, char **argv) {
                 if (i >= warm) t[i - warm] = now_us() - t0;
             }
             (void)sink;
-            double ref = median(t, iters);
+            double ref = bench_median(t, iters);
             if (json)
                 printf("{\"chain\":\"%s\",\"n_vocab\":%zu,\"apply_us\":%.2f,\"const_us\":%.2f,\"ref_us\":%.2f,"
                        "\"simd\":\"%s\"}\n",
