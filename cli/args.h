@@ -105,7 +105,7 @@ int ll_cli_model_flag(ll_args *a, const char **model, const char **tokenizer, co
  * small to gain from a second, at most the CPUs the process may use).
  * 0 stays an error (an unset variable in a script is not a choice). */
 #define LL_CLI_THREADS_AUTO 0 /* the parsed value of "auto" */
-#define LL_CLI_THREADS_MAX 512
+#define LL_CLI_THREADS_MAX  512
 bool ll_parse_threads(const char *flag, const char *s, long long *out, ll_error *err);
 /* The thread count to run m with for a parsed -t value. */
 int ll_cli_threads(long long n, const ll_model *m);

@@ -22,11 +22,11 @@
 
 #include "kernels/threadpool.h"
 
-#define N_PROMPT 20 /* more than LL_BATCH_SHORT_RUN: the prompt GEMMs */
-#define N_STEPS 12
+#define N_PROMPT     20 /* more than LL_BATCH_SHORT_RUN: the prompt GEMMs */
+#define N_STEPS      12
 #define HANG_SECONDS 600 /* the whole test takes seconds; this catches a deadlock */
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR_(x)      #x
+#define STR(x)       STR_(x)
 
 static void on_alarm(int sig) {
     (void)sig;
@@ -151,7 +151,7 @@ static void cpus_follow_affinity(const ll_model *two_threads) {
 /* ---- the pool ---- */
 
 #define MAX_CHUNKS_TESTED 70000 /* more than the 0xFFFF one claim word counts */
-#define MAX_SLOTS 8
+#define MAX_SLOTS         8
 
 typedef struct {
     atomic_int runs[MAX_CHUNKS_TESTED];
@@ -172,8 +172,10 @@ static void stress_chunk(void *ctx, size_t i, int slot) {
 
 static void stress_part(void *ctx, int part, int n_parts) {
     stress *s = ctx;
-    if (n_parts != s->n_slots || part < 0 || part >= n_parts) atomic_fetch_add(&s->bad_parts, 1);
-    else atomic_fetch_add(&s->runs[part], 1);
+    if (n_parts != s->n_slots || part < 0 || part >= n_parts)
+        atomic_fetch_add(&s->bad_parts, 1);
+    else
+        atomic_fetch_add(&s->runs[part], 1);
 }
 
 /* every one of runs[0..n) is 1 (then cleared); returns how many were not */

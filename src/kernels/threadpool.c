@@ -47,19 +47,19 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-#define SPIN_NS           50000   /* a worker's spin before it sleeps */
-#define CHECK_CLOCK_EVERY 64      /* spins between clock reads (a power of two) */
-#define YIELD_EVERY       256     /* the caller's spins between yields (a power of two) */
-#define WORKER_YIELD_EVERY 16     /* a waiting worker's spins between yields (a power of two) */
-#define MAX_CHUNKS        0xFFFFu /* chunks of one job: 16 bits of the word */
+#define SPIN_NS            50000   /* a worker's spin before it sleeps */
+#define CHECK_CLOCK_EVERY  64      /* spins between clock reads (a power of two) */
+#define YIELD_EVERY        256     /* the caller's spins between yields (a power of two) */
+#define WORKER_YIELD_EVERY 16      /* a waiting worker's spins between yields (a power of two) */
+#define MAX_CHUNKS         0xFFFFu /* chunks of one job: 16 bits of the word */
 /* A chunk is late when the caller has waited for it longer than
  * LATE_CHUNKS of its own chunks plus LATE_NS (an interrupt, a cold cache):
  * a worker that holds a chunk finishes it within about one chunk's time
  * unless it lost its core. */
-#define LATE_CHUNKS       4
-#define LATE_NS           30000
-#define SOLO_MIN_NS       2000000u   /* the caller runs alone this long after a stall, */
-#define SOLO_MAX_NS       128000000u /* doubling up to this while the stalls go on */
+#define LATE_CHUNKS 4
+#define LATE_NS     30000
+#define SOLO_MIN_NS 2000000u   /* the caller runs alone this long after a stall, */
+#define SOLO_MAX_NS 128000000u /* doubling up to this while the stalls go on */
 
 /* the claim word: generation (32 bits) | chunks (16) | next chunk (16) */
 static uint64_t word(uint32_t gen, size_t n, size_t next) {
