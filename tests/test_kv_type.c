@@ -234,6 +234,13 @@ static void kernel_tables(void) {
             double sr = ll_attn_scalar.softmax_exp(x_ref, n, p0, 15.0f), sg = T->softmax_exp(x_got, n, p0, 15.0f);
             CHECK(sr == sg && memcmp(x_ref, x_got, n * sizeof(float)) == 0, "%s softmax_exp n %zu p0 %zu: %a vs %a",
                   T->name, n, p0, sr, sg);
+            /* RoPE over one head: adjacent pairs and NeoX halves */
+            for (int neox = 0; neox < 2; neox++) {
+                for (size_t i = 0; i < hd; i++) o_ref[i] = o_got[i] = rnd_float(5.0f);
+                ll_attn_scalar.rope(o_ref, k, hd / 2, neox);
+                T->rope(o_got, k, hd / 2, neox);
+                CHECK(memcmp(o_ref, o_got, hd * sizeof(float)) == 0, "%s rope hd %zu neox %d", T->name, hd, neox);
+            }
             /* the FFN gate: the 16-blocks and a tail */
             for (size_t i = 0; i < hd; i++) o_ref[i] = o_got[i] = rnd_float(12.0f);
             ll_attn_scalar.swiglu(o_ref, q, hd);
@@ -277,6 +284,15 @@ static void kernel_tables(void) {
     for (size_t t = 0; t < nt; t++) {
         tables[t]->scores_f32(one, kk, 64, 1, 64, &out);
         CHECK(out == 1.0f + 0x1p-23f, "%s order at 64 dimensions: got %a", tables[t]->name, out);
+    }
+    /* RoPE's roundings: x0' = fma(x0, cos, -(x1 sin)) keeps x0 cos exact */
+    {
+        /* x0 cos = 1 + 2^-11 + 2^-23 + 2^-24 + 2^-35: rounded first it would go
+         * up, and minus 2^-34 it stays there; fused it rounds down */
+        float v[2] = {1.0f + 0x1p-12f, 1.0f}, r[2] = {1.0f + 0x1p-12f + 0x1p-23f, 0x1p-34f};
+        float want1 = fmaf(v[0], r[1], v[1] * r[0]);
+        ll_attn_scalar.rope(v, r, 1, false);
+        CHECK(v[0] == 1.0f + 0x1p-11f + 0x1p-23f && v[1] == want1, "rope roundings: %a %a", v[0], v[1]);
     }
     /* F16 rounding at the edges, every table as ll_fp32_to_fp16 (ggml's) */
     static const float edge[] = {

@@ -139,13 +139,34 @@ static void scalar_swiglu(float *g, const float *u, size_t n) {
     swiglu_tail(g, u, e, n);
 }
 
+/* one body for every table: fmaf is exact, so the tables differ only in
+ * whether the compiler may inline it as an instruction */
+#define ROPE_BODY                                                                                                      \
+    for (size_t i = 0; i < half; i++) {                                                                                \
+        size_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;                                                  \
+        float cs = r[2 * i], sn = r[2 * i + 1], x0 = v[a], x1 = v[b], x1s = x1 * sn, x1c = x1 * cs;                    \
+        v[a] = fmaf(x0, cs, -x1s);                                                                                     \
+        v[b] = fmaf(x0, sn, x1c);                                                                                      \
+    }
+
+static void scalar_rope(float *v, const float *r, size_t half, bool neox) { ROPE_BODY }
+
 static void scalar_to_f16(uint16_t *dst, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = ll_fp32_to_fp16(x[i]);
 }
 
-const ll_attn_kernels ll_attn_scalar = {"scalar",           scalar_scores_f32, scalar_scores_f16,
-                                        scalar_softmax_exp, scalar_wsum_f32,   scalar_wsum_f16,
-                                        scalar_wsum_reduce, scalar_swiglu,     scalar_to_f16};
+const ll_attn_kernels ll_attn_scalar = {
+    .name = "scalar",
+    .scores_f32 = scalar_scores_f32,
+    .scores_f16 = scalar_scores_f16,
+    .softmax_exp = scalar_softmax_exp,
+    .wsum_f32 = scalar_wsum_f32,
+    .wsum_f16 = scalar_wsum_f16,
+    .wsum_reduce = scalar_wsum_reduce,
+    .swiglu = scalar_swiglu,
+    .rope = scalar_rope,
+    .to_f16 = scalar_to_f16,
+};
 
 #if defined(LL_HAVE_AVX2) || defined(LL_HAVE_AVX512)
 #include <immintrin.h>
@@ -362,6 +383,8 @@ LL_T2 static void avx2_swiglu(float *g, const float *u, size_t n) {
     swiglu_tail(g, u, e, n);
 }
 
+LL_T2 static void avx2_rope(float *v, const float *r, size_t half, bool neox){ROPE_BODY}
+
 LL_T2 static void avx2_to_f16(uint16_t *dst, const float *x, size_t n) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -369,8 +392,18 @@ LL_T2 static void avx2_to_f16(uint16_t *dst, const float *x, size_t n) {
     for (; i < n; i++) dst[i] = ll_fp32_to_fp16(x[i]);
 }
 
-const ll_attn_kernels ll_attn_avx2 = {"avx2",        avx2_scores_f32,  avx2_scores_f16, avx2_softmax_exp, avx2_wsum_f32,
-                                      avx2_wsum_f16, avx2_wsum_reduce, avx2_swiglu,     avx2_to_f16};
+const ll_attn_kernels ll_attn_avx2 = {
+    .name = "avx2",
+    .scores_f32 = avx2_scores_f32,
+    .scores_f16 = avx2_scores_f16,
+    .softmax_exp = avx2_softmax_exp,
+    .wsum_f32 = avx2_wsum_f32,
+    .wsum_f16 = avx2_wsum_f16,
+    .wsum_reduce = avx2_wsum_reduce,
+    .swiglu = avx2_swiglu,
+    .rope = avx2_rope,
+    .to_f16 = avx2_to_f16,
+};
 #endif /* LL_HAVE_AVX2 */
 
 /* ---- AVX-512 (F/DQ/VL): 16 lanes in one register ---- */
@@ -557,6 +590,8 @@ LL_T5 static void avx512_swiglu(float *g, const float *u, size_t n) {
     swiglu_tail(g, u, i, n);
 }
 
+LL_T5 static void avx512_rope(float *v, const float *r, size_t half, bool neox){ROPE_BODY}
+
 LL_T5 static void avx512_to_f16(uint16_t *dst, const float *x, size_t n) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16)
@@ -564,7 +599,16 @@ LL_T5 static void avx512_to_f16(uint16_t *dst, const float *x, size_t n) {
     for (; i < n; i++) dst[i] = ll_fp32_to_fp16(x[i]);
 }
 
-const ll_attn_kernels ll_attn_avx512 = {"avx512",           avx512_scores_f32, avx512_scores_f16,
-                                        avx512_softmax_exp, avx512_wsum_f32,   avx512_wsum_f16,
-                                        avx512_wsum_reduce, avx512_swiglu,     avx512_to_f16};
+const ll_attn_kernels ll_attn_avx512 = {
+    .name = "avx512",
+    .scores_f32 = avx512_scores_f32,
+    .scores_f16 = avx512_scores_f16,
+    .softmax_exp = avx512_softmax_exp,
+    .wsum_f32 = avx512_wsum_f32,
+    .wsum_f16 = avx512_wsum_f16,
+    .wsum_reduce = avx512_wsum_reduce,
+    .swiglu = avx512_swiglu,
+    .rope = avx512_rope,
+    .to_f16 = avx512_to_f16,
+};
 #endif /* LL_HAVE_AVX512 */

@@ -68,6 +68,10 @@ typedef struct ll_attn_kernels {
      * ll_expf (correctly rounded, as glibc's expf nearly always is) for the
      * last n % 16 */
     void (*swiglu)(float *g, const float *u, size_t n);
+    /* one head turned by RoPE, ggml's roundings: pair i (adjacent: 2i and
+     * 2i + 1; neox: i and i + half) by r[2i] = cos, r[2i + 1] = sin:
+     * x0' = fma(x0, cos, -(x1 sin)), x1' = fma(x0, sin, x1 cos) */
+    void (*rope)(float *v, const float *r, size_t half, bool neox);
     /* dst[i] = x[i] rounded to F16 (nearest even), n values */
     void (*to_f16)(uint16_t *dst, const float *x, size_t n);
 } ll_attn_kernels;

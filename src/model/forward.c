@@ -353,28 +353,25 @@ static void rope_tables(ll_context *c, size_t T) {
     }
 }
 
-/* Each pair (x0, x1) turned by its angle with ggml's roundings as gcc
- * -O3 -march=native builds ggml's rotate_pairs (it contracts both
- * expressions into fused multiply-adds): x0' = fma(x0, cos, -(x1 sin)),
- * x1' = fma(x0, sin, x1 cos), the product in parentheses rounded first
- * (checked against llama.cpp's tensors: every Q and K bit equal). A
- * llama2.c checkpoint (runc) rounds each product, as run.c does. */
-static void rope_apply(const ll_model_info *in, float *vec, size_t n_heads, const float *r, bool runc) {
+/* Each head turned by its rows' angles: ggml's roundings (the kernel's
+ * rope, fused as gcc builds ggml's rotate_pairs; checked against
+ * llama.cpp's tensors: every Q and K bit equal), or for a llama2.c
+ * checkpoint (runc) rounded products, as run.c turns them. */
+static void rope_apply(const ll_context *c, float *vec, size_t n_heads, const float *r) {
+    const ll_model_info *in = &c->m->info;
     size_t hd = in->head_dim, half = in->rope_dim / 2;
     for (size_t h = 0; h < n_heads; h++) {
         float *v = vec + h * hd;
+        if (!c->runc) {
+            c->ak->rope(v, r, half, in->rope_neox);
+            continue;
+        }
         for (size_t i = 0; i < half; i++) {
             float cs = r[2 * i], sn = r[2 * i + 1];
-            size_t a = in->rope_neox ? i : 2 * i, b = in->rope_neox ? i + in->rope_dim / 2 : 2 * i + 1;
-            float x0 = v[a], x1 = v[b], x1s = x1 * sn, x1c = x1 * cs;
-            if (runc) {
-                float x0c = x0 * cs, x0s = x0 * sn;
-                v[a] = x0c - x1s;
-                v[b] = x0s + x1c;
-            } else {
-                v[a] = fmaf(x0, cs, -x1s);
-                v[b] = fmaf(x0, sn, x1c);
-            }
+            size_t a = in->rope_neox ? i : 2 * i, b = in->rope_neox ? i + half : 2 * i + 1;
+            float x0 = v[a], x1 = v[b], x0c = x0 * cs, x1s = x1 * sn, x0s = x0 * sn, x1c = x1 * cs;
+            v[a] = x0c - x1s;
+            v[b] = x0s + x1c;
         }
     }
 }
@@ -654,8 +651,8 @@ static void attention_block(ll_context *c, const ll_layer *L, size_t l, size_t T
         head_norms(q, L->q_norm, in->n_heads, hd, in->rms_eps);
         head_norms(k, L->k_norm, in->n_kv_heads, hd, in->rms_eps);
         const float *r = c->rope + (L->rope * LL_MAX_BATCH + t) * in->rope_dim;
-        rope_apply(in, q, in->n_heads, r, c->runc);
-        rope_apply(in, k, in->n_kv_heads, r, c->runc);
+        rope_apply(c, q, in->n_heads, r);
+        rope_apply(c, k, in->n_kv_heads, r);
         kv_store(c, t, l, false, k, kv);
         kv_store(c, t, l, true, v, kv);
     }
