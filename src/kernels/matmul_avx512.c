@@ -11,13 +11,10 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "matmul_avx512_inl.h"
 #include "quant.h"
 
-static inline float h2f(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
+#define h2f ll_h2f
 
 /* 16 bytes of signed int8 -> 16 floats */
 static inline __m512 i8x16_to_f(__m128i v) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(v)); }
@@ -294,18 +291,13 @@ static void quantize_x(const float *x, size_t n, ll_qvec *qx) {
 static inline __m512 scale2(float a, float b) { return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1); }
 
 static float dot_q4_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8), ones = _mm512_set1_epi16(1);
-    /* 64-bit lanes 0-1 keep block a's low nibbles, 2-3 take its high ones */
-    const __m512i shift = _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0);
+    const __m512i eight = _mm512_set1_epi8(8), ones = _mm512_set1_epi16(1);
     __m512 a0 = _mm512_setzero_ps(), a1 = a0;
     size_t nb = n / 32, blk = 0;
     for (; blk + 2 <= nb; blk += 2) {
         const uint8_t *b0 = row + 18 * blk, *b1 = b0 + 18;
         ll_prefetch_ahead(b0, 64);
-        __m256i z0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b0 + 2)));
-        __m256i z1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b1 + 2)));
-        __m512i wv =
-            _mm512_and_si512(_mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(z0), z1, 1), shift), m4);
+        __m512i wv = ll_nibbles2(b0 + 2, b1 + 2);
         __m512i xv = _mm512_loadu_si512(qx->q + 32 * blk);
         /* (w - 8) * x = w * x - 8 * x, both in int16 without saturation */
         __m512i p = _mm512_sub_epi16(_mm512_maddubs_epi16(wv, xv), _mm512_maddubs_epi16(eight, xv));
@@ -334,8 +326,7 @@ static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
     for (; blk + 2 <= nb; blk += 2) {
         const uint8_t *b0 = row + 34 * blk, *b1 = b0 + 34;
         ll_prefetch_ahead(b0, 64);
-        __m512i wv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + 2))),
-                                        _mm256_loadu_si256((const __m256i *)(b1 + 2)), 1);
+        __m512i wv = ll_bytes2(b0 + 2, b1 + 2);
         __m512i xv = _mm512_loadu_si512(qx->q + 32 * blk);
         /* maddubs wants one unsigned side: |w| and x with w's sign (|x| <= 127) */
         __m512i sx = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(wv), zero, xv);
@@ -420,17 +411,18 @@ static inline float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n
 }
 
 /* Several tokens at once for the 32-block types: each weight block is
- * unpacked once and multiplied with every token's activations. The sums
- * are accumulated exactly as dot_q4_0 / dot_q8_0 do (two accumulators
- * alternating every two blocks, the same tail), so a token gets the same
- * float result whether it is decoded alone or beside others. */
+ * unpacked and its scales set once for every token; each token's Q4_0
+ * offset term and lane scales were laid out once by ll_qvec_lanes
+ * (prepare_qn). The sums are accumulated exactly as dot_q4_0 / dot_q8_0
+ * do (the same int32 lanes of four products, the same scale products, two
+ * accumulators alternating every two blocks, the same tail), so a token
+ * gets the same float result whether it is decoded alone or beside
+ * others. */
 enum { QN_MAX = 8 };
 
 static void matvec_qn(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                       float *y, size_t ldy, size_t r0, size_t r1) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8), ones = _mm512_set1_epi16(1);
-    const __m512i zero = _mm512_setzero_si512();
-    const __m512i shift = _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0);
+    const __m512i ones = _mm512_set1_epi16(1), zero = _mm512_setzero_si512();
     const int q4 = type == LL_T_Q4_0;
     const size_t bb = q4 ? 18 : 34, nb = n / 32;
     for (size_t i = r0; i < r1; i++) {
@@ -440,34 +432,24 @@ static void matvec_qn(uint32_t type, const uint8_t *w, size_t row_bytes, size_t 
         size_t blk = 0;
         for (; blk + 2 <= nb; blk += 2) {
             const uint8_t *b0 = row + bb * blk, *b1 = b0 + bb;
-            float s0 = h2f(b0), s1 = h2f(b1);
-            __m512i wv;
-            if (q4) {
-                __m256i z0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b0 + 2)));
-                __m256i z1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b1 + 2)));
-                wv = _mm512_and_si512(_mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(z0), z1, 1), shift),
-                                      m4);
-            } else {
-                wv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + 2))),
-                                        _mm256_loadu_si256((const __m256i *)(b1 + 2)), 1);
-            }
+            ll_prefetch_ahead(b0, 64);
+            __m512 ws = ll_scales2(b0, b1);
+            /* Q4_0: the nibbles (w + 8), the -8 x part in lane_c; Q8_0: |w|
+             * against x with w's sign (vpmaddubsw wants one unsigned side,
+             * and 255 x 127 twice would saturate its int16 pairs) */
+            __m512i wv = q4 ? ll_nibbles2(b0 + 2, b1 + 2) : ll_bytes2(b0 + 2, b1 + 2);
             __m512i aw = q4 ? wv : _mm512_abs_epi8(wv);
             __mmask64 neg = q4 ? 0 : _mm512_movepi8_mask(wv);
             for (size_t t = 0; t < T; t++) {
                 __m512i xv = _mm512_loadu_si512(qx[t].q + 32 * blk);
-                __m512i p;
-                if (q4) {
-                    p = _mm512_sub_epi16(_mm512_maddubs_epi16(aw, xv), _mm512_maddubs_epi16(eight, xv));
-                } else {
-                    __m512i sx = _mm512_mask_sub_epi8(xv, neg, zero, xv);
-                    p = _mm512_maddubs_epi16(aw, sx);
-                }
-                __m512 f = _mm512_cvtepi32_ps(_mm512_madd_epi16(p, ones));
-                __m512 sc = scale2(s0 * qx[t].d[blk], s1 * qx[t].d[blk + 1]);
+                __m512i p = _mm512_madd_epi16(_mm512_maddubs_epi16(aw, q4 ? xv : _mm512_mask_sub_epi8(xv, neg, zero, xv)),
+                                              ones);
+                if (q4) p = _mm512_add_epi32(p, _mm512_loadu_si512(qx[t].lane_c + 8 * blk));
+                __m512 sc = _mm512_mul_ps(ws, _mm512_loadu_ps(qx[t].lane_d + 8 * blk));
                 if (blk & 2)
-                    a1[t] = _mm512_fmadd_ps(f, sc, a1[t]);
+                    a1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a1[t]);
                 else
-                    a0[t] = _mm512_fmadd_ps(f, sc, a0[t]);
+                    a0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a0[t]);
             }
         }
         for (size_t t = 0; t < T; t++) {
@@ -884,7 +866,7 @@ static void transpose16(const float *src, size_t ls, float *dst, size_t ld) {
 }
 
 const ll_matmul_kernels ll_matmul_avx512 = {"avx512", matvec,    dequant, gemm,  quantize_x,
-                                            matvec_q, matvec_qn, gemm_f,  gemm_q, NULL, transpose16};
+                                            matvec_q, matvec_qn, gemm_f,  gemm_q, ll_qvec_lanes, transpose16};
 /* one token keeps dot_q4_0 / dot_q8_0: with its lanes laid out the VNNI
  * kernel measured the same from memory (~10 GB/s, both prefetching) and
  * ~2% slower from L2 */

@@ -12,6 +12,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "matmul_avx512_inl.h"
 #include "quant.h"
 
 /* Per unit: isum[t] starts at the token's c and takes unit/4 vpdpbusd of
@@ -79,21 +80,6 @@ void ll_gemm_q_vnni(size_t n, size_t unit, int offset, int min, const uint8_t *w
  * 64 values. */
 enum { QN_VNNI_MAX = 8 };
 
-static inline float h2f_vnni(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-/* The two blocks' half-precision scales, each in its eight lanes: two
- * word broadcasts and one conversion (exact, as every F16 -> F32 is). */
-static inline __m512 weight_scales(const uint8_t *b0, const uint8_t *b1) {
-    uint16_t h0, h1;
-    memcpy(&h0, b0, 2);
-    memcpy(&h1, b1, 2);
-    return _mm512_cvtph_ps(_mm256_blend_epi32(_mm256_set1_epi16((short)h0), _mm256_set1_epi16((short)h1), 0xF0));
-}
-
 /* The integer sum of a block left over at the end of a row. Not left to
  * the vectorizer: with -mavx512vnni, gcc 12 turns a signed x signed byte
  * dot product into vpdpbusd, which reads one side as unsigned (wrong sums
@@ -110,8 +96,7 @@ __attribute__((noinline, optimize("no-tree-vectorize"))) static int tail_sum(int
 
 void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                        float *y, size_t ldy, size_t r0, size_t r1) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F), flip = _mm512_set1_epi8((char)0x80);
-    const __m512i shift = _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0);
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
     const int q4 = type == LL_T_Q4_0;
     const size_t bb = q4 ? 18 : 34, nb = n / 32;
     for (size_t i = r0; i < r1; i++) {
@@ -122,21 +107,10 @@ void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t
         for (; blk + 2 <= nb; blk += 2) {
             const uint8_t *b0 = row + bb * blk, *b1 = b0 + bb;
             ll_prefetch_ahead(b0, 64);
-            __m512 ws = weight_scales(b0, b1);
+            __m512 ws = ll_scales2(b0, b1);
             /* the unsigned side: Q4_0's nibbles are w + 8 already, Q8_0's
              * bytes with the sign bit flipped are w + 128 */
-            __m512i uw;
-            if (q4) {
-                __m256i z0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b0 + 2)));
-                __m256i z1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b1 + 2)));
-                uw = _mm512_and_si512(_mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(z0), z1, 1), shift),
-                                      m4);
-            } else {
-                uw = _mm512_xor_si512(
-                    _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + 2))),
-                                       _mm256_loadu_si256((const __m256i *)(b1 + 2)), 1),
-                    flip);
-            }
+            __m512i uw = q4 ? ll_nibbles2(b0 + 2, b1 + 2) : _mm512_xor_si512(ll_bytes2(b0 + 2, b1 + 2), flip);
             for (size_t t = 0; t < T; t++) {
                 /* each lane starts at -offset * (its four x) and adds its four
                  * (w + offset) x: exactly the sum of its four w x */
@@ -153,7 +127,7 @@ void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t
             float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[t], a1[t]));
             for (size_t k = blk; k < nb; k++) {
                 const uint8_t *b = row + bb * k;
-                s += h2f_vnni(b) * qx[t].d[k] * (float)tail_sum(q4, b, qx[t].q + 32 * k);
+                s += ll_h2f(b) * qx[t].d[k] * (float)tail_sum(q4, b, qx[t].q + 32 * k);
             }
             y[t * ldy + i] = s;
         }

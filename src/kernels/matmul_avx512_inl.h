@@ -1,0 +1,49 @@
+/*
+ * matmul_avx512_inl.h - the pieces of 32-block arithmetic that the AVX-512
+ * matrix kernels share (matmul_avx512.c, and matmul_vnni.c, which is
+ * compiled with VNNI on): half-precision block scales, a pair of blocks'
+ * weight scales in lanes, and a pair of Q4_0 blocks' nibbles as bytes.
+ * Include only from files compiled with AVX512F/BW/VL and F16C.
+ */
+#ifndef LL_MATMUL_AVX512_INL_H
+#define LL_MATMUL_AVX512_INL_H
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+/* A block's half-precision scale. */
+static inline float ll_h2f(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+/* Two blocks' half-precision scales, each in its eight lanes: two word
+ * broadcasts and one conversion (exact, as every F16 -> F32 is). */
+static inline __m512 ll_scales2(const uint8_t *b0, const uint8_t *b1) {
+    uint16_t h0, h1;
+    memcpy(&h0, b0, 2);
+    memcpy(&h1, b1, 2);
+    return _mm512_cvtph_ps(_mm256_blend_epi32(_mm256_set1_epi16((short)h0), _mm256_set1_epi16((short)h1), 0xF0));
+}
+
+/* The 16 nibble bytes at q0 and at q1 as 64 bytes 0..15: in each 32-byte
+ * half, the low nibbles (values 0-15 of the block) then the high ones
+ * (values 16-31), the order of the activations. */
+static inline __m512i ll_nibbles2(const uint8_t *q0, const uint8_t *q1) {
+    /* 64-bit lanes 0-1 keep a block's low nibbles, 2-3 take its high ones */
+    const __m512i shift = _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0);
+    __m256i z0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)q0));
+    __m256i z1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)q1));
+    return _mm512_and_si512(_mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(z0), z1, 1), shift),
+                            _mm512_set1_epi8(0x0F));
+}
+
+/* Two Q8_0 blocks' 32 values each, as 64 signed bytes. */
+static inline __m512i ll_bytes2(const uint8_t *q0, const uint8_t *q1) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)q0)),
+                              _mm256_loadu_si256((const __m256i *)(const void *)q1), 1);
+}
+
+#endif /* LL_MATMUL_AVX512_INL_H */
