@@ -34,11 +34,11 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <unistd.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -58,8 +58,11 @@
  * unless it lost its core. */
 #define LATE_CHUNKS 4
 #define LATE_NS     30000
-#define SOLO_MIN_NS 2000000u   /* the caller runs alone this long after a stall, */
-#define SOLO_MAX_NS 128000000u /* doubling up to this while the stalls go on */
+/* The caller that ran no chunk (spinning workers took them all) has no time
+ * per chunk to judge by: it sleeps after this long and counts no stall. */
+#define LATE_NS_UNJUDGED 1000000
+#define SOLO_MIN_NS      2000000u   /* the caller runs alone this long after a stall, */
+#define SOLO_MAX_NS      128000000u /* doubling up to this while the stalls go on */
 
 /* the claim word: generation (32 bits) | chunks (16) | next chunk (16) */
 static uint64_t word(uint32_t gen, size_t n, size_t next) {
@@ -272,8 +275,8 @@ static void run_job(ll_pool *p, size_t n, int max_threads, bool wake) {
     }
     uint64_t t0 = now_ns();
     size_t mine = work(p, gen, 0);
-    uint64_t per_chunk = mine ? (now_ns() - t0) / mine : 0;
-    if (wait_done(p, n, LATE_CHUNKS * per_chunk + LATE_NS)) note_stall(p, now_ns());
+    uint64_t late = mine ? LATE_CHUNKS * ((now_ns() - t0) / mine) + LATE_NS : LATE_NS_UNJUDGED;
+    if (wait_done(p, n, late) && mine) note_stall(p, now_ns());
 }
 
 void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *ctx) {
