@@ -369,6 +369,60 @@ static void several_tokens_odd_blocks(void) {
     }
 }
 
+/* One token of Q8_0 in ggml's order (matmul.h): every table gives the bits
+ * of the formula written out here - 8 lanes, per block lane j =
+ * fma(d_w * d_x, sum of products 4j..4j+3, lane j), then hsum_float_8's
+ * pairing - for even and odd block counts, raw bytes with -128 included,
+ * and a plain sum in another order would differ (checked, so the test
+ * would notice a table that drifted). */
+static void q8_ggml_order(void) {
+    static const size_t widths[] = {32, 96, 160, 768};
+    enum { R = 7, NMAX = 768 };
+    static uint8_t w[R * (NMAX / 32) * 34];
+    static float x[NMAX], row[NMAX], y[R];
+    static int8_t q[NMAX];
+    static float d[NMAX / 32];
+    static int16_t sums[NMAX / 16];
+    size_t other_order_differs = 0;
+    for (size_t wi = 0; wi < LL_ARRAY_LEN(widths); wi++) {
+        size_t n = widths[wi], rb = ll_row_bytes(LL_T_Q8_0, n);
+        for (size_t i = 0; i < R; i++) {
+            for (size_t k = 0; k < n; k++) row[k] = 0.07f * rnd();
+            ll_quantize_row(LL_T_Q8_0, row, w + i * rb, n);
+            if (i % 3 == 2)
+                for (size_t b = 0; b < n / 32; b++)
+                    for (size_t k = 0; k < 32; k++) w[i * rb + 34 * b + 2 + k] = (uint8_t)next_u64();
+        }
+        for (size_t k = 0; k < n; k++) x[k] = rnd();
+        ll_qvec v = {q, d, sums, LL_QX_32, NULL, NULL};
+        ll_matmul_scalar.quantize_x(x, n, &v);
+        float want[R];
+        for (size_t i = 0; i < R; i++) {
+            const uint8_t *r = w + i * rb;
+            float acc[8] = {0}, plain = 0.0f;
+            for (size_t b = 0; b < n / 32; b++) {
+                float dd = ll_fp16_to_fp32((uint16_t)(r[34 * b] | r[34 * b + 1] << 8)) * d[b];
+                for (int j = 0; j < 8; j++) {
+                    int p = 0;
+                    for (int k = 4 * j; k < 4 * j + 4; k++) p += (int8_t)r[34 * b + 2 + k] * q[32 * b + k];
+                    acc[j] = fmaf(dd, (float)p, acc[j]);
+                    plain += dd * (float)p;
+                }
+            }
+            want[i] = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+            other_order_differs += memcmp(&plain, &want[i], sizeof plain) != 0;
+        }
+        for (size_t tk = 0; tk < n_tables; tk++) {
+            if (!tables[tk]->matvec_q) continue;
+            memset(y, 0, sizeof y);
+            tables[tk]->matvec_q(LL_T_Q8_0, w, rb, n, &v, y, 0, R);
+            CHECK(memcmp(y, want, sizeof y) == 0, "%s, %zu columns: one Q8_0 token is not ggml's order", tables[tk]->name,
+                  n);
+        }
+    }
+    CHECK(other_order_differs > 0, "no row where another order of the float steps differs: the test proves nothing");
+}
+
 /* transpose16 moves each of 256 distinct values to its mirror place, with
  * row strides other than 16 on both sides. */
 static void transposes(void) {
@@ -401,6 +455,7 @@ int main(void) {
     row_group_meaning();
     tables_agree();
     transposes();
+    q8_ggml_order();
     against_reference();
     several_tokens_odd_blocks();
     free(scratch);

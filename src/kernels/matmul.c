@@ -146,6 +146,26 @@ float ll_q32_hsum(const float acc[16]) {
     return ((r[0] + r[4]) + (r[2] + r[6])) + ((r[1] + r[5]) + (r[3] + r[7]));
 }
 
+/* ggml's hsum_float_8: the upper four lanes onto the lower, then lanes 0+2
+ * and 1+3, then the two (matmul.h) */
+float ll_q8_hsum8(const float acc[8]) {
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
+static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
+    float acc[8] = {0};
+    for (size_t blk = 0; blk < n / 32; blk++) {
+        const int8_t *wq = (const int8_t *)(row + 34 * blk + 2), *xq = qx->q + 32 * blk;
+        float d = rd_half(row + 34 * blk) * qx->d[blk];
+        for (int j = 0; j < 8; j++) {
+            int p = 0;
+            for (int k = 4 * j; k < 4 * j + 4; k++) p += wq[k] * xq[k];
+            acc[j] = fmaf(d, (float)p, acc[j]);
+        }
+    }
+    return ll_q8_hsum8(acc);
+}
+
 static float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n, const ll_qvec *qx) {
     float acc[16] = {0};
     for (size_t blk = 0; blk < n / 32; blk++) {
@@ -175,18 +195,15 @@ static void scalar_matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, s
         float acc = 0.0f;
         if (L) {
             acc = dot_q32(L, row, n, qx);
-        } else if (type == LL_T_Q4_0 || type == LL_T_Q8_0) {
+        } else if (type == LL_T_Q8_0) {
+            acc = dot_q8_0(row, n, qx);
+        } else if (type == LL_T_Q4_0) {
             for (size_t blk = 0; blk < n / 32; blk++) {
                 const int8_t *xq = qx->q + 32 * blk;
+                const uint8_t *wq = row + 18 * blk + 2;
                 int s = 0;
-                if (type == LL_T_Q8_0) {
-                    const int8_t *wq = (const int8_t *)(row + 34 * blk + 2);
-                    for (int k = 0; k < 32; k++) s += wq[k] * xq[k];
-                } else {
-                    const uint8_t *wq = row + 18 * blk + 2;
-                    for (int k = 0; k < 16; k++) s += ((wq[k] & 0xF) - 8) * xq[k] + ((wq[k] >> 4) - 8) * xq[k + 16];
-                }
-                acc += rd_half(row + (type == LL_T_Q8_0 ? 34 : 18) * blk) * qx->d[blk] * (float)s;
+                for (int k = 0; k < 16; k++) s += ((wq[k] & 0xF) - 8) * xq[k] + ((wq[k] >> 4) - 8) * xq[k + 16];
+                acc += rd_half(row + 18 * blk) * qx->d[blk] * (float)s;
             }
         } else {
             size_t bb = type == LL_T_Q4_K ? 144 : type == LL_T_Q5_K ? 176 : 210;

@@ -159,6 +159,16 @@ typedef struct ll_matmul_kernels {
     void (*transpose16)(const float *src, size_t ls, float *dst, size_t ld);
 } ll_matmul_kernels;
 
+/* Q8_0 rows on quantized activations (one token, or several by
+ * matvec_qn) follow ggml's order of float operations exactly (its x86
+ * vec_dot_q8_0_q8_0, which llama.cpp also matches in its batched path),
+ * in every table: 8 float lanes start at +0; block by block in order, lane
+ * j takes fma(d_w * d_x, p_j, lane j), p_j the exact integer sum of the
+ * products of values 4j .. 4j+3; the row is ll_q8_hsum8 of the lanes. So
+ * a Q8_0 model's logits can equal llama.cpp's bit for bit
+ * (docs/parity.md). */
+float ll_q8_hsum8(const float acc[8]);
+
 /* The final sum of a Q4_1/Q5_0/Q5_1 row product from its 16 lane
  * accumulators, in the order every table uses (matmul.c, dot_q32). */
 float ll_q32_hsum(const float acc[16]);

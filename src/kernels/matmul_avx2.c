@@ -163,27 +163,40 @@ static inline __m256i dot32(__m256i w, __m256i x) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1));
 }
 
-static float dot_q4_0_q8_0(uint32_t type, const uint8_t *row, size_t n, const ll_qvec *qx) {
+/* ggml's hsum_float_8 (matmul.h, ll_q8_hsum8) */
+static inline float q8_hsum8(__m256 v) {
+    __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    return _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)));
+}
+
+/* Q8_0 in ggml's order (matmul.h): one chain of 8 lanes over the blocks */
+static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t blk = 0; blk < n / 32; blk++) {
+        const uint8_t *b = row + 34 * blk;
+        if (!(blk & 1)) ll_prefetch_ahead(b, 64);
+        __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(b + 2));
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(qx->q + 32 * blk));
+        /* |w| and x with w's sign: |x| <= 127 so the flip cannot overflow */
+        __m256 p = _mm256_cvtepi32_ps(dot32(_mm256_abs_epi8(w), _mm256_sign_epi8(xv, w)));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b) * qx->d[blk]), p, acc);
+    }
+    return q8_hsum8(acc);
+}
+
+static float dot_q4_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
     __m256 a0 = _mm256_setzero_ps(), a1 = a0;
     for (size_t blk = 0; blk < n / 32; blk++) {
-        if (!(blk & 1)) ll_prefetch_ahead(row + blk * (type == LL_T_Q8_0 ? 34 : 18), 64);
+        if (!(blk & 1)) ll_prefetch_ahead(row + blk * 18, 64);
         __m256i xv = _mm256_loadu_si256((const __m256i *)(qx->q + 32 * blk));
-        const uint8_t *b;
-        __m256i t;
-        if (type == LL_T_Q4_0) {
-            b = row + 18 * blk;
-            __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
-            __m256i w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), m4);
-            /* (w - 8) * x = w * x - 8 * x, in int16 without saturation */
-            t = _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(w, xv), _mm256_maddubs_epi16(eight, xv)),
-                                  _mm256_set1_epi16(1));
-        } else {
-            b = row + 34 * blk;
-            __m256i w = _mm256_loadu_si256((const __m256i *)(b + 2));
-            /* |w| and x with w's sign: |x| <= 127 so the flip cannot overflow */
-            t = dot32(_mm256_abs_epi8(w), _mm256_sign_epi8(xv, w));
-        }
+        const uint8_t *b = row + 18 * blk;
+        __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
+        __m256i w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), m4);
+        /* (w - 8) * x = w * x - 8 * x, in int16 without saturation */
+        __m256i t = _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(w, xv), _mm256_maddubs_epi16(eight, xv)),
+                                      _mm256_set1_epi16(1));
         __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(h2f(b) * qx->d[blk]));
         if (blk & 1)
             a1 = _mm256_add_ps(a1, f);
@@ -310,8 +323,10 @@ static void matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n
         const uint8_t *row = w + i * row_bytes;
         switch (type) {
         case LL_T_Q4_0:
+            y[i] = dot_q4_0(row, n, qx);
+            break;
         case LL_T_Q8_0:
-            y[i] = dot_q4_0_q8_0(type, row, n, qx);
+            y[i] = dot_q8_0(row, n, qx);
             break;
         case LL_T_Q4_1:
             y[i] = dot_q32(&q4_1, row, n, qx);

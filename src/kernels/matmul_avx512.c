@@ -319,9 +319,12 @@ static float dot_q4_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
     return s;
 }
 
+/* Q8_0 in ggml's order (matmul.h): one chain of 8 lanes over the blocks,
+ * two blocks a step */
 static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
     const __m512i ones = _mm512_set1_epi16(1), zero = _mm512_setzero_si512();
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    const __m512i pair = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m256 acc = _mm256_setzero_ps();
     size_t nb = n / 32, blk = 0;
     for (; blk + 2 <= nb; blk += 2) {
         const uint8_t *b0 = row + 34 * blk, *b1 = b0 + 34;
@@ -330,22 +333,19 @@ static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
         __m512i xv = _mm512_loadu_si512(qx->q + 32 * blk);
         /* maddubs wants one unsigned side: |w| and x with w's sign (|x| <= 127) */
         __m512i sx = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(wv), zero, xv);
-        __m512 f = _mm512_cvtepi32_ps(_mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(wv), sx), ones));
-        __m512 sc = scale2(h2f(b0) * qx->d[blk], h2f(b1) * qx->d[blk + 1]);
-        if (blk & 2)
-            a1 = _mm512_fmadd_ps(f, sc, a1);
-        else
-            a0 = _mm512_fmadd_ps(f, sc, a0);
+        __m512i p = _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(wv), sx), ones);
+        __m128 d2 = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)(qx->d + blk)));
+        acc = ll_q8_chain2(acc, p, _mm512_mul_ps(ll_scales2(b0, b1), _mm512_permutexvar_ps(pair, _mm512_castps128_ps512(d2))));
     }
-    float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-    for (; blk < nb; blk++) {
+    if (blk < nb) {
         const uint8_t *b = row + 34 * blk;
-        const int8_t *xq = qx->q + 32 * blk;
-        int t = 0;
-        for (int k = 0; k < 32; k++) t += (int8_t)b[2 + k] * xq[k];
-        s += h2f(b) * qx->d[blk] * (float)t;
+        __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(b + 2));
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(qx->q + 32 * blk));
+        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xv, w)),
+                                      _mm256_set1_epi16(1));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b) * qx->d[blk]), _mm256_cvtepi32_ps(p), acc);
     }
-    return s;
+    return ll_q8_hsum8_256(acc);
 }
 
 /* Q4_1/Q5_0/Q5_1 in the order of matmul.c's dot_q32: two blocks a
@@ -428,7 +428,11 @@ static void matvec_qn(uint32_t type, const uint8_t *w, size_t row_bytes, size_t 
     for (size_t i = r0; i < r1; i++) {
         const uint8_t *row = w + i * row_bytes;
         __m512 a0[QN_MAX], a1[QN_MAX];
-        for (size_t t = 0; t < T; t++) a0[t] = a1[t] = _mm512_setzero_ps();
+        __m256 c8[QN_MAX]; /* Q8_0: ggml's chain */
+        for (size_t t = 0; t < T; t++) {
+            a0[t] = a1[t] = _mm512_setzero_ps();
+            c8[t] = _mm256_setzero_ps();
+        }
         size_t blk = 0;
         for (; blk + 2 <= nb; blk += 2) {
             const uint8_t *b0 = row + bb * blk, *b1 = b0 + bb;
@@ -446,23 +450,33 @@ static void matvec_qn(uint32_t type, const uint8_t *w, size_t row_bytes, size_t 
                                               ones);
                 if (q4) p = _mm512_add_epi32(p, _mm512_loadu_si512(qx[t].lane_c + 8 * blk));
                 __m512 sc = _mm512_mul_ps(ws, _mm512_loadu_ps(qx[t].lane_d + 8 * blk));
-                if (blk & 2)
+                if (!q4)
+                    c8[t] = ll_q8_chain2(c8[t], p, sc);
+                else if (blk & 2)
                     a1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a1[t]);
                 else
                     a0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a0[t]);
             }
         }
         for (size_t t = 0; t < T; t++) {
+            if (!q4) {
+                if (blk < nb) { /* the last block of an odd count */
+                    const uint8_t *b = row + bb * blk;
+                    __m256i w8 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 2));
+                    __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(qx[t].q + 32 * blk));
+                    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w8), _mm256_sign_epi8(xv, w8)),
+                                                  _mm256_set1_epi16(1));
+                    c8[t] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b) * qx[t].d[blk]), _mm256_cvtepi32_ps(p), c8[t]);
+                }
+                y[t * ldy + i] = ll_q8_hsum8_256(c8[t]);
+                continue;
+            }
             float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[t], a1[t]));
             for (size_t k = blk; k < nb; k++) {
                 const uint8_t *b = row + bb * k;
                 const int8_t *xq = qx[t].q + 32 * k;
                 int acc = 0;
-                if (q4)
-                    for (int j = 0; j < 16; j++)
-                        acc += ((b[2 + j] & 0xF) - 8) * xq[j] + ((b[2 + j] >> 4) - 8) * xq[j + 16];
-                else
-                    for (int j = 0; j < 32; j++) acc += (int8_t)b[2 + j] * xq[j];
+                for (int j = 0; j < 16; j++) acc += ((b[2 + j] & 0xF) - 8) * xq[j] + ((b[2 + j] >> 4) - 8) * xq[j + 16];
                 s += h2f(b) * qx[t].d[k] * (float)acc;
             }
             y[t * ldy + i] = s;

@@ -46,4 +46,20 @@ static inline __m512i ll_bytes2(const uint8_t *q0, const uint8_t *q1) {
                               _mm256_loadu_si256((const __m256i *)(const void *)q1), 1);
 }
 
+/* ggml's hsum_float_8 (matmul.h, ll_q8_hsum8) */
+static inline float ll_q8_hsum8_256(__m256 v) {
+    __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    return _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)));
+}
+
+/* Q8_0's chain (matmul.h) through a pair of blocks: p holds the int32
+ * lanes of both (the first block's in lanes 0-7), sc their scales d_w *
+ * d_x in the same lanes; the first block's lanes go in first. */
+static inline __m256 ll_q8_chain2(__m256 acc, __m512i p, __m512 sc) {
+    __m512 f = _mm512_cvtepi32_ps(p);
+    acc = _mm256_fmadd_ps(_mm512_castps512_ps256(sc), _mm512_castps512_ps256(f), acc);
+    return _mm256_fmadd_ps(_mm512_extractf32x8_ps(sc, 1), _mm512_extractf32x8_ps(f, 1), acc);
+}
+
 #endif /* LL_MATMUL_AVX512_INL_H */

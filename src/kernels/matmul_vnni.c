@@ -102,7 +102,11 @@ void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t
     for (size_t i = r0; i < r1; i++) {
         const uint8_t *row = w + i * row_bytes;
         __m512 a0[QN_VNNI_MAX], a1[QN_VNNI_MAX];
-        for (size_t t = 0; t < T; t++) a0[t] = a1[t] = _mm512_setzero_ps();
+        __m256 c8[QN_VNNI_MAX]; /* Q8_0: ggml's chain (matmul.h) */
+        for (size_t t = 0; t < T; t++) {
+            a0[t] = a1[t] = _mm512_setzero_ps();
+            c8[t] = _mm256_setzero_ps();
+        }
         size_t blk = 0;
         for (; blk + 2 <= nb; blk += 2) {
             const uint8_t *b0 = row + bb * blk, *b1 = b0 + bb;
@@ -117,13 +121,27 @@ void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t
                 __m512i p = _mm512_dpbusd_epi32(_mm512_loadu_si512(qx[t].lane_c + 8 * blk), uw,
                                                 _mm512_loadu_si512(qx[t].q + 32 * blk));
                 __m512 sc = _mm512_mul_ps(ws, _mm512_loadu_ps(qx[t].lane_d + 8 * blk));
-                if (blk & 2)
+                if (!q4)
+                    c8[t] = ll_q8_chain2(c8[t], p, sc);
+                else if (blk & 2)
                     a1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a1[t]);
                 else
                     a0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a0[t]);
             }
         }
         for (size_t t = 0; t < T; t++) {
+            if (!q4) {
+                if (blk < nb) { /* the last block of an odd count: its lanes as above */
+                    const uint8_t *b = row + bb * blk;
+                    __m256i uw8 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(b + 2)),
+                                                   _mm256_set1_epi8((char)0x80));
+                    __m256i p = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(qx[t].lane_c + 8 * blk)),
+                                                    uw8, _mm256_loadu_si256((const __m256i *)(const void *)(qx[t].q + 32 * blk)));
+                    c8[t] = _mm256_fmadd_ps(_mm256_set1_ps(ll_h2f(b) * qx[t].d[blk]), _mm256_cvtepi32_ps(p), c8[t]);
+                }
+                y[t * ldy + i] = ll_q8_hsum8_256(c8[t]);
+                continue;
+            }
             float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[t], a1[t]));
             for (size_t k = blk; k < nb; k++) {
                 const uint8_t *b = row + bb * k;
