@@ -28,9 +28,14 @@
  * never depend on which other rows share its step. Between
  * layers the caller's abort callback is polled, so a long prompt stops
  * within one layer's work of an interrupt; a stopped call leaves the
- * context as it was before it. The arithmetic follows ggml's where the
- * choice is free (RMS sum of squares in double, RoPE angles by repeated
- * multiplication in float), so results track llama.cpp's closely.
+ * context as it was before it. The arithmetic is ggml's, as llama.cpp's
+ * CPU backend computes it (docs/parity.md): RMS sum of squares in double,
+ * RoPE angles by repeated multiplication in float and its fused turns,
+ * attention and the SiLU gate through src/kernels/attention.c in ggml's
+ * orders; a context's several appended tokens take llama.cpp's batch order
+ * in attention (a decision that depends only on the row's own context). A
+ * llama2.c checkpoint keeps run.c's arithmetic. The KV cache holds floats
+ * or F16 values rounded as ggml stores them (ll_context_params.kv_type).
  */
 #include <math.h>
 #include <stdlib.h>
