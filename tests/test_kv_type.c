@@ -184,7 +184,7 @@ static void kernel_tables(void) {
     if (strcmp(best->name, "avx512") == 0) tables[nt++] = &ll_attn_avx512;
 #endif
     printf("attention tables checked against scalar: %zu (best: %s)\n", nt, best->name);
-    enum { MAXD = 200, NK = 37, ACC = LL_ATTN_LANES * LL_ATTN_MAX_ACC * MAXD };
+    enum { MAXD = 200, NK = 140, ACC = LL_ATTN_LANES * LL_ATTN_MAX_ACC * MAXD };
     static const size_t dims[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 64, 72, 80, 96, 100, 128, 130, 200};
     static float q[MAXD], k[NK * (MAXD + 3)], w[NK], s_ref[NK], s_got[NK], o_ref[MAXD], o_got[MAXD];
     static float acc_ref[ACC], acc_got[ACC], x_ref[NK], x_got[NK];
@@ -199,7 +199,7 @@ static void kernel_tables(void) {
         for (size_t i = 0; i < NK; i++) w[i] = rnd_float(1.0f);
         for (size_t t = 0; t < nt; t++) {
             const ll_attn_kernels *T = tables[t];
-            for (size_t n = 1; n <= NK; n += 12) {
+            for (size_t n = 1; n <= NK; n += 23) {
                 ll_attn_scalar.scores_f32(q, k, stride, n, hd, s_ref);
                 T->scores_f32(q, k, stride, n, hd, s_got);
                 CHECK(memcmp(s_ref, s_got, n * sizeof(float)) == 0, "%s scores_f32 hd %zu n %zu", T->name, hd, n);
@@ -220,6 +220,11 @@ static void kernel_tables(void) {
                 T->wsum_reduce(o_got, acc_ref, n_acc, hd);
                 CHECK(memcmp(o_ref, o_got, hd * sizeof(float)) == 0, "%s wsum_reduce hd %zu n_acc %zu", T->name, hd,
                       n_acc);
+                /* a short run (one token's step: position by position) */
+                ll_attn_scalar.wsum_f32(acc_ref, n_acc, w, k, stride, 20, hd, p0, true);
+                T->wsum_f32(acc_got, n_acc, w, k, stride, 20, hd, p0, true);
+                CHECK(memcmp(acc_ref, acc_got, L * sizeof(float)) == 0, "%s short wsum_f32 hd %zu n_acc %zu", T->name,
+                      hd, n_acc);
                 ll_attn_scalar.wsum_f16(acc_ref, n_acc, w, kh, stride, NK, hd, p0, true);
                 T->wsum_f16(acc_got, n_acc, w, kh, stride, NK, hd, p0, true);
                 CHECK(memcmp(acc_ref, acc_got, L * sizeof(float)) == 0, "%s wsum_f16 hd %zu n_acc %zu", T->name, hd,

@@ -327,8 +327,23 @@ LL_T2 static double avx2_softmax_exp(float *x, size_t n, size_t p0, float max) {
 }
 
 /* accumulator r over blocks of 32 dimensions held in four registers */
+/* short runs position by position, long ones accumulator by accumulator
+ * (as the AVX-512 table) */
 #define AVX2_WSUM(LOADV)                                                                                               \
     size_t L = 16 * n_acc;                                                                                             \
+    if (n < 2 * L) {                                                                                                   \
+        if (first) memset(acc, 0, L *hd * sizeof *acc);                                                                \
+        for (size_t i = 0; i < n; i++) {                                                                               \
+            float *a = acc + ((p0 + i) % L) * hd;                                                                      \
+            __m256 wv = _mm256_set1_ps(w[i]);                                                                          \
+            for (size_t d = 0; d < hd; d += 8) {                                                                       \
+                size_t rr = hd - d < 8 ? hd - d : 8;                                                                   \
+                avx2_store_f32(a + d, _mm256_fmadd_ps(wv, LOADV(v + i * stride + d, rr), avx2_load_f32(a + d, rr)),    \
+                               rr);                                                                                    \
+            }                                                                                                          \
+        }                                                                                                              \
+        return;                                                                                                        \
+    }                                                                                                                  \
     for (size_t r = 0; r < L; r++) {                                                                                   \
         float *a = acc + r * hd;                                                                                       \
         for (size_t d0 = 0; d0 < hd; d0 += 32) {                                                                       \
@@ -534,8 +549,25 @@ LL_T5 static double avx512_softmax_exp(float *x, size_t n, size_t p0, float max)
 }
 
 /* accumulator r over blocks of 64 dimensions held in four registers */
+/* a short run (fewer than 2 positions per accumulator: one token's step)
+ * position by position into the accumulators in memory, a long one
+ * accumulator by accumulator in registers; each accumulator adds its
+ * positions in increasing order either way */
 #define AVX512_WSUM(LOADV)                                                                                             \
     size_t L = 16 * n_acc;                                                                                             \
+    if (n < 2 * L) {                                                                                                   \
+        if (first) memset(acc, 0, L *hd * sizeof *acc);                                                                \
+        for (size_t i = 0; i < n; i++) {                                                                               \
+            float *a = acc + ((p0 + i) % L) * hd;                                                                      \
+            __m512 wv = _mm512_set1_ps(w[i]);                                                                          \
+            for (size_t d = 0; d < hd; d += 16) {                                                                      \
+                size_t rr = hd - d < 16 ? hd - d : 16;                                                                 \
+                __m512 x = _mm512_fmadd_ps(wv, LOADV(v + i * stride + d, rr), avx512_load_f32(a + d, rr));             \
+                _mm512_mask_storeu_ps(a + d, lanes_mask(rr), x);                                                       \
+            }                                                                                                          \
+        }                                                                                                              \
+        return;                                                                                                        \
+    }                                                                                                                  \
     for (size_t r = 0; r < L; r++) {                                                                                   \
         float *a = acc + r * hd;                                                                                       \
         for (size_t d0 = 0; d0 < hd; d0 += 64) {                                                                       \
