@@ -15,7 +15,10 @@
  * Waiting: a worker spins on the word for a short time (jobs of a decode
  * step follow each other within microseconds), then sleeps; the caller
  * starts on the chunks at once and wakes sleepers, which join late at no
- * cost to it.
+ * cost to it but the wake-up's system call. When a wake-up brought no
+ * help (the caller ran every chunk: the worker found no core in time, or
+ * the job was over first) sleepers are left asleep for a while (the same
+ * periods as below); spinning workers still help.
  *
  * A late chunk: when a worker loses its core while it holds a chunk, the
  * caller, out of chunks, has to wait until the scheduler gives the worker
@@ -58,11 +61,21 @@
  * unless it lost its core. */
 #define LATE_CHUNKS 4
 #define LATE_NS     30000
+/* A woken worker that has a core starts within this (a futex wake-up, an
+ * idle vCPU's interrupt): a job that took longer without its help was one
+ * it could not get a core for. */
+#define WAKE_SLACK_NS 100000
 /* The caller that ran no chunk (spinning workers took them all) has no time
  * per chunk to judge by: it sleeps after this long and counts no stall. */
 #define LATE_NS_UNJUDGED 1000000
-#define SOLO_MIN_NS      2000000u   /* the caller runs alone this long after a stall, */
-#define SOLO_MAX_NS      128000000u /* doubling up to this while the stalls go on */
+#define BACKOFF_MIN_NS   2000000u   /* a period after a stall or a wasted wake-up, */
+#define BACKOFF_MAX_NS   128000000u /* doubling up to this while they go on */
+
+/* A period that starts after an event and doubles while the events go on. */
+typedef struct {
+    uint64_t until; /* now_ns() before which it lasts (0: never started) */
+    uint64_t len;   /* the length of the last period */
+} backoff;
 
 /* the claim word: generation (32 bits) | chunks (16) | next chunk (16) */
 static uint64_t word(uint32_t gen, size_t n, size_t next) {
@@ -92,9 +105,10 @@ struct ll_pool {
      * job's last chunk wakes it */
     atomic_bool caller_sleeps;
     pthread_cond_t done_cv;
-    /* stalls, seen and used only by the thread that runs the jobs */
-    uint64_t solo_until; /* now_ns() before which jobs run on the caller alone (0: none yet) */
-    uint64_t solo_ns;    /* the length of the last solo period */
+    /* seen and used only by the thread that runs the jobs: after a stall
+     * it runs them alone for a while; after a wake-up that brought no help
+     * it leaves sleeping workers asleep for a while */
+    backoff solo, no_wake;
     struct worker_arg {
         ll_pool *pool;
         int index;
@@ -249,17 +263,17 @@ static bool wait_done(ll_pool *p, size_t n, uint64_t late_ns) {
     return false;
 }
 
-/* After a stall at time t: the caller runs alone for a while, twice as
- * long as last time when the stall came soon after that period ended
- * (the other process is still there), else for the shortest period. */
-static void note_stall(ll_pool *p, uint64_t t) {
-    bool again = p->solo_ns && t - p->solo_until < 2 * p->solo_ns;
-    uint64_t len = again ? 2 * p->solo_ns : SOLO_MIN_NS;
-    p->solo_ns = len < SOLO_MAX_NS ? len : SOLO_MAX_NS;
-    p->solo_until = t + p->solo_ns;
+/* An event at time t (a stall, a wasted wake-up) starts a period: twice
+ * as long as the last when the event came soon after it ended (the other
+ * process is still there), else the shortest. */
+static void backoff_start(backoff *b, uint64_t t) {
+    bool again = b->len && t - b->until < 2 * b->len;
+    uint64_t len = again ? 2 * b->len : BACKOFF_MIN_NS;
+    b->len = len < BACKOFF_MAX_NS ? len : BACKOFF_MAX_NS;
+    b->until = t + b->len;
 }
 
-static bool solo(const ll_pool *p) { return p->solo_until && now_ns() < p->solo_until; }
+static bool backoff_on(const backoff *b) { return b->until && now_ns() < b->until; }
 
 /* Publishes a job of n chunks, works on it and waits until it is done;
  * wake: also wake sleeping workers (else only spinning ones help). */
@@ -268,15 +282,21 @@ static void run_job(ll_pool *p, size_t n, int max_threads, bool wake) {
     atomic_store_explicit(&p->max_threads, max_threads, memory_order_relaxed);
     uint32_t gen = word_gen(atomic_load_explicit(&p->claim, memory_order_relaxed)) + 1;
     atomic_store(&p->claim, word(gen, n, 0)); /* seq_cst: pairs with the sleepers check below */
-    if (wake && atomic_load(&p->sleepers) > 0) {
+    bool woke = wake && atomic_load(&p->sleepers) > 0;
+    if (woke) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
     }
     uint64_t t0 = now_ns();
     size_t mine = work(p, gen, 0);
-    uint64_t late = mine ? LATE_CHUNKS * ((now_ns() - t0) / mine) + LATE_NS : LATE_NS_UNJUDGED;
-    if (wait_done(p, n, late) && mine) note_stall(p, now_ns());
+    uint64_t t1 = now_ns(), late = mine ? LATE_CHUNKS * ((t1 - t0) / mine) + LATE_NS : LATE_NS_UNJUDGED;
+    if (wait_done(p, n, late) && mine) backoff_start(&p->solo, now_ns());
+    /* the caller ran every chunk of a job long enough for a woken worker
+     * with a core to join: the wake-up (a system call, and a thread that
+     * may take the caller's core) bought nothing */
+    else if (woke && mine == n && t1 - t0 >= WAKE_SLACK_NS)
+        backoff_start(&p->no_wake, t1);
 }
 
 void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *ctx) {
@@ -284,7 +304,7 @@ void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *ctx) {
         fn(ctx, 0, 1);
         return;
     }
-    if (solo(p)) {
+    if (backoff_on(&p->solo)) {
         for (int i = 0; i < p->n; i++) fn(ctx, i, p->n);
         return;
     }
@@ -300,7 +320,7 @@ void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *ctx) {
 
 void ll_pool_for(ll_pool *p, size_t n_chunks, int max_threads, ll_pool_chunk_fn fn, void *ctx) {
     if (max_threads <= 0 || max_threads > p->n) max_threads = p->n;
-    if (max_threads == 1 || n_chunks <= 1 || solo(p)) {
+    if (max_threads == 1 || n_chunks <= 1 || backoff_on(&p->solo)) {
         for (size_t i = 0; i < n_chunks; i++) fn(ctx, i, 0);
         return;
     }
@@ -310,7 +330,7 @@ void ll_pool_for(ll_pool *p, size_t n_chunks, int max_threads, ll_pool_chunk_fn 
     p->ctx = ctx;
     for (size_t c0 = 0; c0 < n_chunks; c0 += MAX_CHUNKS) {
         p->base = c0;
-        run_job(p, n_chunks - c0 < MAX_CHUNKS ? n_chunks - c0 : MAX_CHUNKS, max_threads, true);
+        run_job(p, n_chunks - c0 < MAX_CHUNKS ? n_chunks - c0 : MAX_CHUNKS, max_threads, !backoff_on(&p->no_wake));
     }
 }
 
