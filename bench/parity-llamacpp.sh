@@ -13,8 +13,9 @@
 #     -l PATH     the logitlab binary (default: build/logitlab next to this script)
 #     -v          print both token lists where they differ
 #   Without MODEL=PROMPT: the embedded KJV model (models/kjv-q8_0.gguf, the file compiled into
-#   logitlab; Q8_0, llama.cpp reads it) and ../shared/models/stories260K.gguf, each with a prompt of more than 8 tokens (so the prompt
-#   goes through both engines' matrix-matrix path).
+#   logitlab; Q8_0, llama.cpp reads it) with a 16-token prompt (logitlab's prompt GEMM) and a
+#   6-token one (its 2-8 token path), and ../shared/models/stories260K.gguf with a prompt of
+#   more than 8 tokens. Rows are named by the model file and the prompt's token count.
 #
 # LLAMA_CPP_BIN is a small program linked against llama.cpp's libllama (built outside this
 # repository, docs/parity.md says what it does): `BIN MODEL PROMPT SEED N CTK FA` with CTK
@@ -27,7 +28,7 @@
 # Needs bash, jq.
 set -euo pipefail
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 
 n=64 seeds=1,2,3,4,5,6,7,8 settings=f32,f16 verbose=0
 here=$(cd "$(dirname "$0")" && pwd)
@@ -56,6 +57,7 @@ command -v jq >/dev/null || die "jq is needed to read logitlab's JSON"
 
 if [ $# -eq 0 ]; then
     set -- "$here/../models/kjv-q8_0.gguf=In the beginning God created the heaven and the earth. And the earth was" \
+        "$here/../models/kjv-q8_0.gguf=In the beginning God created" \
         "$here/../../shared/models/stories260K.gguf=Once upon a time, there was a little girl named Lily. She"
 fi
 for mp in "$@"; do
@@ -85,6 +87,7 @@ for mp in "$@"; do
             our_np=$(jq -r '.n_prompt_tokens' <<<"$ours")
             ref_np=$(wc -w <<<"$ref_prompt")
             [ "$our_np" = "$ref_np" ] || die "$name: the prompt is $our_np tokens here and $ref_np in llama.cpp"
+            label="$name/p$our_np"
             read -r -a a <<<"$ref_toks"
             read -r -a b <<<"$our_toks"
             first=-1
@@ -102,6 +105,6 @@ for mp in "$@"; do
                 fi
             fi
         done
-        printf '%-20s %-8s%s   (%d/%d identical)\n' "$name" "$set" "$line" "$same" "$total"
+        printf '%-20s %-8s%s   (%d/%d identical)\n' "$label" "$set" "$line" "$same" "$total"
     done
 done
