@@ -28,7 +28,7 @@
 # Needs bash, jq.
 set -euo pipefail
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 
 n=64 seeds=1,2,3,4,5,6,7,8 settings=f32,f16 verbose=0
 here=$(cd "$(dirname "$0")" && pwd)
