@@ -4,7 +4,8 @@
  * exponentials and their sum, the probability-weighted sum of cached
  * values, and the conversion of new keys and values into an F16 cache. One
  * table per instruction set, picked at run time (dispatch.c; LOGITLAB_SIMD
- * lowers it). The FFN's SiLU gate is here too: it shares ggml's exp.
+ * lowers it). The FFN's SiLU gate (it shares ggml's exp) and RoPE's turn
+ * (ggml's fused roundings) are here too.
  *
  * Every table returns the same bits, so a token depends neither on the
  * CPU, the table nor the thread count. The order of every sum is the one
@@ -56,7 +57,8 @@ typedef struct ll_attn_kernels {
     double (*softmax_exp)(float *x, size_t n, size_t p0, float max);
     /* acc[r][d] (r < 16 x n_acc) += w[i] * v_i[d] for the positions p0 + i
      * of n values v_i = v + i * stride, r = (p0 + i) % (16 x n_acc), in
-     * increasing position; first: every accumulator starts at +0 */
+     * increasing position (n_acc 1 or 4); first: every accumulator starts
+     * at +0 */
     void (*wsum_f32)(float *acc, size_t n_acc, const float *w, const float *v, size_t stride, size_t n, size_t hd,
                      size_t p0, bool first);
     void (*wsum_f16)(float *acc, size_t n_acc, const float *w, const uint16_t *v, size_t stride, size_t n, size_t hd,
