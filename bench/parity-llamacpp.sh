@@ -81,7 +81,7 @@ for mp in "$@"; do
             ref_prompt=$(sed -n 's/^prompt: *//p' <<<"$ref")
             ref_toks=$(sed -n 's/^tokens: *//p' <<<"$ref")
             ours=$("$ll" generate -m "$file" -p "$prompt" --seed "$seed" --temperature 0.8 --top-k 40 --top-p 0.95 \
-                --min-p 0.05 --ignore-eos --max-new-tokens "$n" -t 1 --kv-type "$set" --json --quiet) ||
+                --min-p 0.05 --ignore-eos --max-new-tokens "$n" -t 1 --kv-type "$set" --one-token-prompt --json --quiet) ||
                 die "logitlab generate failed on $file"
             our_toks=$(jq -r '.results[0].tokens | map(tostring) | join(" ")' <<<"$ours")
             our_np=$(jq -r '.n_prompt_tokens' <<<"$ours")

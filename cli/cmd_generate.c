@@ -38,6 +38,8 @@ static void usage(FILE *f) {
           f);
     ll_cli_threads_help(f, "  -t, --threads N|auto      ");
     fputs("  --kv-type f32|f16         KV cache storage (default f32; f16 = llama.cpp's default -ctk/-ctv f16)\n"
+          "  --one-token-prompt        the prompt's products with the one-token arithmetic, 8 tokens at a time:\n"
+          "                            slower; with Q8_0 weights llama.cpp's logits bit for bit (docs/parity.md)\n"
           "  --max-new-tokens N        (alias --n-predict)\n"
           "  --max-length N            prompt + new tokens, as Hugging Face counts\n"
           "  --stop TEXT               repeatable; not included in the output\n"
@@ -63,6 +65,7 @@ typedef struct {
     const char *system, *chat_template; /* NULL: none given */
     long long ctx, threads;
     ll_kv_type kv_type;
+    bool one_token_prompt;
     bool json, quiet, no_bos, stream, chat, verbose;
     const char **stop;
     size_t n_stop;
@@ -94,6 +97,8 @@ static int parse(int argc, char **argv, gen_opts *o, ll_error *err) {
             if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, 1 << 20, &o->ctx, err)) return 2;
         } else if (!strcmp(f, "--kv-type")) {
             if (!ll_args_value(&a, &v, err) || ll_kv_type_parse(v, &o->kv_type, err) != LL_OK) return 2;
+        } else if (!strcmp(f, "--one-token-prompt")) {
+            o->one_token_prompt = true;
         } else if (!strcmp(f, "--max-new-tokens") || !strcmp(f, "--n-predict")) {
             if (!ll_args_value(&a, &v, err) || !ll_parse_int(f, v, 1, INT32_MAX, &n, err)) return 2;
             o->g.max_new_tokens = (int32_t)n;
@@ -409,6 +414,7 @@ int ll_cmd_generate(int argc, char **argv) {
     cp.n_ctx = n_ctx;
     cp.n_threads = ll_cli_threads(o.threads, m);
     cp.kv_type = o.kv_type;
+    cp.one_token_products = o.one_token_prompt;
     c = ll_context_new_ex(m, &cp, &err);
     if (!c) goto fail;
     ll_lm lm;

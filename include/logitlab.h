@@ -645,8 +645,18 @@ typedef struct ll_context_params {
     size_t n_ctx;       /* 0: the model's training context */
     int n_threads;      /* >= 1 */
     ll_kv_type kv_type; /* default LL_KV_F32 */
+    /* false (default): a prompt's run of more than 8 tokens is one
+     * matrix-matrix product (fast). true: every matrix product of this
+     * context's steps uses the one-token arithmetic, up to 8 tokens at a
+     * time (attention keeps its several-token order), so how a prompt is
+     * cut changes no bit, and Q8_0 products are llama.cpp's, whose batches
+     * give its one-token bits: with it a Q8_0 model's logits can equal
+     * llama.cpp's (docs/parity.md). Slower prompts: the weights are read
+     * once per 8 tokens. In ll_decode_batch the work context's setting
+     * applies. */
+    bool one_token_products;
 } ll_context_params;
-ll_context_params ll_context_params_default(void); /* n_ctx 0, 1 thread, F32 */
+ll_context_params ll_context_params_default(void); /* n_ctx 0, 1 thread, F32, batched prompts */
 ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_error *err);
 ll_kv_type ll_context_kv_type(const ll_context *c);
 /* The KV cache's size in bytes (keys and values of every layer and position). */

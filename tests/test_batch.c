@@ -200,6 +200,44 @@ static void errors(const ll_model *m, const ll_model *other) {
     ll_context_free(x);
 }
 
+/* one_token_products: every product of a prompt uses the one-token
+ * arithmetic (attention keeps its several-token order), so how a prompt is
+ * cut changes no bit: 20 tokens in one call (which would otherwise be one
+ * matrix product) give the logits of the same 20 in pieces of 5 (which
+ * never are); a default context's single call rounds differently
+ * somewhere, so the test can tell the two apart. */
+static void one_token_prompt(const ll_model *m, size_t V, const char *name) {
+    enum { NP = 20, PIECE = 5 };
+    ll_error err;
+    int32_t p[NP];
+    for (int32_t i = 0; i < NP; i++) p[i] = (int32_t)((11 + 29 * (size_t)i) % V);
+    float *all = malloc(NP * V * sizeof(float)), *cut = malloc(NP * V * sizeof(float));
+    float *fast = malloc(NP * V * sizeof(float)), *last = malloc(V * sizeof(float));
+    ll_context_params cp = ll_context_params_default();
+    cp.n_ctx = 64;
+    cp.n_threads = 2;
+    cp.one_token_products = true;
+    ll_context *c = ll_context_new_ex(m, &cp, &err), *s = ll_context_new_ex(m, &cp, &err);
+    cp.one_token_products = false;
+    ll_context *f = ll_context_new_ex(m, &cp, &err);
+    CHECK(c && s && f && all && cut && fast && last, "%s: contexts", name);
+    if (c && s && f && all && cut && fast && last) {
+        CHECK_OK(ll_context_decode(c, p, NP, last, all, &err), err);
+        CHECK_OK(ll_context_decode(f, p, NP, last, fast, &err), err);
+        for (size_t i = 0; i < NP; i += PIECE) CHECK_OK(ll_context_decode(s, p + i, PIECE, last, cut + i * V, &err), err);
+        CHECK(memcmp(all, cut, NP * V * sizeof(float)) == 0,
+              "%s: one-token products: the prompt in one call has the logits of its pieces of 5, bit for bit", name);
+        CHECK(memcmp(all, fast, NP * V * sizeof(float)) != 0, "%s: the batched prompt rounds differently somewhere", name);
+    }
+    ll_context_free(c);
+    ll_context_free(s);
+    ll_context_free(f);
+    free(all);
+    free(cut);
+    free(fast);
+    free(last);
+}
+
 static void run_model(const char *path) {
     ll_error err;
     ll_model *m = ll_model_load(path, NULL, &err);
@@ -211,6 +249,7 @@ static void run_model(const char *path) {
     alone(m, V, ref, gen);
     together(m, V, ref, gen, path);
     branches(m, V, path);
+    one_token_prompt(m, V, path);
     free(ref);
     ll_model_free(m);
 }

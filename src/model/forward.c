@@ -84,6 +84,7 @@ struct ll_context {
     ll_kv_type kv_type;
     size_t kv_elt; /* bytes per stored value: 4 or 2 */
     bool runc;     /* a llama2.c checkpoint: attention and gate in run.c's arithmetic */
+    bool one_token_products; /* ll_context_params.one_token_products */
     void *k_cache, *v_cache;
     /* activations for up to LL_MAX_BATCH tokens; xb: [T][max(dim, q_dim)]
      * (norms, then attention outputs), q: [T][q_dim],
@@ -139,7 +140,7 @@ ll_status ll_kv_type_parse(const char *s, ll_kv_type *out, ll_error *err) {
                    s ? ll_quote(q, s, strlen(s)) : "(null)");
 }
 
-ll_context_params ll_context_params_default(void) { return (ll_context_params){0, 1, LL_KV_F32}; }
+ll_context_params ll_context_params_default(void) { return (ll_context_params){0, 1, LL_KV_F32, false}; }
 
 ll_context *ll_context_new(const ll_model *m, size_t n_ctx, int n_threads, ll_error *err) {
     ll_context_params p = ll_context_params_default();
@@ -180,6 +181,7 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
     c->ak = ll_attn_kernels_best();
     c->kv_type = p->kv_type;
     c->kv_elt = kv_types[p->kv_type].bytes;
+    c->one_token_products = p->one_token_products;
     c->runc = strcmp(in->format, "llama2.c") == 0;
     size_t dim = in->dim, kv = m->kv_dim, qd = m->q_dim, ffn = in->ffn_dim, B = LL_MAX_BATCH;
     size_t L = in->n_layers, n_vals, n_bytes;
@@ -316,14 +318,15 @@ static void matmul(ll_context *c, const ll_weight *w, const float *x, size_t T, 
     ll_matmul(c->pool, c->mk, &w->m, x, T, y, c->scratch);
 }
 
-/* Y = X W^T for the step's rows: a prompt's run in one product, other
- * rows as many at a time as give each row what it gets alone */
+/* Y = X W^T for the step's rows: a prompt's run in one product (unless
+ * the context asks for one-token products), other rows as many at a time
+ * as give each row what it gets alone */
 static void matmul_rows(ll_context *c, const ll_weight *w, const float *x, float *y) {
     size_t cols = w->m.cols, rows = w->m.rows;
     size_t each = w->m.type == LL_T_L2C_Q8 ? LL_ONE_TOKEN_ROWS : ll_matmul_row_group(c->pool, c->mk, &w->m);
     for (size_t g = 0; g < c->n_groups; g++) {
         const fw_group *G = &c->groups[g];
-        size_t step = G->run ? G->n : each;
+        size_t step = G->run && !c->one_token_products ? G->n : each;
         for (size_t t = G->start; t < G->start + G->n; t += step) {
             size_t n = G->start + G->n - t < step ? G->start + G->n - t : step;
             matmul(c, w, x + t * cols, n, y + t * rows);
@@ -537,7 +540,7 @@ static ll_status output_rows(ll_context *c, const int32_t *which, size_t n, ll_e
     const ll_model *m = c->m;
     size_t dim = m->info.dim, V = m->info.n_vocab;
     float eps = m->info.rms_eps;
-    if (n == 1 || (n > LL_ONE_TOKEN_ROWS && consecutive(c, which, n, V))) {
+    if (n == 1 || (n > LL_ONE_TOKEN_ROWS && !c->one_token_products && consecutive(c, which, n, V))) {
         for (size_t i = 0; i < n; i++) rmsnorm(c->xb + i * dim, c->x + (size_t)which[i] * dim, m->output_norm, dim, eps);
         matmul(c, &m->output, c->xb, n, c->rows[which[0]].logits);
         softcap_logits(m, c->rows[which[0]].logits, n * V);
