@@ -75,7 +75,7 @@ ll_explain *ll_explain_new(const ll_model *m, const ll_explain_options *o, ll_er
     e->V = ll_model_get_info(m)->n_vocab;
     e->n_ctx = ll_model_get_info(m)->n_ctx_train;
     if (e->n_ctx == 0 || e->n_ctx > 2048) e->n_ctx = 2048;
-    e->ctx = ll_context_new(m, e->n_ctx, o->threads > 0 ? o->threads : 1, err);
+    e->ctx = ll_context_new(m, e->n_ctx, o->threads > 0 ? o->threads : ll_model_default_threads(m), err);
     e->logits = ll_malloc(e->V * sizeof(float), err);
     if (!e->ctx || !e->logits) {
         ll_explain_free(e);
