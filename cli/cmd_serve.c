@@ -25,7 +25,8 @@ static void usage(FILE *f) {
           "  -np, --parallel N         requests generated at once, batched into one step (default 4)\n"
           "  --queue N                 requests waiting for a slot at most; more get 503 (default 64)\n"
           "  -c, --ctx-size N          context window per slot (default: the model's, at most 4096)\n"
-          "  -t, --threads N|auto      threads of each forward step (all slots share them)\n",
+          "  -t, --threads N|auto      threads of each forward step (all slots share them)\n"
+          "  --kv-type f32|f16         the slots' KV caches (default f32; f16 halves their memory)\n",
           f);
     ll_cli_threads_help(f, "                            ");
     fputs("  --api-key KEY             require \"Authorization: Bearer KEY\" (not for /health)\n"
@@ -86,6 +87,8 @@ int ll_cmd_serve(int argc, char **argv) {
             if (!ll_args_value(&a, &v, &err) || !ll_parse_int(f, v, 0, 100000, &queue, &err)) goto fail;
         } else if (!strcmp(f, "-c") || !strcmp(f, "--ctx-size")) {
             if (!ll_args_value(&a, &v, &err) || !ll_parse_int(f, v, 2, 1 << 24, &ctx, &err)) goto fail;
+        } else if (!strcmp(f, "--kv-type")) {
+            if (!ll_args_value(&a, &v, &err) || ll_kv_type_parse(v, &o.kv_type, &err) != LL_OK) goto fail;
         } else if (!strcmp(f, "--api-key")) {
             if (!ll_args_value(&a, &o.api_key, &err)) goto fail;
             if (!o.api_key[0]) {

@@ -174,12 +174,18 @@ srv_engine *srv_engine_new(const srv_model *m, const srv_engine_config *cfg, ll_
     e->queue = ll_calloc((size_t)cfg->queue + 1, sizeof *e->queue, err);
     if (!e->slots || !e->queue) goto fail;
     /* the steps run on the work context's threads; a slot's context only
-     * holds its cache (one thread: no pool threads of its own) */
+     * holds its cache (one thread: no pool threads of its own), in the
+     * configured type (each row attends to its own slot's cache in that
+     * cache's type, so the work context's own stays F32) */
     e->work = ll_context_new(m->model, 1, cfg->threads, err);
     if (!e->work) goto fail;
     ll_context_set_abort(e->work, engine_stopping, e);
+    ll_context_params sp = ll_context_params_default();
+    sp.n_ctx = m->n_ctx;
+    sp.n_threads = 1;
+    sp.kv_type = cfg->kv_type;
     for (int i = 0; i < cfg->parallel; i++) {
-        e->slots[i].ctx = ll_context_new(m->model, m->n_ctx, 1, err);
+        e->slots[i].ctx = ll_context_new_ex(m->model, &sp, err);
         if (!e->slots[i].ctx) goto fail;
     }
     return e;

@@ -630,7 +630,7 @@ int ll_serve_run(ll_model *model, const ll_serve_options *o, ll_error *err) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "the model has no tokenizer: a server needs one to read prompts");
         goto done;
     }
-    srv_engine_config ec = {o->parallel, o->queue, o->threads};
+    srv_engine_config ec = {o->parallel, o->queue, o->threads, o->kv_type};
     s->engine = srv_engine_new(&s->m, &ec, err);
     if (!s->engine) goto done;
     char port[16];
@@ -655,8 +655,9 @@ int ll_serve_run(ll_model *model, const ll_serve_options *o, ll_error *err) {
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     int bound = di ? di->port : o->port;
-    fprintf(stderr, "logitlab serve: %s on http://%s:%d (%d slots, queue %d, context %zu, profile %s)\n", s->m.id,
-            o->host, bound, o->parallel, o->queue, o->n_ctx, ll_profile_name(o->profile));
+    fprintf(stderr, "logitlab serve: %s on http://%s:%d (%d slots, queue %d, context %zu, %s cache, profile %s)\n",
+            s->m.id, o->host, bound, o->parallel, o->queue, o->n_ctx, ll_kv_type_name(o->kv_type),
+            ll_profile_name(o->profile));
     if (o->ready_file) {
         FILE *f = fopen(o->ready_file, "w");
         if (f) {

@@ -107,6 +107,7 @@ typedef struct {
     int parallel;      /* slots */
     int queue;         /* requests waiting for a slot, at most */
     int threads;       /* of the work context that runs every step */
+    ll_kv_type kv_type; /* of the slots' caches */
 } srv_engine_config;
 
 srv_engine *srv_engine_new(const srv_model *m, const srv_engine_config *cfg, ll_error *err);
