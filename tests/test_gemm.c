@@ -20,6 +20,7 @@
 #include "kernels/quant.h"
 #include "kernels/threadpool.h"
 #include "format/tensor_types.h"
+#include "test_matmul_tables.h"
 #include "test_util.h"
 
 #include <stdatomic.h>
@@ -40,20 +41,7 @@ static const char *tname(uint32_t t) { return ll_type_info_of(t)->name; }
 static const ll_matmul_kernels *tables[4];
 static size_t n_tables;
 
-static void find_tables(void) {
-    tables[n_tables++] = &ll_matmul_scalar;
-#ifdef LL_HAVE_AVX2
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-        tables[n_tables++] = &ll_matmul_avx2;
-#endif
-#ifdef LL_HAVE_AVX512
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512dq")) {
-        tables[n_tables++] = &ll_matmul_avx512;
-        if (__builtin_cpu_supports("avx512vnni")) tables[n_tables++] = &ll_matmul_avx512_vnni;
-    }
-#endif
-}
+static void find_tables(void) { n_tables = tu_matmul_tables(tables); }
 
 /* ---- matrices ---- */
 

@@ -22,6 +22,7 @@
 #include "format/gguf.h"
 #include "format/gguf_write.h"
 #include "format/tensor_types.h"
+#include "test_matmul_tables.h"
 #include "test_util.h"
 
 #include <unistd.h>
@@ -41,20 +42,7 @@ static float rnd(void) { /* uniform in [-1, 1) */
 static const ll_matmul_kernels *tables[4];
 static size_t n_tables;
 
-static void find_tables(void) {
-    tables[n_tables++] = &ll_matmul_scalar;
-#ifdef LL_HAVE_AVX2
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-        tables[n_tables++] = &ll_matmul_avx2;
-#endif
-#ifdef LL_HAVE_AVX512
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512dq")) {
-        tables[n_tables++] = &ll_matmul_avx512;
-        if (__builtin_cpu_supports("avx512vnni")) tables[n_tables++] = &ll_matmul_avx512_vnni;
-    }
-#endif
-}
+static void find_tables(void) { n_tables = tu_matmul_tables(tables); }
 
 /* ---- hand-made blocks ---- */
 
