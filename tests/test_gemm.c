@@ -411,6 +411,40 @@ static void q8_ggml_order(void) {
     CHECK(other_order_differs > 0, "no row where another order of the float steps differs: the test proves nothing");
 }
 
+/* One token of every 32-block type in every table: the scalar table's
+ * bits (the orders matmul.h writes down), even and odd block counts. The
+ * float types and the K-quants have no common one-token order yet. */
+static void one_token_tables_agree(void) {
+    static const uint32_t q32[] = {LL_T_Q4_0, LL_T_Q8_0, LL_T_Q4_1, LL_T_Q5_0, LL_T_Q5_1};
+    static const size_t widths[] = {32, 96, 160, 768};
+    enum { R = 9, NMAX = 768 };
+    static uint8_t w[R * (NMAX / 32) * 34];
+    static float x[NMAX], row[NMAX], ref[R], y[R];
+    static int8_t q[NMAX];
+    static float d[NMAX / 32];
+    static int16_t sums[NMAX / 16];
+    for (size_t ti = 0; ti < LL_ARRAY_LEN(q32); ti++)
+        for (size_t wi = 0; wi < LL_ARRAY_LEN(widths); wi++) {
+            uint32_t type = q32[ti];
+            size_t n = widths[wi], rb = ll_row_bytes(type, n);
+            for (size_t i = 0; i < R; i++) {
+                for (size_t k = 0; k < n; k++) row[k] = 0.05f * rnd();
+                ll_quantize_row(type, row, w + i * rb, n);
+            }
+            for (size_t k = 0; k < n; k++) x[k] = rnd();
+            ll_qvec v = {q, d, sums, LL_QX_32, NULL, NULL};
+            ll_matmul_scalar.quantize_x(x, n, &v);
+            ll_matmul_scalar.matvec_q(type, w, rb, n, &v, ref, 0, R);
+            for (size_t tk = 1; tk < n_tables; tk++) {
+                if (!tables[tk]->matvec_q) continue;
+                memset(y, 0, sizeof y);
+                tables[tk]->matvec_q(type, w, rb, n, &v, y, 0, R);
+                CHECK(memcmp(y, ref, sizeof y) == 0, "%s %s, %zu columns: one token differs from the scalar table's bits",
+                      tables[tk]->name, tname(type), n);
+            }
+        }
+}
+
 /* transpose16 moves each of 256 distinct values to its mirror place, with
  * row strides other than 16 on both sides. */
 static void transposes(void) {
@@ -444,6 +478,7 @@ int main(void) {
     tables_agree();
     transposes();
     q8_ggml_order();
+    one_token_tables_agree();
     against_reference();
     several_tokens_odd_blocks();
     free(scratch);

@@ -166,6 +166,33 @@ static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
     return ll_q8_hsum8(acc);
 }
 
+/* Q4_0's order (matmul.h) */
+static float dot_q4_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
+    float a[2][16] = {{0}}, v[16];
+    size_t nb = n / 32, blk = 0;
+    for (; blk + 2 <= nb; blk += 2)
+        for (size_t h = 0; h < 2; h++) {
+            const uint8_t *b = row + 18 * (blk + h);
+            const int8_t *xq = qx->q + 32 * (blk + h);
+            float sc = rd_half(b) * qx->d[blk + h], *acc = a[(blk >> 1) & 1] + 8 * h;
+            for (int j = 0; j < 8; j++) {
+                int p = 0;
+                for (int k = 4 * j; k < 4 * j + 4; k++) p += ((k < 16 ? b[2 + k] & 0xF : b[2 + k - 16] >> 4) - 8) * xq[k];
+                acc[j] = fmaf((float)p, sc, acc[j]);
+            }
+        }
+    for (int j = 0; j < 16; j++) v[j] = a[0][j] + a[1][j];
+    float s = ll_q32_hsum(v);
+    for (; blk < nb; blk++) {
+        const uint8_t *wq = row + 18 * blk + 2;
+        const int8_t *xq = qx->q + 32 * blk;
+        int t = 0;
+        for (int k = 0; k < 16; k++) t += ((wq[k] & 0xF) - 8) * xq[k] + ((wq[k] >> 4) - 8) * xq[k + 16];
+        s += rd_half(row + 18 * blk) * qx->d[blk] * (float)t;
+    }
+    return s;
+}
+
 static float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n, const ll_qvec *qx) {
     float acc[16] = {0};
     for (size_t blk = 0; blk < n / 32; blk++) {
@@ -198,13 +225,7 @@ static void scalar_matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, s
         } else if (type == LL_T_Q8_0) {
             acc = dot_q8_0(row, n, qx);
         } else if (type == LL_T_Q4_0) {
-            for (size_t blk = 0; blk < n / 32; blk++) {
-                const int8_t *xq = qx->q + 32 * blk;
-                const uint8_t *wq = row + 18 * blk + 2;
-                int s = 0;
-                for (int k = 0; k < 16; k++) s += ((wq[k] & 0xF) - 8) * xq[k] + ((wq[k] >> 4) - 8) * xq[k + 16];
-                acc += rd_half(row + 18 * blk) * qx->d[blk] * (float)s;
-            }
+            acc = dot_q4_0(row, n, qx);
         } else {
             size_t bb = type == LL_T_Q4_K ? 144 : type == LL_T_Q5_K ? 176 : 210;
             for (size_t blk = 0; blk < n / 256; blk++) {

@@ -169,6 +169,20 @@ typedef struct ll_matmul_kernels {
  * (docs/parity.md). */
 float ll_q8_hsum8(const float acc[8]);
 
+/* Q4_0 rows on quantized activations (one token, or several by
+ * matvec_qn), in every table: two accumulators of 16 lanes start at +0;
+ * for each pair of blocks (b, b + 1) in order, lane j < 8 of the pair
+ * takes fma(p_j, d_w * d_x, lane) for block b and lane 8 + j for block
+ * b + 1 (p_j the exact integer sum of the products of values 4j .. 4j+3),
+ * into the first accumulator for pairs 0, 2, 4, ... and the second for
+ * pairs 1, 3, ...; the row is ll_q32_hsum of the lanewise sum of the two,
+ * plus, for an odd block count, (d_w * d_x) * p of the last block. (What a
+ * 512-bit register of two blocks gives; the AVX2 and scalar tables do the
+ * same in 8-lane pieces.) Q4_1, Q5_0 and Q5_1 follow ll_q32_hsum's order
+ * (matmul.c, dot_q32). The one-token products of the float types and the
+ * K-quants do not yet have one order for every table (each table's own,
+ * within the last bits of one another). */
+
 /* The final sum of a Q4_1/Q5_0/Q5_1 row product from its 16 lane
  * accumulators, in the order every table uses (matmul.c, dot_q32). */
 float ll_q32_hsum(const float acc[16]);

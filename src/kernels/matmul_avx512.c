@@ -308,7 +308,7 @@ static float dot_q4_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
         else
             a0 = _mm512_fmadd_ps(f, sc, a0);
     }
-    float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    float s = ll_q4_hsum2(a0, a1);
     for (; blk < nb; blk++) {
         const uint8_t *b = row + 18 * blk;
         const int8_t *xq = qx->q + 32 * blk;
@@ -471,7 +471,7 @@ static void matvec_qn(uint32_t type, const uint8_t *w, size_t row_bytes, size_t 
                 y[t * ldy + i] = ll_q8_hsum8_256(c8[t]);
                 continue;
             }
-            float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[t], a1[t]));
+            float s = ll_q4_hsum2(a0[t], a1[t]);
             for (size_t k = blk; k < nb; k++) {
                 const uint8_t *b = row + bb * k;
                 const int8_t *xq = qx[t].q + 32 * k;

@@ -142,7 +142,7 @@ void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t
                 y[t * ldy + i] = ll_q8_hsum8_256(c8[t]);
                 continue;
             }
-            float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[t], a1[t]));
+            float s = ll_q4_hsum2(a0[t], a1[t]);
             for (size_t k = blk; k < nb; k++) {
                 const uint8_t *b = row + bb * k;
                 s += ll_h2f(b) * qx[t].d[k] * (float)tail_sum(q4, b, qx[t].q + 32 * k);
