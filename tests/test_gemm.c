@@ -445,6 +445,34 @@ static void one_token_tables_agree(void) {
         }
 }
 
+/* One token of F32, F16 and BF16 on float activations in every table: the
+ * scalar table's bits (matmul.h), for widths with and without whole groups
+ * of 64 and 16 values. */
+static void float_matvec_tables_agree(void) {
+    static const uint32_t ft[] = {LL_T_F32, LL_T_F16, LL_T_BF16};
+    static const size_t widths[] = {16, 40, 64, 100, 200, 768};
+    enum { R = 7, NMAX = 768 };
+    static uint8_t w[R * NMAX * 4];
+    static float x[NMAX], row[NMAX], ref[R], y[R];
+    for (size_t ti = 0; ti < LL_ARRAY_LEN(ft); ti++)
+        for (size_t wi = 0; wi < LL_ARRAY_LEN(widths); wi++) {
+            uint32_t type = ft[ti];
+            size_t n = widths[wi], rb = ll_row_bytes(type, n);
+            for (size_t i = 0; i < R; i++) {
+                for (size_t k = 0; k < n; k++) row[k] = rnd();
+                ll_quantize_row(type, row, w + i * rb, n);
+            }
+            for (size_t k = 0; k < n; k++) x[k] = rnd();
+            ll_matmul_scalar.matvec(type, w, rb, n, x, ref, 0, R);
+            for (size_t tk = 1; tk < n_tables; tk++) {
+                memset(y, 0, sizeof y);
+                tables[tk]->matvec(type, w, rb, n, x, y, 0, R);
+                CHECK(memcmp(y, ref, sizeof y) == 0, "%s %s, %zu columns: one token differs from the scalar table's bits",
+                      tables[tk]->name, tname(type), n);
+            }
+        }
+}
+
 /* transpose16 moves each of 256 distinct values to its mirror place, with
  * row strides other than 16 on both sides. */
 static void transposes(void) {
@@ -479,6 +507,7 @@ int main(void) {
     transposes();
     q8_ggml_order();
     one_token_tables_agree();
+    float_matvec_tables_agree();
     against_reference();
     several_tokens_odd_blocks();
     free(scratch);

@@ -17,11 +17,38 @@ static void scalar_dequant(uint32_t type, const uint8_t *row, size_t k0, size_t 
     ll_dequantize_row_ref(type, row + k0 / ti->block * ti->block_bytes, out, kc);
 }
 
+/* value k of an F32, F16 or BF16 row */
+static float float_at(uint32_t type, const uint8_t *row, size_t k) {
+    if (type == LL_T_F32) return ((const float *)(const void *)row)[k];
+    uint16_t h = (uint16_t)(row[2 * k] | row[2 * k + 1] << 8);
+    return type == LL_T_F16 ? ll_fp16_to_fp32(h) : ll_bf16_to_fp32(h);
+}
+
+/* An F32/F16/BF16 row in the float types' order (matmul.h). */
+static float dot_float(uint32_t type, const uint8_t *row, size_t n, const float *x) {
+    float a[4][16] = {{0}}, v[16];
+    size_t k = 0;
+    for (; k + 64 <= n; k += 64)
+        for (size_t c = 0; c < 4; c++)
+            for (size_t l = 0; l < 16; l++)
+                a[c][l] = fmaf(float_at(type, row, k + 16 * c + l), x[k + 16 * c + l], a[c][l]);
+    for (; k + 16 <= n; k += 16)
+        for (size_t l = 0; l < 16; l++) a[0][l] = fmaf(float_at(type, row, k + l), x[k + l], a[0][l]);
+    for (size_t l = 0; l < 16; l++) v[l] = (a[0][l] + a[1][l]) + (a[2][l] + a[3][l]);
+    float s = ll_q32_hsum(v);
+    for (; k < n; k++) s += float_at(type, row, k) * x[k];
+    return s;
+}
+
 static void scalar_matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const float *x, float *y,
                           size_t r0, size_t r1) {
     float buf[LL_PANEL_K];
     for (size_t i = r0; i < r1; i++) {
         const uint8_t *row = w + i * row_bytes;
+        if (type == LL_T_F32 || type == LL_T_F16 || type == LL_T_BF16) {
+            y[i] = dot_float(type, row, n, x);
+            continue;
+        }
         float acc[8] = {0};
         for (size_t k0 = 0; k0 < n; k0 += LL_PANEL_K) {
             size_t kc = n - k0 < LL_PANEL_K ? n - k0 : LL_PANEL_K;

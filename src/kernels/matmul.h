@@ -179,9 +179,13 @@ float ll_q8_hsum8(const float acc[8]);
  * plus, for an odd block count, (d_w * d_x) * p of the last block. (What a
  * 512-bit register of two blocks gives; the AVX2 and scalar tables do the
  * same in 8-lane pieces.) Q4_1, Q5_0 and Q5_1 follow ll_q32_hsum's order
- * (matmul.c, dot_q32). The one-token products of the float types and the
- * K-quants do not yet have one order for every table (each table's own,
- * within the last bits of one another). */
+ * (matmul.c, dot_q32). F32, F16 and BF16 rows on float activations
+ * (matvec): four accumulators of 16 lanes start at +0; each 64 values
+ * in order give value 16c + l to accumulator c, lane l (a fused
+ * multiply-add); then each further 16 values to accumulator 0; the row is
+ * ll_q32_hsum of (a0 + a1) + (a2 + a3) lanewise, then the last n % 16
+ * values added in order, each product rounded first. The one-token
+ * products of the K-quants do not yet have one order for every table. */
 
 /* The final sum of a Q4_1/Q5_0/Q5_1 row product from its 16 lane
  * accumulators, in the order every table uses (matmul.c, dot_q32). */

@@ -118,11 +118,47 @@ static void dequant(uint32_t type, const uint8_t *row, size_t k0, size_t kc, flo
     for (size_t k = 0; k < kc; k += 8) _mm256_storeu_ps(out + k, decode8(type, row, k0 + k));
 }
 
+/* An F32/F16/BF16 row in the float types' order (matmul.h): the four
+ * 16-lane accumulators as pairs of 8-lane halves, a[c][h]. */
+static float dot_float(uint32_t type, const uint8_t *row, size_t n, const float *x) {
+    __m256 a[4][2];
+    for (int c = 0; c < 4; c++) a[c][0] = a[c][1] = _mm256_setzero_ps();
+    size_t k = 0, b16 = type == LL_T_F32 ? 64 : 32; /* bytes of 16 values */
+    for (; k + 64 <= n; k += 64) {
+        ll_prefetch_ahead(row + k / 16 * b16, 4 * b16);
+        for (int c = 0; c < 4; c++)
+            for (int h = 0; h < 2; h++)
+                a[c][h] = _mm256_fmadd_ps(decode8(type, row, k + 16 * (size_t)c + 8 * (size_t)h),
+                                          _mm256_loadu_ps(x + k + 16 * c + 8 * h), a[c][h]);
+    }
+    for (; k + 16 <= n; k += 16)
+        for (int h = 0; h < 2; h++)
+            a[0][h] = _mm256_fmadd_ps(decode8(type, row, k + 8 * (size_t)h), _mm256_loadu_ps(x + k + 8 * h), a[0][h]);
+    /* ll_q32_hsum of (a0 + a1) + (a2 + a3) */
+    __m256 lo = _mm256_add_ps(_mm256_add_ps(a[0][0], a[1][0]), _mm256_add_ps(a[2][0], a[3][0]));
+    __m256 hi = _mm256_add_ps(_mm256_add_ps(a[0][1], a[1][1]), _mm256_add_ps(a[2][1], a[3][1]));
+    __m256 r = _mm256_add_ps(lo, hi);
+    __m128 v = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
+    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    float s = _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
+    for (; k < n; k++) {
+        float wk = type == LL_T_F32   ? ((const float *)(const void *)row)[k]
+                   : type == LL_T_F16 ? _cvtsh_ss(((const uint16_t *)(const void *)row)[k])
+                                      : ll_bf16_to_fp32(((const uint16_t *)(const void *)row)[k]);
+        s += wk * x[k];
+    }
+    return s;
+}
+
 static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const float *x, float *y, size_t r0,
                    size_t r1) {
     float buf[LL_PANEL_K];
     for (size_t i = r0; i < r1; i++) {
         const uint8_t *row = w + i * row_bytes;
+        if (type == LL_T_F32 || type == LL_T_F16 || type == LL_T_BF16) {
+            y[i] = dot_float(type, row, n, x);
+            continue;
+        }
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         if (vector_type(type) && n % 32 == 0) {
             size_t b32 = ll_row_bytes(type, 32); /* bytes of 32 values */

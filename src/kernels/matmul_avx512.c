@@ -145,8 +145,9 @@ static inline void deq_q6k(const uint8_t *b, __m512 out[16]) {
 
 /* ---- matvec: fused decode and multiply ---- */
 
+/* the float types' final sum (matmul.h) */
 static inline float hsum(__m512 a, __m512 b, __m512 c, __m512 e) {
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, e)));
+    return ll_hsum16(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, e)));
 }
 
 static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const float *x, float *y, size_t r0,

@@ -46,15 +46,18 @@ static inline __m512i ll_bytes2(const uint8_t *q0, const uint8_t *q1) {
                               _mm256_loadu_si256((const __m256i *)(const void *)q1), 1);
 }
 
-/* Q4_0's final sum (matmul.h): the two accumulators lanewise, then
- * ll_q32_hsum's tree (lane j + lane j + 8, then hsum_float_8's) */
-static inline float ll_q4_hsum2(__m512 a0, __m512 a1) {
-    __m512 v = _mm512_add_ps(a0, a1);
+/* ll_q32_hsum's tree of 16 lanes (lane j + lane j + 8, then
+ * hsum_float_8's), spelled out: _mm512_reduce_add_ps's tree is the
+ * compiler's choice */
+static inline float ll_hsum16(__m512 v) {
     __m256 r = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
+
+/* Q4_0's final sum (matmul.h): the two accumulators lanewise, then the tree */
+static inline float ll_q4_hsum2(__m512 a0, __m512 a1) { return ll_hsum16(_mm512_add_ps(a0, a1)); }
 
 /* ggml's hsum_float_8 (matmul.h, ll_q8_hsum8) */
 static inline float ll_q8_hsum8_256(__m256 v) {
