@@ -411,12 +411,12 @@ static void q8_ggml_order(void) {
     CHECK(other_order_differs > 0, "no row where another order of the float steps differs: the test proves nothing");
 }
 
-/* One token of every 32-block type in every table: the scalar table's
- * bits (the orders matmul.h writes down), even and odd block counts. The
- * float types and the K-quants have no common one-token order yet. */
+/* One token of every quantized type in every table: the scalar table's
+ * bits (the orders matmul.h writes down), even and odd block counts (one,
+ * two and three 256-blocks for the K-quants). */
 static void one_token_tables_agree(void) {
-    static const uint32_t q32[] = {LL_T_Q4_0, LL_T_Q8_0, LL_T_Q4_1, LL_T_Q5_0, LL_T_Q5_1};
-    static const size_t widths[] = {32, 96, 160, 768};
+    static const uint32_t q32[] = {LL_T_Q4_0, LL_T_Q8_0, LL_T_Q4_1, LL_T_Q5_0, LL_T_Q5_1, LL_T_Q4_K, LL_T_Q5_K, LL_T_Q6_K};
+    static const size_t widths[] = {32, 96, 160, 256, 512, 768};
     enum { R = 9, NMAX = 768 };
     static uint8_t w[R * (NMAX / 32) * 34];
     static float x[NMAX], row[NMAX], ref[R], y[R];
@@ -426,13 +426,14 @@ static void one_token_tables_agree(void) {
     for (size_t ti = 0; ti < LL_ARRAY_LEN(q32); ti++)
         for (size_t wi = 0; wi < LL_ARRAY_LEN(widths); wi++) {
             uint32_t type = q32[ti];
-            size_t n = widths[wi], rb = ll_row_bytes(type, n);
+            size_t n = widths[wi], rb = ll_row_bytes(type, n), block = ll_qvec_block(type);
+            if (n % block) continue;
             for (size_t i = 0; i < R; i++) {
                 for (size_t k = 0; k < n; k++) row[k] = 0.05f * rnd();
                 ll_quantize_row(type, row, w + i * rb, n);
             }
             for (size_t k = 0; k < n; k++) x[k] = rnd();
-            ll_qvec v = {q, d, sums, LL_QX_32, NULL, NULL};
+            ll_qvec v = {q, d, sums, block, NULL, NULL};
             ll_matmul_scalar.quantize_x(x, n, &v);
             ll_matmul_scalar.matvec_q(type, w, rb, n, &v, ref, 0, R);
             for (size_t tk = 1; tk < n_tables; tk++) {

@@ -241,6 +241,53 @@ static float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n, const
     return ll_q32_hsum(acc);
 }
 
+/* Q4_K, Q5_K and Q6_K in the K-quants' order (matmul.h): per 256-block,
+ * 16 integer lanes; lane l takes, for each 64 values c, the products of
+ * values 64c + 4l .. 64c + 4l + 3 (the weights' unsigned values) times
+ * their sub-block's scale; Q6_K's lanes 0-7 start at -32 times the scaled
+ * activation sums of groups 2l and 2l + 1 (its values are stored + 32).
+ * Then lane l = fma(lane sum, d * dx, lane l); Q4_K/Q5_K also keep 8 lanes
+ * of min times sub-block j's activation sum, = fma(., dmin * dx, .). The
+ * row is ll_q32_hsum of the 16 lanes, minus ll_q8_hsum8 of the 8. */
+static float dot_k(uint32_t type, const uint8_t *row, size_t n, const ll_qvec *qx) {
+    const bool six = type == LL_T_Q6_K;
+    size_t bb = type == LL_T_Q4_K ? 144 : type == LL_T_Q5_K ? 176 : 210;
+    float acc[16] = {0}, accm[8] = {0};
+    for (size_t blk = 0; blk < n / 256; blk++) {
+        const uint8_t *b = row + bb * blk;
+        const int8_t *xq = qx->q + 256 * blk;
+        const int16_t *bs = qx->sum + 16 * blk;
+        int8_t v[256];
+        int sc[16], mn[8];
+        unpack_k(type, b, v);
+        if (six) {
+            for (int g = 0; g < 16; g++) sc[g] = ((const int8_t *)(b + 192))[g];
+        } else {
+            for (int j = 0; j < 8; j++) {
+                uint8_t s8, m8;
+                ll_q4k_scale_min(j, b + 4, &s8, &m8);
+                sc[j] = s8;
+                mn[j] = m8;
+            }
+        }
+        float dx = qx->d[blk], d = (six ? rd_half(b + 208) : rd_half(b)) * dx;
+        for (int l = 0; l < 16; l++) {
+            int32_t lane = six && l < 8 ? -32 * (sc[2 * l] * bs[2 * l] + sc[2 * l + 1] * bs[2 * l + 1]) : 0;
+            for (int c = 0; c < 4; c++) {
+                int k0 = 64 * c + 4 * l, p = 0;
+                for (int k = k0; k < k0 + 4; k++) p += v[k] * xq[k];
+                lane += sc[six ? k0 / 16 : k0 / 32] * p;
+            }
+            acc[l] = fmaf((float)lane, d, acc[l]);
+        }
+        if (!six) {
+            float dm = rd_half(b + 2) * dx;
+            for (int j = 0; j < 8; j++) accm[j] = fmaf((float)(mn[j] * (bs[2 * j] + bs[2 * j + 1])), dm, accm[j]);
+        }
+    }
+    return ll_q32_hsum(acc) - ll_q8_hsum8(accm);
+}
+
 static void scalar_matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, float *y,
                             size_t r0, size_t r1) {
     const ll_q32_layout *L = type == LL_T_Q4_0 ? NULL : ll_q32_layout_of(type);
@@ -254,34 +301,7 @@ static void scalar_matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, s
         } else if (type == LL_T_Q4_0) {
             acc = dot_q4_0(row, n, qx);
         } else {
-            size_t bb = type == LL_T_Q4_K ? 144 : type == LL_T_Q5_K ? 176 : 210;
-            for (size_t blk = 0; blk < n / 256; blk++) {
-                const uint8_t *b = row + bb * blk;
-                const int8_t *xq = qx->q + 256 * blk;
-                const int16_t *bs = qx->sum + 16 * blk;
-                int8_t v[256];
-                unpack_k(type, b, v);
-                int s = 0, sm = 0;
-                if (type == LL_T_Q6_K) {
-                    const int8_t *sc = (const int8_t *)(b + 192);
-                    for (int g = 0; g < 16; g++) {
-                        int t = 0;
-                        for (int k = 0; k < 16; k++) t += v[16 * g + k] * xq[16 * g + k];
-                        s += sc[g] * (t - 32 * bs[g]);
-                    }
-                    acc += rd_half(b + 208) * qx->d[blk] * (float)s;
-                } else {
-                    for (int j = 0; j < 8; j++) {
-                        uint8_t sc, m;
-                        ll_q4k_scale_min(j, b + 4, &sc, &m);
-                        int t = 0;
-                        for (int k = 0; k < 32; k++) t += v[32 * j + k] * xq[32 * j + k];
-                        s += sc * t;
-                        sm += m * (bs[2 * j] + bs[2 * j + 1]);
-                    }
-                    acc += rd_half(b) * qx->d[blk] * (float)s - rd_half(b + 2) * qx->d[blk] * (float)sm;
-                }
-            }
+            acc = dot_k(type, row, n, qx);
         }
         y[i] = acc;
     }

@@ -184,8 +184,8 @@ float ll_q8_hsum8(const float acc[8]);
  * in order give value 16c + l to accumulator c, lane l (a fused
  * multiply-add); then each further 16 values to accumulator 0; the row is
  * ll_q32_hsum of (a0 + a1) + (a2 + a3) lanewise, then the last n % 16
- * values added in order, each product rounded first. The one-token
- * products of the K-quants do not yet have one order for every table. */
+ * values added in order, each product rounded first. Q4_K, Q5_K and Q6_K:
+ * matmul.c's dot_k. */
 
 /* The final sum of a Q4_1/Q5_0/Q5_1 row product from its 16 lane
  * accumulators, in the order every table uses (matmul.c, dot_q32). */

@@ -120,7 +120,8 @@ static void dequant(uint32_t type, const uint8_t *row, size_t k0, size_t kc, flo
 
 /* An F32/F16/BF16 row in the float types' order (matmul.h): the four
  * 16-lane accumulators as pairs of 8-lane halves, a[c][h]. */
-static float dot_float(uint32_t type, const uint8_t *row, size_t n, const float *x) {
+static inline __attribute__((always_inline)) float dot_float_of(const uint32_t type, const uint8_t *row, size_t n,
+                                                                 const float *x) {
     __m256 a[4][2];
     for (int c = 0; c < 4; c++) a[c][0] = a[c][1] = _mm256_setzero_ps();
     size_t k = 0, b16 = type == LL_T_F32 ? 64 : 32; /* bytes of 16 values */
@@ -148,6 +149,15 @@ static float dot_float(uint32_t type, const uint8_t *row, size_t n, const float 
         s += wk * x[k];
     }
     return s;
+}
+
+/* one copy per type, so that decoding is not a branch per 8 values */
+static float dot_float(uint32_t type, const uint8_t *row, size_t n, const float *x) {
+    switch (type) {
+    case LL_T_F32: return dot_float_of(LL_T_F32, row, n, x);
+    case LL_T_F16: return dot_float_of(LL_T_F16, row, n, x);
+    default: return dot_float_of(LL_T_BF16, row, n, x);
+    }
 }
 
 static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const float *x, float *y, size_t r0,
@@ -293,60 +303,74 @@ static inline float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n
     return hsum8(_mm256_add_ps(a0, a1));
 }
 
+/* ll_q32_hsum of 16 lanes held as lanes 0-7 and 8-15 */
+static inline float hsum16(__m256 lo, __m256 hi) {
+    __m256 r = _mm256_add_ps(lo, hi);
+    __m128 v = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
+    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
+}
+
+/* The K-quants' order (matmul.c, dot_k): the 16 integer lanes as ilo
+ * (lanes 0-7: the first 32 of each 64 values) and ihi (the second 32). */
 static float dot_q4k_like(const uint8_t *row, size_t n, const ll_qvec *qx, int five) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     size_t bb = five ? 176 : 144;
-    __m256 acc = _mm256_setzero_ps();
-    float mins = 0.0f;
+    __m256 acc_lo = _mm256_setzero_ps(), acc_hi = acc_lo, accm = acc_lo;
     for (size_t blk = 0; blk < n / 256; blk++) {
         ll_prefetch_ahead(row + bb * blk, bb);
         const uint8_t *b = row + bb * blk, *q = five ? b + 48 : b + 16;
         const int8_t *xq = qx->q + 256 * blk;
-        const int16_t *bs = qx->sum + 16 * blk;
-        __m256i hb = five ? _mm256_loadu_si256((const __m256i *)(b + 16)) : _mm256_setzero_si256();
-        __m256i iacc = _mm256_setzero_si256();
-        int im = 0;
+        __m256i hb = five ? _mm256_loadu_si256((const __m256i *)(const void *)(b + 16)) : _mm256_setzero_si256();
+        __m256i ilo = _mm256_setzero_si256(), ihi = ilo;
+        int16_t mins[16];
         for (int c = 0; c < 4; c++) {
             uint8_t s0, m0, s1, m1;
             ll_q4k_scale_min(2 * c, b + 4, &s0, &m0);
             ll_q4k_scale_min(2 * c + 1, b + 4, &s1, &m1);
-            __m256i v = _mm256_loadu_si256((const __m256i *)(q + 32 * c));
+            mins[4 * c] = mins[4 * c + 1] = m0;
+            mins[4 * c + 2] = mins[4 * c + 3] = m1;
+            __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(q + 32 * c));
             __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
             if (five) {
                 lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(hb, one), 4));
                 hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 1), one), 4));
                 hb = _mm256_srli_epi16(hb, 2);
             }
-            __m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(xq + 64 * c)));
-            __m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xq + 64 * c + 32)));
-            iacc = _mm256_add_epi32(iacc, _mm256_madd_epi16(p0, _mm256_set1_epi16(s0)));
-            iacc = _mm256_add_epi32(iacc, _mm256_madd_epi16(p1, _mm256_set1_epi16(s1)));
-            im += m0 * (bs[4 * c] + bs[4 * c + 1]) + m1 * (bs[4 * c + 2] + bs[4 * c + 3]);
+            __m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(const void *)(xq + 64 * c)));
+            __m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(const void *)(xq + 64 * c + 32)));
+            ilo = _mm256_add_epi32(ilo, _mm256_madd_epi16(p0, _mm256_set1_epi16(s0)));
+            ihi = _mm256_add_epi32(ihi, _mm256_madd_epi16(p1, _mm256_set1_epi16(s1)));
         }
         float dx = qx->d[blk];
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(iacc), _mm256_set1_ps(h2f(b) * dx)));
-        mins += h2f(b + 2) * dx * (float)im;
+        __m256 d = _mm256_set1_ps(h2f(b) * dx);
+        acc_lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ilo), d, acc_lo);
+        acc_hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ihi), d, acc_hi);
+        /* lane j: min j times sub-block j's activation sum (its two groups) */
+        __m256i bs = _mm256_loadu_si256((const __m256i *)(const void *)(qx->sum + 16 * blk));
+        __m256i im = _mm256_madd_epi16(bs, _mm256_loadu_si256((const __m256i *)(const void *)mins));
+        accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(im), _mm256_set1_ps(h2f(b + 2) * dx), accm);
     }
-    return hsum8(acc) - mins;
+    return hsum16(acc_lo, acc_hi) - q8_hsum8(accm);
 }
 
 static float dot_q6k(const uint8_t *row, size_t n, const ll_qvec *qx) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc_lo = _mm256_setzero_ps(), acc_hi = acc_lo;
     for (size_t blk = 0; blk < n / 256; blk++) {
         ll_prefetch_ahead(row + 210 * blk, 210);
         const uint8_t *b = row + 210 * blk, *ql = b, *qh = b + 128;
         const int8_t *sc = (const int8_t *)(b + 192);
         const int8_t *xq = qx->q + 256 * blk;
-        const int16_t *bs = qx->sum + 16 * blk;
-        int ofs = 0;
-        for (int g = 0; g < 16; g++) ofs += sc[g] * bs[g];
-        /* q - 32 with q unsigned for maddubs: 32 * sc * sum(x) comes off at the end */
-        __m256i iacc = _mm256_setzero_si256();
+        /* q - 32 with q unsigned for maddubs: lane j (< 8) starts at -32 times
+         * the scaled sums of groups 2j and 2j + 1 */
+        __m256i ofs = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(qx->sum + 16 * blk)),
+                                        _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)sc)));
+        __m256i ilo = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(ofs, 5)), ihi = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
-            __m256i A = _mm256_loadu_si256((const __m256i *)(ql + 64 * h));
-            __m256i B = _mm256_loadu_si256((const __m256i *)(ql + 64 * h + 32));
-            __m256i H = _mm256_loadu_si256((const __m256i *)(qh + 32 * h));
+            __m256i A = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 64 * h));
+            __m256i B = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 64 * h + 32));
+            __m256i H = _mm256_loadu_si256((const __m256i *)(const void *)(qh + 32 * h));
             __m256i v[4];
             v[0] = _mm256_or_si256(_mm256_and_si256(A, m4), _mm256_slli_epi16(_mm256_and_si256(H, m3), 4));
             v[1] = _mm256_or_si256(_mm256_and_si256(B, m4),
@@ -355,16 +379,21 @@ static float dot_q6k(const uint8_t *row, size_t n, const ll_qvec *qx) {
                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 4), m3), 4));
             v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(B, 4), m4),
                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 6), m3), 4));
+            /* values 128h + 32 part .. + 31: the first 32 of a 64 (ilo) for
+             * parts 0 and 2, the second (ihi) for 1 and 3 */
             for (int part = 0; part < 4; part++) {
                 int g = 8 * h + 2 * part;
-                __m256i p = _mm256_maddubs_epi16(v[part], _mm256_loadu_si256((const __m256i *)(xq + 16 * g)));
-                iacc = _mm256_add_epi32(iacc, _mm256_madd_epi16(p, scale_pair(sc[g], sc[g + 1])));
+                __m256i p = _mm256_maddubs_epi16(v[part], _mm256_loadu_si256((const __m256i *)(const void *)(xq + 16 * g)));
+                __m256i t = _mm256_madd_epi16(p, scale_pair(sc[g], sc[g + 1]));
+                if (part & 1) ihi = _mm256_add_epi32(ihi, t);
+                else ilo = _mm256_add_epi32(ilo, t);
             }
         }
-        iacc = _mm256_sub_epi32(iacc, _mm256_setr_epi32(32 * ofs, 0, 0, 0, 0, 0, 0, 0));
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(iacc), _mm256_set1_ps(h2f(b + 208) * qx->d[blk])));
+        __m256 d = _mm256_set1_ps(h2f(b + 208) * qx->d[blk]);
+        acc_lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ilo), d, acc_lo);
+        acc_hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ihi), d, acc_hi);
     }
-    return hsum8(acc);
+    return hsum16(acc_lo, acc_hi);
 }
 
 static void matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, float *y,

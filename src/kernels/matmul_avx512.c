@@ -537,7 +537,7 @@ static float dot_q4k_like(const uint8_t *row, size_t n, const ll_qvec *qx, int f
     __m128 m = _mm_add_ps(_mm256_castps256_ps128(accm), _mm256_extractf128_ps(accm, 1));
     m = _mm_add_ps(m, _mm_movehl_ps(m, m));
     m = _mm_add_ss(m, _mm_shuffle_ps(m, m, 1));
-    return _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(m);
+    return ll_hsum16(acc) - _mm_cvtss_f32(m);
 }
 
 static float dot_q6k(const uint8_t *row, size_t n, const ll_qvec *qx) {
@@ -577,7 +577,7 @@ static float dot_q6k(const uint8_t *row, size_t n, const ll_qvec *qx) {
         }
         acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc), _mm512_set1_ps(h2f(b + 208) * qx->d[blk]), acc);
     }
-    return _mm512_reduce_add_ps(acc);
+    return ll_hsum16(acc);
 }
 
 static void matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, float *y,
