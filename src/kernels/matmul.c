@@ -331,8 +331,19 @@ static void scalar_gemm_q(size_t n, size_t unit, int offset, int min, const uint
     }
 }
 
+/* The float prompt GEMM (matmul.h, gemm_f): one fused multiply-add per k
+ * in order for each row and token, as the SIMD tables' lanes do. */
+static void scalar_gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt, float *c, int accumulate) {
+    for (size_t r = 0; r < nr; r++)
+        for (size_t t = 0; t < LL_GF_TOKENS; t++) {
+            float s = accumulate ? c[r * LL_GF_TOKENS + t] : 0.0f;
+            for (size_t k = 0; k < kc; k++) s = fmaf(w[r][k], xt[k * LL_GF_TOKENS + t], s);
+            c[r * LL_GF_TOKENS + t] = s;
+        }
+}
+
 const ll_matmul_kernels ll_matmul_scalar = {"scalar",          scalar_matvec,   scalar_dequant, scalar_gemm,
-                                            scalar_quantize_x, scalar_matvec_q, NULL,           NULL,
+                                            scalar_quantize_x, scalar_matvec_q, NULL,           scalar_gemm_f,
                                             scalar_gemm_q, NULL, NULL};
 
 /* ---- driver ---- */
