@@ -154,5 +154,15 @@ st=$?
 [ $st -eq 130 ] && has "$tmp/json" '"stop_reason": "interrupted"' && has "$tmp/json" '"text": ", there'
 check "SIGINT stops cleanly with the text so far (status $st)" $?
 
+# --one-token-prompt: a 17-token prompt through the one-token kernels runs to its
+# length, also with --kv-type f16 (what it computes: tests/test_batch.c)
+gen -p "Once upon a time, there was a little girl named Lily. She" --one-token-prompt --max-new-tokens 8 --temperature 0 \
+  --json --quiet >"$tmp/otp" 2>"$tmp/err"
+st=$?
+[ $st -eq 0 ] && has "$tmp/otp" '"n_prompt_tokens": 17' && has "$tmp/otp" '"stop_reason": "length"'
+check "--one-token-prompt runs a long prompt (status $st: $(cat "$tmp/err"))" $?
+gen -p "Once upon a time" --one-token-prompt --kv-type f16 --max-new-tokens 4 --quiet >/dev/null 2>&1
+check "--one-token-prompt with --kv-type f16" $?
+
 echo "cli generate: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
