@@ -411,78 +411,39 @@ static inline float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n
     return _mm_cvtss_f32(s);
 }
 
-/* Several tokens at once for the 32-block types: each weight block is
- * unpacked and its scales set once for every token; each token's Q4_0
- * offset term and lane scales were laid out once by ll_qvec_lanes
- * (prepare_qn). The sums are accumulated exactly as dot_q4_0 / dot_q8_0
- * do (the same int32 lanes of four products, the same scale products, two
- * accumulators alternating every two blocks, the same tail), so a token
- * gets the same float result whether it is decoded alone or beside
- * others. */
-enum { QN_MAX = 8 };
+/* Several tokens at once for Q4_0 and Q8_0 (matmul_avx512_inl.h's body):
+ * each weight block pair is unpacked once for every token. The integer
+ * step: Q4_0's nibbles (w + 8) with the -8 x part from lane_c; Q8_0's |w|
+ * against x with w's sign (vpmaddubsw wants one unsigned side, and
+ * 255 x 127 twice would saturate its int16 pairs). */
+static inline ll_qn_pair bw_prep(int q4, const uint8_t *b0, const uint8_t *b1) {
+    if (q4) return (ll_qn_pair){ll_nibbles2(b0 + 2, b1 + 2), 0};
+    __m512i w = ll_bytes2(b0 + 2, b1 + 2);
+    return (ll_qn_pair){_mm512_abs_epi8(w), _mm512_movepi8_mask(w)};
+}
+
+static inline __m512i bw_lanes(int q4, ll_qn_pair w, const ll_qvec *x, size_t blk) {
+    __m512i xv = _mm512_loadu_si512(x->q + 32 * blk);
+    if (!q4) xv = _mm512_mask_sub_epi8(xv, w.neg, _mm512_setzero_si512(), xv);
+    __m512i p = _mm512_madd_epi16(_mm512_maddubs_epi16(w.w, xv), _mm512_set1_epi16(1));
+    return q4 ? _mm512_add_epi32(p, _mm512_loadu_si512(x->lane_c + 8 * blk)) : p;
+}
+
+static inline __m256i bw_lanes8(const uint8_t *b, const ll_qvec *x, size_t blk) {
+    __m256i w8 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 2));
+    __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x->q + 32 * blk));
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w8), _mm256_sign_epi8(xv, w8)), _mm256_set1_epi16(1));
+}
+
+static inline int bw_tail4(const uint8_t *b, const int8_t *xq) {
+    int acc = 0;
+    for (int j = 0; j < 16; j++) acc += ((b[2 + j] & 0xF) - 8) * xq[j] + ((b[2 + j] >> 4) - 8) * xq[j + 16];
+    return acc;
+}
 
 static void matvec_qn(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                       float *y, size_t ldy, size_t r0, size_t r1) {
-    const __m512i ones = _mm512_set1_epi16(1), zero = _mm512_setzero_si512();
-    const int q4 = type == LL_T_Q4_0;
-    const size_t bb = q4 ? 18 : 34, nb = n / 32;
-    for (size_t i = r0; i < r1; i++) {
-        const uint8_t *row = w + i * row_bytes;
-        __m512 a0[QN_MAX], a1[QN_MAX];
-        __m256 c8[QN_MAX]; /* Q8_0: ggml's chain */
-        for (size_t t = 0; t < T; t++) {
-            a0[t] = a1[t] = _mm512_setzero_ps();
-            c8[t] = _mm256_setzero_ps();
-        }
-        size_t blk = 0;
-        for (; blk + 2 <= nb; blk += 2) {
-            const uint8_t *b0 = row + bb * blk, *b1 = b0 + bb;
-            ll_prefetch_ahead(b0, 64);
-            __m512 ws = ll_scales2(b0, b1);
-            /* Q4_0: the nibbles (w + 8), the -8 x part in lane_c; Q8_0: |w|
-             * against x with w's sign (vpmaddubsw wants one unsigned side,
-             * and 255 x 127 twice would saturate its int16 pairs) */
-            __m512i wv = q4 ? ll_nibbles2(b0 + 2, b1 + 2) : ll_bytes2(b0 + 2, b1 + 2);
-            __m512i aw = q4 ? wv : _mm512_abs_epi8(wv);
-            __mmask64 neg = q4 ? 0 : _mm512_movepi8_mask(wv);
-            for (size_t t = 0; t < T; t++) {
-                __m512i xv = _mm512_loadu_si512(qx[t].q + 32 * blk);
-                __m512i p = _mm512_madd_epi16(_mm512_maddubs_epi16(aw, q4 ? xv : _mm512_mask_sub_epi8(xv, neg, zero, xv)),
-                                              ones);
-                if (q4) p = _mm512_add_epi32(p, _mm512_loadu_si512(qx[t].lane_c + 8 * blk));
-                __m512 sc = _mm512_mul_ps(ws, _mm512_loadu_ps(qx[t].lane_d + 8 * blk));
-                if (!q4)
-                    c8[t] = ll_q8_chain2(c8[t], p, sc);
-                else if (blk & 2)
-                    a1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a1[t]);
-                else
-                    a0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a0[t]);
-            }
-        }
-        for (size_t t = 0; t < T; t++) {
-            if (!q4) {
-                if (blk < nb) { /* the last block of an odd count */
-                    const uint8_t *b = row + bb * blk;
-                    __m256i w8 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 2));
-                    __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(qx[t].q + 32 * blk));
-                    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w8), _mm256_sign_epi8(xv, w8)),
-                                                  _mm256_set1_epi16(1));
-                    c8[t] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b) * qx[t].d[blk]), _mm256_cvtepi32_ps(p), c8[t]);
-                }
-                y[t * ldy + i] = ll_q8_hsum8_256(c8[t]);
-                continue;
-            }
-            float s = ll_q4_hsum2(a0[t], a1[t]);
-            for (size_t k = blk; k < nb; k++) {
-                const uint8_t *b = row + bb * k;
-                const int8_t *xq = qx[t].q + 32 * k;
-                int acc = 0;
-                for (int j = 0; j < 16; j++) acc += ((b[2 + j] & 0xF) - 8) * xq[j] + ((b[2 + j] >> 4) - 8) * xq[j + 16];
-                s += h2f(b) * qx[t].d[k] * (float)acc;
-            }
-            y[t * ldy + i] = s;
-        }
-    }
+    ll_matvec_qn_body(type, w, row_bytes, n, qx, T, y, ldy, r0, r1, bw_prep, bw_lanes, bw_lanes8, bw_tail4);
 }
 
 /* int16 lane l of the result = v[idx[l]] */

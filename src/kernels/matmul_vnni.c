@@ -78,76 +78,37 @@ void ll_gemm_q_vnni(size_t n, size_t unit, int offset, int min, const uint8_t *w
  * scales were laid out once by ll_qvec_lanes (prepare_qn), so a token
  * costs one vpdpbusd, a conversion, a product of scales and an add per
  * 64 values. */
-enum { QN_VNNI_MAX = 8 };
-
 /* The integer sum of a block left over at the end of a row. Not left to
  * the vectorizer: with -mavx512vnni, gcc 12 turns a signed x signed byte
  * dot product into vpdpbusd, which reads one side as unsigned (wrong sums
  * for negative weights). */
-__attribute__((noinline, optimize("no-tree-vectorize"))) static int tail_sum(int q4, const uint8_t *b,
-                                                                             const int8_t *xq) {
+__attribute__((noinline, optimize("no-tree-vectorize"))) static int tail_q4(const uint8_t *b, const int8_t *xq) {
     int acc = 0;
-    if (q4)
-        for (int j = 0; j < 16; j++) acc += ((b[2 + j] & 0xF) - 8) * xq[j] + ((b[2 + j] >> 4) - 8) * xq[j + 16];
-    else
-        for (int j = 0; j < 32; j++) acc += (int8_t)b[2 + j] * xq[j];
+    for (int j = 0; j < 16; j++) acc += ((b[2 + j] & 0xF) - 8) * xq[j] + ((b[2 + j] >> 4) - 8) * xq[j + 16];
     return acc;
+}
+
+/* the unsigned side: Q4_0's nibbles are w + 8 already, Q8_0's bytes with
+ * the sign bit flipped are w + 128 */
+static inline ll_qn_pair vnni_prep(int q4, const uint8_t *b0, const uint8_t *b1) {
+    __m512i w = q4 ? ll_nibbles2(b0 + 2, b1 + 2) : _mm512_xor_si512(ll_bytes2(b0 + 2, b1 + 2), _mm512_set1_epi8((char)0x80));
+    return (ll_qn_pair){w, 0};
+}
+
+/* each lane starts at -offset * (its four x) and adds its four
+ * (w + offset) x: exactly the sum of its four w x */
+static inline __m512i vnni_lanes(int q4, ll_qn_pair w, const ll_qvec *x, size_t blk) {
+    (void)q4;
+    return _mm512_dpbusd_epi32(_mm512_loadu_si512(x->lane_c + 8 * blk), w.w, _mm512_loadu_si512(x->q + 32 * blk));
+}
+
+static inline __m256i vnni_lanes8(const uint8_t *b, const ll_qvec *x, size_t blk) {
+    __m256i uw = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(b + 2)), _mm256_set1_epi8((char)0x80));
+    return _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(x->lane_c + 8 * blk)), uw,
+                               _mm256_loadu_si256((const __m256i *)(const void *)(x->q + 32 * blk)));
 }
 
 void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                        float *y, size_t ldy, size_t r0, size_t r1) {
-    const __m512i flip = _mm512_set1_epi8((char)0x80);
-    const int q4 = type == LL_T_Q4_0;
-    const size_t bb = q4 ? 18 : 34, nb = n / 32;
-    for (size_t i = r0; i < r1; i++) {
-        const uint8_t *row = w + i * row_bytes;
-        __m512 a0[QN_VNNI_MAX], a1[QN_VNNI_MAX];
-        __m256 c8[QN_VNNI_MAX]; /* Q8_0: ggml's chain (matmul.h) */
-        for (size_t t = 0; t < T; t++) {
-            a0[t] = a1[t] = _mm512_setzero_ps();
-            c8[t] = _mm256_setzero_ps();
-        }
-        size_t blk = 0;
-        for (; blk + 2 <= nb; blk += 2) {
-            const uint8_t *b0 = row + bb * blk, *b1 = b0 + bb;
-            ll_prefetch_ahead(b0, 64);
-            __m512 ws = ll_scales2(b0, b1);
-            /* the unsigned side: Q4_0's nibbles are w + 8 already, Q8_0's
-             * bytes with the sign bit flipped are w + 128 */
-            __m512i uw = q4 ? ll_nibbles2(b0 + 2, b1 + 2) : _mm512_xor_si512(ll_bytes2(b0 + 2, b1 + 2), flip);
-            for (size_t t = 0; t < T; t++) {
-                /* each lane starts at -offset * (its four x) and adds its four
-                 * (w + offset) x: exactly the sum of its four w x */
-                __m512i p = _mm512_dpbusd_epi32(_mm512_loadu_si512(qx[t].lane_c + 8 * blk), uw,
-                                                _mm512_loadu_si512(qx[t].q + 32 * blk));
-                __m512 sc = _mm512_mul_ps(ws, _mm512_loadu_ps(qx[t].lane_d + 8 * blk));
-                if (!q4)
-                    c8[t] = ll_q8_chain2(c8[t], p, sc);
-                else if (blk & 2)
-                    a1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a1[t]);
-                else
-                    a0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a0[t]);
-            }
-        }
-        for (size_t t = 0; t < T; t++) {
-            if (!q4) {
-                if (blk < nb) { /* the last block of an odd count: its lanes as above */
-                    const uint8_t *b = row + bb * blk;
-                    __m256i uw8 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(b + 2)),
-                                                   _mm256_set1_epi8((char)0x80));
-                    __m256i p = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(qx[t].lane_c + 8 * blk)),
-                                                    uw8, _mm256_loadu_si256((const __m256i *)(const void *)(qx[t].q + 32 * blk)));
-                    c8[t] = _mm256_fmadd_ps(_mm256_set1_ps(ll_h2f(b) * qx[t].d[blk]), _mm256_cvtepi32_ps(p), c8[t]);
-                }
-                y[t * ldy + i] = ll_q8_hsum8_256(c8[t]);
-                continue;
-            }
-            float s = ll_q4_hsum2(a0[t], a1[t]);
-            for (size_t k = blk; k < nb; k++) {
-                const uint8_t *b = row + bb * k;
-                s += ll_h2f(b) * qx[t].d[k] * (float)tail_sum(q4, b, qx[t].q + 32 * k);
-            }
-            y[t * ldy + i] = s;
-        }
-    }
+    ll_matvec_qn_body(type, w, row_bytes, n, qx, T, y, ldy, r0, r1, vnni_prep, vnni_lanes, vnni_lanes8, tail_q4);
 }
