@@ -11,6 +11,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "hsum_x86.h"
 #include "quant.h"
 
 static inline float h2f(const uint8_t *p) {
@@ -92,12 +93,6 @@ static bool vector_type(uint32_t t) {
     return t == LL_T_F32 || t == LL_T_F16 || t == LL_T_BF16 || t == LL_T_Q8_0 || t == LL_T_Q4_0;
 }
 
-static float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
 
 static void dequant(uint32_t type, const uint8_t *row, size_t k0, size_t kc, float *out) {
     const ll_q32_layout *L = q32_layout(type);
@@ -136,12 +131,8 @@ static inline __attribute__((always_inline)) float dot_float_of(const uint32_t t
         for (int h = 0; h < 2; h++)
             a[0][h] = _mm256_fmadd_ps(decode8(type, row, k + 8 * (size_t)h), _mm256_loadu_ps(x + k + 8 * h), a[0][h]);
     /* ll_q32_hsum of (a0 + a1) + (a2 + a3) */
-    __m256 lo = _mm256_add_ps(_mm256_add_ps(a[0][0], a[1][0]), _mm256_add_ps(a[2][0], a[3][0]));
-    __m256 hi = _mm256_add_ps(_mm256_add_ps(a[0][1], a[1][1]), _mm256_add_ps(a[2][1], a[3][1]));
-    __m256 r = _mm256_add_ps(lo, hi);
-    __m128 v = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
-    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
-    float s = _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
+    float s = ll_hsum16_m256(_mm256_add_ps(_mm256_add_ps(a[0][0], a[1][0]), _mm256_add_ps(a[2][0], a[3][0])),
+                             _mm256_add_ps(_mm256_add_ps(a[0][1], a[1][1]), _mm256_add_ps(a[2][1], a[3][1])));
     for (; k < n; k++) {
         float wk = type == LL_T_F32   ? ((const float *)(const void *)row)[k]
                    : type == LL_T_F16 ? _cvtsh_ss(((const uint16_t *)(const void *)row)[k])
@@ -179,7 +170,7 @@ static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, 
                 a2 = _mm256_fmadd_ps(decode8(type, row, k + 16), _mm256_loadu_ps(x + k + 16), a2);
                 a3 = _mm256_fmadd_ps(decode8(type, row, k + 24), _mm256_loadu_ps(x + k + 24), a3);
             }
-            y[i] = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+            y[i] = ll_hsum8_m256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
             continue;
         }
         if (n % 8) {
@@ -192,7 +183,7 @@ static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, 
             for (size_t k = 0; k < kc; k += 8)
                 a0 = _mm256_fmadd_ps(_mm256_loadu_ps(buf + k), _mm256_loadu_ps(x + k0 + k), a0);
         }
-        y[i] = hsum8(a0);
+        y[i] = ll_hsum8_m256(a0);
     }
 }
 
@@ -209,12 +200,6 @@ static inline __m256i dot32(__m256i w, __m256i x) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1));
 }
 
-/* ggml's hsum_float_8 (matmul.h, ll_q8_hsum8) */
-static inline float q8_hsum8(__m256 v) {
-    __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
-    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-    return _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)));
-}
 
 /* Q8_0 in ggml's order (matmul.h): one chain of 8 lanes over the blocks */
 static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
@@ -228,7 +213,7 @@ static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
         __m256 p = _mm256_cvtepi32_ps(dot32(_mm256_abs_epi8(w), _mm256_sign_epi8(xv, w)));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b) * qx->d[blk]), p, acc);
     }
-    return q8_hsum8(acc);
+    return ll_hsum8_m256(acc);
 }
 
 /* Q4_0's order (matmul.h) in 8-lane pieces: a[0] and a[1] are the first
@@ -252,10 +237,7 @@ static float dot_q4_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
         }
     }
     /* ll_q32_hsum of the lanewise sum of the two accumulators */
-    __m256 r = _mm256_add_ps(_mm256_add_ps(a[0], a[2]), _mm256_add_ps(a[1], a[3]));
-    __m128 v = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
-    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
-    float s = _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
+    float s = ll_hsum16_m256(_mm256_add_ps(a[0], a[2]), _mm256_add_ps(a[1], a[3]));
     for (; blk < nb; blk++) {
         const uint8_t *b = row + 18 * blk;
         const int8_t *xq = qx->q + 32 * blk;
@@ -300,16 +282,9 @@ static inline float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n
         else
             a0 = _mm256_add_ps(a0, t);
     }
-    return hsum8(_mm256_add_ps(a0, a1));
+    return ll_hsum8_m256(_mm256_add_ps(a0, a1));
 }
 
-/* ll_q32_hsum of 16 lanes held as lanes 0-7 and 8-15 */
-static inline float hsum16(__m256 lo, __m256 hi) {
-    __m256 r = _mm256_add_ps(lo, hi);
-    __m128 v = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
-    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
-    return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
-}
 
 /* The K-quants' order (matmul.c, dot_k): the 16 integer lanes as ilo
  * (lanes 0-7: the first 32 of each 64 values) and ihi (the second 32). */
@@ -351,7 +326,7 @@ static float dot_q4k_like(const uint8_t *row, size_t n, const ll_qvec *qx, int f
         __m256i im = _mm256_madd_epi16(bs, _mm256_loadu_si256((const __m256i *)(const void *)mins));
         accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(im), _mm256_set1_ps(h2f(b + 2) * dx), accm);
     }
-    return hsum16(acc_lo, acc_hi) - q8_hsum8(accm);
+    return ll_hsum16_m256(acc_lo, acc_hi) - ll_hsum8_m256(accm);
 }
 
 static float dot_q6k(const uint8_t *row, size_t n, const ll_qvec *qx) {
@@ -393,7 +368,7 @@ static float dot_q6k(const uint8_t *row, size_t n, const ll_qvec *qx) {
         acc_lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ilo), d, acc_lo);
         acc_hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ihi), d, acc_hi);
     }
-    return hsum16(acc_lo, acc_hi);
+    return ll_hsum16_m256(acc_lo, acc_hi);
 }
 
 static void matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, float *y,

@@ -346,7 +346,7 @@ static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
                                       _mm256_set1_epi16(1));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b) * qx->d[blk]), _mm256_cvtepi32_ps(p), acc);
     }
-    return ll_q8_hsum8_256(acc);
+    return ll_hsum8_m256(acc);
 }
 
 /* Q4_1/Q5_0/Q5_1 in the order of matmul.c's dot_q32: two blocks a
@@ -403,12 +403,7 @@ static inline float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n
         }
         lo = _mm256_add_ps(lo, t);
     }
-    /* ll_q32_hsum: lane j + lane j + 8, then the hsum8 tree */
-    __m256 r = _mm256_add_ps(lo, hi);
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
+    return ll_hsum16_m256(lo, hi);
 }
 
 /* Several tokens at once for Q4_0 and Q8_0 (matmul_avx512_inl.h's body):
@@ -495,10 +490,7 @@ static float dot_q4k_like(const uint8_t *row, size_t n, const ll_qvec *qx, int f
         __m256i bs = _mm256_loadu_si256((const __m256i *)(qx->sum + 16 * blk));
         accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(bs, mins)), _mm256_set1_ps(h2f(b + 2) * dx), accm);
     }
-    __m128 m = _mm_add_ps(_mm256_castps256_ps128(accm), _mm256_extractf128_ps(accm, 1));
-    m = _mm_add_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_add_ss(m, _mm_shuffle_ps(m, m, 1));
-    return ll_hsum16(acc) - _mm_cvtss_f32(m);
+    return ll_hsum16(acc) - ll_hsum8_m256(accm);
 }
 
 static float dot_q6k(const uint8_t *row, size_t n, const ll_qvec *qx) {

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "hsum_x86.h"
 #include "matmul.h"
 #include "quant.h"
 
@@ -51,25 +52,13 @@ static inline __m512i ll_bytes2(const uint8_t *q0, const uint8_t *q1) {
                               _mm256_loadu_si256((const __m256i *)(const void *)q1), 1);
 }
 
-/* ll_q32_hsum's tree of 16 lanes (lane j + lane j + 8, then
- * hsum_float_8's), spelled out: _mm512_reduce_add_ps's tree is the
- * compiler's choice */
+/* ll_q32_hsum's tree of 16 lanes */
 static inline float ll_hsum16(__m512 v) {
-    __m256 r = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+    return ll_hsum16_m256(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
 }
 
 /* Q4_0's final sum (matmul.h): the two accumulators lanewise, then the tree */
 static inline float ll_q4_hsum2(__m512 a0, __m512 a1) { return ll_hsum16(_mm512_add_ps(a0, a1)); }
-
-/* ggml's hsum_float_8 (matmul.h, ll_q8_hsum8) */
-static inline float ll_q8_hsum8_256(__m256 v) {
-    __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
-    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-    return _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)));
-}
 
 /* Q8_0's chain (matmul.h) through a pair of blocks: p holds the int32
  * lanes of both (the first block's in lanes 0-7), sc their scales d_w *
@@ -138,7 +127,7 @@ ll_matvec_qn_body(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, c
                 if (blk < nb)
                     c8[t] = _mm256_fmadd_ps(_mm256_set1_ps(ll_h2f(b) * qx[t].d[blk]), _mm256_cvtepi32_ps(lanes8(b, &qx[t], blk)),
                                             c8[t]);
-                y[t * ldy + i] = ll_q8_hsum8_256(c8[t]);
+                y[t * ldy + i] = ll_hsum8_m256(c8[t]);
             } else {
                 float s = ll_q4_hsum2(a0[t], a1[t]);
                 if (blk < nb) s += ll_h2f(b) * qx[t].d[blk] * (float)tail4(b, qx[t].q + 32 * blk);
