@@ -14,7 +14,6 @@
 #include "matmul_avx512_inl.h"
 #include "quant.h"
 
-#define h2f ll_h2f
 
 /* 16 bytes of signed int8 -> 16 floats */
 static inline __m512 i8x16_to_f(__m128i v) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(v)); }
@@ -24,13 +23,13 @@ static inline __m512 u8x16_to_f(__m128i v) { return _mm512_cvtepi32_ps(_mm512_cv
 /* ---- block decoders: out[j] holds values 16j .. 16j+15 of the block ---- */
 
 static inline void deq_q8_0(const uint8_t *b, __m512 out[2]) {
-    __m512 d = _mm512_set1_ps(h2f(b));
+    __m512 d = _mm512_set1_ps(ll_h2f(b));
     out[0] = _mm512_mul_ps(d, i8x16_to_f(_mm_loadu_si128((const __m128i *)(b + 2))));
     out[1] = _mm512_mul_ps(d, i8x16_to_f(_mm_loadu_si128((const __m128i *)(b + 18))));
 }
 
 static inline void deq_q4_0(const uint8_t *b, __m512 out[2]) {
-    __m512 d = _mm512_set1_ps(h2f(b));
+    __m512 d = _mm512_set1_ps(ll_h2f(b));
     __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
     __m128i m = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
     __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m), eight);
@@ -69,7 +68,7 @@ static inline __m512i q32_values2(const ll_q32_layout *L, const uint8_t *b0) {
 /* (q - bias) * d, or q * d + m: the reference's operations. */
 static inline void deq_q32(const ll_q32_layout *L, const uint8_t *b, __m512 out[2]) {
     __m256i v = _mm256_sub_epi8(q32_values(L, b), _mm256_set1_epi8((char)L->bias));
-    __m512 d = _mm512_set1_ps(h2f(b)), m = _mm512_set1_ps(L->min ? h2f(b + L->min) : 0.0f);
+    __m512 d = _mm512_set1_ps(ll_h2f(b)), m = _mm512_set1_ps(L->min ? ll_h2f(b + L->min) : 0.0f);
     for (int h = 0; h < 2; h++) {
         __m512 f = _mm512_mul_ps(i8x16_to_f(h ? _mm256_extracti128_si256(v, 1) : _mm256_castsi256_si128(v)), d);
         out[h] = L->min ? _mm512_add_ps(f, m) : f;
@@ -90,7 +89,7 @@ static inline void deq_q32_any(const ll_q32_layout *L, const uint8_t *b, __m512 
 }
 
 static inline void deq_q4k_like(const uint8_t *b, __m512 out[16], int five) {
-    float d = h2f(b), dmin = h2f(b + 2);
+    float d = ll_h2f(b), dmin = ll_h2f(b + 2);
     const uint8_t *scales = b + 4, *qh = b + 16, *q = five ? b + 48 : b + 16;
     const __m128i m4 = _mm_set1_epi8(0x0F);
     for (int c = 0; c < 4; c++) {
@@ -120,7 +119,7 @@ static inline void deq_q4k_like(const uint8_t *b, __m512 out[16], int five) {
 static inline void deq_q6k(const uint8_t *b, __m512 out[16]) {
     const uint8_t *ql = b, *qh = b + 128;
     const int8_t *sc = (const int8_t *)(b + 192);
-    float d = h2f(b + 208);
+    float d = ll_h2f(b + 208);
     const __m128i m4 = _mm_set1_epi8(0x0F), m3 = _mm_set1_epi8(3), off = _mm_set1_epi8(32);
     for (int h = 0; h < 2; h++) {
         for (int half = 0; half < 2; half++) { /* l in [16 half, 16 half + 16) */
@@ -303,7 +302,7 @@ static float dot_q4_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
         /* (w - 8) * x = w * x - 8 * x, both in int16 without saturation */
         __m512i p = _mm512_sub_epi16(_mm512_maddubs_epi16(wv, xv), _mm512_maddubs_epi16(eight, xv));
         __m512 f = _mm512_cvtepi32_ps(_mm512_madd_epi16(p, ones));
-        __m512 sc = scale2(h2f(b0) * qx->d[blk], h2f(b1) * qx->d[blk + 1]);
+        __m512 sc = scale2(ll_h2f(b0) * qx->d[blk], ll_h2f(b1) * qx->d[blk + 1]);
         if (blk & 2)
             a1 = _mm512_fmadd_ps(f, sc, a1);
         else
@@ -315,7 +314,7 @@ static float dot_q4_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
         const int8_t *xq = qx->q + 32 * blk;
         int t = 0;
         for (int k = 0; k < 16; k++) t += ((b[2 + k] & 0xF) - 8) * xq[k] + ((b[2 + k] >> 4) - 8) * xq[k + 16];
-        s += h2f(b) * qx->d[blk] * (float)t;
+        s += ll_h2f(b) * qx->d[blk] * (float)t;
     }
     return s;
 }
@@ -344,7 +343,7 @@ static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
         __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(qx->q + 32 * blk));
         __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xv, w)),
                                       _mm256_set1_epi16(1));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b) * qx->d[blk]), _mm256_cvtepi32_ps(p), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(ll_h2f(b) * qx->d[blk]), _mm256_cvtepi32_ps(p), acc);
     }
     return ll_hsum8_m256(acc);
 }
@@ -385,7 +384,7 @@ static inline float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n
             t = _mm512_mul_ps(t, _mm512_permutexvar_ps(scale_of, r16));
             t = _mm512_add_ps(t, _mm512_maskz_permutexvar_ps(0x0101, min_of, r16));
         } else {
-            t = _mm512_mul_ps(t, scale2(h2f(b0) * qx->d[blk], h2f(b1) * qx->d[blk + 1]));
+            t = _mm512_mul_ps(t, scale2(ll_h2f(b0) * qx->d[blk], ll_h2f(b1) * qx->d[blk + 1]));
         }
         acc = _mm512_add_ps(acc, t);
     }
@@ -396,9 +395,9 @@ static inline float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n
         __m256i p = _mm256_maddubs_epi16(q32_values(L, b), xv);
         if (L->bias) p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(_mm512_castsi512_si256(bias), xv));
         __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm512_castsi512_si256(ones))),
-                                 _mm256_set1_ps(h2f(b) * qx->d[blk]));
+                                 _mm256_set1_ps(ll_h2f(b) * qx->d[blk]));
         if (L->min) {
-            float c = h2f(b + L->min) * qx->d[blk] * (float)(qx->sum[2 * blk] + qx->sum[2 * blk + 1]);
+            float c = ll_h2f(b + L->min) * qx->d[blk] * (float)(qx->sum[2 * blk] + qx->sum[2 * blk + 1]);
             t = _mm256_add_ps(t, _mm256_setr_ps(c, 0, 0, 0, 0, 0, 0, 0));
         }
         lo = _mm256_add_ps(lo, t);
@@ -484,11 +483,11 @@ static float dot_q4k_like(const uint8_t *row, size_t n, const ll_qvec *qx, int f
             iacc = _mm512_add_epi32(iacc, _mm512_madd_epi16(p, bcast16(idx[c], sc16)));
         }
         float dx = qx->d[blk];
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc), _mm512_set1_ps(h2f(b) * dx), acc);
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc), _mm512_set1_ps(ll_h2f(b) * dx), acc);
         __m128i mm = _mm_cvtsi64_si128((long long)m8);
         __m256i mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mm, mm));
         __m256i bs = _mm256_loadu_si256((const __m256i *)(qx->sum + 16 * blk));
-        accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(bs, mins)), _mm256_set1_ps(h2f(b + 2) * dx), accm);
+        accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(bs, mins)), _mm256_set1_ps(ll_h2f(b + 2) * dx), accm);
     }
     return ll_hsum16(acc) - ll_hsum8_m256(accm);
 }
@@ -528,7 +527,7 @@ static float dot_q6k(const uint8_t *row, size_t n, const ll_qvec *qx) {
             iacc = _mm512_add_epi32(iacc, _mm512_madd_epi16(p0, bcast16(idx[2 * h], sc16)));
             iacc = _mm512_add_epi32(iacc, _mm512_madd_epi16(p1, bcast16(idx[2 * h + 1], sc16)));
         }
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc), _mm512_set1_ps(h2f(b + 208) * qx->d[blk]), acc);
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc), _mm512_set1_ps(ll_h2f(b + 208) * qx->d[blk]), acc);
     }
     return ll_hsum16(acc);
 }
