@@ -14,7 +14,6 @@
 #include "matmul_avx512_inl.h"
 #include "quant.h"
 
-
 /* 16 bytes of signed int8 -> 16 floats */
 static inline __m512 i8x16_to_f(__m128i v) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(v)); }
 /* 16 bytes of unsigned -> 16 floats */
