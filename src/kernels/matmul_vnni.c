@@ -78,11 +78,20 @@ void ll_gemm_q_vnni(size_t n, size_t unit, int offset, int min, const uint8_t *w
  * scales were laid out once by ll_qvec_lanes (prepare_qn), so a token
  * costs one vpdpbusd, a conversion, a product of scales and an add per
  * 64 values. */
+/* gcc's way to keep the vectorizer off one function (below); clang has no
+ * "optimize" attribute and warns about it, so there it is only kept out
+ * of line */
+#if defined(__GNUC__) && !defined(__clang__)
+#define LL_NO_VECTORIZE __attribute__((noinline, optimize("no-tree-vectorize")))
+#else
+#define LL_NO_VECTORIZE __attribute__((noinline))
+#endif
+
 /* The integer sum of a block left over at the end of a row. Not left to
  * the vectorizer: with -mavx512vnni, gcc 12 turns a signed x signed byte
  * dot product into vpdpbusd, which reads one side as unsigned (wrong sums
  * for negative weights). */
-__attribute__((noinline, optimize("no-tree-vectorize"))) static int tail_q4(const uint8_t *b, const int8_t *xq) {
+LL_NO_VECTORIZE static int tail_q4(const uint8_t *b, const int8_t *xq) {
     int acc = 0;
     for (int j = 0; j < 16; j++) acc += ((b[2 + j] & 0xF) - 8) * xq[j] + ((b[2 + j] >> 4) - 8) * xq[j + 16];
     return acc;
