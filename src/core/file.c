@@ -5,6 +5,7 @@
  * swapped between the check and the read.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise's MADV_DONTNEED (posix_madvise's is a no-op on Linux) */
 #include "file.h"
 
 #include <errno.h>
@@ -108,4 +109,18 @@ void ll_file_close(ll_file *f) {
     free(f->owned);
     memset(f, 0, sizeof *f);
     f->data = (const uint8_t *)"";
+}
+
+void ll_file_forget(const ll_file *f, const void *p, size_t n) {
+#ifdef LL_HAVE_MMAP
+    const uint8_t *lo = p, *base = f->map;
+    if (!base || lo < base || n > f->map_size || (size_t)(lo - base) > f->map_size - n) return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)lo + page - 1) & ~(page - 1), e = ((uintptr_t)lo + n) & ~(page - 1);
+    if (e > a) (void)madvise((void *)a, e - a, MADV_DONTNEED); /* only advice: on failure the pages stay */
+#else
+    (void)f;
+    (void)p;
+    (void)n;
+#endif
 }

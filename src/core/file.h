@@ -23,6 +23,10 @@ typedef struct {
  * device: named as such), or is larger than max_size bytes (0 = no limit).
  * On failure *f is left empty, and ll_file_close on it is harmless. */
 ll_status ll_file_map(ll_file *f, const char *path, uint64_t max_size, ll_error *err);
+/* Lets go of the resident pages wholly inside [p, p + n) of f's mapping
+ * (bytes copied elsewhere and no longer read in bulk); a later read maps
+ * them in again. Nothing happens outside the mapping or without one. */
+void ll_file_forget(const ll_file *f, const void *p, size_t n);
 /* Releases what ll_file_map took; leaves *f empty. */
 void ll_file_close(ll_file *f);
 

@@ -78,6 +78,7 @@ size_t ll_qvec_block(uint32_t type) {
     case LL_T_Q5_0:
     case LL_T_Q5_1:
     case LL_T_Q8_0:
+    case LL_T_Q4_0_R16:
         return LL_QX_32;
     case LL_T_Q4_K:
     case LL_T_Q5_K:
@@ -344,7 +345,7 @@ static void scalar_gemm_f(size_t kc, const float *const *w, size_t nr, const flo
 
 const ll_matmul_kernels ll_matmul_scalar = {"scalar",          scalar_matvec,   scalar_dequant, scalar_gemm,
                                             scalar_quantize_x, scalar_matvec_q, NULL,           scalar_gemm_f,
-                                            scalar_gemm_q, NULL, NULL};
+                                            scalar_gemm_q, NULL, NULL, ll_matvec_r16_scalar};
 
 /* ---- driver ---- */
 
@@ -376,6 +377,7 @@ typedef struct {
  * loses its core holds up little, large enough that claiming it costs
  * nothing next to its dot products. */
 #define LL_MATVEC_CHUNK 16
+_Static_assert(LL_MATVEC_CHUNK % 16 == 0, "a chunk of repacked Q4_0 rows is whole groups of 16");
 
 /* Below this many bytes of weights per thread a product runs on fewer
  * threads: waking one and handing it work costs microseconds, which a
@@ -408,6 +410,10 @@ static void matvec_q_chunk(void *ctx, size_t chunk, int slot) {
     size_t r0, r1;
     (void)slot;
     chunk_rows(w->rows, LL_MATVEC_CHUNK, chunk, &r0, &r1);
+    if (w->type == LL_T_Q4_0_R16) {
+        j->k->matvec_r16(w->data, w->cols, j->qx, j->T, j->y, w->rows, r0, r1);
+        return;
+    }
     if (j->T == 1) {
         j->k->matvec_q(w->type, w->data, w->row_bytes, w->cols, j->qx, j->y, r0, r1);
         return;
@@ -490,6 +496,27 @@ size_t ll_matmul_row_group(const ll_pool *pool, const ll_matmul_kernels *k, cons
     return fit == 0 ? 1 : fit < LL_QROWS_MAX ? fit : LL_QROWS_MAX;
 }
 
+/* Values [k0, k0 + kc) of row i (kc <= LL_PANEL_K, a multiple of the
+ * block) as floats through the table's dequant. */
+static void row_values(const ll_matmul_kernels *k, const ll_matrix *w, size_t i, size_t k0, size_t kc, float *out) {
+    if (w->type == LL_T_Q4_0_R16) {
+        uint8_t blocks[LL_PANEL_K / 32 * 18];
+        ll_r16_row_blocks(w->data, w->cols, i, k0 / 32, kc / 32, blocks);
+        k->dequant(LL_T_Q4_0, blocks, 0, kc, out);
+        return;
+    }
+    k->dequant(w->type, w->data + i * w->row_bytes, k0, kc, out);
+}
+
+void ll_matrix_row(const ll_matrix *w, size_t i, float *out) {
+    if (w->type != LL_T_Q4_0_R16) {
+        ll_dequantize_row_ref(w->type, w->data + i * w->row_bytes, out, w->cols);
+        return;
+    }
+    for (size_t k0 = 0; k0 < w->cols; k0 += LL_PANEL_K)
+        row_values(&ll_matmul_scalar, w, i, k0, w->cols - k0 < LL_PANEL_K ? w->cols - k0 : LL_PANEL_K, out + k0);
+}
+
 static void gemm_chunk(void *ctx, size_t chunk, int slot) {
     job *j = ctx;
     const ll_matrix *w = j->w;
@@ -504,7 +531,7 @@ static void gemm_chunk(void *ctx, size_t chunk, int slot) {
         for (size_t k0 = 0; k0 < n; k0 += LL_PANEL_K) {
             size_t kc = n - k0 < LL_PANEL_K ? n - k0 : LL_PANEL_K;
             for (size_t i = 0; i < LL_PANEL_ROWS; i++) {
-                if (i < nr) j->k->dequant(w->type, w->data + (i0 + i) * w->row_bytes, k0, kc, rowbuf);
+                if (i < nr) row_values(j->k, w, i0 + i, k0, kc, rowbuf);
                 else memset(rowbuf, 0, kc * sizeof *rowbuf);
                 for (size_t k = 0; k < kc; k++) panel[k * LL_PANEL_ROWS + i] = rowbuf[k];
             }
@@ -631,6 +658,7 @@ static bool gq_type(uint32_t type) {
     switch (type) {
     case LL_T_Q8_0:
     case LL_T_Q4_0:
+    case LL_T_Q4_0_R16:
     case LL_T_Q4_1:
     case LL_T_Q5_0:
     case LL_T_Q5_1:
@@ -652,7 +680,8 @@ static bool gq_has_min(uint32_t type) {
 static int gq_offset(uint32_t type) {
     switch (type) {
     case LL_T_Q8_0: return 128;
-    case LL_T_Q4_0: return 8;
+    case LL_T_Q4_0:
+    case LL_T_Q4_0_R16: return 8;
     case LL_T_Q5_0: return 16;
     case LL_T_Q6_K: return 32;
     default: return 0;
@@ -719,6 +748,10 @@ static void gq_unpack_group(const ll_matrix *w, size_t i0, size_t nr, size_t uni
     size_t n = w->cols, nu = n / unit;
     float *gs = (float *)(void *)(dst + 16 * n), *gm = gs + 16 * nu, *row_m = row_s + nu;
     bool min = gq_has_min(w->type);
+    if (w->type == LL_T_Q4_0_R16) { /* i0 is a multiple of 16: a whole group, missing rows zero */
+        ll_r16_gq_group(w->data + i0 * w->row_bytes, n, dst);
+        return;
+    }
     if (nr < LL_GQ_ROWS) memset(dst, 0, ll_gq_group_bytes(n, unit));
     for (size_t r = 0; r < nr; r++) {
         gq_unpack_row(w->type, w->data + (i0 + r) * w->row_bytes, n, row_v, row_s, row_m);
@@ -846,7 +879,7 @@ void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, co
             }
             return;
         }
-        if (T == 1) {
+        if (T == 1 && w->type != LL_T_Q4_0_R16) { /* no float matvec for it: the GEMMs below */
             ll_pool_for(pool, chunks_of(w->rows, LL_MATVEC_CHUNK), threads_for(pool, w->rows * w->row_bytes),
                         matvec_chunk, &j);
             return;

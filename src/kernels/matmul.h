@@ -157,6 +157,10 @@ typedef struct ll_matmul_kernels {
     /* dst[j * ld + i] = src[i * ls + j] for a 16 x 16 tile of floats (the
      * float GEMM's tokens in and its results out); NULL: matmul.c's loop */
     void (*transpose16)(const float *src, size_t ls, float *dst, size_t ld);
+    /* Rows [r0, r1) of LL_T_Q4_0_R16 weights (r0 a multiple of 16) for T
+     * <= 8 tokens: y[t * ldy + i], in the order below; every table has one */
+    void (*matvec_r16)(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
+                       size_t r1);
 } ll_matmul_kernels;
 
 /* Q8_0 rows on quantized activations (one token, or several by
@@ -187,6 +191,48 @@ float ll_q8_hsum8(const float acc[8]);
  * values added in order, each product rounded first. Q4_K, Q5_K and Q6_K:
  * matmul.c's dot_k. */
 
+typedef struct {
+    uint32_t type;
+    const uint8_t *data;
+    size_t rows, cols, row_bytes;
+} ll_matrix;
+
+/*
+ * Q4_0 weights repacked at load, 16 rows interleaved (q4_0_r16.c): the
+ * internal type LL_T_Q4_0_R16, what the model layer makes of every Q4_0
+ * matrix (ll_repack). A group of 16 rows of n values takes the bytes of
+ * 16 Q4_0 rows (16 x 18 n/32), rows past the matrix's end zero:
+ *   q[n/32][4][64] then d[n/32][16] (half precision)
+ * q[b][c] holds, at byte 4r + m, the Q4_0 byte 4c + m of row r's block b
+ * (low nibble: value 4c + m, high nibble: value 16 + 4c + m, each w + 8),
+ * so one 64-byte load gives 16 rows x 4 values of two steps, the rows in
+ * the int32 lanes: each row's sum is a lane, never a horizontal add, and
+ * a block's float steps are shared by 16 rows. The arithmetic is the
+ * integer GEMM's (above), per row r and token, block by block:
+ *   isum = -8 * (sum of the token's 32 values) + sum((w + 8) q)
+ *   acc = fma((float)isum * d_r, d_t, acc)
+ * so a row's result is the same bits for one token, for several
+ * (matvec_r16) and through the prompt GEMM, in every table.
+ */
+#define LL_T_Q4_0_R16 1001u
+
+/* Bytes ll_repack needs for m (a multiple of 64), 0 when m stays as it is
+ * (only Q4_0 is repacked). */
+size_t ll_repack_bytes(const ll_matrix *m);
+/* *m repacked into buf (ll_repack_bytes of it, 64-byte aligned): m's type
+ * and data change, its shape stays. */
+void ll_repack(ll_matrix *m, uint8_t *buf);
+/* Blocks [b0, b0 + nb) of row i of an LL_T_Q4_0_R16 matrix of n columns
+ * back in Q4_0's layout (18 bytes each) */
+void ll_r16_row_blocks(const uint8_t *w, size_t n, size_t i, size_t b0, size_t nb, uint8_t *out);
+/* The group of 16 rows at g (n columns) in the integer GEMM's layout */
+void ll_r16_gq_group(const uint8_t *g, size_t n, uint8_t *dst);
+/* Row i of w as floats, whatever its type (repacked ones included) */
+void ll_matrix_row(const ll_matrix *w, size_t i, float *out);
+/* the scalar table's matvec_r16 */
+void ll_matvec_r16_scalar(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
+                          size_t r1);
+
 /* The final sum of a Q4_1/Q5_0/Q5_1 row product from its 16 lane
  * accumulators, in the order every table uses (matmul.c, dot_q32). */
 float ll_q32_hsum(const float acc[16]);
@@ -207,14 +253,11 @@ void ll_gemm_q_vnni(size_t n, size_t unit, int offset, int min, const uint8_t *w
 /* matvec_qn with vpdpbusd (matmul_vnni.c): the same bits as the AVX-512 BW one */
 void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                        float *y, size_t ldy, size_t r0, size_t r1);
+/* matvec_r16 with vpdpbusd (matmul_vnni.c) */
+void ll_matvec_r16_vnni(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
+                        size_t r1);
 #endif
 const ll_matmul_kernels *ll_matmul_best(void);
-
-typedef struct {
-    uint32_t type;
-    const uint8_t *data;
-    size_t rows, cols, row_bytes;
-} ll_matrix;
 
 /* Per-thread scratch for ll_matmul: ll_matmul_scratch_floats() floats per
  * thread. */

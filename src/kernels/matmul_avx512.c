@@ -439,6 +439,23 @@ static void matvec_qn(uint32_t type, const uint8_t *w, size_t row_bytes, size_t 
     ll_matvec_qn_body(type, w, row_bytes, n, qx, T, y, ldy, r0, r1, bw_prep, bw_lanes, bw_lanes8, bw_tail4);
 }
 
+/* Q4_0 repacked (matmul_avx512_inl.h): vpmaddubsw per step, the eight
+ * steps' int16 pairs added before one vpmaddwd (each pair is at most
+ * 2 x 15 x 127, eight of them 30480: no saturation) */
+static inline __m512i bw_r16_isum(const __m512i v[8], const int8_t *xq) {
+    __m512i a = _mm512_maddubs_epi16(v[0], ll_x4(xq, 0)), b = _mm512_maddubs_epi16(v[1], ll_x4(xq, 1));
+    for (int s = 2; s < 8; s += 2) {
+        a = _mm512_add_epi16(a, _mm512_maddubs_epi16(v[s], ll_x4(xq, s)));
+        b = _mm512_add_epi16(b, _mm512_maddubs_epi16(v[s + 1], ll_x4(xq, s + 1)));
+    }
+    return _mm512_madd_epi16(_mm512_add_epi16(a, b), _mm512_set1_epi16(1));
+}
+
+static void matvec_r16(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
+                       size_t r1) {
+    ll_matvec_r16_body(w, n, qx, T, y, ldy, r0, r1, bw_r16_isum);
+}
+
 /* int16 lane l of the result = v[idx[l]] */
 static inline __m512i bcast16(const uint16_t idx[32], __m512i v) {
     return _mm512_permutexvar_epi16(_mm512_loadu_si512(idx), v);
@@ -831,11 +848,11 @@ static void transpose16(const float *src, size_t ls, float *dst, size_t ld) {
     }
 }
 
-const ll_matmul_kernels ll_matmul_avx512 = {"avx512", matvec,    dequant, gemm,  quantize_x,
-                                            matvec_q, matvec_qn, gemm_f,  gemm_q, ll_qvec_lanes, transpose16};
+const ll_matmul_kernels ll_matmul_avx512 = {"avx512", matvec,    dequant, gemm,          quantize_x, matvec_q,
+                                            matvec_qn, gemm_f,  gemm_q, ll_qvec_lanes, transpose16, matvec_r16};
 /* one token keeps dot_q4_0 / dot_q8_0: with its lanes laid out the VNNI
  * kernel measured the same from memory (~10 GB/s, both prefetching) and
  * ~2% slower from L2 */
 const ll_matmul_kernels ll_matmul_avx512_vnni = {"avx512_vnni", matvec,    dequant, gemm,          quantize_x,
                                                  matvec_q,      ll_matvec_qn_vnni, gemm_f,  ll_gemm_q_vnni,
-                                                 ll_qvec_lanes, transpose16};
+                                                 ll_qvec_lanes, transpose16,       ll_matvec_r16_vnni};

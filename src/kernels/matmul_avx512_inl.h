@@ -137,4 +137,74 @@ ll_matvec_qn_body(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, c
     }
 }
 
+/* ---- Q4_0 repacked 16 rows at a time (matmul.h, LL_T_Q4_0_R16) ----
+ * A block of a group is four 64-byte loads: the low nibbles of load c
+ * are step c (values 4c .. 4c+3 of each row, row r in lane r), the high
+ * ones step 4 + c. A table supplies the integer step: the exact int32
+ * lanes sum((w + 8) q) of a token's block from the eight steps. Then, per
+ * token, one conversion, one product by the rows' scales and one fused
+ * multiply-add by the token's scale serve all 16 rows. */
+typedef __m512i (*ll_r16_isum_fn)(const __m512i v[8], const int8_t *xq);
+
+/* the token's four values 4s .. 4s+3 in every int32 lane */
+static inline __m512i ll_x4(const int8_t *xq, int s) {
+    int32_t v;
+    memcpy(&v, xq + 4 * s, 4);
+    return _mm512_set1_epi32(v);
+}
+
+static inline __attribute__((always_inline)) void ll_r16_group(const uint8_t *g, size_t nb, const ll_qvec *qx,
+                                                                const size_t T, __m512 acc[LL_QN_MAX],
+                                                                ll_r16_isum_fn isum) {
+    const __m512i lo = _mm512_set1_epi8(0x0F);
+    const uint8_t *d = g + 256 * nb;
+    for (size_t t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *q = g + 256 * b;
+        ll_prefetch_ahead(q, 256);
+        __m512i v[8];
+        for (int c = 0; c < 4; c++) {
+            __m512i raw = _mm512_loadu_si512(q + 64 * c);
+            v[c] = _mm512_and_si512(raw, lo);
+            v[4 + c] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), lo);
+        }
+        __m512 ws = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(d + 32 * b)));
+        for (size_t t = 0; t < T; t++) {
+            const ll_qvec *x = &qx[t];
+            __m512i c8 = _mm512_set1_epi32(-8 * (x->sum[2 * b] + x->sum[2 * b + 1]));
+            __m512i s = _mm512_add_epi32(isum(v, x->q + 32 * b), c8);
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s), ws), _mm512_set1_ps(x->d[b]), acc[t]);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void ll_r16_rows(const uint8_t *w, size_t n, const ll_qvec *qx,
+                                                               const size_t T, float *y, size_t ldy, size_t r0,
+                                                               size_t r1, ll_r16_isum_fn isum) {
+    size_t nb = n / 32, gb = 16 * 18 * nb;
+    for (size_t i0 = r0; i0 < r1; i0 += 16) {
+        __m512 acc[LL_QN_MAX];
+        ll_r16_group(w + i0 / 16 * gb, nb, qx, T, acc, isum);
+        __mmask16 keep = r1 - i0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (r1 - i0)) - 1);
+        for (size_t t = 0; t < T; t++) _mm512_mask_storeu_ps(y + t * ldy + i0, keep, acc[t]);
+    }
+}
+
+/* matvec_r16 with the token count a constant in each copy (the
+ * accumulators stay in registers) */
+static inline __attribute__((always_inline)) void ll_matvec_r16_body(const uint8_t *w, size_t n, const ll_qvec *qx,
+                                                                      size_t T, float *y, size_t ldy, size_t r0,
+                                                                      size_t r1, ll_r16_isum_fn isum) {
+    switch (T) {
+    case 1: ll_r16_rows(w, n, qx, 1, y, ldy, r0, r1, isum); break;
+    case 2: ll_r16_rows(w, n, qx, 2, y, ldy, r0, r1, isum); break;
+    case 3: ll_r16_rows(w, n, qx, 3, y, ldy, r0, r1, isum); break;
+    case 4: ll_r16_rows(w, n, qx, 4, y, ldy, r0, r1, isum); break;
+    case 5: ll_r16_rows(w, n, qx, 5, y, ldy, r0, r1, isum); break;
+    case 6: ll_r16_rows(w, n, qx, 6, y, ldy, r0, r1, isum); break;
+    case 7: ll_r16_rows(w, n, qx, 7, y, ldy, r0, r1, isum); break;
+    default: ll_r16_rows(w, n, qx, 8, y, ldy, r0, r1, isum); break;
+    }
+}
+
 #endif /* LL_MATMUL_AVX512_INL_H */

@@ -358,6 +358,50 @@ static ll_status build_gelu_table(ll_model *m, ll_error *err) {
 }
 
 /* Every layer's tensors from the layer-tensor table, for this architecture. */
+/* The matrices of the model's products (the embedding, read row by row,
+ * stays as it is: a tied output gets its own copy). */
+static size_t product_weights(ll_model *m, ll_weight **out) {
+    size_t n = 0;
+    for (size_t l = 0; l < m->info.n_layers; l++) {
+        ll_layer *L = &m->layers[l];
+        ll_weight *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_down, &L->w_up};
+        for (size_t i = 0; i < sizeof w / sizeof *w; i++, n++)
+            if (out) out[n] = w[i];
+    }
+    if (out) out[n] = &m->output;
+    return n + 1;
+}
+
+/* Every Q4_0 matrix repacked for the kernels (matmul.h, LL_T_Q4_0_R16)
+ * into one owned buffer, and the file's pages it came from let go. */
+static ll_status repack_weights(ll_model *m, ll_error *err) {
+    size_t n = product_weights(m, NULL), total = 0;
+    ll_weight **ws = ll_calloc(n, sizeof *ws, err);
+    if (!ws) return LL_ERR_OUT_OF_MEMORY;
+    product_weights(m, ws);
+    ll_status st = LL_OK;
+    for (size_t i = 0; i < n && st == LL_OK; i++)
+        if (total > SIZE_MAX - 64 - ll_repack_bytes(&ws[i]->m))
+            st = ll_fail(err, LL_ERR_OUT_OF_MEMORY, "the repacked Q4_0 weights overflow the address space");
+        else
+            total += ll_repack_bytes(&ws[i]->m);
+    if (st == LL_OK && total > 0 && !(m->repacked = ll_calloc(1, total + 64, err))) st = LL_ERR_OUT_OF_MEMORY;
+    if (st == LL_OK && total > 0) {
+        uint8_t *p = (uint8_t *)(((uintptr_t)m->repacked + 63) & ~(uintptr_t)63);
+        for (size_t i = 0; i < n; i++) {
+            ll_matrix *w = &ws[i]->m;
+            size_t bytes = ll_repack_bytes(w);
+            if (!bytes) continue;
+            const uint8_t *from = w->data;
+            ll_repack(w, p);
+            ll_file_forget(&m->gguf->file, from, w->rows * w->row_bytes);
+            p += bytes;
+        }
+    }
+    free(ws);
+    return st;
+}
+
 static ll_status bind_layers(ll_model *m, const ll_gguf *g, float **store, ll_error *err) {
     const ll_model_info *in = &m->info;
     const size_t dims[LL_DIM_COUNT] = {in->dim, m->q_dim, m->kv_dim, in->ffn_dim, in->head_dim};
@@ -455,7 +499,7 @@ ll_status ll_model_from_gguf(ll_model *m, ll_gguf *g, ll_error *err) {
             return ll_fail(err, LL_ERR_FORMAT, "the tensors' element counts add up to more than 2^64");
     in->n_params = params;
     snprintf(in->file_type, sizeof in->file_type, "%s", ll_type_info_of(m->layers[0].wq.m.type)->name);
-    return LL_OK;
+    return repack_weights(m, err);
 }
 
 const float *ll_model_rope_factors(const ll_model *m, unsigned r, size_t n_ctx) {
@@ -709,7 +753,7 @@ void ll_weight_row(const ll_weight *w, size_t id, float *out) {
         for (size_t i = 0; i < n; i++) out[i] = (float)w->q[base + i] * w->s[(base + i) / (size_t)w->group];
         return;
     }
-    ll_dequantize_row_ref(w->m.type, w->m.data + id * w->m.row_bytes, out, w->m.cols);
+    ll_matrix_row(&w->m, id, out);
 }
 
 /* ---- public ---- */
@@ -722,6 +766,7 @@ void ll_model_free(ll_model *m) {
     free(m->layers);
     free(m->owned_f32);
     free(m->owned_buf);
+    free(m->repacked);
     free(m->gelu_table);
     ll_gguf_close(m->gguf);
     ll_file_close(&m->file);

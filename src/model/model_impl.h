@@ -58,6 +58,7 @@ struct ll_model {
     ll_file file;
     float *owned_f32;     /* converted norms and similar small copies */
     void *owned_buf;
+    void *repacked;       /* the Q4_0 matrices, repacked for the kernels (ll_repack) */
     bool l2c_q8;
     /* what the architecture row and the file's keys make of the block */
     const ll_arch *arch;

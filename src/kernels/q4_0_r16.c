@@ -1,0 +1,109 @@
+/*
+ * q4_0_r16.c - Q4_0 weights repacked 16 rows at a time (matmul.h,
+ * LL_T_Q4_0_R16): the repacking, a row back out of a group, a group in
+ * the integer GEMM's layout, and the scalar kernel the SIMD tables are
+ * tested against.
+ *
+ * Why: row by row, a Q4_0 product on one token spends about 12 vector
+ * operations per 64 weights (unpack, multiply-add, convert, scale, add,
+ * and a horizontal sum per row), which kept it below what memory
+ * delivers at two threads. With 16 rows in the lanes of one register a
+ * block's conversion, scaling and accumulation serve 16 rows, and no row
+ * needs a horizontal sum: about 3 operations per 64 weights.
+ */
+#include "matmul.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "quant.h"
+
+#define Q4_BLOCK_BYTES 18
+
+/* the bytes of a group of 16 rows of n columns */
+static size_t group_bytes(size_t n) { return 16 * (n / 32) * Q4_BLOCK_BYTES; }
+
+size_t ll_repack_bytes(const ll_matrix *m) {
+    if (m->type != LL_T_Q4_0 || m->cols == 0 || m->cols % 32 != 0 || m->rows == 0) return 0;
+    size_t bytes = (m->rows + 15) / 16 * group_bytes(m->cols);
+    return (bytes + 63) & ~(size_t)63;
+}
+
+void ll_repack(ll_matrix *m, uint8_t *buf) {
+    size_t n = m->cols, nb = n / 32, gb = group_bytes(n);
+    for (size_t g = 0; g < (m->rows + 15) / 16; g++) {
+        uint8_t *q = buf + g * gb, *d = q + 256 * nb;
+        for (size_t r = 0; r < 16; r++) {
+            size_t i = 16 * g + r;
+            const uint8_t *row = i < m->rows ? m->data + i * m->row_bytes : NULL;
+            for (size_t b = 0; b < nb; b++) {
+                const uint8_t *blk = row ? row + Q4_BLOCK_BYTES * b : NULL;
+                if (blk) memcpy(d + 32 * b + 2 * r, blk, 2);
+                else memset(d + 32 * b + 2 * r, 0, 2); /* a missing row: scale 0, values 0 (8 - 8) */
+                for (size_t c = 0; c < 4; c++) {
+                    uint8_t *dst = q + 256 * b + 64 * c + 4 * r;
+                    if (blk) memcpy(dst, blk + 2 + 4 * c, 4);
+                    else memset(dst, 0x88, 4);
+                }
+            }
+        }
+    }
+    m->type = LL_T_Q4_0_R16;
+    m->data = buf;
+}
+
+void ll_r16_row_blocks(const uint8_t *w, size_t n, size_t i, size_t b0, size_t nb, uint8_t *out) {
+    size_t all = n / 32, r = i % 16;
+    const uint8_t *q = w + i / 16 * group_bytes(n), *d = q + 256 * all;
+    for (size_t k = 0; k < nb; k++) {
+        size_t b = b0 + k;
+        uint8_t *o = out + Q4_BLOCK_BYTES * k;
+        memcpy(o, d + 32 * b + 2 * r, 2);
+        for (size_t c = 0; c < 4; c++) memcpy(o + 2 + 4 * c, q + 256 * b + 64 * c + 4 * r, 4);
+    }
+}
+
+void ll_r16_gq_group(const uint8_t *g, size_t n, uint8_t *dst) {
+    size_t nb = n / 32;
+    const uint8_t *d = g + 256 * nb;
+    float *s = (float *)(void *)(dst + 16 * n);
+    /* step 8b + c is the low nibbles of q[b][c], step 8b + 4 + c the high
+     * ones: values w + 8, the GEMM's offset for Q4_0 */
+    for (size_t b = 0; b < nb; b++)
+        for (size_t c = 0; c < 4; c++) {
+            const uint8_t *src = g + 256 * b + 64 * c;
+            uint8_t *lo = dst + 64 * (8 * b + c), *hi = dst + 64 * (8 * b + 4 + c);
+            for (size_t k = 0; k < 64; k++) {
+                lo[k] = src[k] & 0xF;
+                hi[k] = src[k] >> 4;
+            }
+        }
+    for (size_t b = 0; b < nb; b++)
+        for (size_t r = 0; r < 16; r++)
+            s[16 * b + r] = ll_fp16_to_fp32((uint16_t)(d[32 * b + 2 * r] | d[32 * b + 2 * r + 1] << 8));
+}
+
+void ll_matvec_r16_scalar(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
+                          size_t r1) {
+    size_t nb = n / 32;
+    for (size_t i = r0; i < r1; i++) {
+        const uint8_t *q = w + i / 16 * group_bytes(n), *d = q + 256 * nb;
+        size_t r = i % 16;
+        for (size_t t = 0; t < T; t++) {
+            const ll_qvec *x = &qx[t];
+            float acc = 0.0f;
+            for (size_t b = 0; b < nb; b++) {
+                const int8_t *xq = x->q + 32 * b;
+                int32_t isum = -8 * (x->sum[2 * b] + x->sum[2 * b + 1]);
+                for (size_t c = 0; c < 4; c++)
+                    for (size_t m = 0; m < 4; m++) {
+                        uint8_t v = q[256 * b + 64 * c + 4 * r + m];
+                        isum += (v & 0xF) * xq[4 * c + m] + (v >> 4) * xq[16 + 4 * c + m];
+                    }
+                float dw = ll_fp16_to_fp32((uint16_t)(d[32 * b + 2 * r] | d[32 * b + 2 * r + 1] << 8));
+                acc = fmaf((float)isum * dw, x->d[b], acc);
+            }
+            y[t * ldy + i] = acc;
+        }
+    }
+}
