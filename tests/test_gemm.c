@@ -9,6 +9,8 @@
  *    gets exactly what it gets alone;
  *  - every kernel table (scalar, AVX2, AVX-512 BW, AVX-512 VNNI, as the
  *    CPU has them) gives the same bits;
+ *  - Q4_0 repacked 16 rows at a time: rows come back out unchanged, and
+ *    one token, several and the prompt GEMM give the same bits;
  *  - the integer GEMM against dequantized weights times the quantized
  *    activations, in double: within float rounding;
  *  - the activations are rounded as ggml does on x86: x * (127 / amax) to
@@ -34,7 +36,10 @@ static uint64_t next_u64(void) {
 }
 static float rnd(void) { return (float)((double)(next_u64() >> 11) * 0x1p-52 - 1.0); } /* [-1, 1) */
 
-static const char *tname(uint32_t t) { return ll_type_info_of(t)->name; }
+static const char *tname(uint32_t t) { return t == LL_T_Q4_0_R16 ? "Q4_0 repacked" : ll_type_info_of(t)->name; }
+
+/* the file type a matrix of type t is made from (Q4_0 for the repacked one) */
+static uint32_t stored(uint32_t t) { return t == LL_T_Q4_0_R16 ? LL_T_Q4_0 : t; }
 
 /* ---- the tables this CPU runs ---- */
 
@@ -47,8 +52,8 @@ static void find_tables(void) { n_tables = tu_matmul_tables(tables); }
 
 enum { ROWS = 53, COLS = 512, TMAX = 256 }; /* 53: a last group of 5 rows, a last chunk of 21 */
 
-static const uint32_t types[] = {LL_T_Q8_0, LL_T_Q4_0, LL_T_Q4_1, LL_T_Q5_0, LL_T_Q5_1, LL_T_Q4_K,
-                                 LL_T_Q5_K, LL_T_Q6_K, LL_T_F32,  LL_T_F16,  LL_T_BF16};
+static const uint32_t types[] = {LL_T_Q8_0, LL_T_Q4_0, LL_T_Q4_0_R16, LL_T_Q4_1, LL_T_Q5_0, LL_T_Q5_1,
+                                 LL_T_Q4_K, LL_T_Q5_K, LL_T_Q6_K,     LL_T_F32,  LL_T_F16,  LL_T_BF16};
 
 /* Weights as the quantizer writes them; Q8_0 also gets raw bytes (-128
  * included: a file may hold any byte). */
@@ -56,7 +61,7 @@ static void make_matrix(uint32_t type, uint8_t *w, size_t rb) {
     static float row[COLS];
     for (size_t i = 0; i < ROWS; i++) {
         for (size_t k = 0; k < COLS; k++) row[k] = 0.05f * rnd() + (i % 7 == 3 ? 0.02f : 0.0f);
-        ll_quantize_row(type, row, w + i * rb, COLS);
+        ll_quantize_row(stored(type), row, w + i * rb, COLS);
         if (type == LL_T_Q8_0 && i % 4 == 1)
             for (size_t b = 0; b < COLS / 32; b++)
                 for (size_t k = 0; k < 32; k++) w[i * rb + 34 * b + 2 + k] = (uint8_t)next_u64();
@@ -75,9 +80,16 @@ static void make_tokens(float *x, size_t T) {
 static ll_pool *pool1, *pool3;
 static float *scratch; /* for 3 threads */
 
+/* The product of the ROWS x COLS matrix w (in stored(type): a repacked
+ * type is repacked here) with T tokens. */
 static void run(const ll_matmul_kernels *k, ll_pool *pool, uint32_t type, const uint8_t *w, size_t rb, const float *x,
                 size_t T, float *y) {
-    ll_matrix m = {type, w, ROWS, COLS, rb};
+    static uint8_t packed[(ROWS + 15) / 16 * 16 * COLS + 64] __attribute__((aligned(64)));
+    ll_matrix m = {stored(type), w, ROWS, COLS, rb};
+    if (type != stored(type)) {
+        CHECK(ll_repack_bytes(&m) <= sizeof packed, "the repacked matrix fits");
+        ll_repack(&m, packed);
+    }
     ll_matmul(pool, k, &m, x, T, y, scratch);
 }
 
@@ -90,7 +102,7 @@ static void rows_independent(void) {
     make_tokens(x, TMAX);
     for (size_t ti = 0; ti < LL_ARRAY_LEN(types); ti++) {
         uint32_t type = types[ti];
-        size_t rb = ll_row_bytes(type, COLS);
+        size_t rb = ll_row_bytes(stored(type), COLS);
         make_matrix(type, w, rb);
         for (size_t k = 0; k < n_tables; k++) {
             run(tables[k], pool3, type, w, rb, x, TMAX, full);
@@ -118,9 +130,9 @@ static void row_group_meaning(void) {
     make_tokens(x, 8);
     for (size_t ti = 0; ti < LL_ARRAY_LEN(types); ti++) {
         uint32_t type = types[ti];
-        size_t rb = ll_row_bytes(type, COLS);
+        size_t rb = ll_row_bytes(stored(type), COLS);
         make_matrix(type, w, rb);
-        ll_matrix m = {type, w, ROWS, COLS, rb};
+        ll_matrix m = {type, w, ROWS, COLS, rb}; /* the group does not look at the data */
         for (size_t k = 0; k < n_tables; k++) {
             size_t g = ll_matmul_row_group(pool3, tables[k], &m);
             CHECK(g >= 1 && g <= 8, "%s %s: row group %zu is not in [1, 8]", tables[k]->name, tname(type), g);
@@ -142,7 +154,7 @@ static void tables_agree(void) {
     make_tokens(x, 40);
     for (size_t ti = 0; ti < LL_ARRAY_LEN(types); ti++) {
         uint32_t type = types[ti];
-        size_t rb = ll_row_bytes(type, COLS);
+        size_t rb = ll_row_bytes(stored(type), COLS);
         make_matrix(type, w, rb);
         run(&ll_matmul_scalar, pool3, type, w, rb, x, 40, ref);
         for (size_t k = 1; k < n_tables; k++) {
@@ -166,9 +178,9 @@ static void against_reference(void) {
     make_tokens(x, 17);
     for (size_t ti = 0; ti < LL_ARRAY_LEN(types); ti++) {
         uint32_t type = types[ti];
-        size_t rb = ll_row_bytes(type, COLS), block = ll_qvec_block(type);
+        size_t rb = ll_row_bytes(stored(type), COLS), block = ll_qvec_block(stored(type));
         make_matrix(type, w, rb);
-        for (size_t i = 0; i < ROWS; i++) ll_dequantize_row_ref(type, w + i * rb, wf + i * COLS, COLS);
+        for (size_t i = 0; i < ROWS; i++) ll_dequantize_row_ref(stored(type), w + i * rb, wf + i * COLS, COLS);
         /* the activations as the GEMM sees them (ggml's blocks and
          * rounding); the float GEMM multiplies them as they are */
         for (size_t t = 0; t < 17 && block; t++) {
@@ -295,7 +307,7 @@ static void pool_chunks(void) {
         }
 }
 
-/* matvec_qn (1 to 8 tokens at once, Q4_0 and Q8_0) gives each token the
+/* matvec_qn (1 to 8 tokens at once, Q8_0) gives each token the
  * bits matvec_q gives it alone, in every table that has it, also for rows
  * whose block count is odd (a block left over after the pairs: the
  * 96-wide rows of a small model) and for raw Q8_0 bytes with -128; and
@@ -313,8 +325,8 @@ static void several_tokens_odd_blocks(void) {
     static float lane_d[T][NMAX / 4];
     for (size_t wi = 0; wi < LL_ARRAY_LEN(widths); wi++) {
         size_t n = widths[wi];
-        for (size_t ti = 0; ti < 2; ti++) {
-            uint32_t type = ti ? LL_T_Q4_0 : LL_T_Q8_0;
+        {
+            uint32_t type = LL_T_Q8_0;
             size_t rb = ll_row_bytes(type, n);
             static float row[NMAX];
             for (size_t i = 0; i < R; i++) {
@@ -410,11 +422,12 @@ static void q8_ggml_order(void) {
     CHECK(other_order_differs > 0, "no row where another order of the float steps differs: the test proves nothing");
 }
 
-/* One token of every quantized type in every table: the scalar table's
+/* One token of every quantized type with a row-by-row kernel (Q4_0 is
+ * repacked: q4_0_repacked) in every table: the scalar table's
  * bits (the orders matmul.h writes down), even and odd block counts (one,
  * two and three 256-blocks for the K-quants). */
 static void one_token_tables_agree(void) {
-    static const uint32_t q32[] = {LL_T_Q4_0, LL_T_Q8_0, LL_T_Q4_1, LL_T_Q5_0, LL_T_Q5_1, LL_T_Q4_K, LL_T_Q5_K, LL_T_Q6_K};
+    static const uint32_t q32[] = {LL_T_Q8_0, LL_T_Q4_1, LL_T_Q5_0, LL_T_Q5_1, LL_T_Q4_K, LL_T_Q5_K, LL_T_Q6_K};
     static const size_t widths[] = {32, 96, 160, 256, 512, 768};
     enum { R = 9, NMAX = 768 };
     static uint8_t w[R * (NMAX / 32) * 34];
@@ -473,6 +486,78 @@ static void float_matvec_tables_agree(void) {
         }
 }
 
+/* Q4_0 repacked 16 rows at a time (matmul.h), for widths with one, an
+ * odd and an even number of blocks and row counts short of, equal to and
+ * past a group: each row comes back out as it went in; in every table,
+ * 1 to 8 tokens at once (matvec_r16) give each token the bits it gets
+ * alone, which are the bits of the formula written out here (the
+ * integer GEMM's) and what 20 tokens through the prompt GEMM and the
+ * plain Q4_0 matrix give. */
+static void q4_0_repacked(void) {
+    static const size_t widths[] = {32, 96, 544}, row_counts[] = {5, 16, 37};
+    enum { RMAX = 37, NMAX = 544, T = 20 };
+    static uint8_t w[RMAX * NMAX], packed[48 * NMAX] __attribute__((aligned(64)));
+    static float x[T * NMAX], row[NMAX], back[NMAX], want[T * RMAX], y[T * RMAX], y1[RMAX];
+    static int8_t q[NMAX];
+    static float d[NMAX / 32];
+    static int16_t sums[NMAX / 16];
+    for (size_t wi = 0; wi < LL_ARRAY_LEN(widths); wi++)
+        for (size_t ri = 0; ri < LL_ARRAY_LEN(row_counts); ri++) {
+            size_t n = widths[wi], R = row_counts[ri], rb = ll_row_bytes(LL_T_Q4_0, n);
+            for (size_t i = 0; i < R; i++) {
+                for (size_t k = 0; k < n; k++) row[k] = 0.05f * rnd() + (i % 5 == 2 ? 0.03f : 0.0f);
+                ll_quantize_row(LL_T_Q4_0, row, w + i * rb, n);
+            }
+            for (size_t k = 0; k < T * n; k++) x[k] = rnd();
+            ll_matrix plain = {LL_T_Q4_0, w, R, n, rb}, m = plain;
+            CHECK(ll_repack_bytes(&m) <= sizeof packed && ll_repack_bytes(&m) % 64 == 0, "%zu x %zu: room", R, n);
+            ll_repack(&m, packed);
+            CHECK(m.type == LL_T_Q4_0_R16 && m.rows == R && m.cols == n, "%zu x %zu: repacked shape", R, n);
+            size_t moved = 0;
+            for (size_t i = 0; i < R; i++) {
+                ll_dequantize_row_ref(LL_T_Q4_0, w + i * rb, row, n);
+                ll_matrix_row(&m, i, back);
+                moved += memcmp(row, back, n * sizeof(float)) != 0;
+            }
+            CHECK(moved == 0, "%zu x %zu: %zu rows come back out changed", R, n, moved);
+            /* the formula, per row and token, block by block */
+            for (size_t t = 0; t < T; t++) {
+                ll_qvec v = {q, d, sums, LL_QX_32, NULL, NULL};
+                ll_matmul_scalar.quantize_x(x + t * n, n, &v);
+                for (size_t i = 0; i < R; i++) {
+                    const uint8_t *r = w + i * rb;
+                    float acc = 0.0f;
+                    for (size_t b = 0; b < n / 32; b++) {
+                        int32_t isum = 0;
+                        for (size_t k = 0; k < 16; k++)
+                            isum += ((r[18 * b + 2 + k] & 0xF) - 8) * q[32 * b + k] +
+                                    ((r[18 * b + 2 + k] >> 4) - 8) * q[32 * b + 16 + k];
+                        float dw = ll_fp16_to_fp32((uint16_t)(r[18 * b] | r[18 * b + 1] << 8));
+                        acc = fmaf((float)isum * dw, d[b], acc);
+                    }
+                    want[t * R + i] = acc;
+                }
+            }
+            for (size_t tk = 0; tk < n_tables; tk++) {
+                const ll_matmul_kernels *k = tables[tk];
+                for (size_t nt = 1; nt <= 8; nt++) {
+                    ll_matmul(pool3, k, &m, x, nt, y, scratch);
+                    CHECK(memcmp(y, want, nt * R * sizeof(float)) == 0, "%s, %zu x %zu, %zu tokens: not the formula's bits",
+                          k->name, R, n, nt);
+                }
+                ll_matmul(pool1, k, &m, x + 7 * n, 1, y1, scratch);
+                CHECK(memcmp(y1, want + 7 * R, R * sizeof(float)) == 0, "%s, %zu x %zu: token 7 alone differs", k->name,
+                      R, n);
+                ll_matmul(pool3, k, &m, x, T, y, scratch);
+                CHECK(memcmp(y, want, T * R * sizeof(float)) == 0, "%s, %zu x %zu: %d tokens (the prompt GEMM) differ",
+                      k->name, R, n, T);
+                ll_matmul(pool3, k, &plain, x, 3, y, scratch);
+                CHECK(memcmp(y, want, 3 * R * sizeof(float)) == 0, "%s, %zu x %zu: the plain Q4_0 matrix differs",
+                      k->name, R, n);
+            }
+        }
+}
+
 /* transpose16 moves each of 256 distinct values to its mirror place, with
  * row strides other than 16 on both sides. */
 static void transposes(void) {
@@ -507,6 +592,7 @@ int main(void) {
     transposes();
     q8_ggml_order();
     one_token_tables_agree();
+    q4_0_repacked();
     float_matvec_tables_agree();
     against_reference();
     several_tokens_odd_blocks();

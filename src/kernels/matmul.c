@@ -194,33 +194,6 @@ static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
     return ll_q8_hsum8(acc);
 }
 
-/* Q4_0's order (matmul.h) */
-static float dot_q4_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
-    float a[2][16] = {{0}}, v[16];
-    size_t nb = n / 32, blk = 0;
-    for (; blk + 2 <= nb; blk += 2)
-        for (size_t h = 0; h < 2; h++) {
-            const uint8_t *b = row + 18 * (blk + h);
-            const int8_t *xq = qx->q + 32 * (blk + h);
-            float sc = rd_half(b) * qx->d[blk + h], *acc = a[(blk >> 1) & 1] + 8 * h;
-            for (int j = 0; j < 8; j++) {
-                int p = 0;
-                for (int k = 4 * j; k < 4 * j + 4; k++) p += ((k < 16 ? b[2 + k] & 0xF : b[2 + k - 16] >> 4) - 8) * xq[k];
-                acc[j] = fmaf((float)p, sc, acc[j]);
-            }
-        }
-    for (int j = 0; j < 16; j++) v[j] = a[0][j] + a[1][j];
-    float s = ll_q32_hsum(v);
-    for (; blk < nb; blk++) {
-        const uint8_t *wq = row + 18 * blk + 2;
-        const int8_t *xq = qx->q + 32 * blk;
-        int t = 0;
-        for (int k = 0; k < 16; k++) t += ((wq[k] & 0xF) - 8) * xq[k] + ((wq[k] >> 4) - 8) * xq[k + 16];
-        s += rd_half(row + 18 * blk) * qx->d[blk] * (float)t;
-    }
-    return s;
-}
-
 static float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n, const ll_qvec *qx) {
     float acc[16] = {0};
     for (size_t blk = 0; blk < n / 32; blk++) {
@@ -291,7 +264,7 @@ static float dot_k(uint32_t type, const uint8_t *row, size_t n, const ll_qvec *q
 
 static void scalar_matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, float *y,
                             size_t r0, size_t r1) {
-    const ll_q32_layout *L = type == LL_T_Q4_0 ? NULL : ll_q32_layout_of(type);
+    const ll_q32_layout *L = ll_q32_layout_of(type);
     for (size_t i = r0; i < r1; i++) {
         const uint8_t *row = w + i * row_bytes;
         float acc = 0.0f;
@@ -299,8 +272,6 @@ static void scalar_matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, s
             acc = dot_q32(L, row, n, qx);
         } else if (type == LL_T_Q8_0) {
             acc = dot_q8_0(row, n, qx);
-        } else if (type == LL_T_Q4_0) {
-            acc = dot_q4_0(row, n, qx);
         } else {
             acc = dot_k(type, row, n, qx);
         }
@@ -418,7 +389,7 @@ static void matvec_q_chunk(void *ctx, size_t chunk, int slot) {
         j->k->matvec_q(w->type, w->data, w->row_bytes, w->cols, j->qx, j->y, r0, r1);
         return;
     }
-    if (j->k->matvec_qn && (w->type == LL_T_Q4_0 || w->type == LL_T_Q8_0)) {
+    if (j->k->matvec_qn && w->type == LL_T_Q8_0) {
         j->k->matvec_qn(w->type, w->data, w->row_bytes, w->cols, j->qx, j->T, j->y, w->rows, r0, r1);
         return;
     }
@@ -470,25 +441,27 @@ static void qvec_in_scratch(float *scratch, size_t n, size_t block, bool lanes, 
 }
 
 void ll_qvec_lanes(uint32_t type, size_t n, ll_qvec *qx) {
-    int32_t offset = type == LL_T_Q4_0 ? 8 : 128;
+    (void)type; /* Q8_0: its offset is 128 */
     for (size_t g = 0; g < n / 4; g++) {
         const int8_t *q = qx->q + 4 * g;
-        qx->lane_c[g] = -offset * ((int32_t)q[0] + q[1] + q[2] + q[3]);
+        qx->lane_c[g] = -128 * ((int32_t)q[0] + q[1] + q[2] + q[3]);
     }
     for (size_t b = 0; b < n / 32; b++)
         for (size_t j = 0; j < 8; j++) qx->lane_d[8 * b + j] = qx->d[b];
 }
 
 /* Quantized activations for weights of w's type, 0 if none (the float
- * paths). */
+ * paths). A plain Q4_0 matrix has no one-token kernel (the model repacks
+ * them, ll_repack): it takes the integer GEMM, which gives the bits the
+ * repacked rows give. */
 static size_t qblock(const ll_matmul_kernels *k, const ll_matrix *w) {
-    size_t block = k->matvec_q ? ll_qvec_block(w->type) : 0;
+    size_t block = k->matvec_q && w->type != LL_T_Q4_0 ? ll_qvec_block(w->type) : 0;
     return block && w->cols % block == 0 ? block : 0;
 }
 
 /* Whether the several-token products of w take ll_qvec_lanes. */
 static bool qn_lanes(const ll_matmul_kernels *k, const ll_matrix *w) {
-    return k->prepare_qn && k->matvec_qn && (w->type == LL_T_Q4_0 || w->type == LL_T_Q8_0);
+    return k->prepare_qn && k->matvec_qn && w->type == LL_T_Q8_0;
 }
 
 size_t ll_matmul_row_group(const ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w) {
@@ -879,7 +852,7 @@ void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, co
             }
             return;
         }
-        if (T == 1 && w->type != LL_T_Q4_0_R16) { /* no float matvec for it: the GEMMs below */
+        if (T == 1 && w->type != LL_T_Q4_0_R16 && w->type != LL_T_Q4_0) { /* Q4_0: the GEMMs below */
             ll_pool_for(pool, chunks_of(w->rows, LL_MATVEC_CHUNK), threads_for(pool, w->rows * w->row_bytes),
                         matvec_chunk, &j);
             return;

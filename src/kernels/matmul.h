@@ -24,9 +24,9 @@
  * product, before the rows are split between threads) and each row is an
  * integer dot product combined with the float block scales, as llama.cpp
  * does: the weights are never widened to float, which is what made this
- * path compute-bound. For Q4_1,
- * Q5_0 and Q5_1 every table adds the products up in the same order and
- * gives the same bits (matmul.c, dot_q32).
+ * path compute-bound. Q4_0 is read repacked, 16 rows at a time
+ * (LL_T_Q4_0_R16 below). Every table adds the products up in the one
+ * order written down here for each type and gives the same bits.
  */
 #ifndef LL_MATMUL_H
 #define LL_MATMUL_H
@@ -58,8 +58,8 @@ typedef struct {
     /* Filled by ll_qvec_lanes for the several-token kernels that want them
      * (prepare_qn), NULL otherwise: lane_c[g] = -offset * (q[4g] + ... +
      * q[4g + 3]), the start of an int32 lane of four unsigned x signed
-     * products whose unsigned side is the weight plus offset (8 for Q4_0,
-     * 128 for Q8_0), and lane_d[8b + j] = d[b], a block's scale in each of
+     * products whose unsigned side is the weight plus offset (128 for
+     * Q8_0), and lane_d[8b + j] = d[b], a block's scale in each of
      * its eight lanes. Computed once per token instead of once per token
      * and weight row. */
     int32_t *lane_c;
@@ -84,7 +84,7 @@ static inline void ll_prefetch_ahead(const void *p, size_t bytes) {
     for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch((const char *)p + LL_PREFETCH_AHEAD + o, 0, 3);
 }
 
-/* lane_c and lane_d of qx (n values) for weights of `type` (Q4_0, Q8_0) */
+/* lane_c and lane_d of qx (n values) for weights of `type` (Q8_0) */
 void ll_qvec_lanes(uint32_t type, size_t n, ll_qvec *qx);
 
 /*
@@ -136,7 +136,7 @@ typedef struct ll_matmul_kernels {
     /* matvec with x quantized: NULL where the table has none */
     void (*matvec_q)(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, float *y,
                      size_t r0, size_t r1);
-    /* T <= 8 tokens at once for Q4_0 and Q8_0 (each weight block unpacked
+    /* T <= 8 tokens at once for Q8_0 (each weight block unpacked
      * once), y[t * ldy + i] equal to what matvec_q gives token t: NULL where
      * the table has none */
     void (*matvec_qn)(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
@@ -173,17 +173,9 @@ typedef struct ll_matmul_kernels {
  * (docs/parity.md). */
 float ll_q8_hsum8(const float acc[8]);
 
-/* Q4_0 rows on quantized activations (one token, or several by
- * matvec_qn), in every table: two accumulators of 16 lanes start at +0;
- * for each pair of blocks (b, b + 1) in order, lane j < 8 of the pair
- * takes fma(p_j, d_w * d_x, lane) for block b and lane 8 + j for block
- * b + 1 (p_j the exact integer sum of the products of values 4j .. 4j+3),
- * into the first accumulator for pairs 0, 2, 4, ... and the second for
- * pairs 1, 3, ...; the row is ll_q32_hsum of the lanewise sum of the two,
- * plus, for an odd block count, (d_w * d_x) * p of the last block. (What a
- * 512-bit register of two blocks gives; the AVX2 and scalar tables do the
- * same in 8-lane pieces.) Q4_1, Q5_0 and Q5_1 follow ll_q32_hsum's order
- * (matmul.c, dot_q32). F32, F16 and BF16 rows on float activations
+/* Q4_0: the repacked rows' order (LL_T_Q4_0_R16 below), the integer
+ * GEMM's. Q4_1, Q5_0 and Q5_1 follow ll_q32_hsum's order (matmul.c,
+ * dot_q32). F32, F16 and BF16 rows on float activations
  * (matvec): four accumulators of 16 lanes start at +0; each 64 values
  * in order give value 16c + l to accumulator c, lane l (a fused
  * multiply-add); then each further 16 values to accumulator 0; the row is

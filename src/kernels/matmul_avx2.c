@@ -216,38 +216,6 @@ static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
     return ll_hsum8_m256(acc);
 }
 
-/* Q4_0's order (matmul.h) in 8-lane pieces: a[0] and a[1] are the first
- * accumulator's lanes 0-7 and 8-15, a[2] and a[3] the second's */
-static float dot_q4_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
-    __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    size_t nb = n / 32, blk = 0;
-    for (; blk + 2 <= nb; blk += 2) {
-        ll_prefetch_ahead(row + blk * 18, 64);
-        for (size_t h = 0; h < 2; h++) {
-            const uint8_t *b = row + 18 * (blk + h);
-            __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(qx->q + 32 * (blk + h)));
-            __m128i q = _mm_loadu_si128((const __m128i *)(const void *)(b + 2));
-            __m256i w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), m4);
-            /* (w - 8) * x = w * x - 8 * x, in int16 without saturation */
-            __m256i t = _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(w, xv), _mm256_maddubs_epi16(eight, xv)),
-                                          _mm256_set1_epi16(1));
-            __m256 *acc = &a[2 * ((blk >> 1) & 1) + h];
-            *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(h2f(b) * qx->d[blk + h]), *acc);
-        }
-    }
-    /* ll_q32_hsum of the lanewise sum of the two accumulators */
-    float s = ll_hsum16_m256(_mm256_add_ps(a[0], a[2]), _mm256_add_ps(a[1], a[3]));
-    for (; blk < nb; blk++) {
-        const uint8_t *b = row + 18 * blk;
-        const int8_t *xq = qx->q + 32 * blk;
-        int t = 0;
-        for (int k = 0; k < 16; k++) t += ((b[2 + k] & 0xF) - 8) * xq[k] + ((b[2 + k] >> 4) - 8) * xq[k + 16];
-        s += h2f(b) * qx->d[blk] * (float)t;
-    }
-    return s;
-}
-
 /* Q4_1/Q5_0/Q5_1 in the order of matmul.c's dot_q32: the 8 int32 lanes of
  * one block are its partial sums of 4 values; even blocks add into a0,
  * odd ones into a1; multiply and add stay separate roundings. */
@@ -376,9 +344,6 @@ static void matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n
     for (size_t i = r0; i < r1; i++) {
         const uint8_t *row = w + i * row_bytes;
         switch (type) {
-        case LL_T_Q4_0:
-            y[i] = dot_q4_0(row, n, qx);
-            break;
         case LL_T_Q8_0:
             y[i] = dot_q8_0(row, n, qx);
             break;

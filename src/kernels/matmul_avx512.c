@@ -289,35 +289,6 @@ static void quantize_x(const float *x, size_t n, ll_qvec *qx) {
 /* lanes 0-7 scaled by a, lanes 8-15 by b: two 32-blocks share a register */
 static inline __m512 scale2(float a, float b) { return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1); }
 
-static float dot_q4_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
-    const __m512i eight = _mm512_set1_epi8(8), ones = _mm512_set1_epi16(1);
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-    size_t nb = n / 32, blk = 0;
-    for (; blk + 2 <= nb; blk += 2) {
-        const uint8_t *b0 = row + 18 * blk, *b1 = b0 + 18;
-        ll_prefetch_ahead(b0, 64);
-        __m512i wv = ll_nibbles2(b0 + 2, b1 + 2);
-        __m512i xv = _mm512_loadu_si512(qx->q + 32 * blk);
-        /* (w - 8) * x = w * x - 8 * x, both in int16 without saturation */
-        __m512i p = _mm512_sub_epi16(_mm512_maddubs_epi16(wv, xv), _mm512_maddubs_epi16(eight, xv));
-        __m512 f = _mm512_cvtepi32_ps(_mm512_madd_epi16(p, ones));
-        __m512 sc = scale2(ll_h2f(b0) * qx->d[blk], ll_h2f(b1) * qx->d[blk + 1]);
-        if (blk & 2)
-            a1 = _mm512_fmadd_ps(f, sc, a1);
-        else
-            a0 = _mm512_fmadd_ps(f, sc, a0);
-    }
-    float s = ll_q4_hsum2(a0, a1);
-    for (; blk < nb; blk++) {
-        const uint8_t *b = row + 18 * blk;
-        const int8_t *xq = qx->q + 32 * blk;
-        int t = 0;
-        for (int k = 0; k < 16; k++) t += ((b[2 + k] & 0xF) - 8) * xq[k] + ((b[2 + k] >> 4) - 8) * xq[k + 16];
-        s += ll_h2f(b) * qx->d[blk] * (float)t;
-    }
-    return s;
-}
-
 /* Q8_0 in ggml's order (matmul.h): one chain of 8 lanes over the blocks,
  * two blocks a step */
 static float dot_q8_0(const uint8_t *row, size_t n, const ll_qvec *qx) {
@@ -404,22 +375,19 @@ static inline float dot_q32(const ll_q32_layout *L, const uint8_t *row, size_t n
     return ll_hsum16_m256(lo, hi);
 }
 
-/* Several tokens at once for Q4_0 and Q8_0 (matmul_avx512_inl.h's body):
- * each weight block pair is unpacked once for every token. The integer
- * step: Q4_0's nibbles (w + 8) with the -8 x part from lane_c; Q8_0's |w|
- * against x with w's sign (vpmaddubsw wants one unsigned side, and
+/* Several tokens at once for Q8_0 (matmul_avx512_inl.h's body): each
+ * weight block pair is unpacked once for every token. The integer step:
+ * |w| against x with w's sign (vpmaddubsw wants one unsigned side, and
  * 255 x 127 twice would saturate its int16 pairs). */
-static inline ll_qn_pair bw_prep(int q4, const uint8_t *b0, const uint8_t *b1) {
-    if (q4) return (ll_qn_pair){ll_nibbles2(b0 + 2, b1 + 2), 0};
+static inline ll_qn_pair bw_prep(const uint8_t *b0, const uint8_t *b1) {
     __m512i w = ll_bytes2(b0 + 2, b1 + 2);
     return (ll_qn_pair){_mm512_abs_epi8(w), _mm512_movepi8_mask(w)};
 }
 
-static inline __m512i bw_lanes(int q4, ll_qn_pair w, const ll_qvec *x, size_t blk) {
+static inline __m512i bw_lanes(ll_qn_pair w, const ll_qvec *x, size_t blk) {
     __m512i xv = _mm512_loadu_si512(x->q + 32 * blk);
-    if (!q4) xv = _mm512_mask_sub_epi8(xv, w.neg, _mm512_setzero_si512(), xv);
-    __m512i p = _mm512_madd_epi16(_mm512_maddubs_epi16(w.w, xv), _mm512_set1_epi16(1));
-    return q4 ? _mm512_add_epi32(p, _mm512_loadu_si512(x->lane_c + 8 * blk)) : p;
+    xv = _mm512_mask_sub_epi8(xv, w.neg, _mm512_setzero_si512(), xv);
+    return _mm512_madd_epi16(_mm512_maddubs_epi16(w.w, xv), _mm512_set1_epi16(1));
 }
 
 static inline __m256i bw_lanes8(const uint8_t *b, const ll_qvec *x, size_t blk) {
@@ -428,15 +396,9 @@ static inline __m256i bw_lanes8(const uint8_t *b, const ll_qvec *x, size_t blk) 
     return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w8), _mm256_sign_epi8(xv, w8)), _mm256_set1_epi16(1));
 }
 
-static inline int bw_tail4(const uint8_t *b, const int8_t *xq) {
-    int acc = 0;
-    for (int j = 0; j < 16; j++) acc += ((b[2 + j] & 0xF) - 8) * xq[j] + ((b[2 + j] >> 4) - 8) * xq[j + 16];
-    return acc;
-}
-
 static void matvec_qn(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                       float *y, size_t ldy, size_t r0, size_t r1) {
-    ll_matvec_qn_body(type, w, row_bytes, n, qx, T, y, ldy, r0, r1, bw_prep, bw_lanes, bw_lanes8, bw_tail4);
+    ll_matvec_qn_body(type, w, row_bytes, n, qx, T, y, ldy, r0, r1, bw_prep, bw_lanes, bw_lanes8);
 }
 
 /* Q4_0 repacked (matmul_avx512_inl.h): vpmaddubsw per step, the eight
@@ -553,9 +515,6 @@ static void matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n
     for (size_t i = r0; i < r1; i++) {
         const uint8_t *row = w + i * row_bytes;
         switch (type) {
-        case LL_T_Q4_0:
-            y[i] = dot_q4_0(row, n, qx);
-            break;
         case LL_T_Q8_0:
             y[i] = dot_q8_0(row, n, qx);
             break;

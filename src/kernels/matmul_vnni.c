@@ -67,47 +67,23 @@ void ll_gemm_q_vnni(size_t n, size_t unit, int offset, int min, const uint8_t *w
     }
 }
 
-/* ---- several tokens at once (decode batches): matmul_avx512.c's
+/* ---- several Q8_0 tokens at once (decode batches): matmul_avx512.c's
  * matvec_qn with vpdpbusd ----
  * The same lanes as vpmaddubsw + vpmaddwd (four products per int32 lane,
- * exact either way), the same scales (the weight block's times the
- * token block's, one float product per lane) and the same two
- * accumulators alternating every two blocks, so every token gets the bits
- * matvec_q gives it alone. The weights are unpacked and their scales set
- * once per block pair for all tokens; each token's offset term and lane
- * scales were laid out once by ll_qvec_lanes (prepare_qn), so a token
- * costs one vpdpbusd, a conversion, a product of scales and an add per
- * 64 values. */
-/* gcc's way to keep the vectorizer off one function (below); clang has no
- * "optimize" attribute and warns about it, so there it is only kept out
- * of line */
-#if defined(__GNUC__) && !defined(__clang__)
-#define LL_NO_VECTORIZE __attribute__((noinline, optimize("no-tree-vectorize")))
-#else
-#define LL_NO_VECTORIZE __attribute__((noinline))
-#endif
-
-/* The integer sum of a block left over at the end of a row. Not left to
- * the vectorizer: with -mavx512vnni, gcc 12 turns a signed x signed byte
- * dot product into vpdpbusd, which reads one side as unsigned (wrong sums
- * for negative weights). */
-LL_NO_VECTORIZE static int tail_q4(const uint8_t *b, const int8_t *xq) {
-    int acc = 0;
-    for (int j = 0; j < 16; j++) acc += ((b[2 + j] & 0xF) - 8) * xq[j] + ((b[2 + j] >> 4) - 8) * xq[j + 16];
-    return acc;
-}
-
-/* the unsigned side: Q4_0's nibbles are w + 8 already, Q8_0's bytes with
- * the sign bit flipped are w + 128 */
-static inline ll_qn_pair vnni_prep(int q4, const uint8_t *b0, const uint8_t *b1) {
-    __m512i w = q4 ? ll_nibbles2(b0 + 2, b1 + 2) : _mm512_xor_si512(ll_bytes2(b0 + 2, b1 + 2), _mm512_set1_epi8((char)0x80));
-    return (ll_qn_pair){w, 0};
+ * exact either way) and the same chain of float steps (matmul.h), so
+ * every token gets the bits matvec_q gives it alone. The weights are
+ * unpacked and their scales set once per block pair for all tokens; each
+ * token's offset term and lane scales were laid out once by
+ * ll_qvec_lanes (prepare_qn), so a token costs one vpdpbusd, a
+ * conversion, a product of scales and two fused adds per 64 values. */
+/* the unsigned side: Q8_0's bytes with the sign bit flipped, w + 128 */
+static inline ll_qn_pair vnni_prep(const uint8_t *b0, const uint8_t *b1) {
+    return (ll_qn_pair){_mm512_xor_si512(ll_bytes2(b0 + 2, b1 + 2), _mm512_set1_epi8((char)0x80)), 0};
 }
 
 /* each lane starts at -offset * (its four x) and adds its four
  * (w + offset) x: exactly the sum of its four w x */
-static inline __m512i vnni_lanes(int q4, ll_qn_pair w, const ll_qvec *x, size_t blk) {
-    (void)q4;
+static inline __m512i vnni_lanes(ll_qn_pair w, const ll_qvec *x, size_t blk) {
     return _mm512_dpbusd_epi32(_mm512_loadu_si512(x->lane_c + 8 * blk), w.w, _mm512_loadu_si512(x->q + 32 * blk));
 }
 
@@ -119,7 +95,7 @@ static inline __m256i vnni_lanes8(const uint8_t *b, const ll_qvec *x, size_t blk
 
 void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                        float *y, size_t ldy, size_t r0, size_t r1) {
-    ll_matvec_qn_body(type, w, row_bytes, n, qx, T, y, ldy, r0, r1, vnni_prep, vnni_lanes, vnni_lanes8, tail_q4);
+    ll_matvec_qn_body(type, w, row_bytes, n, qx, T, y, ldy, r0, r1, vnni_prep, vnni_lanes, vnni_lanes8);
 }
 
 /* Q4_0 repacked (matmul_avx512_inl.h): eight vpdpbusd in two chains */
