@@ -456,10 +456,43 @@ LL_T5 static inline __m512 avx512_load_f32(const float *p, size_t r) { return _m
     }                                                                                                                  \
     __m512 sum4 = _mm512_add_ps(_mm512_add_ps(a0, a2), _mm512_add_ps(a1, a3));
 
+/* out[k] = avx512_lanes_sum(v[k]) for 16 vectors at once: each level of
+ * the tree (lane i + 8 into i, then + 4, + 2, + 1) done for all of them
+ * by pairing registers, so 15 additions serve 16 keys (the sums are the
+ * same bits: every addition has the same two operands) */
+LL_T5 static inline void avx512_lanes_sum16(const __m512 v[16], float *out) {
+    __m512 u[8], w4[4], z[2];
+    for (int k = 0; k < 8; k++) /* halves: key 2k in quarters 0-1, key 2k + 1 in 2-3 */
+        u[k] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0x44),
+                             _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0xEE));
+    for (int m = 0; m < 4; m++) /* quarters: key 4m + j in quarter j */
+        w4[m] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * m], u[2 * m + 1], 0x88),
+                              _mm512_shuffle_f32x4(u[2 * m], u[2 * m + 1], 0xDD));
+    for (int p = 0; p < 2; p++) /* pairs: quarter j holds keys 8p + j (lanes 0-1) and 8p + 4 + j (2-3) */
+        z[p] = _mm512_add_ps(_mm512_shuffle_ps(w4[2 * p], w4[2 * p + 1], 0x44),
+                             _mm512_shuffle_ps(w4[2 * p], w4[2 * p + 1], 0xEE));
+    /* singles: lane 4j + c holds key j + 4c */
+    __m512 f = _mm512_add_ps(_mm512_shuffle_ps(z[0], z[1], 0x88), _mm512_shuffle_ps(z[0], z[1], 0xDD));
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    _mm512_storeu_ps(out, _mm512_permutexvar_ps(order, f));
+}
+
 LL_T5 static void avx512_scores_f32(const float *q, const float *k, size_t stride, size_t n, size_t hd, float *out) {
     size_t np = hd & ~(size_t)63, e8 = hd - hd % 8, i = 0;
     if (np) {
-        for (size_t t = 0; t < n; t++) {
+        size_t t = 0;
+        for (; t + 16 <= n; t += 16) {
+            __m512 sums[16];
+            for (size_t j = 0; j < 16; j++) {
+                const float *kp = k + (t + j) * stride;
+#define LK(d) _mm512_loadu_ps(kp + (d))
+                AVX512_DOT64(LK)
+#undef LK
+                sums[j] = sum4;
+            }
+            avx512_lanes_sum16(sums, out + t);
+        }
+        for (; t < n; t++) {
             const float *kp = k + t * stride;
 #define LK(d) _mm512_loadu_ps(kp + (d))
             AVX512_DOT64(LK)
