@@ -342,13 +342,22 @@ typedef struct {
     float *scratch;
     size_t scratch_stride;
     const ll_qvec *qx; /* T of them */
+    size_t chunk;      /* rows a matvec chunk takes (matvec_chunk_rows) */
 } job;
 
 /* Rows a chunk of a matvec job takes: small enough that a thread which
- * loses its core holds up little, large enough that claiming it costs
- * nothing next to its dot products. */
-#define LL_MATVEC_CHUNK 16
-_Static_assert(LL_MATVEC_CHUNK % 16 == 0, "a chunk of repacked Q4_0 rows is whole groups of 16");
+ * loses its core holds up little, large enough that claiming it (atomics
+ * on a line the threads share, ~0.1-0.2 us) costs little next to its dot
+ * products: a multiple of 16 rows (whole groups of repacked Q4_0) reading
+ * about LL_MATVEC_CHUNK_BYTES of weights. */
+#ifndef LL_MATVEC_CHUNK_BYTES
+#define LL_MATVEC_CHUNK_BYTES (64u << 10)
+#endif
+
+static size_t matvec_chunk_rows(const ll_matrix *w) {
+    size_t rows = w->row_bytes ? LL_MATVEC_CHUNK_BYTES / w->row_bytes / 16 * 16 : 0;
+    return rows < 16 ? 16 : rows;
+}
 
 /* Below this many bytes of weights per thread a product runs on fewer
  * threads: waking one and handing it work costs microseconds, which a
@@ -371,7 +380,7 @@ static void matvec_chunk(void *ctx, size_t chunk, int slot) {
     job *j = ctx;
     size_t r0, r1;
     (void)slot;
-    chunk_rows(j->w->rows, LL_MATVEC_CHUNK, chunk, &r0, &r1);
+    chunk_rows(j->w->rows, j->chunk, chunk, &r0, &r1);
     j->k->matvec(j->w->type, j->w->data, j->w->row_bytes, j->w->cols, j->x, j->y, r0, r1);
 }
 
@@ -380,7 +389,7 @@ static void matvec_q_chunk(void *ctx, size_t chunk, int slot) {
     const ll_matrix *w = j->w;
     size_t r0, r1;
     (void)slot;
-    chunk_rows(w->rows, LL_MATVEC_CHUNK, chunk, &r0, &r1);
+    chunk_rows(w->rows, j->chunk, chunk, &r0, &r1);
     if (w->type == LL_T_Q4_0_R16) {
         j->k->matvec_r16(w->data, w->cols, j->qx, j->T, j->y, w->rows, r0, r1);
         return;
@@ -828,7 +837,7 @@ static bool gemm_q(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
 
 void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
                float *scratch) {
-    job j = {k, w, x, T, y, scratch, ll_matmul_scratch_floats(), NULL};
+    job j = {k, w, x, T, y, scratch, ll_matmul_scratch_floats(), NULL, matvec_chunk_rows(w)};
     if (T <= LL_QROWS_MAX) {
         bool lanes = T > 1 && qn_lanes(k, w);
         size_t block = qblock(k, w), fit = block ? qvecs_fit(pool, w->cols, block, lanes) : 0;
@@ -847,13 +856,13 @@ void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, co
                 j.y = y + t0 * w->rows;
                 j.T = tn;
                 j.qx = qx;
-                ll_pool_for(pool, chunks_of(w->rows, LL_MATVEC_CHUNK), threads_for(pool, w->rows * w->row_bytes),
+                ll_pool_for(pool, chunks_of(w->rows, j.chunk), threads_for(pool, w->rows * w->row_bytes),
                             matvec_q_chunk, &j);
             }
             return;
         }
         if (T == 1 && w->type != LL_T_Q4_0_R16 && w->type != LL_T_Q4_0) { /* Q4_0: the GEMMs below */
-            ll_pool_for(pool, chunks_of(w->rows, LL_MATVEC_CHUNK), threads_for(pool, w->rows * w->row_bytes),
+            ll_pool_for(pool, chunks_of(w->rows, j.chunk), threads_for(pool, w->rows * w->row_bytes),
                         matvec_chunk, &j);
             return;
         }
