@@ -390,8 +390,10 @@ static void matvec_q_chunk(void *ctx, size_t chunk, int slot) {
     size_t r0, r1;
     (void)slot;
     chunk_rows(w->rows, j->chunk, chunk, &r0, &r1);
-    if (w->type == LL_T_Q4_0_R16) {
-        j->k->matvec_r16(w->data, w->cols, j->qx, j->T, j->y, w->rows, r0, r1);
+    if (w->type == LL_T_Q4_0_R16) { /* a prompt's tokens too, 8 at a time over the chunk's rows */
+        for (size_t t0 = 0; t0 < j->T; t0 += LL_QROWS_MAX)
+            j->k->matvec_r16(w->data, w->cols, j->qx + t0, j->T - t0 < LL_QROWS_MAX ? j->T - t0 : LL_QROWS_MAX,
+                             j->y + t0 * w->rows, w->rows, r0, r1);
         return;
     }
     if (j->T == 1) {
@@ -640,7 +642,6 @@ static bool gq_type(uint32_t type) {
     switch (type) {
     case LL_T_Q8_0:
     case LL_T_Q4_0:
-    case LL_T_Q4_0_R16:
     case LL_T_Q4_1:
     case LL_T_Q5_0:
     case LL_T_Q5_1:
@@ -662,8 +663,7 @@ static bool gq_has_min(uint32_t type) {
 static int gq_offset(uint32_t type) {
     switch (type) {
     case LL_T_Q8_0: return 128;
-    case LL_T_Q4_0:
-    case LL_T_Q4_0_R16: return 8;
+    case LL_T_Q4_0: return 8;
     case LL_T_Q5_0: return 16;
     case LL_T_Q6_K: return 32;
     default: return 0;
@@ -730,10 +730,6 @@ static void gq_unpack_group(const ll_matrix *w, size_t i0, size_t nr, size_t uni
     size_t n = w->cols, nu = n / unit;
     float *gs = (float *)(void *)(dst + 16 * n), *gm = gs + 16 * nu, *row_m = row_s + nu;
     bool min = gq_has_min(w->type);
-    if (w->type == LL_T_Q4_0_R16) { /* i0 is a multiple of 16: a whole group, missing rows zero */
-        ll_r16_gq_group(w->data + i0 * w->row_bytes, n, dst);
-        return;
-    }
     if (nr < LL_GQ_ROWS) memset(dst, 0, ll_gq_group_bytes(n, unit));
     for (size_t r = 0; r < nr; r++) {
         gq_unpack_row(w->type, w->data + (i0 + r) * w->row_bytes, n, row_v, row_s, row_m);
@@ -835,37 +831,54 @@ static bool gemm_q(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
     return true;
 }
 
+/* Repacked Q4_0 takes every product on quantized activations, a prompt
+ * too: up to this many tokens are quantized at a time, and each chunk of
+ * rows (in cache) serves them 8 at a time (matvec_r16). */
+#define LL_R16_TOKENS 64
+
+/* The products on quantized activations, as many tokens at a time as the
+ * scratch holds (at most `most`): false where w's type has none. Each
+ * token's result is the same whatever its group. */
+static bool quantized_matvecs(ll_pool *pool, job *j, size_t most) {
+    const ll_matmul_kernels *k = j->k;
+    const ll_matrix *w = j->w;
+    const float *x = j->x;
+    float *y = j->y;
+    size_t T = j->T;
+    bool lanes = T > 1 && qn_lanes(k, w);
+    size_t block = qblock(k, w), fit = block ? qvecs_fit(pool, w->cols, block, lanes) : 0;
+    if (fit == 0) return false;
+    if (fit > most) fit = most;
+    ll_qvec qx[LL_R16_TOKENS];
+    for (size_t t0 = 0; t0 < T; t0 += fit) {
+        size_t tn = T - t0 < fit ? T - t0 : fit;
+        qvec_in_scratch(j->scratch, w->cols, block, lanes, tn, qx);
+        for (size_t t = 0; t < tn; t++) {
+            k->quantize_x(x + (t0 + t) * w->cols, w->cols, &qx[t]);
+            if (lanes) k->prepare_qn(w->type, w->cols, &qx[t]);
+        }
+        j->x = x + t0 * w->cols;
+        j->y = y + t0 * w->rows;
+        j->T = tn;
+        j->qx = qx;
+        /* the weights are read once per 8 tokens */
+        size_t reads = (tn + LL_QROWS_MAX - 1) / LL_QROWS_MAX;
+        ll_pool_for(pool, chunks_of(w->rows, j->chunk), threads_for(pool, w->rows * w->row_bytes * reads),
+                    matvec_q_chunk, j);
+    }
+    return true;
+}
+
 void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
                float *scratch) {
     job j = {k, w, x, T, y, scratch, ll_matmul_scratch_floats(), NULL, matvec_chunk_rows(w)};
-    if (T <= LL_QROWS_MAX) {
-        bool lanes = T > 1 && qn_lanes(k, w);
-        size_t block = qblock(k, w), fit = block ? qvecs_fit(pool, w->cols, block, lanes) : 0;
-        if (fit) {
-            /* as many tokens at a time as the scratch holds: each token's
-             * result is the same whatever the group (matvec_qn) */
-            ll_qvec qx[LL_QROWS_MAX];
-            for (size_t t0 = 0; t0 < T; t0 += fit) {
-                size_t tn = T - t0 < fit ? T - t0 : fit;
-                qvec_in_scratch(scratch, w->cols, block, lanes, tn, qx);
-                for (size_t t = 0; t < tn; t++) {
-                    k->quantize_x(x + (t0 + t) * w->cols, w->cols, &qx[t]);
-                    if (lanes) k->prepare_qn(w->type, w->cols, &qx[t]);
-                }
-                j.x = x + t0 * w->cols;
-                j.y = y + t0 * w->rows;
-                j.T = tn;
-                j.qx = qx;
-                ll_pool_for(pool, chunks_of(w->rows, j.chunk), threads_for(pool, w->rows * w->row_bytes),
-                            matvec_q_chunk, &j);
-            }
-            return;
-        }
-        if (T == 1 && w->type != LL_T_Q4_0_R16 && w->type != LL_T_Q4_0) { /* Q4_0: the GEMMs below */
-            ll_pool_for(pool, chunks_of(w->rows, j.chunk), threads_for(pool, w->rows * w->row_bytes),
-                        matvec_chunk, &j);
-            return;
-        }
+    if (w->type == LL_T_Q4_0_R16 ? quantized_matvecs(pool, &j, LL_R16_TOKENS)
+                                 : T <= LL_QROWS_MAX && quantized_matvecs(pool, &j, LL_QROWS_MAX))
+        return;
+    bool float_matvec = w->type != LL_T_Q4_0_R16 && w->type != LL_T_Q4_0; /* Q4_0: the GEMMs below */
+    if (T == 1 && float_matvec) {
+        ll_pool_for(pool, chunks_of(w->rows, j.chunk), threads_for(pool, w->rows * w->row_bytes), matvec_chunk, &j);
+        return;
     }
     if (gemm_q(pool, k, w, x, T, y, scratch) || gemm_f(pool, k, w, x, T, y, scratch)) return;
     ll_pool_for(pool, chunks_of(w->rows, LL_PANEL_ROWS), threads_for(pool, w->rows * w->row_bytes * T), gemm_chunk,

@@ -199,12 +199,14 @@ typedef struct {
  * (low nibble: value 4c + m, high nibble: value 16 + 4c + m, each w + 8),
  * so one 64-byte load gives 16 rows x 4 values of two steps, the rows in
  * the int32 lanes: each row's sum is a lane, never a horizontal add, and
- * a block's float steps are shared by 16 rows. The arithmetic is the
- * integer GEMM's (above), per row r and token, block by block:
+ * a block's float steps are shared by 16 rows. Every product with it,
+ * a prompt's too, goes through matvec_r16, 8 tokens at a time over a
+ * chunk of rows. The arithmetic is the integer GEMM's (above), per row r
+ * and token, block by block:
  *   isum = -8 * (sum of the token's 32 values) + sum((w + 8) q)
  *   acc = fma((float)isum * d_r, d_t, acc)
- * so a row's result is the same bits for one token, for several
- * (matvec_r16) and through the prompt GEMM, in every table.
+ * so a row's result is the same bits for any number of tokens, in every
+ * table, and what the integer GEMM gives a plain Q4_0 matrix.
  */
 #define LL_T_Q4_0_R16 1001u
 
@@ -217,8 +219,6 @@ void ll_repack(ll_matrix *m, uint8_t *buf);
 /* Blocks [b0, b0 + nb) of row i of an LL_T_Q4_0_R16 matrix of n columns
  * back in Q4_0's layout (18 bytes each) */
 void ll_r16_row_blocks(const uint8_t *w, size_t n, size_t i, size_t b0, size_t nb, uint8_t *out);
-/* The group of 16 rows at g (n columns) in the integer GEMM's layout */
-void ll_r16_gq_group(const uint8_t *g, size_t n, uint8_t *dst);
 /* Row i of w as floats, whatever its type (repacked ones included) */
 void ll_matrix_row(const ll_matrix *w, size_t i, float *out);
 /* the scalar table's matvec_r16 */

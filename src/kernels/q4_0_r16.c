@@ -1,8 +1,7 @@
 /*
  * q4_0_r16.c - Q4_0 weights repacked 16 rows at a time (matmul.h,
- * LL_T_Q4_0_R16): the repacking, a row back out of a group, a group in
- * the integer GEMM's layout, and the scalar kernel the SIMD tables are
- * tested against.
+ * LL_T_Q4_0_R16): the repacking, a row back out of a group, and the
+ * scalar kernel the SIMD tables are tested against.
  *
  * Why: row by row, a Q4_0 product on one token spends about 12 vector
  * operations per 64 weights (unpack, multiply-add, convert, scale, add,
@@ -61,26 +60,6 @@ void ll_r16_row_blocks(const uint8_t *w, size_t n, size_t i, size_t b0, size_t n
         memcpy(o, d + 32 * b + 2 * r, 2);
         for (size_t c = 0; c < 4; c++) memcpy(o + 2 + 4 * c, q + 256 * b + 64 * c + 4 * r, 4);
     }
-}
-
-void ll_r16_gq_group(const uint8_t *g, size_t n, uint8_t *dst) {
-    size_t nb = n / 32;
-    const uint8_t *d = g + 256 * nb;
-    float *s = (float *)(void *)(dst + 16 * n);
-    /* step 8b + c is the low nibbles of q[b][c], step 8b + 4 + c the high
-     * ones: values w + 8, the GEMM's offset for Q4_0 */
-    for (size_t b = 0; b < nb; b++)
-        for (size_t c = 0; c < 4; c++) {
-            const uint8_t *src = g + 256 * b + 64 * c;
-            uint8_t *lo = dst + 64 * (8 * b + c), *hi = dst + 64 * (8 * b + 4 + c);
-            for (size_t k = 0; k < 64; k++) {
-                lo[k] = src[k] & 0xF;
-                hi[k] = src[k] >> 4;
-            }
-        }
-    for (size_t b = 0; b < nb; b++)
-        for (size_t r = 0; r < 16; r++)
-            s[16 * b + r] = ll_fp16_to_fp32((uint16_t)(d[32 * b + 2 * r] | d[32 * b + 2 * r + 1] << 8));
 }
 
 void ll_matvec_r16_scalar(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
