@@ -404,13 +404,13 @@ static void matvec_qn(uint32_t type, const uint8_t *w, size_t row_bytes, size_t 
 /* Q4_0 repacked (matmul_avx512_inl.h): vpmaddubsw per step, the eight
  * steps' int16 pairs added before one vpmaddwd (each pair is at most
  * 2 x 15 x 127, eight of them 30480: no saturation) */
-static inline __m512i bw_r16_isum(const __m512i v[8], const int8_t *xq) {
+static inline __m512i bw_r16_isum(const __m512i v[8], const int8_t *xq, __m512i c) {
     __m512i a = _mm512_maddubs_epi16(v[0], ll_x4(xq, 0)), b = _mm512_maddubs_epi16(v[1], ll_x4(xq, 1));
     for (int s = 2; s < 8; s += 2) {
         a = _mm512_add_epi16(a, _mm512_maddubs_epi16(v[s], ll_x4(xq, s)));
         b = _mm512_add_epi16(b, _mm512_maddubs_epi16(v[s + 1], ll_x4(xq, s + 1)));
     }
-    return _mm512_madd_epi16(_mm512_add_epi16(a, b), _mm512_set1_epi16(1));
+    return _mm512_add_epi32(_mm512_madd_epi16(_mm512_add_epi16(a, b), _mm512_set1_epi16(1)), c);
 }
 
 static void matvec_r16(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,

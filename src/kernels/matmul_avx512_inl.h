@@ -108,10 +108,11 @@ ll_matvec_qn_body(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, c
  * A block of a group is four 64-byte loads: the low nibbles of load c
  * are step c (values 4c .. 4c+3 of each row, row r in lane r), the high
  * ones step 4 + c. A table supplies the integer step: the exact int32
- * lanes sum((w + 8) q) of a token's block from the eight steps. Then, per
+ * lanes c + sum((w + 8) q) of a token's block from the eight steps, c
+ * the token's offset term (-8 times its block sum). Then, per
  * token, one conversion, one product by the rows' scales and one fused
  * multiply-add by the token's scale serve all 16 rows. */
-typedef __m512i (*ll_r16_isum_fn)(const __m512i v[8], const int8_t *xq);
+typedef __m512i (*ll_r16_isum_fn)(const __m512i v[8], const int8_t *xq, __m512i c);
 
 /* the token's four values 4s .. 4s+3 in every int32 lane */
 static inline __m512i ll_x4(const int8_t *xq, int s) {
@@ -138,8 +139,7 @@ static inline __attribute__((always_inline)) void ll_r16_group(const uint8_t *g,
         __m512 ws = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(d + 32 * b)));
         for (size_t t = 0; t < T; t++) {
             const ll_qvec *x = &qx[t];
-            __m512i c8 = _mm512_set1_epi32(-8 * (x->sum[2 * b] + x->sum[2 * b + 1]));
-            __m512i s = _mm512_add_epi32(isum(v, x->q + 32 * b), c8);
+            __m512i s = isum(v, x->q + 32 * b, _mm512_set1_epi32(-8 * (x->sum[2 * b] + x->sum[2 * b + 1])));
             acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s), ws), _mm512_set1_ps(x->d[b]), acc[t]);
         }
     }

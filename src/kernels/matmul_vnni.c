@@ -98,14 +98,15 @@ void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t
     ll_matvec_qn_body(type, w, row_bytes, n, qx, T, y, ldy, r0, r1, vnni_prep, vnni_lanes, vnni_lanes8);
 }
 
-/* Q4_0 repacked (matmul_avx512_inl.h): eight vpdpbusd in two chains */
-static inline __m512i vnni_r16_isum(const __m512i v[8], const int8_t *xq) {
-    __m512i a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
-    for (int c = 0; c < 4; c += 2) {
-        a = _mm512_dpbusd_epi32(a, v[c], ll_x4(xq, c));
-        b = _mm512_dpbusd_epi32(b, v[c + 1], ll_x4(xq, c + 1));
-        a = _mm512_dpbusd_epi32(a, v[4 + c], ll_x4(xq, 4 + c));
-        b = _mm512_dpbusd_epi32(b, v[5 + c], ll_x4(xq, 5 + c));
+/* Q4_0 repacked (matmul_avx512_inl.h): eight vpdpbusd in two chains, the
+ * first starting at the offset term */
+static inline __m512i vnni_r16_isum(const __m512i v[8], const int8_t *xq, __m512i c) {
+    __m512i a = c, b = _mm512_setzero_si512();
+    for (int s = 0; s < 4; s += 2) {
+        a = _mm512_dpbusd_epi32(a, v[s], ll_x4(xq, s));
+        b = _mm512_dpbusd_epi32(b, v[s + 1], ll_x4(xq, s + 1));
+        a = _mm512_dpbusd_epi32(a, v[4 + s], ll_x4(xq, 4 + s));
+        b = _mm512_dpbusd_epi32(b, v[5 + s], ll_x4(xq, 5 + s));
     }
     return _mm512_add_epi32(a, b);
 }
