@@ -451,12 +451,13 @@ static void attention_part(void *ctx, int part, int n_parts) {
     const ll_model_info *in = &c->m->info;
     size_t H = in->n_heads, hd = in->head_dim, kv = in->n_kv_heads * hd, group = H / in->n_kv_heads;
     size_t L = in->n_layers, items = j->T * H;
-    size_t a = items * (size_t)part / (size_t)n_parts, b = items * (size_t)(part + 1) / (size_t)n_parts;
     float *att = c->att + (size_t)part * c->att_cap, *qr = c->attq + (size_t)part * hd;
     float *acc = c->attacc + (size_t)part * LL_ATTN_LANES * LL_ATTN_MAX_ACC * hd;
     float scale = c->m->q_scale, cap = c->m->attn_softcap;
     size_t window = j->L->window, qd = c->m->q_dim;
-    for (size_t it = a; it < b; it++) {
+    /* every n_parts-th item: a prompt's later rows attend to more keys, so
+     * halves of the items would leave one part most of the work */
+    for (size_t it = (size_t)part; it < items; it += (size_t)n_parts) {
         size_t t = it / H, h = it % H, kvh = h / group;
         const fw_row *r = &c->rows[t];
         const ll_context *o = r->owner;
