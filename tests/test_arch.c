@@ -651,6 +651,55 @@ static void longrope_by_context(void) {
     ll_model_free(m);
 }
 
+/* The logits of 40 tokens through models a and b differ by at most tol. */
+static void same_logits(const char *what, ll_model *a, ll_model *b, double tol) {
+    ll_error err;
+    size_t V = ll_model_get_info(a)->n_vocab, n = 40;
+    int32_t ids[40];
+    for (size_t i = 0; i < n; i++) ids[i] = (int32_t)((i * 37 + 11) % V);
+    float *la = malloc(n * V * sizeof *la), *lb = malloc(n * V * sizeof *lb);
+    ll_context *ca = ll_context_new(a, 64, 1, &err), *cb = ll_context_new(b, 64, 1, &err);
+    if (la && lb && ca && cb && ll_context_decode(ca, ids, n, NULL, la, &err) == LL_OK &&
+        ll_context_decode(cb, ids, n, NULL, lb, &err) == LL_OK) {
+        double md = 0;
+        for (size_t i = 0; i < n * V; i++) md = fmax(md, fabs((double)la[i] - lb[i]));
+        CHECK(md <= tol, "%s: logits differ by %g (allowed %g)", what, md, tol);
+    } else {
+        CHECK(false, "%s: decode: %s", what, err.message);
+    }
+    free(la);
+    free(lb);
+    ll_context_free(ca);
+    ll_context_free(cb);
+}
+
+/* A Q4_0 model is repacked at load, a fused tensor's parts each on its
+ * own: exported again (as F32: the dequantized weights, exactly), it must
+ * compute what the loaded Q4_0 model computes, up to the activations'
+ * 8-bit rounding (a part written from the wrong rows would be far off). */
+static void export_repacked(const char *file) {
+    char src[1024], q4[] = "/tmp/test_arch_q4_XXXXXX", f32[] = "/tmp/test_arch_f32_XXXXXX";
+    path_of(src, sizeof src, file, ".gguf");
+    int fq = mkstemp(q4), ff = mkstemp(f32);
+    CHECK(fq >= 0 && ff >= 0, "mkstemp");
+    if (fq >= 0) close(fq);
+    if (ff >= 0) close(ff);
+    ll_error err;
+    ll_model *m = ll_model_load(src, NULL, &err), *c = NULL, *d = NULL;
+    CHECK(m != NULL, "%s: %s", file, err.message);
+    ll_export_options oq = {.type = 2 /* Q4_0 */}, of = {.type = 0 /* F32 */};
+    if (m && ll_model_export_gguf(m, &oq, q4, &err) == LL_OK) c = ll_model_load(q4, NULL, &err);
+    CHECK(c != NULL, "%s as Q4_0: %s", file, err.message);
+    if (c && ll_model_export_gguf(c, &of, f32, &err) == LL_OK) d = ll_model_load(f32, NULL, &err);
+    CHECK(d != NULL, "%s as Q4_0 then F32: %s", file, err.message);
+    if (c && d) same_logits(file, c, d, 0.05);
+    ll_model_free(m);
+    ll_model_free(c);
+    ll_model_free(d);
+    unlink(q4);
+    unlink(f32);
+}
+
 int main(int argc, char **argv) {
     /* an argument picks one file (for debugging) */
     for (size_t i = 0; i < LL_ARRAY_LEN(files); i++)
@@ -662,6 +711,8 @@ int main(int argc, char **argv) {
             chat_render(one_per_arch[i]);
             export_roundtrip(one_per_arch[i]);
         }
+        export_repacked("phi3-F32"); /* fused QKV and gate/up */
+        export_repacked("llama3-F32");
         info_fields();
         arch_info_and_listing();
         hostile_files();

@@ -102,16 +102,18 @@ typedef enum {
 /* One tensor of a layer. A vector (parts 0) is `cols` floats bound to the
  * `const float *` at field[0]; a matrix has `cols` inputs and the row
  * blocks rows[0..parts) stacked, each bound to the ll_weight at field[i]
- * (a fused tensor is split into views of its rows: nothing is copied, and
- * the forward pass never knows). Present when the architecture has every
- * feature in `when` and none in `unless`, and then required. */
+ * (a fused tensor is split into views of its rows, which the forward pass
+ * never knows; Q4_0 parts are then repacked each on its own, so only
+ * the parts, not the whole, are matrices). Present when the architecture
+ * has every feature in `when` and none in `unless`, and then required. */
+#define LL_MAX_PARTS 3
 typedef struct {
     const char *name;
     unsigned when, unless;
     ll_dim cols;
     unsigned parts;
-    ll_dim rows[3];
-    size_t field[3]; /* offsetof(ll_layer, ...) */
+    ll_dim rows[LL_MAX_PARTS];
+    size_t field[LL_MAX_PARTS]; /* offsetof(ll_layer, ...) */
 } ll_layer_tensor;
 
 size_t ll_layer_tensor_count(void);

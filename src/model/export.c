@@ -40,8 +40,12 @@ uint32_t ll_ftype_of(uint32_t type) {
     }
 }
 
-static ll_status add_weight(ll_gguf_writer *w, const char *name, const ll_weight *src, uint32_t type, ll_error *err) {
-    size_t rows = src->m.rows, cols = src->m.cols;
+/* One tensor of `type` from the rows of parts[0], then parts[1], ... (a
+ * fused tensor's parts: each its own matrix, repacked ones included). */
+static ll_status add_weight_parts(ll_gguf_writer *w, const char *name, const ll_weight *const *parts, unsigned n_parts,
+                                  uint32_t type, ll_error *err) {
+    size_t rows = 0, cols = parts[0]->m.cols;
+    for (unsigned p = 0; p < n_parts; p++) rows += parts[p]->m.rows; /* each <= 2^20 (the dimension limits) */
     /* a row length the block does not divide stays F32 rather than fail */
     if (cols % ll_type_info_of(type)->block) type = LL_T_F32;
     size_t rb = ll_row_bytes(type, cols);
@@ -53,8 +57,9 @@ static ll_status add_weight(ll_gguf_writer *w, const char *name, const ll_weight
     } else {
         /* a NaN or inf weight has no quantized form (and would be undefined
          * behaviour in the float -> int conversion): name it */
-        for (size_t i = 0; i < rows && st == LL_OK; i++) {
-            ll_weight_row(src, i, row);
+        for (size_t i = 0, p = 0, i0 = 0; i < rows && st == LL_OK; i++) {
+            if (i - i0 == parts[p]->m.rows) i0 += parts[p++]->m.rows;
+            ll_weight_row(parts[p], i - i0, row);
             for (size_t j = 0; j < cols && st == LL_OK; j++)
                 if (!isfinite(row[j]))
                     st = ll_fail(err, LL_ERR_FORMAT, "tensor %s has a non-finite weight (%g) at row %zu, column %zu",
@@ -70,6 +75,10 @@ static ll_status add_weight(ll_gguf_writer *w, const char *name, const ll_weight
     free(data);
     free(row);
     return st;
+}
+
+static ll_status add_weight(ll_gguf_writer *w, const char *name, const ll_weight *src, uint32_t type, ll_error *err) {
+    return add_weight_parts(w, name, &src, 1, type, err);
 }
 
 static ll_status add_vector(ll_gguf_writer *w, const char *name, const float *v, size_t n, ll_error *err) {
@@ -142,7 +151,7 @@ static ll_status add_rope_factors(ll_gguf_writer *w, const ll_model *m, ll_error
 }
 
 /* Layer l's tensors from the layer-tensor table; a fused tensor's parts
- * are views of consecutive rows, written back as the one tensor. */
+ * are written back as the one tensor, part after part. */
 static ll_status add_layer(ll_gguf_writer *w, const ll_model *m, size_t l, uint32_t type, ll_error *err) {
     const ll_model_info *in = &m->info;
     const size_t dims[LL_DIM_COUNT] = {in->dim, m->q_dim, m->kv_dim, in->ffn_dim, in->head_dim};
@@ -156,9 +165,9 @@ static ll_status add_layer(ll_gguf_writer *w, const ll_model *m, size_t l, uint3
         if (t->parts == 0) {
             st = add_vector(w, n, *(const float *const *)(const void *)(layer + t->field[0]), dims[t->cols], err);
         } else {
-            ll_weight whole = *(const ll_weight *)(const void *)(layer + t->field[0]);
-            for (unsigned p = 1; p < t->parts; p++) whole.m.rows += dims[t->rows[p]];
-            st = add_weight(w, n, &whole, type, err);
+            const ll_weight *parts[LL_MAX_PARTS];
+            for (unsigned p = 0; p < t->parts; p++) parts[p] = (const ll_weight *)(const void *)(layer + t->field[p]);
+            st = add_weight_parts(w, n, parts, t->parts, type, err);
         }
     }
     return st;
