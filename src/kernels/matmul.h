@@ -10,7 +10,9 @@
  *    once from memory: this path is bandwidth-bound);
  *  - a batch (the prompt) with quantized weights: an integer GEMM (the
  *    layout below: activations quantized once, each row panel unpacked
- *    once for all tokens, 16 rows x 8 tokens per kernel call);
+ *    once for all tokens, 16 rows x 8 tokens per kernel call), except
+ *    repacked Q4_0, whose one kernel (matvec_r16) takes any number of
+ *    tokens 8 at a time with the GEMM's arithmetic;
  *  - a batch with float weights (F32, F16, BF16): 64 tokens at a time
  *    are transposed (k-major, the tokens in registers' lanes) and a
  *    kernel computes 6 rows x 64 tokens, broadcasting the weights from
@@ -88,7 +90,8 @@ static inline void ll_prefetch_ahead(const void *p, size_t bytes) {
 void ll_qvec_lanes(uint32_t type, size_t n, ll_qvec *qx);
 
 /*
- * The integer prompt GEMM (more than 8 tokens, quantized weights), as
+ * The integer prompt GEMM (more than 8 tokens, quantized weights but
+ * repacked Q4_0), as
  * llama.cpp's: the activations are quantized once per product (in ggml's
  * blocks and rounding: Q8_0's 32 for the 32-block types, Q8_K's 256 for
  * the K-quants) and each panel of weight rows is unpacked once
@@ -213,8 +216,10 @@ typedef struct {
 /* Bytes ll_repack needs for m (a multiple of 64), 0 when m stays as it is
  * (only Q4_0 is repacked). */
 size_t ll_repack_bytes(const ll_matrix *m);
-/* *m repacked into buf (ll_repack_bytes of it, 64-byte aligned): m's type
- * and data change, its shape stays. */
+/* *m repacked into buf (ll_repack_bytes of it, 64-byte aligned; a group
+ * starts on a cache line when n is a multiple of 64, the kernels' loads
+ * are unaligned ones otherwise): m's type and data change, its shape
+ * stays. */
 void ll_repack(ll_matrix *m, uint8_t *buf);
 /* Blocks [b0, b0 + nb) of row i of an LL_T_Q4_0_R16 matrix of n columns
  * back in Q4_0's layout (18 bytes each) */

@@ -809,9 +809,9 @@ static void transpose16(const float *src, size_t ls, float *dst, size_t ld) {
 
 const ll_matmul_kernels ll_matmul_avx512 = {"avx512", matvec,    dequant, gemm,          quantize_x, matvec_q,
                                             matvec_qn, gemm_f,  gemm_q, ll_qvec_lanes, transpose16, matvec_r16};
-/* one token keeps dot_q4_0 / dot_q8_0: with its lanes laid out the VNNI
- * kernel measured the same from memory (~10 GB/s, both prefetching) and
- * ~2% slower from L2 */
+/* one Q8_0 token keeps dot_q8_0: with its lanes laid out the VNNI kernel
+ * measured the same from memory (~10 GB/s, both prefetching) and ~2%
+ * slower from L2 */
 const ll_matmul_kernels ll_matmul_avx512_vnni = {"avx512_vnni", matvec,    dequant, gemm,          quantize_x,
                                                  matvec_q,      ll_matvec_qn_vnni, gemm_f,  ll_gemm_q_vnni,
                                                  ll_qvec_lanes, transpose16,       ll_matvec_r16_vnni};

@@ -2,7 +2,8 @@
  * model.c - loading a Llama-architecture model from GGUF or from a
  * llama2.c checkpoint: hyperparameters from metadata (with the defaults
  * llama.cpp uses when a key is absent), every tensor's presence, shape and
- * type checked, weights left in the mapped file. A model file is untrusted
+ * type checked, weights left in the mapped file (but Q4_0 matrices, which
+ * are repacked into memory of their own for the kernels). A model file is untrusted
  * input: every hyperparameter is range-checked before it is used in any
  * arithmetic (messages name the key, the value and the range, one broken
  * rule per message), sizes are checked products, and the tokenizer must
@@ -357,7 +358,6 @@ static ll_status build_gelu_table(ll_model *m, ll_error *err) {
     return LL_OK;
 }
 
-/* Every layer's tensors from the layer-tensor table, for this architecture. */
 /* The matrices of the model's products (the embedding, read row by row,
  * stays as it is: a tied output gets its own copy). */
 static size_t product_weights(ll_model *m, ll_weight **out) {
@@ -402,6 +402,7 @@ static ll_status repack_weights(ll_model *m, ll_error *err) {
     return st;
 }
 
+/* Every layer's tensors from the layer-tensor table, for this architecture. */
 static ll_status bind_layers(ll_model *m, const ll_gguf *g, float **store, ll_error *err) {
     const ll_model_info *in = &m->info;
     const size_t dims[LL_DIM_COUNT] = {in->dim, m->q_dim, m->kv_dim, in->ffn_dim, in->head_dim};
