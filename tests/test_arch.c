@@ -516,6 +516,28 @@ static void arch_info_and_listing(void) {
  * (same logits, bit for bit, at every position of a 40-token run that
  * passes both sliding windows), and a Q8_0 copy loads and stays within
  * the quantized tolerance of the original. */
+/* The logits of 40 tokens through models a and b differ by at most tol. */
+static void same_logits(const char *what, ll_model *a, ll_model *b, double tol) {
+    ll_error err;
+    size_t V = ll_model_get_info(a)->n_vocab, n = 40;
+    int32_t ids[40];
+    for (size_t i = 0; i < n; i++) ids[i] = (int32_t)((i * 37 + 11) % V);
+    float *la = malloc(n * V * sizeof *la), *lb = malloc(n * V * sizeof *lb);
+    ll_context *ca = ll_context_new(a, 64, 1, &err), *cb = ll_context_new(b, 64, 1, &err);
+    if (la && lb && ca && cb && ll_context_decode(ca, ids, n, NULL, la, &err) == LL_OK &&
+        ll_context_decode(cb, ids, n, NULL, lb, &err) == LL_OK) {
+        double md = 0;
+        for (size_t i = 0; i < n * V; i++) md = fmax(md, fabs((double)la[i] - lb[i]));
+        CHECK(md <= tol, "%s: logits differ by %g (allowed %g)", what, md, tol);
+    } else {
+        CHECK(false, "%s: decode: %s", what, err.message);
+    }
+    free(la);
+    free(lb);
+    ll_context_free(ca);
+    ll_context_free(cb);
+}
+
 static void export_roundtrip(const char *file) {
     char src[1024], path[] = "/tmp/test_arch_export_XXXXXX";
     path_of(src, sizeof src, file, ".gguf");
@@ -536,26 +558,9 @@ static void export_roundtrip(const char *file) {
         if (!c) continue;
         CHECK(!strcmp(ll_model_get_info(c)->arch, ll_model_get_info(m)->arch), "%s exported: architecture %s", file,
               ll_model_get_info(c)->arch);
-        size_t V = ll_model_get_info(m)->n_vocab, n = 40;
-        int32_t ids[40];
-        for (size_t i = 0; i < n; i++) ids[i] = (int32_t)((i * 37 + 11) % V);
-        float *a = malloc(n * V * sizeof *a), *b = malloc(n * V * sizeof *b);
-        ll_context *ca = ll_context_new(m, 64, 1, &err), *cb = ll_context_new(c, 64, 1, &err);
-        if (a && b && ca && cb && ll_context_decode(ca, ids, n, NULL, a, &err) == LL_OK &&
-            ll_context_decode(cb, ids, n, NULL, b, &err) == LL_OK) {
-            double md = 0;
-            for (size_t i = 0; i < n * V; i++) md = fmax(md, fabs((double)a[i] - b[i]));
-            if (types[ti] == 0)
-                CHECK(md == 0, "%s exported as F32: logits differ by %g", file, md);
-            else
-                CHECK(md < 0.1, "%s exported as Q8_0: logits differ by %g", file, md);
-        } else {
-            CHECK(false, "%s exported: decode: %s", file, err.message);
-        }
-        free(a);
-        free(b);
-        ll_context_free(ca);
-        ll_context_free(cb);
+        char what[1100];
+        snprintf(what, sizeof what, "%s exported as %s", file, types[ti] == 0 ? "F32" : "Q8_0");
+        same_logits(what, m, c, types[ti] == 0 ? 0.0 : 0.1);
         ll_model_free(c);
     }
     ll_model_free(m);
@@ -649,28 +654,6 @@ static void longrope_by_context(void) {
     CHECK(d129 == 0, "phi3: a 129-position context uses the long factors, as 512 does (%zu logits differ)", d129);
     for (size_t s = 0; s < 3; s++) free(l[s]);
     ll_model_free(m);
-}
-
-/* The logits of 40 tokens through models a and b differ by at most tol. */
-static void same_logits(const char *what, ll_model *a, ll_model *b, double tol) {
-    ll_error err;
-    size_t V = ll_model_get_info(a)->n_vocab, n = 40;
-    int32_t ids[40];
-    for (size_t i = 0; i < n; i++) ids[i] = (int32_t)((i * 37 + 11) % V);
-    float *la = malloc(n * V * sizeof *la), *lb = malloc(n * V * sizeof *lb);
-    ll_context *ca = ll_context_new(a, 64, 1, &err), *cb = ll_context_new(b, 64, 1, &err);
-    if (la && lb && ca && cb && ll_context_decode(ca, ids, n, NULL, la, &err) == LL_OK &&
-        ll_context_decode(cb, ids, n, NULL, lb, &err) == LL_OK) {
-        double md = 0;
-        for (size_t i = 0; i < n * V; i++) md = fmax(md, fabs((double)la[i] - lb[i]));
-        CHECK(md <= tol, "%s: logits differ by %g (allowed %g)", what, md, tol);
-    } else {
-        CHECK(false, "%s: decode: %s", what, err.message);
-    }
-    free(la);
-    free(lb);
-    ll_context_free(ca);
-    ll_context_free(cb);
 }
 
 /* A Q4_0 model is repacked at load, a fused tensor's parts each on its
