@@ -3,14 +3,7 @@
 # messages of `logitlab sample`. Usage: test_cli.sh path/to/logitlab
 set -u
 bin=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-pass=0
-check() { # description, command status (0 = ok)
-  if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
-has() { grep -q -- "$2" "$1"; }
+. "$(dirname "$0")/check.sh"
 
 printf '[0.1, 2.0, -1.5, 3.0, 0.5, "-inf", 2.9]' > "$tmp/l.json"
 
@@ -68,5 +61,4 @@ printf '[1, 2' > "$tmp/bad.json"
 "$bin" sample --help > "$tmp/out"; check "--help works" $?
 "$bin" frobnicate > /dev/null 2>&1; [ $? -eq 2 ]; check "unknown command rejected" $?
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "cli"

@@ -12,14 +12,7 @@
 set -u
 bin=$1
 root=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-pass=0
-check() { # description, command status (0 = ok)
-  if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
-has() { grep -q -- "$2" "$1"; }
+. "$(dirname "$0")/check.sh"
 L="$root/examples/next-token-logits.json"
 F="--do-sample --temperature 0.7 --top-p 0.9"
 
@@ -225,5 +218,4 @@ check "a NaN logit is one error naming its index, not four columns" $?
 "$bin" compare --logits "$L" --history 1,999 > /dev/null 2> "$tmp/err"; [ $? -ne 0 ] && has "$tmp/err" "999"
 check "a history id past the vocabulary is named" $?
 
-echo "test_cli_compare: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "test_cli_compare"

@@ -7,14 +7,7 @@
 set -u
 bin=$1
 model=$2/models/stories260K.gguf
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-pass=0
-check() { # description, command status (0 = ok)
-  if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
-has() { grep -q -- "$2" "$1"; }
+. "$(dirname "$0")/check.sh"
 [ -f "$model" ] || { echo "missing $model (the shared test data is required)"; exit 1; }
 gen() { "$bin" generate -m "$model" "$@"; }
 
@@ -164,5 +157,4 @@ check "--one-token-prompt runs a long prompt (status $st: $(cat "$tmp/err"))" $?
 gen -p "Once upon a time" --one-token-prompt --kv-type f16 --max-new-tokens 4 --quiet >/dev/null 2>&1
 check "--one-token-prompt with --kv-type f16" $?
 
-echo "cli generate: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "cli generate"

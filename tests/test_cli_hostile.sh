@@ -12,14 +12,7 @@ shared=$2
 gguf=$shared/models/stories260K.gguf
 l2c=$shared/models/stories260K.bin
 tok=$shared/models/tok512.bin
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-pass=0
-check() { # description, command status (0 = ok)
-  if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
-has() { grep -q -- "$2" "$1"; }
+. "$(dirname "$0")/check.sh"
 # expect STATUS PATTERN DESCRIPTION -- command...: the exit status and a line of stderr
 expect() {
   want=$1 pat=$2 desc=$3
@@ -287,5 +280,4 @@ expect 2 "is a GGUF model, which carries its own tokenizer" "inspect: --tokenize
   "$bin" inspect -m "$gguf" --tokenizer "$tok" -p x
 "$bin" tokenize -m "$l2c" --tokenizer "$tok" hello > /dev/null 2>&1; check "a llama2.c checkpoint still takes --tokenizer" $?
 
-echo "cli hostile: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "cli hostile"

@@ -10,13 +10,7 @@
 set -u
 bin=$1
 dir=$2/models/synthetic
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-pass=0
-check() { # description, command status (0 = ok)
-  if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
+. "$(dirname "$0")/check.sh"
 levels="scalar"
 for l in avx2 avx512; do
   LOGITLAB_SIMD=$l "$bin" version | grep -q "simd: $l)" && levels="$levels $l"
@@ -43,5 +37,4 @@ for m in F32 F16 BF16 Q8_0 Q4_0 Q4_K_M Q5_K_M Q6_K default; do
     done
   done
 done
-echo "tables agree: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "tables agree"
