@@ -213,6 +213,9 @@ typedef struct {
  */
 #define LL_T_Q4_0_R16 1001u
 
+/* The bytes of a group of 16 repacked rows of n values (16 Q4_0 rows). */
+static inline size_t ll_r16_group_bytes(size_t n) { return 16 * (n / 32) * 18; }
+
 /* Bytes ll_repack needs for m (a multiple of 64), 0 when m stays as it is
  * (only Q4_0 is repacked). */
 size_t ll_repack_bytes(const ll_matrix *m);

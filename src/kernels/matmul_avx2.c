@@ -560,7 +560,7 @@ static inline __attribute__((always_inline)) void r16_half(const uint8_t *g, siz
 
 static void matvec_r16(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
                        size_t r1) {
-    size_t nb = n / 32, gb = 16 * 18 * nb;
+    size_t nb = n / 32, gb = ll_r16_group_bytes(n);
     for (size_t i0 = r0; i0 < r1; i0 += 16)
         for (size_t h = 0; h < 2 && i0 + 8 * h < r1; h++) {
             size_t base = i0 + 8 * h, nr = r1 - base < 8 ? r1 - base : 8;

@@ -398,7 +398,8 @@ static inline __m256i bw_lanes8(const uint8_t *b, const ll_qvec *x, size_t blk) 
 
 static void matvec_qn(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                       float *y, size_t ldy, size_t r0, size_t r1) {
-    ll_matvec_qn_body(type, w, row_bytes, n, qx, T, y, ldy, r0, r1, bw_prep, bw_lanes, bw_lanes8);
+    (void)type; /* Q8_0: the only type with matvec_qn */
+    ll_matvec_qn_body(w, row_bytes, n, qx, T, y, ldy, r0, r1, bw_prep, bw_lanes, bw_lanes8);
 }
 
 /* Q4_0 repacked (matmul_avx512_inl.h): vpmaddubsw per step, the eight

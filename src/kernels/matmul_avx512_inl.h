@@ -74,10 +74,9 @@ typedef __m512i (*ll_qn_lanes_fn)(ll_qn_pair w, const ll_qvec *x, size_t blk);
 typedef __m256i (*ll_qn_lanes8_fn)(const uint8_t *b, const ll_qvec *x, size_t blk);
 
 static inline __attribute__((always_inline)) void
-ll_matvec_qn_body(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T, float *y,
+ll_matvec_qn_body(const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T, float *y,
                   size_t ldy, size_t r0, size_t r1, ll_qn_prep_fn prep, ll_qn_lanes_fn lanes, ll_qn_lanes8_fn lanes8) {
     const size_t nb = n / 32;
-    (void)type; /* Q8_0 */
     for (size_t i = r0; i < r1; i++) {
         const uint8_t *row = w + i * row_bytes;
         __m256 c8[LL_QN_MAX];
@@ -148,7 +147,7 @@ static inline __attribute__((always_inline)) void ll_r16_group(const uint8_t *g,
 static inline __attribute__((always_inline)) void ll_r16_rows(const uint8_t *w, size_t n, const ll_qvec *qx,
                                                                const size_t T, float *y, size_t ldy, size_t r0,
                                                                size_t r1, ll_r16_isum_fn isum) {
-    size_t nb = n / 32, gb = 16 * 18 * nb;
+    size_t nb = n / 32, gb = ll_r16_group_bytes(n);
     for (size_t i0 = r0; i0 < r1; i0 += 16) {
         __m512 acc[LL_QN_MAX];
         ll_r16_group(w + i0 / 16 * gb, nb, qx, T, acc, isum);

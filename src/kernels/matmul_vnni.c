@@ -95,7 +95,8 @@ static inline __m256i vnni_lanes8(const uint8_t *b, const ll_qvec *x, size_t blk
 
 void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                        float *y, size_t ldy, size_t r0, size_t r1) {
-    ll_matvec_qn_body(type, w, row_bytes, n, qx, T, y, ldy, r0, r1, vnni_prep, vnni_lanes, vnni_lanes8);
+    (void)type; /* Q8_0: the only type with matvec_qn */
+    ll_matvec_qn_body(w, row_bytes, n, qx, T, y, ldy, r0, r1, vnni_prep, vnni_lanes, vnni_lanes8);
 }
 
 /* Q4_0 repacked (matmul_avx512_inl.h): eight vpdpbusd in two chains, the

@@ -19,17 +19,14 @@
 
 #define Q4_BLOCK_BYTES 18
 
-/* the bytes of a group of 16 rows of n columns */
-static size_t group_bytes(size_t n) { return 16 * (n / 32) * Q4_BLOCK_BYTES; }
-
 size_t ll_repack_bytes(const ll_matrix *m) {
     if (m->type != LL_T_Q4_0 || m->cols == 0 || m->cols % 32 != 0 || m->rows == 0) return 0;
-    size_t bytes = (m->rows + 15) / 16 * group_bytes(m->cols);
+    size_t bytes = (m->rows + 15) / 16 * ll_r16_group_bytes(m->cols);
     return (bytes + 63) & ~(size_t)63;
 }
 
 void ll_repack(ll_matrix *m, uint8_t *buf) {
-    size_t n = m->cols, nb = n / 32, gb = group_bytes(n);
+    size_t n = m->cols, nb = n / 32, gb = ll_r16_group_bytes(n);
     for (size_t g = 0; g < (m->rows + 15) / 16; g++) {
         uint8_t *q = buf + g * gb, *d = q + 256 * nb;
         for (size_t r = 0; r < 16; r++) {
@@ -53,7 +50,7 @@ void ll_repack(ll_matrix *m, uint8_t *buf) {
 
 void ll_r16_row_blocks(const uint8_t *w, size_t n, size_t i, size_t b0, size_t nb, uint8_t *out) {
     size_t all = n / 32, r = i % 16;
-    const uint8_t *q = w + i / 16 * group_bytes(n), *d = q + 256 * all;
+    const uint8_t *q = w + i / 16 * ll_r16_group_bytes(n), *d = q + 256 * all;
     for (size_t k = 0; k < nb; k++) {
         size_t b = b0 + k;
         uint8_t *o = out + Q4_BLOCK_BYTES * k;
@@ -66,7 +63,7 @@ void ll_matvec_r16_scalar(const uint8_t *w, size_t n, const ll_qvec *qx, size_t 
                           size_t r1) {
     size_t nb = n / 32;
     for (size_t i = r0; i < r1; i++) {
-        const uint8_t *q = w + i / 16 * group_bytes(n), *d = q + 256 * nb;
+        const uint8_t *q = w + i / 16 * ll_r16_group_bytes(n), *d = q + 256 * nb;
         size_t r = i % 16;
         for (size_t t = 0; t < T; t++) {
             const ll_qvec *x = &qx[t];
