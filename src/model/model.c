@@ -358,16 +358,23 @@ static ll_status build_gelu_table(ll_model *m, ll_error *err) {
     return LL_OK;
 }
 
+/* The matrices of a layer's products (a fused tensor is bound to these
+ * parts); absent optional ones are empty. */
+static const size_t layer_matrices[] = {offsetof(ll_layer, wq),     offsetof(ll_layer, wk),     offsetof(ll_layer, wv),
+                                        offsetof(ll_layer, wo),     offsetof(ll_layer, w_gate), offsetof(ll_layer, w_down),
+                                        offsetof(ll_layer, w_up)};
+
+static ll_weight *layer_matrix(const ll_model *m, size_t l, size_t i) {
+    return (ll_weight *)(void *)((char *)&m->layers[l] + layer_matrices[i]);
+}
+
 /* The matrices of the model's products (the embedding, read row by row,
  * stays as it is: a tied output gets its own copy). */
 static size_t product_weights(ll_model *m, ll_weight **out) {
     size_t n = 0;
-    for (size_t l = 0; l < m->info.n_layers; l++) {
-        ll_layer *L = &m->layers[l];
-        ll_weight *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_down, &L->w_up};
-        for (size_t i = 0; i < sizeof w / sizeof *w; i++, n++)
-            if (out) out[n] = w[i];
-    }
+    for (size_t l = 0; l < m->info.n_layers; l++)
+        for (size_t i = 0; i < LL_ARRAY_LEN(layer_matrices); i++, n++)
+            if (out) out[n] = layer_matrix(m, l, i);
     if (out) out[n] = &m->output;
     return n + 1;
 }
@@ -863,11 +870,8 @@ static uint64_t weight_bytes(const ll_weight *w) {
 
 uint64_t ll_model_token_bytes(const ll_model *m) {
     uint64_t sum = weight_bytes(&m->output);
-    for (size_t l = 0; l < m->info.n_layers; l++) {
-        const ll_layer *L = &m->layers[l];
-        const ll_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_down, &L->w_up};
-        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) sum += weight_bytes(ws[i]);
-    }
+    for (size_t l = 0; l < m->info.n_layers; l++)
+        for (size_t i = 0; i < LL_ARRAY_LEN(layer_matrices); i++) sum += weight_bytes(layer_matrix(m, l, i));
     return sum;
 }
 
