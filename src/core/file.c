@@ -124,3 +124,43 @@ void ll_file_forget(const ll_file *f, const void *p, size_t n) {
     (void)n;
 #endif
 }
+
+/* Big arrays get their own anonymous mapping, its start aligned to a huge
+ * page so that transparent huge pages can back it (on kernels that give
+ * them only where asked, as Debian's default "madvise" does): a 4 KiB page
+ * holds 64 cache lines, so a stream through tens of MiB of weights or KV
+ * cache otherwise costs a TLB miss (a page walk) every 64 lines. */
+#define LL_HUGE_PAGE ((size_t)2 << 20)
+
+static bool big(size_t n) { return n >= LL_HUGE_PAGE; }
+
+void *ll_pages_alloc(size_t n, ll_error *err) {
+#if defined(LL_HAVE_MMAP) && defined(MADV_HUGEPAGE)
+    if (big(n) && n <= SIZE_MAX - 2 * LL_HUGE_PAGE) {
+        size_t len = (n + 4095) & ~(size_t)4095, span = len + LL_HUGE_PAGE;
+        uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (raw == MAP_FAILED) {
+            ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory mapping %zu bytes", n);
+            return NULL;
+        }
+        uint8_t *p = (uint8_t *)(((uintptr_t)raw + LL_HUGE_PAGE - 1) & ~(uintptr_t)(LL_HUGE_PAGE - 1));
+        size_t head = (size_t)(p - raw), tail = span - head - len;
+        if (head) munmap(raw, head);
+        if (tail) munmap(p + len, tail);
+        (void)madvise(p, len, MADV_HUGEPAGE); /* only advice: without it the pages are 4 KiB */
+        return p;
+    }
+#endif
+    return ll_calloc(n ? n : 1, 1, err);
+}
+
+void ll_pages_free(void *p, size_t n) {
+    if (!p) return;
+#if defined(LL_HAVE_MMAP) && defined(MADV_HUGEPAGE)
+    if (big(n) && n <= SIZE_MAX - 2 * LL_HUGE_PAGE) {
+        munmap(p, n);
+        return;
+    }
+#endif
+    free(p);
+}

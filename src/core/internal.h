@@ -32,6 +32,11 @@ void *ll_malloc(size_t size, ll_error *err);
 void *ll_calloc(size_t count, size_t size, ll_error *err);
 void *ll_realloc_array(void *ptr, size_t count, size_t size, ll_error *err);
 char *ll_strdup(const char *s, ll_error *err);
+/* Zeroed memory for a big, long-lived array (weights, KV caches): from 2
+ * MiB on its own mapping, aligned for transparent huge pages (file.c);
+ * freed with ll_pages_free and the same n. */
+void *ll_pages_alloc(size_t n, ll_error *err);
+void ll_pages_free(void *p, size_t n);
 
 /* Returns true when a*b overflows size_t. */
 static inline int ll_mul_overflows(size_t a, size_t b) {

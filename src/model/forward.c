@@ -72,6 +72,8 @@ typedef struct {
     bool run;
 } fw_group;
 
+#define LL_KV_BLOCK 64 /* positions per block of the KV cache (ll_context) */
+
 struct ll_context {
     const ll_model *m;
     size_t n_ctx, n_past;
@@ -79,13 +81,20 @@ struct ll_context {
     const ll_matmul_kernels *mk;
     const ll_kernels *k;
     const ll_attn_kernels *ak;
-    /* [layer][pos][kv_dim] floats, or halves (kv_type LL_KV_F16: rounded
-     * to nearest even as ggml stores them, widened when read) */
+    /* [block of LL_KV_BLOCK positions][layer][kv_head][position][head_dim]
+     * floats, or halves (kv_type LL_KV_F16: rounded to nearest even as
+     * ggml stores them, widened when read); kv_index. Within a block the
+     * keys one query head reads lie one after another, so the prefetcher
+     * streams them (position-major, each key was a short run a whole row
+     * apart, nearly always on a new page, and attention waited on memory),
+     * and blocks in position order keep the memory in use proportional to
+     * the positions filled, huge pages included (ll_pages_alloc). */
     ll_kv_type kv_type;
     size_t kv_elt; /* bytes per stored value: 4 or 2 */
     bool runc;     /* a llama2.c checkpoint: attention and gate in run.c's arithmetic */
     bool one_token_products; /* ll_context_params.one_token_products */
     void *k_cache, *v_cache;
+    size_t kv_cache_bytes; /* of each (ll_pages_alloc) */
     /* activations for up to LL_MAX_BATCH tokens; xb: [T][max(dim, q_dim)]
      * (norms, then attention outputs), q: [T][q_dim],
      * rope: [variant][LL_MAX_BATCH][rope_dim/2][cos, sin] */
@@ -185,15 +194,19 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
     c->runc = strcmp(in->format, "llama2.c") == 0;
     size_t dim = in->dim, kv = m->kv_dim, qd = m->q_dim, ffn = in->ffn_dim, B = LL_MAX_BATCH;
     size_t L = in->n_layers, n_vals, n_bytes;
-    if (!ll_mul_size_ok(L, n_ctx, &n_vals) || !ll_mul_size_ok(n_vals, kv, &n_vals) ||
+    /* whole blocks of positions (kv_index) */
+    size_t n_pos = n_ctx / LL_KV_BLOCK + (n_ctx % LL_KV_BLOCK != 0);
+    if (!ll_mul_size_ok(n_pos, LL_KV_BLOCK, &n_pos) || !ll_mul_size_ok(L, n_pos, &n_vals) ||
+        !ll_mul_size_ok(n_vals, kv, &n_vals) ||
         !ll_mul_size_ok(n_vals, c->kv_elt, &n_bytes)) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "a KV cache of %zu positions x %zu layers x %zu values is too large",
                 n_ctx, L, kv);
         ll_context_free(c);
         return NULL;
     }
-    c->k_cache = zalloc(n_vals, c->kv_elt, err);
-    c->v_cache = zalloc(n_vals, c->kv_elt, err);
+    c->kv_cache_bytes = n_bytes;
+    c->k_cache = ll_pages_alloc(n_bytes, err);
+    c->v_cache = ll_pages_alloc(n_bytes, err);
     c->x = zalloc(B * dim, sizeof(float), err);
     c->xb = zalloc(B * (dim > qd ? dim : qd), sizeof(float), err);
     c->xb2 = zalloc(B * dim, sizeof(float), err);
@@ -225,8 +238,8 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
 void ll_context_free(ll_context *c) {
     if (!c) return;
     ll_pool_free(c->pool);
-    free(c->k_cache);
-    free(c->v_cache);
+    ll_pages_free(c->k_cache, c->kv_cache_bytes);
+    ll_pages_free(c->v_cache, c->kv_cache_bytes);
     free(c->x);
     free(c->xb);
     free(c->xb2);
@@ -255,15 +268,24 @@ void ll_context_free(ll_context *c) {
 
 size_t ll_context_n_ctx(const ll_context *c) { return c->n_ctx; }
 ll_kv_type ll_context_kv_type(const ll_context *c) { return c->kv_type; }
-/* the product was checked when the cache was allocated */
-size_t ll_context_kv_bytes(const ll_context *c) {
-    return 2 * c->m->info.n_layers * c->n_ctx * c->m->kv_dim * c->kv_elt;
+size_t ll_context_kv_bytes(const ll_context *c) { return 2 * c->kv_cache_bytes; }
+
+/* where key or value head h of layer l at position pos lies in c's cache
+ * (in values), and how many positions from pos on follow it there */
+static size_t kv_index(const ll_context *c, size_t l, size_t h, size_t pos) {
+    const ll_model_info *in = &c->m->info;
+    size_t block = (pos / LL_KV_BLOCK * in->n_layers + l) * in->n_kv_heads + h;
+    return (block * LL_KV_BLOCK + pos % LL_KV_BLOCK) * in->head_dim;
+}
+static size_t kv_run(size_t pos, size_t end) {
+    size_t block_end = (pos / LL_KV_BLOCK + 1) * LL_KV_BLOCK;
+    return (end < block_end ? end : block_end) - pos;
 }
 
-const void *ll_context_kv_at(const ll_context *c, size_t layer, size_t pos, bool value) {
-    if (layer >= c->m->info.n_layers || pos >= c->n_past) return NULL;
+const void *ll_context_kv_at(const ll_context *c, size_t layer, size_t head, size_t pos, bool value) {
+    if (layer >= c->m->info.n_layers || head >= c->m->info.n_kv_heads || pos >= c->n_past) return NULL;
     const uint8_t *base = value ? c->v_cache : c->k_cache;
-    return base + (layer * c->n_ctx + pos) * c->m->kv_dim * c->kv_elt;
+    return base + kv_index(c, layer, head, pos) * c->kv_elt;
 }
 const ll_model *ll_context_model(const ll_context *c) { return c->m; }
 size_t ll_context_n_past(const ll_context *c) { return c->n_past; }
@@ -412,13 +434,16 @@ static void wsum_at(const ll_attn_kernels *ak, ll_kv_type t, float *acc, size_t 
  * llama2.c checkpoint has no window, soft-cap or branches of another
  * type): each score a float sum in order divided by sqrt(head size), the
  * softmax with float sums and a division, the values added in order */
-static void attention_runc(const float *q, const float *kc, const float *vc, size_t kv, size_t pos, size_t hd,
-                           float *att, float *out) {
+static void attention_runc(const ll_context *o, size_t layer, size_t kvh, const float *q, size_t pos, float *att,
+                           float *out) {
+    size_t hd = o->m->info.head_dim;
+    const float *kc = o->k_cache, *vc = o->v_cache;
     float sq = sqrtf((float)hd), mx = -INFINITY, sum = 0.0f;
     for (size_t p = 0; p <= pos; p++) {
         float s = 0.0f;
+        const float *k = kc + kv_index(o, layer, kvh, p);
         for (size_t d = 0; d < hd; d++) {
-            float m = q[d] * kc[p * kv + d];
+            float m = q[d] * k[d];
             s = s + m;
         }
         att[p] = s / sq;
@@ -429,7 +454,7 @@ static void attention_runc(const float *q, const float *kc, const float *vc, siz
     memset(out, 0, hd * sizeof *out);
     for (size_t p = 0; p <= pos; p++)
         for (size_t d = 0; d < hd; d++) {
-            float m = att[p] * vc[p * kv + d];
+            float m = att[p] * vc[kv_index(o, layer, kvh, p) + d];
             out[d] = out[d] + m;
         }
 }
@@ -466,19 +491,21 @@ static void attention_part(void *ctx, int part, int n_parts) {
         size_t pos = r->pos, prefix = r->node < 0 ? pos + 1 : o->n_past;
         size_t first = window && pos >= window ? pos + 1 - window : 0; /* the oldest key it sees */
         size_t end = prefix < pos + 1 ? prefix : pos + 1;            /* keys [first, end) from the cache */
-        size_t base = j->layer * o->n_ctx * kv + kvh * hd, n_keys = pos + 1 - first;
+        size_t n_keys = pos + 1 - first;
 #define NODE(p) (((size_t)r->path[(p) - prefix] * L + j->layer) * kv + kvh * hd)
         const float *q = c->q + t * qd + h * hd;
         if (c->runc && kt == LL_KV_F32 && r->node < 0 && !window && !cap) {
-            attention_runc(q, (const float *)o->k_cache + base, (const float *)o->v_cache + base, kv, pos, hd, att,
-                           c->xb + t * qd + h * hd);
+            attention_runc(o, j->layer, kvh, q, pos, att, c->xb + t * qd + h * hd);
             continue;
         }
         if (kt == LL_KV_F16) {
             for (size_t d = 0; d < hd; d++) qr[d] = ll_fp16_to_fp32(ll_fp32_to_fp16(q[d]));
             q = qr;
         }
-        if (first < end) scores_at(ak, kt, q, o->k_cache, base + first * kv, kv, end - first, hd, att + first);
+        for (size_t p = first, n; p < end; p += n) { /* the cache's keys, block by block */
+            n = kv_run(p, end);
+            scores_at(ak, kt, q, o->k_cache, kv_index(o, j->layer, kvh, p), hd, n, hd, att + p);
+        }
         for (size_t p = first > end ? first : end; p <= pos; p++) scores_at(ak, kt, q, o->node_k, NODE(p), kv, 1, hd, att + p);
         for (size_t p = first; p <= pos; p++) att[p] = cap ? softcap(att[p] * scale, cap) : att[p] * scale;
         float mx = c->k->max(att + first, n_keys);
@@ -486,9 +513,9 @@ static void attention_part(void *ctx, int part, int n_parts) {
         float inv = (float)(1.0 / sum);
         for (size_t p = first; p <= pos; p++) att[p] *= inv;
         bool fresh = true;
-        if (first < end) {
-            wsum_at(ak, kt, acc, n_acc, att + first, o->v_cache, base + first * kv, kv, end - first, hd, first, true);
-            fresh = false;
+        for (size_t p = first, n; p < end; p += n, fresh = false) {
+            n = kv_run(p, end);
+            wsum_at(ak, kt, acc, n_acc, att + p, o->v_cache, kv_index(o, j->layer, kvh, p), hd, n, hd, p, fresh);
         }
         for (size_t p = first > end ? first : end; p <= pos; p++, fresh = false)
             wsum_at(ak, kt, acc, n_acc, att + p, o->node_v, NODE(p), kv, 1, hd, p, fresh);
@@ -497,22 +524,27 @@ static void attention_part(void *ctx, int part, int n_parts) {
     }
 }
 
-/* where row t's key and value of layer l go: its owner's cache at its
- * position, or its branch node (bytes, the owner's type) */
-static uint8_t *kv_slot(const ll_context *c, size_t t, size_t l, bool value) {
+/* where head h of row t's key or value of layer l goes (bytes, the
+ * owner's type): its owner's cache at its position, or its branch node
+ * ([node][layer][kv_dim]: a node is read one position at a time) */
+static uint8_t *kv_slot(const ll_context *c, size_t t, size_t l, size_t h, bool value) {
     const fw_row *r = &c->rows[t];
     const ll_context *o = r->owner;
-    size_t kv = c->m->kv_dim;
+    size_t hd = c->m->info.head_dim;
     if (r->node >= 0)
-        return (uint8_t *)(value ? o->node_v : o->node_k) + ((size_t)r->node * c->m->info.n_layers + l) * kv * o->kv_elt;
-    return (uint8_t *)(value ? o->v_cache : o->k_cache) + (l * o->n_ctx + r->pos) * kv * o->kv_elt;
+        return (uint8_t *)(value ? o->node_v : o->node_k) +
+               (((size_t)r->node * c->m->info.n_layers + l) * c->m->kv_dim + h * hd) * o->kv_elt;
+    return (uint8_t *)(value ? o->v_cache : o->k_cache) + kv_index(o, l, h, r->pos) * o->kv_elt;
 }
 
-/* a new key or value of n floats into row t's slot, in its owner's type */
-static void kv_store(const ll_context *c, size_t t, size_t l, bool value, const float *x, size_t n) {
-    uint8_t *dst = kv_slot(c, t, l, value);
-    if (c->rows[t].owner->kv_type == LL_KV_F16) c->ak->to_f16((uint16_t *)(void *)dst, x, n);
-    else memcpy(dst, x, n * sizeof *x);
+/* row t's new key or value (every KV head) into its slots, in its owner's type */
+static void kv_store(const ll_context *c, size_t t, size_t l, bool value, const float *x) {
+    size_t hd = c->m->info.head_dim;
+    for (size_t h = 0; h < c->m->info.n_kv_heads; h++) {
+        uint8_t *dst = kv_slot(c, t, l, h, value);
+        if (c->rows[t].owner->kv_type == LL_KV_F16) c->ak->to_f16((uint16_t *)(void *)dst, x + h * hd, hd);
+        else memcpy(dst, x + h * hd, hd * sizeof *x);
+    }
 }
 
 /* The logits of the rows that want them: a group whose every row wants
@@ -662,8 +694,8 @@ static void attention_block(ll_context *c, const ll_layer *L, size_t l, size_t T
         const float *r = c->rope + (L->rope * LL_MAX_BATCH + t) * in->rope_dim;
         rope_apply(c, q, in->n_heads, r);
         rope_apply(c, k, in->n_kv_heads, r);
-        kv_store(c, t, l, false, k, kv);
-        kv_store(c, t, l, true, v, kv);
+        kv_store(c, t, l, false, k);
+        kv_store(c, t, l, true, v);
     }
     attn_job aj = {c, L, l, T};
     ll_pool_run(c->pool, attention_part, &aj);

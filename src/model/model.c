@@ -392,7 +392,8 @@ static ll_status repack_weights(ll_model *m, ll_error *err) {
             st = ll_fail(err, LL_ERR_OUT_OF_MEMORY, "the repacked Q4_0 weights overflow the address space");
         else
             total += ll_repack_bytes(&ws[i]->m);
-    if (st == LL_OK && total > 0 && !(m->repacked = ll_calloc(1, total + 64, err))) st = LL_ERR_OUT_OF_MEMORY;
+    if (st == LL_OK && total > 0 && !(m->repacked = ll_pages_alloc(m->repacked_bytes = total + 64, err)))
+        st = LL_ERR_OUT_OF_MEMORY;
     if (st == LL_OK && total > 0) {
         uint8_t *p = (uint8_t *)(((uintptr_t)m->repacked + 63) & ~(uintptr_t)63);
         for (size_t i = 0; i < n; i++) {
@@ -774,7 +775,7 @@ void ll_model_free(ll_model *m) {
     free(m->layers);
     free(m->owned_f32);
     free(m->owned_buf);
-    free(m->repacked);
+    ll_pages_free(m->repacked, m->repacked_bytes);
     free(m->gelu_table);
     ll_gguf_close(m->gguf);
     ll_file_close(&m->file);

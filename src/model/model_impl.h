@@ -59,6 +59,7 @@ struct ll_model {
     float *owned_f32;     /* converted norms and similar small copies */
     void *owned_buf;
     void *repacked;       /* the Q4_0 matrices, repacked for the kernels (ll_repack) */
+    size_t repacked_bytes; /* its size (ll_pages_alloc) */
     bool l2c_q8;
     /* what the architecture row and the file's keys make of the block */
     const ll_arch *arch;
@@ -85,10 +86,11 @@ ll_status ll_model_from_gguf(struct ll_model *m, ll_gguf *g, ll_error *err);
 /* llama2.c checkpoint (legacy fp32 or version-2 int8) in memory. */
 ll_status ll_model_from_llama2c(struct ll_model *m, const uint8_t *bytes, size_t size, ll_error *err);
 
-/* The stored key (value: the value) of layer `layer` at cached position
- * pos: kv_dim values in the context's ll_context_kv_type (floats or F16
- * bits); NULL when the layer or position is not cached. For tests. */
-const void *ll_context_kv_at(const ll_context *c, size_t layer, size_t pos, bool value);
+/* The stored key (value: the value) of KV head `head` of layer `layer`
+ * at cached position pos: head_dim values in the context's
+ * ll_context_kv_type (floats or F16 bits); NULL when the layer, head or
+ * position is not cached. For tests. */
+const void *ll_context_kv_at(const ll_context *c, size_t layer, size_t head, size_t pos, bool value);
 
 /* Row `id` of a weight matrix as floats (embedding lookup). */
 void ll_weight_row(const ll_weight *w, size_t id, float *out);
