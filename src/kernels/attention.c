@@ -477,6 +477,14 @@ LL_T5 static inline void avx512_lanes_sum16(const __m512 v[16], float *out) {
     _mm512_storeu_ps(out, _mm512_permutexvar_ps(order, f));
 }
 
+/* asks for the row of `bytes` at p, a cache line at a time: the keys and
+ * values a few positions on, which the hardware prefetcher, stopping at
+ * each 4 KiB page, does not bring in time */
+#define LL_ATTN_AHEAD 8
+static inline void prefetch_row(const void *p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch((const char *)p + o, 0, 3);
+}
+
 LL_T5 static void avx512_scores_f32(const float *q, const float *k, size_t stride, size_t n, size_t hd, float *out) {
     size_t np = hd & ~(size_t)63, e8 = hd - hd % 8, i = 0;
     if (np) {
@@ -485,6 +493,7 @@ LL_T5 static void avx512_scores_f32(const float *q, const float *k, size_t strid
             __m512 sums[16];
             for (size_t j = 0; j < 16; j++) {
                 const float *kp = k + (t + j) * stride;
+                prefetch_row(kp + LL_ATTN_AHEAD * stride, hd * sizeof *kp);
 #define LK(d) _mm512_loadu_ps(kp + (d))
                 AVX512_DOT64(LK)
 #undef LK
@@ -592,6 +601,7 @@ LL_T5 static double avx512_softmax_exp(float *x, size_t n, size_t p0, float max)
         if (first) memset(acc, 0, L *hd * sizeof *acc);                                                                \
         for (size_t i = 0; i < n; i++) {                                                                               \
             float *a = acc + ((p0 + i) % L) * hd;                                                                      \
+            prefetch_row(v + (i + LL_ATTN_AHEAD) * stride, hd * sizeof *v);                                            \
             __m512 wv = _mm512_set1_ps(w[i]);                                                                          \
             for (size_t d = 0; d < hd; d += 16) {                                                                      \
                 size_t rr = hd - d < 16 ? hd - d : 16;                                                                 \
