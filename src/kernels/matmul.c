@@ -359,15 +359,6 @@ static size_t matvec_chunk_rows(const ll_matrix *w) {
     return rows < 16 ? 16 : rows;
 }
 
-/* Below this many bytes of weights per thread a product runs on fewer
- * threads: waking one and handing it work costs microseconds, which a
- * small matrix (a 5M-parameter model's) does not repay. */
-#define LL_MIN_BYTES_PER_THREAD (96u << 10)
-
-static int threads_for(const ll_pool *pool, size_t bytes) {
-    size_t n = bytes / LL_MIN_BYTES_PER_THREAD, most = (size_t)ll_pool_size(pool);
-    return n < 1 ? 1 : n > most ? (int)most : (int)n;
-}
 
 static size_t chunks_of(size_t rows, size_t per) { return (rows + per - 1) / per; }
 
@@ -627,10 +618,10 @@ static bool gemm_f(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
     for (size_t t0 = 0; t0 < T; t0 += LL_GF_TOKENS) {
         j.tn = T - t0 < LL_GF_TOKENS ? T - t0 : LL_GF_TOKENS;
         j.x = x + t0 * n;
-        ll_pool_for(pool, chunks_of(n, LL_GF_T_CHUNK), threads_for(pool, n * LL_GF_TOKENS * sizeof(float)),
+        ll_pool_for(pool, chunks_of(n, LL_GF_T_CHUNK), ll_pool_threads_for(pool, n * LL_GF_TOKENS * sizeof(float)),
                     gf_transpose_chunk, &j);
         j.y = y + t0 * w->rows;
-        ll_pool_for(pool, chunks_of(w->rows, LL_GF_CHUNK), threads_for(pool, w->rows * w->row_bytes * j.tn), gf_chunk,
+        ll_pool_for(pool, chunks_of(w->rows, LL_GF_CHUNK), ll_pool_threads_for(pool, w->rows * w->row_bytes * j.tn), gf_chunk,
                     &j);
     }
     return true;
@@ -825,7 +816,7 @@ static bool gemm_q(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
         size_t padded = (j.tn + LL_GQ_TOKENS - 1) / LL_GQ_TOKENS * LL_GQ_TOKENS;
         memset(tok + j.tn * tb, 0, (padded - j.tn) * tb);
         j.y = y + t0 * w->rows;
-        ll_pool_for(pool, chunks_of(w->rows, j.panel_rows), threads_for(pool, w->rows * w->row_bytes * j.tn), gq_chunk,
+        ll_pool_for(pool, chunks_of(w->rows, j.panel_rows), ll_pool_threads_for(pool, w->rows * w->row_bytes * j.tn), gq_chunk,
                     &j);
     }
     return true;
@@ -863,7 +854,7 @@ static bool quantized_matvecs(ll_pool *pool, job *j, size_t most) {
         j->qx = qx;
         /* the weights are read once per 8 tokens */
         size_t reads = (tn + LL_QROWS_MAX - 1) / LL_QROWS_MAX;
-        ll_pool_for(pool, chunks_of(w->rows, j->chunk), threads_for(pool, w->rows * w->row_bytes * reads),
+        ll_pool_for(pool, chunks_of(w->rows, j->chunk), ll_pool_threads_for(pool, w->rows * w->row_bytes * reads),
                     matvec_q_chunk, j);
     }
     return true;
@@ -877,11 +868,11 @@ void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, co
         return;
     bool float_matvec = w->type != LL_T_Q4_0_R16 && w->type != LL_T_Q4_0; /* Q4_0: the GEMMs below */
     if (T == 1 && float_matvec) {
-        ll_pool_for(pool, chunks_of(w->rows, j.chunk), threads_for(pool, w->rows * w->row_bytes), matvec_chunk, &j);
+        ll_pool_for(pool, chunks_of(w->rows, j.chunk), ll_pool_threads_for(pool, w->rows * w->row_bytes), matvec_chunk, &j);
         return;
     }
     if (gemm_q(pool, k, w, x, T, y, scratch) || gemm_f(pool, k, w, x, T, y, scratch)) return;
-    ll_pool_for(pool, chunks_of(w->rows, LL_PANEL_ROWS), threads_for(pool, w->rows * w->row_bytes * T), gemm_chunk,
+    ll_pool_for(pool, chunks_of(w->rows, LL_PANEL_ROWS), ll_pool_threads_for(pool, w->rows * w->row_bytes * T), gemm_chunk,
                 &j);
 }
 

@@ -318,6 +318,11 @@ void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *ctx) {
     run_job(p, (size_t)p->n, p->n, false);
 }
 
+int ll_pool_threads_for(const ll_pool *p, size_t bytes) {
+    size_t n = bytes / LL_MIN_BYTES_PER_THREAD, most = (size_t)p->n;
+    return n < 1 ? 1 : n > most ? (int)most : (int)n;
+}
+
 void ll_pool_for(ll_pool *p, size_t n_chunks, int max_threads, ll_pool_chunk_fn fn, void *ctx) {
     if (max_threads <= 0 || max_threads > p->n) max_threads = p->n;
     if (max_threads == 1 || n_chunks <= 1 || backoff_on(&p->solo)) {

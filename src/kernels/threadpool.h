@@ -44,4 +44,11 @@ void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *ctx);
  * to pay for waking a thread passes max_threads 1 and runs on the caller. */
 void ll_pool_for(ll_pool *p, size_t n_chunks, int max_threads, ll_pool_chunk_fn fn, void *ctx);
 
+/* The threads a job that reads `bytes` (weights, keys and values) should
+ * take: fewer than the pool's below LL_MIN_BYTES_PER_THREAD each, since
+ * waking a thread and handing it work costs microseconds, which a small
+ * matrix (a 5M-parameter model's) does not repay. */
+#define LL_MIN_BYTES_PER_THREAD (96u << 10)
+int ll_pool_threads_for(const ll_pool *p, size_t bytes);
+
 #endif /* LL_THREADPOOL_H */

@@ -410,6 +410,7 @@ typedef struct {
     ll_context *c;
     const ll_layer *L;
     size_t layer, T;
+    size_t per_chunk; /* items (row, head) per chunk of the job */
 } attn_job;
 
 /* cap * tanh(s / cap) in ggml's order (callers skip a cap of 0: off) */
@@ -459,37 +460,40 @@ static void attention_runc(const ll_context *o, size_t layer, size_t kvh, const 
         }
 }
 
-/* one (row, head) pair per work item, spread over the threads: a row
- * attends to its owner's cached prefix, then (a branch row) to the nodes
- * of its path. The arithmetic is ggml's (attention.h): scores, softmax and
- * the weighted sum in llama.cpp's order, the weighted sum as its vector
- * path for a row that is its context's only token in the step and as its
- * matrix path (tinyBLAS) for a context's several appended tokens, as
- * llama.cpp computes one token and a batch. Each item's arithmetic is the
- * same whichever part runs it, so the thread count changes no bit. Against
- * an F16 cache the query is rounded to F16 first, as ggml converts it to
- * the keys' type before the dot products. */
-static void attention_part(void *ctx, int part, int n_parts) {
-    attn_job *j = ctx;
+/* the oldest key row r sees in a layer of this window (0: none) */
+static size_t first_key(const fw_row *r, size_t window) {
+    return window && r->pos >= window ? r->pos + 1 - window : 0;
+}
+
+/* Items [it0, it1) of a layer's attention, an item a (row, head) pair: a
+ * row attends to its owner's cached prefix, then (a branch row) to the
+ * nodes of its path. The arithmetic is ggml's (attention.h): scores,
+ * softmax and the weighted sum in llama.cpp's order, the weighted sum as
+ * its vector path for a row that is its context's only token in the step
+ * and as its matrix path (tinyBLAS) for a context's several appended
+ * tokens, as llama.cpp computes one token and a batch. Each item's
+ * arithmetic is the same whichever thread (slot: its scratch) runs it, so
+ * the thread count changes no bit. Against an F16 cache the query is
+ * rounded to F16 first, as ggml converts it to the keys' type before the
+ * dot products. */
+static void attention_items(const attn_job *j, size_t it0, size_t it1, int slot) {
     ll_context *c = j->c;
     const ll_attn_kernels *ak = c->ak;
     const ll_model_info *in = &c->m->info;
     size_t H = in->n_heads, hd = in->head_dim, kv = in->n_kv_heads * hd, group = H / in->n_kv_heads;
-    size_t L = in->n_layers, items = j->T * H;
-    float *att = c->att + (size_t)part * c->att_cap, *qr = c->attq + (size_t)part * hd;
-    float *acc = c->attacc + (size_t)part * LL_ATTN_LANES * LL_ATTN_MAX_ACC * hd;
+    size_t L = in->n_layers;
+    float *att = c->att + (size_t)slot * c->att_cap, *qr = c->attq + (size_t)slot * hd;
+    float *acc = c->attacc + (size_t)slot * LL_ATTN_LANES * LL_ATTN_MAX_ACC * hd;
     float scale = c->m->q_scale, cap = c->m->attn_softcap;
     size_t window = j->L->window, qd = c->m->q_dim;
-    /* every n_parts-th item: a prompt's later rows attend to more keys, so
-     * halves of the items would leave one part most of the work */
-    for (size_t it = (size_t)part; it < items; it += (size_t)n_parts) {
+    for (size_t it = it0; it < it1; it++) {
         size_t t = it / H, h = it % H, kvh = h / group;
         const fw_row *r = &c->rows[t];
         const ll_context *o = r->owner;
         ll_kv_type kt = o->kv_type;
         size_t n_acc = r->node < 0 && o->step_append >= 2 ? 1 : LL_ATTN_MAX_ACC;
         size_t pos = r->pos, prefix = r->node < 0 ? pos + 1 : o->n_past;
-        size_t first = window && pos >= window ? pos + 1 - window : 0; /* the oldest key it sees */
+        size_t first = first_key(r, window);
         size_t end = prefix < pos + 1 ? prefix : pos + 1;            /* keys [first, end) from the cache */
         size_t n_keys = pos + 1 - first;
 #define NODE(p) (((size_t)r->path[(p) - prefix] * L + j->layer) * kv + kvh * hd)
@@ -522,6 +526,32 @@ static void attention_part(void *ctx, int part, int n_parts) {
         ak->wsum_reduce(c->xb + t * qd + h * hd, acc, n_acc, hd);
 #undef NODE
     }
+}
+
+static void attention_chunk(void *ctx, size_t chunk, int slot) {
+    const attn_job *j = ctx;
+    size_t items = j->T * j->c->m->info.n_heads, it0 = chunk * j->per_chunk;
+    attention_items(j, it0, items - it0 < j->per_chunk ? items : it0 + j->per_chunk, slot);
+}
+
+/* Key values an attention chunk should read, about: enough that claiming
+ * it costs little, few enough that the threads share a step's items
+ * evenly (a prompt's later rows attend to more keys). */
+#define LL_ATTN_CHUNK_VALUES (32u << 10)
+
+/* A layer's attention as a sized job: chunks of consecutive items of about
+ * LL_ATTN_CHUNK_VALUES key values each, on as many threads as the keys and
+ * values it reads repay (a prompt's attention was a job of unknown size,
+ * which woke no sleeping thread: it ran on one). */
+static void attention_run(ll_context *c, attn_job *j) {
+    const ll_model_info *in = &c->m->info;
+    size_t items = j->T * in->n_heads, keys = 0;
+    for (size_t t = 0; t < j->T; t++) keys += c->rows[t].pos + 1 - first_key(&c->rows[t], j->L->window);
+    size_t values = keys * in->n_heads * in->head_dim, per_item = values / items;
+    j->per_chunk = per_item >= LL_ATTN_CHUNK_VALUES ? 1 : LL_ATTN_CHUNK_VALUES / (per_item ? per_item : 1);
+    size_t bytes = 2 * values * c->kv_elt; /* keys and values read */
+    ll_pool_for(c->pool, (items + j->per_chunk - 1) / j->per_chunk, ll_pool_threads_for(c->pool, bytes),
+                attention_chunk, j);
 }
 
 /* where head h of row t's key or value of layer l goes (bytes, the
@@ -697,8 +727,8 @@ static void attention_block(ll_context *c, const ll_layer *L, size_t l, size_t T
         kv_store(c, t, l, false, k);
         kv_store(c, t, l, true, v);
     }
-    attn_job aj = {c, L, l, T};
-    ll_pool_run(c->pool, attention_part, &aj);
+    attn_job aj = {c, L, l, T, 0};
+    attention_run(c, &aj);
     matmul_rows(c, &L->wo, c->xb, c->xb2);
     residual_rows(c, L->post_attn_norm, T);
 }
