@@ -656,11 +656,6 @@ static void embed_rows(ll_context *c, const int32_t *tokens, size_t T) {
     }
 }
 
-/* out[t] = rmsnorm(x[t]) * w for T rows of n values */
-static void norm_rows(float *out, const float *x, const float *w, size_t n, size_t T, float eps) {
-    for (size_t t = 0; t < T; t++) rmsnorm(out + t * n, x + t * n, w, n, eps);
-}
-
 /* v += bias (none: NULL) */
 static void add_bias(float *v, const float *bias, size_t n) {
     if (bias)
@@ -673,13 +668,6 @@ static void head_norms(float *v, const float *w, size_t n_heads, size_t hd, floa
         for (size_t h = 0; h < n_heads; h++) rmsnorm(v + h * hd, v + h * hd, w, hd, eps);
 }
 
-/* x += rmsnorm(y) * post_norm, or x += y where there is no post-norm */
-static void residual_rows(ll_context *c, const float *post_norm, size_t T) {
-    size_t dim = c->m->info.dim;
-    if (post_norm) norm_rows(c->xb2, c->xb2, post_norm, dim, T, c->m->info.rms_eps);
-    for (size_t i = 0; i < T * dim; i++) c->x[i] += c->xb2[i];
-}
-
 /* ggml's GELU on the CPU: the input rounded to FP16 picks the table's
  * value; 0 at or below -10, the input itself at or above 10 */
 static float gelu_f16(const float *table, float x) {
@@ -688,61 +676,136 @@ static float gelu_f16(const float *table, float x) {
     return table[ll_fp32_to_fp16(x)];
 }
 
-/* g = act(g) * u over T rows of n values; SiLU as ggml's swiglu row by
- * row (its exp in blocks of 16 from each row's start) */
-static void gate_rows(const ll_context *c, float *g, const float *u, size_t n, size_t T) {
+/* ---- the stages between the products, one row at a time ----
+ * Each reads and writes its own row only, so the rows of a step can go
+ * to any thread (run_rows) without changing a bit. */
+typedef void (*row_stage)(ll_context *c, const ll_layer *L, size_t l, size_t t);
+
+/* xb[t] = rmsnorm(x[t]) * w_attn_norm */
+static void attn_norm_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
+    size_t dim = c->m->info.dim;
+    (void)l;
+    rmsnorm(c->xb + t * dim, c->x + t * dim, L->attn_norm, dim, c->m->info.rms_eps);
+}
+
+/* xb[t] = rmsnorm(x[t]) * w_ffn_norm */
+static void ffn_norm_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
+    size_t dim = c->m->info.dim;
+    (void)l;
+    rmsnorm(c->xb + t * dim, c->x + t * dim, L->ffn_norm, dim, c->m->info.rms_eps);
+}
+
+/* row t's query, key and value: biases, per-head norms, RoPE; the key
+ * and value into the cache */
+static void qkv_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
     const ll_model *m = c->m;
+    const ll_model_info *in = &m->info;
+    size_t qd = m->q_dim, kv = m->kv_dim, hd = in->head_dim;
+    float *q = c->q + t * qd, *k = c->kk + t * kv, *v = c->vv + t * kv;
+    add_bias(q, L->bq, qd);
+    add_bias(k, L->bk, kv);
+    add_bias(v, L->bv, kv);
+    head_norms(q, L->q_norm, in->n_heads, hd, in->rms_eps);
+    head_norms(k, L->k_norm, in->n_kv_heads, hd, in->rms_eps);
+    const float *r = c->rope + (L->rope * LL_MAX_BATCH + t) * in->rope_dim;
+    rope_apply(c, q, in->n_heads, r);
+    rope_apply(c, k, in->n_kv_heads, r);
+    kv_store(c, t, l, false, k);
+    kv_store(c, t, l, true, v);
+}
+
+/* x[t] += rmsnorm(xb2[t]) * post_norm, or x[t] += xb2[t] where there is
+ * no post-norm */
+static void residual_row(ll_context *c, const float *post_norm, size_t t) {
+    size_t dim = c->m->info.dim;
+    float *x = c->x + t * dim, *y = c->xb2 + t * dim;
+    if (post_norm) rmsnorm(y, y, post_norm, dim, c->m->info.rms_eps);
+    for (size_t i = 0; i < dim; i++) x[i] += y[i];
+}
+static void attn_residual_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
+    (void)l;
+    residual_row(c, L->post_attn_norm, t);
+}
+static void ffn_residual_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
+    (void)l;
+    residual_row(c, L->post_ffn_norm, t);
+}
+
+/* hb[t] = act(hb[t]) * hb2[t]; SiLU as ggml's swiglu row by row (its exp
+ * in blocks of 16 from each row's start) */
+static void gate_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
+    const ll_model *m = c->m;
+    size_t n = m->info.ffn_dim;
+    float *g = c->hb + t * n;
+    const float *u = c->hb2 + t * n;
+    (void)L;
+    (void)l;
     switch (m->act) {
     case LL_ACT_SILU:
         if (c->runc) /* run.c: val *= 1 / (1 + exp(-val)), then times the up projection */
-            for (size_t i = 0; i < n * T; i++) g[i] = g[i] * (1.0f / (1.0f + ll_expf(-g[i]))) * u[i];
+            for (size_t i = 0; i < n; i++) g[i] = g[i] * (1.0f / (1.0f + ll_expf(-g[i]))) * u[i];
         else
-            for (size_t t = 0; t < T; t++) c->ak->swiglu(g + t * n, u + t * n, n);
+            c->ak->swiglu(g, u, n);
         break;
     case LL_ACT_GELU_F16:
-        for (size_t i = 0; i < n * T; i++) g[i] = gelu_f16(m->gelu_table, g[i]) * u[i];
+        for (size_t i = 0; i < n; i++) g[i] = gelu_f16(m->gelu_table, g[i]) * u[i];
         break;
     }
+}
+
+typedef struct {
+    ll_context *c;
+    const ll_layer *L;
+    size_t l, T;
+    row_stage fn;
+} rows_job;
+
+enum { LL_ROWS_PER_CHUNK = 4 };
+
+static void rows_chunk(void *ctx, size_t chunk, int slot) {
+    const rows_job *j = ctx;
+    size_t t0 = chunk * LL_ROWS_PER_CHUNK, t1 = t0 + LL_ROWS_PER_CHUNK < j->T ? t0 + LL_ROWS_PER_CHUNK : j->T;
+    (void)slot;
+    for (size_t t = t0; t < t1; t++) j->fn(j->c, j->L, j->l, t);
+}
+
+/* fn over the step's T rows, on the threads that `bytes` per row repay
+ * (a prompt's rows: all of them; a decode step's few: the caller) */
+static void run_rows(ll_context *c, row_stage fn, const ll_layer *L, size_t l, size_t T, size_t bytes) {
+    int threads = ll_pool_threads_for(c->pool, T * bytes);
+    if (threads == 1) {
+        for (size_t t = 0; t < T; t++) fn(c, L, l, t);
+        return;
+    }
+    rows_job j = {c, L, l, T, fn};
+    ll_pool_for(c->pool, (T + LL_ROWS_PER_CHUNK - 1) / LL_ROWS_PER_CHUNK, threads, rows_chunk, &j);
 }
 
 /* x += attention(rmsnorm(x) * w_attn_norm) Wo for layer l */
 static void attention_block(ll_context *c, const ll_layer *L, size_t l, size_t T) {
     const ll_model *m = c->m;
-    const ll_model_info *in = &m->info;
-    size_t qd = m->q_dim, kv = m->kv_dim, hd = in->head_dim;
-    norm_rows(c->xb, c->x, L->attn_norm, in->dim, T, in->rms_eps);
+    size_t row = m->info.dim * sizeof(float);
+    run_rows(c, attn_norm_row, L, l, T, 2 * row);
     matmul_rows(c, &L->wq, c->xb, c->q);
     matmul_rows(c, &L->wk, c->xb, c->kk);
     matmul_rows(c, &L->wv, c->xb, c->vv);
-    for (size_t t = 0; t < T; t++) {
-        float *q = c->q + t * qd, *k = c->kk + t * kv, *v = c->vv + t * kv;
-        add_bias(q, L->bq, qd);
-        add_bias(k, L->bk, kv);
-        add_bias(v, L->bv, kv);
-        head_norms(q, L->q_norm, in->n_heads, hd, in->rms_eps);
-        head_norms(k, L->k_norm, in->n_kv_heads, hd, in->rms_eps);
-        const float *r = c->rope + (L->rope * LL_MAX_BATCH + t) * in->rope_dim;
-        rope_apply(c, q, in->n_heads, r);
-        rope_apply(c, k, in->n_kv_heads, r);
-        kv_store(c, t, l, false, k);
-        kv_store(c, t, l, true, v);
-    }
+    run_rows(c, qkv_row, L, l, T, (m->q_dim + 4 * m->kv_dim) * sizeof(float));
     attn_job aj = {c, L, l, T, 0};
     attention_run(c, &aj);
     matmul_rows(c, &L->wo, c->xb, c->xb2);
-    residual_rows(c, L->post_attn_norm, T);
+    run_rows(c, attn_residual_row, L, l, T, 2 * row);
 }
 
 /* x += (act(xb Wgate) * (xb Wup)) Wdown with xb = rmsnorm(x) * w_ffn_norm */
-static void ffn_block(ll_context *c, const ll_layer *L, size_t T) {
+static void ffn_block(ll_context *c, const ll_layer *L, size_t l, size_t T) {
     const ll_model *m = c->m;
-    const ll_model_info *in = &m->info;
-    norm_rows(c->xb, c->x, L->ffn_norm, in->dim, T, in->rms_eps);
+    size_t row = m->info.dim * sizeof(float);
+    run_rows(c, ffn_norm_row, L, l, T, 2 * row);
     matmul_rows(c, &L->w_gate, c->xb, c->hb);
     matmul_rows(c, &L->w_up, c->xb, c->hb2);
-    gate_rows(c, c->hb, c->hb2, in->ffn_dim, T);
+    run_rows(c, gate_row, L, l, T, 2 * m->info.ffn_dim * sizeof(float));
     matmul_rows(c, &L->w_down, c->hb, c->xb2);
-    residual_rows(c, L->post_ffn_norm, T);
+    run_rows(c, ffn_residual_row, L, l, T, 2 * row);
 }
 
 /* The forward pass over the T rows planned in c->rows. */
@@ -756,7 +819,7 @@ static ll_status decode_rows(ll_context *c, const int32_t *tokens, size_t T, ll_
         ll_status st = check_abort(c, l, err);
         if (st != LL_OK) return st;
         attention_block(c, &m->layers[l], l, T);
-        ffn_block(c, &m->layers[l], T);
+        ffn_block(c, &m->layers[l], l, T);
     }
     return logits_rows(c, err);
 }
