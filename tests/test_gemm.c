@@ -98,7 +98,7 @@ static void run(const ll_matmul_kernels *k, ll_pool *pool, uint32_t type, const 
 static void rows_independent(void) {
     static uint8_t w[ROWS * COLS * 4];
     static float x[TMAX * COLS], xs[TMAX * COLS], full[TMAX * ROWS], y[TMAX * ROWS], ys[TMAX * ROWS];
-    const size_t Ts[] = {9, 17, 40, 256};
+    const size_t Ts[] = {9, 17, 40, 150, 256}; /* 150: groups of 64 tokens in one job, the last one partial */
     make_tokens(x, TMAX);
     for (size_t ti = 0; ti < LL_ARRAY_LEN(types); ti++) {
         uint32_t type = types[ti];

@@ -535,10 +535,10 @@ static void gemm_chunk(void *ctx, size_t chunk, int slot) {
 typedef struct {
     const ll_matmul_kernels *k;
     const ll_matrix *w;
-    float *xt; /* n x LL_GF_TOKENS: the group's tokens, k-major, zero past tn */
-    const float *x; /* the group's tokens, token-major */
-    size_t tn;
-    float *y;         /* the group's first token's outputs */
+    float *xt;        /* per group of LL_GF_TOKENS tokens: n x LL_GF_TOKENS, k-major, zero past its tokens */
+    const float *x;   /* the job's tokens, token-major */
+    size_t T, groups; /* tokens, and their groups of LL_GF_TOKENS */
+    float *y;         /* the job's first token's outputs */
     float *areas;     /* per thread: the C tile, converted rows */
     size_t area_floats;
 } gf_job;
@@ -557,11 +557,22 @@ static void tile_transpose(const ll_matmul_kernels *k, const float *src, size_t 
 
 static size_t min16(size_t a, size_t b) { return a - b < 16 ? a - b : 16; }
 
+/* tokens in group g of the job */
+static size_t gf_group_tokens(const gf_job *j, size_t g) {
+    size_t t0 = g * LL_GF_TOKENS;
+    return j->T - t0 < LL_GF_TOKENS ? j->T - t0 : LL_GF_TOKENS;
+}
+
+/* A chunk is a block of rows for one group of tokens; the groups of a
+ * block of rows are consecutive chunks, so threads that take them at the
+ * same time read the same weights (one trip from memory for both). */
 static void gf_chunk(void *ctx, size_t chunk, int slot) {
     const gf_job *j = ctx;
     const ll_matrix *w = j->w;
-    size_t r0, r1, n = w->cols;
-    chunk_rows(w->rows, LL_GF_CHUNK, chunk, &r0, &r1);
+    size_t g = chunk % j->groups, r0, r1, n = w->cols, tn = gf_group_tokens(j, g);
+    const float *xt = j->xt + g * n * LL_GF_TOKENS;
+    float *y = j->y + g * LL_GF_TOKENS * w->rows;
+    chunk_rows(w->rows, LL_GF_CHUNK, chunk / j->groups, &r0, &r1);
     float *c = j->areas + (size_t)slot * j->area_floats; /* LL_GF_CHUNK rows x LL_GF_TOKENS */
     float *conv = c + LL_GF_CHUNK * LL_GF_TOKENS;       /* LL_GF_ROWS rows x LL_GF_K */
     for (size_t k0 = 0; k0 < n; k0 += LL_GF_K) {
@@ -578,33 +589,40 @@ static void gf_chunk(void *ctx, size_t chunk, int slot) {
                     rows[r] = conv + r * LL_GF_K;
                 }
             }
-            j->k->gemm_f(kc, rows, nr, j->xt + k0 * LL_GF_TOKENS, c + (i0 - r0) * LL_GF_TOKENS, k0 > 0);
+            j->k->gemm_f(kc, rows, nr, xt + k0 * LL_GF_TOKENS, c + (i0 - r0) * LL_GF_TOKENS, k0 > 0);
         }
     }
     /* out, token-major */
     for (size_t ib = r0; ib < r1; ib += 16)
-        for (size_t tb = 0; tb < j->tn; tb += 16)
-            tile_transpose(j->k, c + (ib - r0) * LL_GF_TOKENS + tb, LL_GF_TOKENS, min16(r1, ib), j->y + tb * w->rows + ib,
-                           w->rows, min16(j->tn, tb));
+        for (size_t tb = 0; tb < tn; tb += 16)
+            tile_transpose(j->k, c + (ib - r0) * LL_GF_TOKENS + tb, LL_GF_TOKENS, min16(r1, ib), y + tb * w->rows + ib,
+                           w->rows, min16(tn, tb));
 }
 
 /* Values of k a chunk of the transposition takes. */
 #define LL_GF_T_CHUNK 64
 
-/* xt[k][t] = x[t][k] for a range of k, zero past the group's tokens. */
+/* xt[k][t] = x[t][k] of one group for a range of k, zero past the group's
+ * tokens; chunks run through the groups, k-ranges within each. */
 static void gf_transpose_chunk(void *ctx, size_t chunk, int slot) {
     const gf_job *j = ctx;
-    size_t n = j->w->cols, k0 = chunk * LL_GF_T_CHUNK, k1 = k0 + LL_GF_T_CHUNK < n ? k0 + LL_GF_T_CHUNK : n;
+    size_t n = j->w->cols, per = (n + LL_GF_T_CHUNK - 1) / LL_GF_T_CHUNK, g = chunk / per, tn = gf_group_tokens(j, g);
+    size_t k0 = chunk % per * LL_GF_T_CHUNK, k1 = k0 + LL_GF_T_CHUNK < n ? k0 + LL_GF_T_CHUNK : n;
+    const float *x = j->x + g * LL_GF_TOKENS * n;
+    float *xt = j->xt + g * n * LL_GF_TOKENS;
     (void)slot;
-    for (size_t k = k0; k < k1; k++) memset(j->xt + k * LL_GF_TOKENS + j->tn, 0, (LL_GF_TOKENS - j->tn) * sizeof(float));
+    for (size_t k = k0; k < k1; k++) memset(xt + k * LL_GF_TOKENS + tn, 0, (LL_GF_TOKENS - tn) * sizeof(float));
     for (size_t kb = k0; kb < k1; kb += 16)
-        for (size_t tb = 0; tb < j->tn; tb += 16)
-            tile_transpose(j->k, j->x + tb * n + kb, n, min16(j->tn, tb), j->xt + kb * LL_GF_TOKENS + tb, LL_GF_TOKENS,
+        for (size_t tb = 0; tb < tn; tb += 16)
+            tile_transpose(j->k, x + tb * n + kb, n, min16(tn, tb), xt + kb * LL_GF_TOKENS + tb, LL_GF_TOKENS,
                            min16(k1, kb));
 }
 
 /* The float GEMM for F32/F16/BF16 weights when the table has one and the
- * scratch holds a group's transposed tokens; false: the panel GEMM. */
+ * scratch holds a group's transposed tokens; false: the panel GEMM. As
+ * many groups of tokens as the scratch holds go through one job (a 128-token
+ * prompt: both its groups), which halves the waits for the slowest thread
+ * and lets the threads share each block of rows' trip from memory. */
 static bool gemm_f(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
                    float *scratch) {
     bool float_type = w->type == LL_T_F32 || w->type == LL_T_F16 || w->type == LL_T_BF16;
@@ -612,17 +630,19 @@ static bool gemm_f(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
     size_t area = LL_GF_CHUNK * LL_GF_TOKENS + LL_GF_ROWS * LL_GF_K;
     if (!k->gemm_f || !float_type || n == 0 || area > stride / 2 || n * LL_GF_TOKENS > (stride - area) * nthreads)
         return false;
-    /* the transposed tokens after the threads' areas */
+    /* the transposed tokens after the threads' areas, as many groups as fit */
     float *xt = scratch + nthreads * area;
-    gf_job j = {k, w, xt, NULL, 0, NULL, scratch, area};
-    for (size_t t0 = 0; t0 < T; t0 += LL_GF_TOKENS) {
-        j.tn = T - t0 < LL_GF_TOKENS ? T - t0 : LL_GF_TOKENS;
+    size_t fit = (stride - area) * nthreads / (n * LL_GF_TOKENS), per_t = (n + LL_GF_T_CHUNK - 1) / LL_GF_T_CHUNK;
+    gf_job j = {k, w, xt, NULL, 0, 0, NULL, scratch, area};
+    for (size_t t0 = 0; t0 < T; t0 += fit * LL_GF_TOKENS) {
+        j.T = T - t0 < fit * LL_GF_TOKENS ? T - t0 : fit * LL_GF_TOKENS;
+        j.groups = (j.T + LL_GF_TOKENS - 1) / LL_GF_TOKENS;
         j.x = x + t0 * n;
-        ll_pool_for(pool, chunks_of(n, LL_GF_T_CHUNK), ll_pool_threads_for(pool, n * LL_GF_TOKENS * sizeof(float)),
-                    gf_transpose_chunk, &j);
-        j.y = y + t0 * w->rows;
-        ll_pool_for(pool, chunks_of(w->rows, LL_GF_CHUNK), ll_pool_threads_for(pool, w->rows * w->row_bytes * j.tn), gf_chunk,
+        ll_pool_for(pool, j.groups * per_t, ll_pool_threads_for(pool, n * j.T * sizeof(float)), gf_transpose_chunk,
                     &j);
+        j.y = y + t0 * w->rows;
+        ll_pool_for(pool, j.groups * chunks_of(w->rows, LL_GF_CHUNK),
+                    ll_pool_threads_for(pool, w->rows * w->row_bytes * j.T), gf_chunk, &j);
     }
     return true;
 }
