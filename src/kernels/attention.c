@@ -102,7 +102,7 @@ static void scalar_wsum_f32(float *acc, size_t n_acc, const float *w, const floa
     size_t L = 16 * n_acc;
     if (first) memset(acc, 0, L * hd * sizeof *acc);
     for (size_t i = 0; i < n; i++) {
-        float *a = acc + ((p0 + i) % L) * hd;
+        float *a = acc + ((p0 + i) & (L - 1)) * hd;
         for (size_t d = 0; d < hd; d++) a[d] = fmaf(w[i], v[i * stride + d], a[d]);
     }
 }
@@ -112,7 +112,7 @@ static void scalar_wsum_f16(float *acc, size_t n_acc, const float *w, const uint
     size_t L = 16 * n_acc;
     if (first) memset(acc, 0, L * hd * sizeof *acc);
     for (size_t i = 0; i < n; i++) {
-        float *a = acc + ((p0 + i) % L) * hd;
+        float *a = acc + ((p0 + i) & (L - 1)) * hd;
         for (size_t d = 0; d < hd; d++) a[d] = fmaf(w[i], ll_fp16_to_fp32(v[i * stride + d]), a[d]);
     }
 }
@@ -171,8 +171,11 @@ const ll_attn_kernels ll_attn_scalar = {
 #if defined(LL_HAVE_AVX2) || defined(LL_HAVE_AVX512)
 #include <immintrin.h>
 
-/* the first position index i of a run starting at p0 with (p0 + i) % L == r */
-static inline size_t first_of(size_t r, size_t p0, size_t L) { return (r + L - p0 % L) % L; }
+/* The accumulator count L = 16 x n_acc (n_acc 1 or 4) is a power of two,
+ * so a position's accumulator is a mask (a division per position cost
+ * more than its multiply-adds). The first position index i of a run
+ * starting at p0 with (p0 + i) % L == r: */
+static inline size_t first_of(size_t r, size_t p0, size_t L) { return (r + L - (p0 & (L - 1))) & (L - 1); }
 #endif
 
 /* ---- AVX2 (+FMA, F16C): 16 lanes as two registers of 8 ---- */
@@ -334,7 +337,7 @@ LL_T2 static double avx2_softmax_exp(float *x, size_t n, size_t p0, float max) {
     if (n < 2 * L) {                                                                                                   \
         if (first) memset(acc, 0, L *hd * sizeof *acc);                                                                \
         for (size_t i = 0; i < n; i++) {                                                                               \
-            float *a = acc + ((p0 + i) % L) * hd;                                                                      \
+            float *a = acc + ((p0 + i) & (L - 1)) * hd;                                                                      \
             __m256 wv = _mm256_set1_ps(w[i]);                                                                          \
             for (size_t d = 0; d < hd; d += 8) {                                                                       \
                 size_t rr = hd - d < 8 ? hd - d : 8;                                                                   \
@@ -600,7 +603,7 @@ LL_T5 static double avx512_softmax_exp(float *x, size_t n, size_t p0, float max)
     if (n < 2 * L) {                                                                                                   \
         if (first) memset(acc, 0, L *hd * sizeof *acc);                                                                \
         for (size_t i = 0; i < n; i++) {                                                                               \
-            float *a = acc + ((p0 + i) % L) * hd;                                                                      \
+            float *a = acc + ((p0 + i) & (L - 1)) * hd;                                                                      \
             prefetch_row(v + (i + LL_ATTN_AHEAD) * stride, hd * sizeof *v);                                            \
             __m512 wv = _mm512_set1_ps(w[i]);                                                                          \
             for (size_t d = 0; d < hd; d += 16) {                                                                      \
