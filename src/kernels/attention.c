@@ -542,16 +542,33 @@ LL_T5 static void avx512_scores_f32(const float *q, const float *k, size_t strid
 }
 
 LL_T5 static void avx512_scores_f16(const float *q, const uint16_t *k, size_t stride, size_t n, size_t hd, float *out) {
-    size_t np = hd & ~(size_t)63, e8 = hd - hd % 8;
-    for (size_t t = 0; t < n; t++) {
+    size_t np = hd & ~(size_t)63, e8 = hd - hd % 8, t = 0;
+    /* the first np dimensions, 16 keys at a time as the F32 keys */
+#define LK(d) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(kp + (d))))
+    for (; np && t + 16 <= n; t += 16) {
+        __m512 sums[16];
+        for (size_t j = 0; j < 16; j++) {
+            const uint16_t *kp = k + (t + j) * stride;
+            prefetch_row(kp + LL_ATTN_AHEAD * stride, hd * sizeof *kp);
+            AVX512_DOT64(LK)
+            sums[j] = sum4;
+        }
+        avx512_lanes_sum16(sums, out + t);
+    }
+    for (; t < n; t++) {
         const uint16_t *kp = k + t * stride;
         float s = 0.0f;
         if (np) {
-#define LK(d) avx512_load_f16(kp + (d), 16)
             AVX512_DOT64(LK)
-#undef LK
             s = avx512_lanes_sum(sum4);
         }
+        out[t] = s;
+    }
+#undef LK
+    if (np == hd) return;
+    for (t = 0; t < n; t++) { /* the rest in order */
+        const uint16_t *kp = k + t * stride;
+        float s = out[t];
         for (size_t d = np; d < e8; d++) {
             float p = q[d] * ll_fp16_to_fp32(kp[d]);
             s = s + p;
