@@ -4,7 +4,7 @@
 // `logitlab generate` on the same model, prompt and length.
 //
 //   node bench/serve_bench.mjs LOGITLAB MODEL [--streams 1,4,8] [--tokens 128]
-//        [--threads 2] [--rounds 3] [--json]
+//        [--threads 2] [--rounds 3] [--kv-type f32|f16] [--json]
 //
 // Each stream is a streamed completion of exactly --tokens tokens
 // (ignore_eos, temperature 0.8, its own seed). A round runs each
@@ -23,12 +23,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 function usage(msg) {
   if (msg) console.error(`serve_bench: ${msg}`);
-  console.error('usage: node bench/serve_bench.mjs LOGITLAB MODEL [--streams 1,4,8] [--tokens 128] [--threads 2] [--rounds 3] [--json]');
+  console.error('usage: node bench/serve_bench.mjs LOGITLAB MODEL [--streams 1,4,8] [--tokens 128] [--threads 2] [--rounds 3] [--kv-type f32|f16] [--json]');
   process.exit(2);
 }
 
 const args = process.argv.slice(2);
-const opt = { streams: [1, 4, 8], tokens: 128, threads: 2, rounds: 3, json: false };
+const opt = { streams: [1, 4, 8], tokens: 128, threads: 2, rounds: 3, kvType: 'f32', json: false };
 const pos = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
@@ -43,7 +43,10 @@ for (let i = 0; i < args.length; i++) {
   } else if (a === '--tokens') opt.tokens = int(1, 4096);
   else if (a === '--threads') opt.threads = int(1, 512);
   else if (a === '--rounds') opt.rounds = int(1, 100);
-  else if (a === '--json') opt.json = true;
+  else if (a === '--kv-type') {
+    opt.kvType = String(args[++i]);
+    if (!['f32', 'f16'].includes(opt.kvType)) usage(`--kv-type ${opt.kvType}: valid are f32 and f16`);
+  } else if (a === '--json') opt.json = true;
   else if (a.startsWith('-')) usage(`unknown option ${a}`);
   else pos.push(a);
 }
@@ -61,7 +64,8 @@ async function startServer() {
   const dir = mkdtempSync(join(tmpdir(), 'logitlab-bench-'));
   const portFile = join(dir, 'port');
   const proc = spawn(BIN, ['serve', '-m', MODEL, '--port', '0', '--port-file', portFile, '--threads', String(opt.threads),
-    '--parallel', String(parallel), '--ctx-size', String(64 + opt.tokens)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    '--parallel', String(parallel), '--ctx-size', String(64 + opt.tokens), '--kv-type', opt.kvType],
+  { stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 1200 && !existsSync(portFile); i++) await sleep(25);
   if (!existsSync(portFile)) throw new Error('the server did not start');
   return { proc, url: `http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}` };
@@ -101,13 +105,15 @@ async function stream(url, seed) {
 
 function generateRate() {
   const out = execFileSync(BIN, ['generate', '-m', MODEL, '-p', PROMPT, '--json', '--threads', String(opt.threads),
-    '--profile', 'openai', '--max-new-tokens', String(opt.tokens), '--ignore-eos', '--temperature', '0.8', '--seed', '1'],
+    '--profile', 'openai', '--max-new-tokens', String(opt.tokens), '--ignore-eos', '--temperature', '0.8', '--seed', '1',
+    '--kv-type', opt.kvType],
   { encoding: 'utf8', maxBuffer: 1 << 26 });
   return JSON.parse(out).timings.generated_tokens_per_second;
 }
 
 const server = await startServer();
-const result = { model: MODEL, cpu: cpus()[0]?.model, threads: opt.threads, tokens: opt.tokens, rounds: opt.rounds, streams: [] };
+const result = { model: MODEL, cpu: cpus()[0]?.model, threads: opt.threads, tokens: opt.tokens, rounds: opt.rounds,
+  kv_type: opt.kvType, streams: [] };
 try {
   await stream(server.url, 0); // warm-up: pages in the weights
   // the concurrency levels interleaved round by round, so that a noisy
@@ -145,7 +151,7 @@ try {
 if (opt.json) {
   console.log(JSON.stringify(result, null, 2));
 } else {
-  console.log(`${MODEL}: ${opt.tokens} tokens per stream, ${opt.threads} threads, median of ${opt.rounds} rounds (${result.cpu})`);
+  console.log(`${MODEL}: ${opt.tokens} tokens per stream, ${opt.threads} threads, ${opt.kvType} KV cache, median of ${opt.rounds} rounds (${result.cpu})`);
   console.log('streams  aggregate tok/s  vs 1 stream  TTFT median  TTFT max');
   for (const s of result.streams)
     console.log(`${String(s.streams).padStart(7)}  ${s.aggregate_tokens_per_second.toFixed(1).padStart(15)}  ` +
