@@ -85,6 +85,21 @@ bool srv_job_emit(srv_job *j, const char *s, size_t n) {
     return ok;
 }
 
+/* One server-sent event, "data: " body "\n\n", appended whole (all or
+ * nothing) with one wake-up of the connection's thread, which sends it in
+ * one piece: three appends woke it up to three times a token. */
+bool srv_job_emit_event(srv_job *j, const char *body) {
+    pthread_mutex_lock(&j->mu);
+    size_t len = j->out_len;
+    bool ok = srv_buf_add(&j->out, &j->out_len, &j->out_cap, "data: ", 6) &&
+              srv_buf_add(&j->out, &j->out_len, &j->out_cap, body, strlen(body)) &&
+              srv_buf_add(&j->out, &j->out_len, &j->out_cap, "\n\n", 2);
+    if (!ok) j->out_len = len;
+    pthread_mutex_unlock(&j->mu);
+    pthread_cond_broadcast(&j->cv); /* after the unlock: the woken reader does not block on mu at once */
+    return ok;
+}
+
 void srv_job_finish(srv_job *j, int status) {
     pthread_mutex_lock(&j->mu);
     j->status = status;
@@ -304,7 +319,7 @@ static bool send_event(srv_job *j, json_t *o) {
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!s) return false;
-    bool ok = srv_job_emit(j, "data: ", 6) && srv_job_emit(j, s, strlen(s)) && srv_job_emit(j, "\n\n", 2);
+    bool ok = srv_job_emit_event(j, s);
     free(s);
     return ok;
 }
@@ -483,11 +498,7 @@ static void fail_job(srv_job *j, int status, const char *msg) {
     char *body = srv_err_body(&er);
     if (j->stream) {
         /* the 200 and the first events are gone: an error event */
-        if (body) {
-            srv_job_emit(j, "data: ", 6);
-            srv_job_emit(j, body, strlen(body));
-            srv_job_emit(j, "\n\n", 2);
-        }
+        if (body) srv_job_emit_event(j, body);
     } else if (body) {
         srv_job_emit(j, body, strlen(body));
     }

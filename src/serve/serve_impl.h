@@ -91,6 +91,8 @@ void srv_job_ref(srv_job *j);
 void srv_job_unref(srv_job *j);
 /* Appends to the answer and wakes the reader (false when out of memory). */
 bool srv_job_emit(srv_job *j, const char *s, size_t n);
+/* Appends one server-sent event, "data: " body "\n\n", whole, and wakes the reader. */
+bool srv_job_emit_event(srv_job *j, const char *body);
 /* The whole answer is written (status: the HTTP status, non-streaming). */
 void srv_job_finish(srv_job *j, int status);
 
