@@ -305,9 +305,10 @@ static void scalar_gemm_q(size_t n, size_t unit, int offset, int min, const uint
 
 /* The float prompt GEMM (matmul.h, gemm_f): one fused multiply-add per k
  * in order for each row and token, as the SIMD tables' lanes do. */
-static void scalar_gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt, float *c, int accumulate) {
+static void scalar_gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt, size_t tn, float *c,
+                          int accumulate) {
     for (size_t r = 0; r < nr; r++)
-        for (size_t t = 0; t < LL_GF_TOKENS; t++) {
+        for (size_t t = 0; t < tn; t++) {
             float s = accumulate ? c[r * LL_GF_TOKENS + t] : 0.0f;
             for (size_t k = 0; k < kc; k++) s = fmaf(w[r][k], xt[k * LL_GF_TOKENS + t], s);
             c[r * LL_GF_TOKENS + t] = s;
@@ -589,7 +590,7 @@ static void gf_chunk(void *ctx, size_t chunk, int slot) {
                     rows[r] = conv + r * LL_GF_K;
                 }
             }
-            j->k->gemm_f(kc, rows, nr, xt + k0 * LL_GF_TOKENS, c + (i0 - r0) * LL_GF_TOKENS, k0 > 0);
+            j->k->gemm_f(kc, rows, nr, xt + k0 * LL_GF_TOKENS, tn, c + (i0 - r0) * LL_GF_TOKENS, k0 > 0);
         }
     }
     /* out, token-major */

@@ -145,11 +145,13 @@ typedef struct ll_matmul_kernels {
     void (*matvec_qn)(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                       float *y, size_t ldy, size_t r0, size_t r1);
     /* The float prompt GEMM, tokens in lanes: for r < nr (<= LL_GF_ROWS)
-     * and t < LL_GF_TOKENS, c[r * LL_GF_TOKENS + t] (+)= sum over k < kc of
+     * and t < tn (<= LL_GF_TOKENS; lanes up to tn rounded up to 16 may be
+     * written too), c[r * LL_GF_TOKENS + t] (+)= sum over k < kc of
      * w[r][k] * xt[k * LL_GF_TOKENS + t], one fused multiply-add per k in
      * order (so an output's bits do not depend on its tile, and equal the
-     * panel GEMM's): NULL where the table has none */
-    void (*gemm_f)(size_t kc, const float *const *w, size_t nr, const float *xt, float *c, int accumulate);
+     * panel GEMM's): NULL where the table has none. A short prompt costs
+     * its own tokens' lanes, not all LL_GF_TOKENS. */
+    void (*gemm_f)(size_t kc, const float *const *w, size_t nr, const float *xt, size_t tn, float *c, int accumulate);
     /* out[t * 16 + r] for the group of 16 rows at w and the LL_GQ_TOKENS
      * tokens from x (each ll_gq_token_bytes apart), in the layout above:
      * NULL where the table has none */

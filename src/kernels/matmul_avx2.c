@@ -488,10 +488,11 @@ static void gemm_q(size_t n, size_t unit, int offset, int min, const uint8_t *w,
 
 /* ---- the float GEMM, tokens in lanes (matmul.h) ---- */
 
-/* 16 tokens (two registers) x up to 6 rows per pass */
-static inline void gemm_f_rows(size_t kc, const float *const *w, size_t nr, const float *xt, float *c,
+/* 16 tokens (two registers) x up to 6 rows per pass, as many passes as
+ * the tn tokens need */
+static inline void gemm_f_rows(size_t kc, const float *const *w, size_t nr, const float *xt, size_t tn, float *c,
                                int accumulate) {
-    for (int part = 0; part < LL_GF_TOKENS / 16; part++) {
+    for (size_t part = 0; part < (tn + 15) / 16; part++) {
         __m256 acc[LL_GF_ROWS][2];
         const float *xh = xt + 16 * part;
         float *ch = c + 16 * part;
@@ -511,9 +512,9 @@ static inline void gemm_f_rows(size_t kc, const float *const *w, size_t nr, cons
     }
 }
 
-static void gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt, float *c, int accumulate) {
-    if (nr == LL_GF_ROWS) gemm_f_rows(kc, w, LL_GF_ROWS, xt, c, accumulate); /* unrolled */
-    else gemm_f_rows(kc, w, nr, xt, c, accumulate);
+static void gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt, size_t tn, float *c, int accumulate) {
+    if (nr == LL_GF_ROWS) gemm_f_rows(kc, w, LL_GF_ROWS, xt, tn, c, accumulate); /* unrolled */
+    else gemm_f_rows(kc, w, nr, xt, tn, c, accumulate);
 }
 
 /* ---- Q4_0 repacked 16 rows at a time (matmul.h, LL_T_Q4_0_R16) ----

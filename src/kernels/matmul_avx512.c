@@ -756,30 +756,41 @@ static void gemm_q(size_t n, size_t unit, int offset, int min, const uint8_t *w,
 
 /* ---- the float GEMM, tokens in lanes (matmul.h) ---- */
 
-enum { GF_V = LL_GF_TOKENS / 16 }; /* registers of tokens per row */
-
-static inline void gemm_f_rows(size_t kc, const float *const *w, size_t nr, const float *xt, float *c,
-                               int accumulate) {
-    __m512 acc[LL_GF_ROWS][GF_V];
+/* nr rows x V registers of 16 tokens (V a constant in each copy, so the
+ * accumulators stay in registers) */
+static inline __attribute__((always_inline)) void gemm_f_rows(size_t kc, const float *const *w, size_t nr,
+                                                               const float *xt, float *c, int accumulate, const int V) {
+    __m512 acc[LL_GF_ROWS][LL_GF_TOKENS / 16];
     for (size_t r = 0; r < nr; r++)
-        for (int h = 0; h < GF_V; h++)
+        for (int h = 0; h < V; h++)
             acc[r][h] = accumulate ? _mm512_loadu_ps(c + r * LL_GF_TOKENS + 16 * h) : _mm512_setzero_ps();
     for (size_t k = 0; k < kc; k++) {
-        __m512 xv[GF_V];
-        for (int h = 0; h < GF_V; h++) xv[h] = _mm512_loadu_ps(xt + k * LL_GF_TOKENS + 16 * h);
+        __m512 xv[LL_GF_TOKENS / 16];
+        for (int h = 0; h < V; h++) xv[h] = _mm512_loadu_ps(xt + k * LL_GF_TOKENS + 16 * h);
         for (size_t r = 0; r < nr; r++) {
             __m512 wb = _mm512_set1_ps(w[r][k]);
-            for (int h = 0; h < GF_V; h++) acc[r][h] = _mm512_fmadd_ps(wb, xv[h], acc[r][h]);
+            for (int h = 0; h < V; h++) acc[r][h] = _mm512_fmadd_ps(wb, xv[h], acc[r][h]);
         }
     }
     for (size_t r = 0; r < nr; r++)
-        for (int h = 0; h < GF_V; h++) _mm512_storeu_ps(c + r * LL_GF_TOKENS + 16 * h, acc[r][h]);
+        for (int h = 0; h < V; h++) _mm512_storeu_ps(c + r * LL_GF_TOKENS + 16 * h, acc[r][h]);
 }
 
-static void gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt, float *c, int accumulate) {
-    if (nr == LL_GF_ROWS) gemm_f_rows(kc, w, LL_GF_ROWS, xt, c, accumulate); /* unrolled */
-    else gemm_f_rows(kc, w, nr, xt, c, accumulate);
+#define GF_ROWS_V(V)                                                                                                   \
+    do {                                                                                                               \
+        if (nr == LL_GF_ROWS) gemm_f_rows(kc, w, LL_GF_ROWS, xt, c, accumulate, V); /* unrolled */                   \
+        else gemm_f_rows(kc, w, nr, xt, c, accumulate, V);                                                             \
+    } while (0)
+
+static void gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt, size_t tn, float *c, int accumulate) {
+    switch ((tn + 15) / 16) {
+    case 1: GF_ROWS_V(1); break;
+    case 2: GF_ROWS_V(2); break;
+    case 3: GF_ROWS_V(3); break;
+    default: GF_ROWS_V(4); break;
+    }
 }
+#undef GF_ROWS_V
 
 /* 16 x 16 floats: pairs of rows interleaved, then fours, then the 128-bit
  * lanes moved twice; out row 4L + c is lane L of the four registers that
