@@ -575,12 +575,13 @@ static void gf_chunk(void *ctx, size_t chunk, int slot) {
     float *y = j->y + g * LL_GF_TOKENS * w->rows;
     chunk_rows(w->rows, LL_GF_CHUNK, chunk / j->groups, &r0, &r1);
     float *c = j->areas + (size_t)slot * j->area_floats; /* LL_GF_CHUNK rows x LL_GF_TOKENS */
-    float *conv = c + LL_GF_CHUNK * LL_GF_TOKENS;       /* LL_GF_ROWS rows x LL_GF_K */
+    float *conv = c + LL_GF_CHUNK * LL_GF_TOKENS;       /* LL_GF_ROWS_NARROW rows x LL_GF_K */
+    size_t panel = tn <= 16 ? LL_GF_ROWS_NARROW : LL_GF_ROWS;
     for (size_t k0 = 0; k0 < n; k0 += LL_GF_K) {
         size_t kc = n - k0 < LL_GF_K ? n - k0 : LL_GF_K;
-        for (size_t i0 = r0; i0 < r1; i0 += LL_GF_ROWS) {
-            size_t nr = r1 - i0 < LL_GF_ROWS ? r1 - i0 : LL_GF_ROWS;
-            const float *rows[LL_GF_ROWS];
+        for (size_t i0 = r0; i0 < r1; i0 += panel) {
+            size_t nr = r1 - i0 < panel ? r1 - i0 : panel;
+            const float *rows[LL_GF_ROWS_NARROW];
             for (size_t r = 0; r < nr; r++) {
                 const uint8_t *row = w->data + (i0 + r) * w->row_bytes;
                 if (w->type == LL_T_F32) {
@@ -628,7 +629,7 @@ static bool gemm_f(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
                    float *scratch) {
     bool float_type = w->type == LL_T_F32 || w->type == LL_T_F16 || w->type == LL_T_BF16;
     size_t n = w->cols, nthreads = (size_t)ll_pool_size(pool), stride = ll_matmul_scratch_floats();
-    size_t area = LL_GF_CHUNK * LL_GF_TOKENS + LL_GF_ROWS * LL_GF_K;
+    size_t area = LL_GF_CHUNK * LL_GF_TOKENS + LL_GF_ROWS_NARROW * LL_GF_K;
     if (!k->gemm_f || !float_type || n == 0 || area > stride / 2 || n * LL_GF_TOKENS > (stride - area) * nthreads)
         return false;
     /* the transposed tokens after the threads' areas, as many groups as fit */

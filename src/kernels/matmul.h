@@ -114,6 +114,9 @@ void ll_qvec_lanes(uint32_t type, size_t n, ll_qvec *qx);
  * on which others share its tile or its product.
  */
 #define LL_GF_ROWS 6
+/* rows per gemm_f call when a group's tokens fit one register (16): 12
+ * accumulators keep both FMA units busy where 6 left them waiting */
+#define LL_GF_ROWS_NARROW 12
 #define LL_GF_TOKENS 64
 
 #define LL_GQ_ROWS 16
@@ -144,7 +147,8 @@ typedef struct ll_matmul_kernels {
      * the table has none */
     void (*matvec_qn)(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                       float *y, size_t ldy, size_t r0, size_t r1);
-    /* The float prompt GEMM, tokens in lanes: for r < nr (<= LL_GF_ROWS)
+    /* The float prompt GEMM, tokens in lanes: for r < nr (<= LL_GF_ROWS,
+     * or LL_GF_ROWS_NARROW when tn <= 16)
      * and t < tn (<= LL_GF_TOKENS; lanes up to tn rounded up to 16 may be
      * written too), c[r * LL_GF_TOKENS + t] (+)= sum over k < kc of
      * w[r][k] * xt[k * LL_GF_TOKENS + t], one fused multiply-add per k in

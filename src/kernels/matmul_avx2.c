@@ -513,8 +513,11 @@ static inline void gemm_f_rows(size_t kc, const float *const *w, size_t nr, cons
 }
 
 static void gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt, size_t tn, float *c, int accumulate) {
-    if (nr == LL_GF_ROWS) gemm_f_rows(kc, w, LL_GF_ROWS, xt, tn, c, accumulate); /* unrolled */
-    else gemm_f_rows(kc, w, nr, xt, tn, c, accumulate);
+    for (size_t r0 = 0; r0 < nr; r0 += LL_GF_ROWS) { /* 16 registers: 6 rows at a time */
+        size_t m = nr - r0 < LL_GF_ROWS ? nr - r0 : LL_GF_ROWS;
+        if (m == LL_GF_ROWS) gemm_f_rows(kc, w + r0, LL_GF_ROWS, xt, tn, c + r0 * LL_GF_TOKENS, accumulate); /* unrolled */
+        else gemm_f_rows(kc, w + r0, m, xt, tn, c + r0 * LL_GF_TOKENS, accumulate);
+    }
 }
 
 /* ---- Q4_0 repacked 16 rows at a time (matmul.h, LL_T_Q4_0_R16) ----

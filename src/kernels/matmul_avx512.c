@@ -760,7 +760,7 @@ static void gemm_q(size_t n, size_t unit, int offset, int min, const uint8_t *w,
  * accumulators stay in registers) */
 static inline __attribute__((always_inline)) void gemm_f_rows(size_t kc, const float *const *w, size_t nr,
                                                                const float *xt, float *c, int accumulate, const int V) {
-    __m512 acc[LL_GF_ROWS][LL_GF_TOKENS / 16];
+    __m512 acc[LL_GF_ROWS_NARROW][LL_GF_TOKENS / 16];
     for (size_t r = 0; r < nr; r++)
         for (int h = 0; h < V; h++)
             acc[r][h] = accumulate ? _mm512_loadu_ps(c + r * LL_GF_TOKENS + 16 * h) : _mm512_setzero_ps();
@@ -784,7 +784,10 @@ static inline __attribute__((always_inline)) void gemm_f_rows(size_t kc, const f
 
 static void gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt, size_t tn, float *c, int accumulate) {
     switch ((tn + 15) / 16) {
-    case 1: GF_ROWS_V(1); break;
+    case 1: /* up to LL_GF_ROWS_NARROW rows */
+        if (nr == LL_GF_ROWS_NARROW) gemm_f_rows(kc, w, LL_GF_ROWS_NARROW, xt, c, accumulate, 1);
+        else GF_ROWS_V(1);
+        break;
     case 2: GF_ROWS_V(2); break;
     case 3: GF_ROWS_V(3); break;
     default: GF_ROWS_V(4); break;
