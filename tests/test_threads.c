@@ -156,7 +156,7 @@ static void cpus_follow_affinity(const ll_model *two_threads) {
 typedef struct {
     atomic_int runs[MAX_CHUNKS_TESTED];
     atomic_int busy[MAX_SLOTS];
-    atomic_int bad_slot, bad_parts;
+    atomic_int bad_slot;
     int n_slots;
     size_t late; /* this chunk sleeps 3 ms when a worker runs it (SIZE_MAX: none) */
 } stress;
@@ -168,14 +168,6 @@ static void stress_chunk(void *ctx, size_t i, int slot) {
     if (i == s->late && slot != 0) sleep_us(3000);
     if (i < MAX_CHUNKS_TESTED) atomic_fetch_add(&s->runs[i], 1);
     if (ok) atomic_store(&s->busy[slot], 0);
-}
-
-static void stress_part(void *ctx, int part, int n_parts) {
-    stress *s = ctx;
-    if (n_parts != s->n_slots || part < 0 || part >= n_parts)
-        atomic_fetch_add(&s->bad_parts, 1);
-    else
-        atomic_fetch_add(&s->runs[part], 1);
 }
 
 /* every one of runs[0..n) is 1 (then cleared); returns how many were not */
@@ -204,11 +196,6 @@ static void pool_stress(int n_threads) {
         ll_pool_for(p, n, k % 6, stress_chunk, s); /* max_threads 0: all of them */
         wrong_calls += check_once(s, n) != 0;
         calls++;
-        if (k % 5 == 0) {
-            ll_pool_run(p, stress_part, s);
-            wrong_calls += check_once(s, (size_t)n_threads) != 0;
-            calls++;
-        }
         if (k % 211 == 0) sleep_us(2000); /* the workers go to sleep: the next job wakes them */
     }
     s->late = 12345;
@@ -219,7 +206,6 @@ static void pool_stress(int n_threads) {
           calls);
     CHECK(atomic_load(&s->bad_slot) == 0, "%d threads: %d chunks ran with a slot out of range or in use", n_threads,
           atomic_load(&s->bad_slot));
-    CHECK(atomic_load(&s->bad_parts) == 0, "%d threads: %d parts out of range", n_threads, atomic_load(&s->bad_parts));
     ll_pool_free(p);
     free(s);
 }

@@ -95,7 +95,6 @@ struct ll_pool {
     atomic_int sleepers;
     /* the current job: written before its generation is published, read
      * only by a thread holding one of its chunks (so while it is live) */
-    ll_pool_fn part_fn;
     ll_pool_chunk_fn chunk_fn;
     void *ctx;
     size_t base; /* ll_pool_for's first chunk in this job */
@@ -130,10 +129,7 @@ static size_t work(ll_pool *p, uint32_t gen, int slot) {
         if (!atomic_compare_exchange_weak_explicit(&p->claim, &w, w + 1, memory_order_acq_rel, memory_order_acquire))
             continue;
         size_t i = word_next(w), n = word_n(w);
-        if (p->part_fn)
-            p->part_fn(p->ctx, (int)i, (int)n);
-        else
-            p->chunk_fn(p->ctx, p->base + i, slot);
+        p->chunk_fn(p->ctx, p->base + i, slot);
         ran++;
         /* seq_cst: pairs with wait_done's store of caller_sleeps */
         if (atomic_fetch_add(&p->done, 1) + 1 == n && atomic_load(&p->caller_sleeps)) {
@@ -299,25 +295,6 @@ static void run_job(ll_pool *p, size_t n, int max_threads, bool wake) {
         backoff_start(&p->no_wake, t1);
 }
 
-void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *ctx) {
-    if (p->n == 1) {
-        fn(ctx, 0, 1);
-        return;
-    }
-    if (backoff_on(&p->solo)) {
-        for (int i = 0; i < p->n; i++) fn(ctx, i, p->n);
-        return;
-    }
-    p->part_fn = fn;
-    p->chunk_fn = NULL;
-    p->ctx = ctx;
-    p->base = 0;
-    /* a job of unknown size is not worth a wake-up: threads still spinning
-     * from a sized job (ll_pool_for) help, sleeping ones do not (the
-     * attention of a small model's decode step runs on the caller) */
-    run_job(p, (size_t)p->n, p->n, false);
-}
-
 int ll_pool_threads_for(const ll_pool *p, size_t bytes) {
     size_t n = bytes / LL_MIN_BYTES_PER_THREAD, most = (size_t)p->n;
     return n < 1 ? 1 : n > most ? (int)most : (int)n;
@@ -330,7 +307,6 @@ void ll_pool_for(ll_pool *p, size_t n_chunks, int max_threads, ll_pool_chunk_fn 
         return;
     }
     /* more chunks than the word counts: consecutive jobs of at most MAX_CHUNKS */
-    p->part_fn = NULL;
     p->chunk_fn = fn;
     p->ctx = ctx;
     for (size_t c0 = 0; c0 < n_chunks; c0 += MAX_CHUNKS) {

@@ -22,13 +22,6 @@ typedef struct ll_pool ll_pool;
 
 #define LL_POOL_MAX_THREADS 512
 
-/* fn(ctx, part, n_parts) must process its part of the work; parts are
- * 0 .. ll_pool_size - 1, each run once, by whichever thread claims it (so
- * a part may index per-part scratch, never per-thread state). Workers
- * that went to sleep are not woken for it (its size is unknown): the
- * caller runs what no spinning worker takes. */
-typedef void (*ll_pool_fn)(void *ctx, int part, int n_parts);
-
 /* fn(ctx, chunk, slot): chunk in [0, n_chunks); slot in [0, ll_pool_size)
  * is the thread running it, for per-thread scratch: no two chunks run at
  * once with the same slot. */
@@ -37,7 +30,6 @@ typedef void (*ll_pool_chunk_fn)(void *ctx, size_t chunk, int slot);
 ll_pool *ll_pool_new(int n_threads, ll_error *err);
 void ll_pool_free(ll_pool *p);
 int ll_pool_size(const ll_pool *p);
-void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *ctx);
 
 /* Runs chunks 0 .. n_chunks - 1 on at most max_threads threads (the
  * caller's included; 0 or more than the pool: all of them). Work too small
