@@ -604,6 +604,29 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 
 /* ---- the server ---- */
 
+/* The bound port into `path`, whole or not at all: written to a file beside
+ * it, then renamed over it, so a script that polls for the file never reads
+ * it empty (the test suite's servers did, under load). */
+static ll_status write_ready_file(const char *path, int port, ll_error *err) {
+    size_t n = strlen(path) + 32;
+    char *tmp = malloc(n);
+    if (!tmp) return ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory writing --port-file");
+    snprintf(tmp, n, "%s.%ld.tmp", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    bool ok = f && fprintf(f, "%d\n", port) > 0;
+    ok = f && fclose(f) == 0 && ok;
+    ok = ok && rename(tmp, path) == 0;
+    ll_status st = LL_OK;
+    if (!ok) {
+        char shown[LL_QUOTE_MAX];
+        ll_quote(shown, path, strlen(path));
+        st = ll_fail(err, LL_ERR_IO, "cannot write the port to --port-file %s: %s", shown, strerror(errno));
+        remove(tmp);
+    }
+    free(tmp);
+    return st;
+}
+
 int ll_serve_run(ll_model *model, const ll_serve_options *o, ll_error *err) {
     srv_server *s = ll_calloc(1, sizeof *s, err);
     if (!s) return 1;
@@ -658,13 +681,7 @@ int ll_serve_run(ll_model *model, const ll_serve_options *o, ll_error *err) {
     fprintf(stderr, "logitlab serve: %s on http://%s:%d (%d slots, queue %d, context %zu, %s cache, profile %s)\n",
             s->m.id, o->host, bound, o->parallel, o->queue, o->n_ctx, ll_kv_type_name(o->kv_type),
             ll_profile_name(o->profile));
-    if (o->ready_file) {
-        FILE *f = fopen(o->ready_file, "w");
-        if (f) {
-            fprintf(f, "%d\n", bound);
-            fclose(f);
-        }
-    }
+    if (o->ready_file && write_ready_file(o->ready_file, bound, err) != LL_OK) goto done;
     int sig = 0;
     sigwait(&sigs, &sig);
     fprintf(stderr, "logitlab serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -16,7 +16,7 @@
 // ctest runs it as test_serve_robust.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -449,4 +449,11 @@ test('SIGTERM after all that: a clean exit (under ASan: no leak report)', async 
   srv.proc.kill('SIGTERM');
   const { code, sig } = await Promise.race([srv.exited, sleep(10000).then(() => ({ code: 'timeout' }))]);
   assert.equal(code, 0, `exit ${code} ${sig}: ${srv.stderr().slice(-2000)}`);
+});
+
+test('--port-file that cannot be written: a clear error and exit 1, not a server no script can find', () => {
+  const r = spawnSync(BIN, ['serve', '--port', '0', '--port-file', '/nonexistent-dir/port', '--threads', '1'],
+    { encoding: 'utf8', timeout: 30000 });
+  assert.equal(r.status, 1, `exit ${r.status} ${r.signal}: ${r.stderr}`);
+  assert.match(r.stderr, /cannot write the port to --port-file .*nonexistent-dir\/port/);
 });
