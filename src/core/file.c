@@ -130,14 +130,18 @@ void ll_file_forget(const ll_file *f, const void *p, size_t n) {
  * them only where asked, as Debian's default "madvise" does): a 4 KiB page
  * holds 64 cache lines, so a stream through tens of MiB of weights or KV
  * cache otherwise costs a TLB miss (a page walk) every 64 lines. */
+#if defined(LL_HAVE_MMAP) && defined(MADV_HUGEPAGE)
 #define LL_HUGE_PAGE ((size_t)2 << 20)
 
-static bool big(size_t n) { return n >= LL_HUGE_PAGE; }
+/* whether n bytes get their own mapping (room left to align it) */
+static bool own_mapping(size_t n) { return n >= LL_HUGE_PAGE && n <= SIZE_MAX - 2 * LL_HUGE_PAGE; }
+#endif
 
 void *ll_pages_alloc(size_t n, ll_error *err) {
 #if defined(LL_HAVE_MMAP) && defined(MADV_HUGEPAGE)
-    if (big(n) && n <= SIZE_MAX - 2 * LL_HUGE_PAGE) {
-        size_t len = (n + 4095) & ~(size_t)4095, span = len + LL_HUGE_PAGE;
+    if (own_mapping(n)) {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE); /* the tail unmapped below starts on a page */
+        size_t len = (n + page - 1) & ~(page - 1), span = len + LL_HUGE_PAGE;
         uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (raw == MAP_FAILED) {
             ll_fail(err, LL_ERR_OUT_OF_MEMORY, "out of memory mapping %zu bytes", n);
@@ -151,13 +155,13 @@ void *ll_pages_alloc(size_t n, ll_error *err) {
         return p;
     }
 #endif
-    return ll_calloc(n ? n : 1, 1, err);
+    return ll_calloc(n, 1, err); /* a size of 0 allocates a byte */
 }
 
 void ll_pages_free(void *p, size_t n) {
     if (!p) return;
 #if defined(LL_HAVE_MMAP) && defined(MADV_HUGEPAGE)
-    if (big(n) && n <= SIZE_MAX - 2 * LL_HUGE_PAGE) {
+    if (own_mapping(n)) {
         munmap(p, n);
         return;
     }
