@@ -271,12 +271,13 @@ ll_kv_type ll_context_kv_type(const ll_context *c) { return c->kv_type; }
 size_t ll_context_kv_bytes(const ll_context *c) { return 2 * c->kv_cache_bytes; }
 
 /* where key or value head h of layer l at position pos lies in c's cache
- * (in values), and how many positions from pos on follow it there */
+ * (in values) */
 static size_t kv_index(const ll_context *c, size_t l, size_t h, size_t pos) {
     const ll_model_info *in = &c->m->info;
     size_t block = (pos / LL_KV_BLOCK * in->n_layers + l) * in->n_kv_heads + h;
     return (block * LL_KV_BLOCK + pos % LL_KV_BLOCK) * in->head_dim;
 }
+/* how many positions of [pos, end) follow pos in its block (kv_index) */
 static size_t kv_run(size_t pos, size_t end) {
     size_t block_end = (pos / LL_KV_BLOCK + 1) * LL_KV_BLOCK;
     return (end < block_end ? end : block_end) - pos;
@@ -453,11 +454,13 @@ static void attention_runc(const ll_context *o, size_t layer, size_t kvh, const 
     for (size_t p = 0; p <= pos; p++) sum += att[p] = ll_expf(att[p] - mx);
     for (size_t p = 0; p <= pos; p++) att[p] /= sum;
     memset(out, 0, hd * sizeof *out);
-    for (size_t p = 0; p <= pos; p++)
+    for (size_t p = 0; p <= pos; p++) {
+        const float *v = vc + kv_index(o, layer, kvh, p);
         for (size_t d = 0; d < hd; d++) {
-            float m = att[p] * vc[kv_index(o, layer, kvh, p) + d];
+            float m = att[p] * v[d];
             out[d] = out[d] + m;
         }
+    }
 }
 
 /* the oldest key row r sees in a layer of this window (0: none) */
@@ -681,18 +684,18 @@ static float gelu_f16(const float *table, float x) {
  * to any thread (run_rows) without changing a bit. */
 typedef void (*row_stage)(ll_context *c, const ll_layer *L, size_t l, size_t t);
 
-/* xb[t] = rmsnorm(x[t]) * w_attn_norm */
-static void attn_norm_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
+/* xb[t] = rmsnorm(x[t]) * w, the block's input norm */
+static void norm_row(ll_context *c, const float *w, size_t t) {
     size_t dim = c->m->info.dim;
-    (void)l;
-    rmsnorm(c->xb + t * dim, c->x + t * dim, L->attn_norm, dim, c->m->info.rms_eps);
+    rmsnorm(c->xb + t * dim, c->x + t * dim, w, dim, c->m->info.rms_eps);
 }
-
-/* xb[t] = rmsnorm(x[t]) * w_ffn_norm */
-static void ffn_norm_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
-    size_t dim = c->m->info.dim;
+static void attn_norm_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
     (void)l;
-    rmsnorm(c->xb + t * dim, c->x + t * dim, L->ffn_norm, dim, c->m->info.rms_eps);
+    norm_row(c, L->attn_norm, t);
+}
+static void ffn_norm_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
+    (void)l;
+    norm_row(c, L->ffn_norm, t);
 }
 
 /* row t's query, key and value: biases, per-head norms, RoPE; the key
@@ -772,13 +775,9 @@ static void rows_chunk(void *ctx, size_t chunk, int slot) {
 /* fn over the step's T rows, on the threads that `bytes` per row repay
  * (a prompt's rows: all of them; a decode step's few: the caller) */
 static void run_rows(ll_context *c, row_stage fn, const ll_layer *L, size_t l, size_t T, size_t bytes) {
-    int threads = ll_pool_threads_for(c->pool, T * bytes);
-    if (threads == 1) {
-        for (size_t t = 0; t < T; t++) fn(c, L, l, t);
-        return;
-    }
     rows_job j = {c, L, l, T, fn};
-    ll_pool_for(c->pool, (T + LL_ROWS_PER_CHUNK - 1) / LL_ROWS_PER_CHUNK, threads, rows_chunk, &j);
+    ll_pool_for(c->pool, (T + LL_ROWS_PER_CHUNK - 1) / LL_ROWS_PER_CHUNK, ll_pool_threads_for(c->pool, T * bytes),
+                rows_chunk, &j);
 }
 
 /* x += attention(rmsnorm(x) * w_attn_norm) Wo for layer l */
