@@ -337,7 +337,7 @@ LL_T2 static double avx2_softmax_exp(float *x, size_t n, size_t p0, float max) {
     if (n < 2 * L) {                                                                                                   \
         if (first) memset(acc, 0, L *hd * sizeof *acc);                                                                \
         for (size_t i = 0; i < n; i++) {                                                                               \
-            float *a = acc + ((p0 + i) & (L - 1)) * hd;                                                                      \
+            float *a = acc + ((p0 + i) & (L - 1)) * hd;                                                                \
             __m256 wv = _mm256_set1_ps(w[i]);                                                                          \
             for (size_t d = 0; d < hd; d += 8) {                                                                       \
                 size_t rr = hd - d < 8 ? hd - d : 8;                                                                   \
@@ -620,7 +620,7 @@ LL_T5 static double avx512_softmax_exp(float *x, size_t n, size_t p0, float max)
     if (n < 2 * L) {                                                                                                   \
         if (first) memset(acc, 0, L *hd * sizeof *acc);                                                                \
         for (size_t i = 0; i < n; i++) {                                                                               \
-            float *a = acc + ((p0 + i) & (L - 1)) * hd;                                                                      \
+            float *a = acc + ((p0 + i) & (L - 1)) * hd;                                                                \
             prefetch_row(v + (i + LL_ATTN_AHEAD) * stride, hd * sizeof *v);                                            \
             __m512 wv = _mm512_set1_ps(w[i]);                                                                          \
             for (size_t d = 0; d < hd; d += 16) {                                                                      \

@@ -360,7 +360,6 @@ static size_t matvec_chunk_rows(const ll_matrix *w) {
     return rows < 16 ? 16 : rows;
 }
 
-
 static size_t chunks_of(size_t rows, size_t per) { return (rows + per - 1) / per; }
 
 static void chunk_rows(size_t rows, size_t per, size_t chunk, size_t *r0, size_t *r1) {
@@ -575,7 +574,7 @@ static void gf_chunk(void *ctx, size_t chunk, int slot) {
     float *y = j->y + g * LL_GF_TOKENS * w->rows;
     chunk_rows(w->rows, LL_GF_CHUNK, chunk / j->groups, &r0, &r1);
     float *c = j->areas + (size_t)slot * j->area_floats; /* LL_GF_CHUNK rows x LL_GF_TOKENS */
-    float *conv = c + LL_GF_CHUNK * LL_GF_TOKENS;       /* LL_GF_ROWS_NARROW rows x LL_GF_K */
+    float *conv = c + LL_GF_CHUNK * LL_GF_TOKENS;        /* LL_GF_ROWS_NARROW rows x LL_GF_K */
     size_t panel = tn <= 16 ? LL_GF_ROWS_NARROW : LL_GF_ROWS;
     for (size_t k0 = 0; k0 < n; k0 += LL_GF_K) {
         size_t kc = n - k0 < LL_GF_K ? n - k0 : LL_GF_K;
@@ -838,8 +837,8 @@ static bool gemm_q(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
         size_t padded = (j.tn + LL_GQ_TOKENS - 1) / LL_GQ_TOKENS * LL_GQ_TOKENS;
         memset(tok + j.tn * tb, 0, (padded - j.tn) * tb);
         j.y = y + t0 * w->rows;
-        ll_pool_for(pool, chunks_of(w->rows, j.panel_rows), ll_pool_threads_for(pool, w->rows * w->row_bytes * j.tn), gq_chunk,
-                    &j);
+        ll_pool_for(pool, chunks_of(w->rows, j.panel_rows), ll_pool_threads_for(pool, w->rows * w->row_bytes * j.tn),
+                    gq_chunk, &j);
     }
     return true;
 }
@@ -890,12 +889,13 @@ void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, co
         return;
     bool float_matvec = w->type != LL_T_Q4_0_R16 && w->type != LL_T_Q4_0; /* Q4_0: the GEMMs below */
     if (T == 1 && float_matvec) {
-        ll_pool_for(pool, chunks_of(w->rows, j.chunk), ll_pool_threads_for(pool, w->rows * w->row_bytes), matvec_chunk, &j);
+        ll_pool_for(pool, chunks_of(w->rows, j.chunk), ll_pool_threads_for(pool, w->rows * w->row_bytes), matvec_chunk,
+                    &j);
         return;
     }
     if (gemm_q(pool, k, w, x, T, y, scratch) || gemm_f(pool, k, w, x, T, y, scratch)) return;
-    ll_pool_for(pool, chunks_of(w->rows, LL_PANEL_ROWS), ll_pool_threads_for(pool, w->rows * w->row_bytes * T), gemm_chunk,
-                &j);
+    ll_pool_for(pool, chunks_of(w->rows, LL_PANEL_ROWS), ll_pool_threads_for(pool, w->rows * w->row_bytes * T),
+                gemm_chunk, &j);
 }
 
 const ll_matmul_kernels *ll_matmul_best(void) {

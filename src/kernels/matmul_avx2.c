@@ -515,8 +515,9 @@ static inline void gemm_f_rows(size_t kc, const float *const *w, size_t nr, cons
 static void gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt, size_t tn, float *c, int accumulate) {
     for (size_t r0 = 0; r0 < nr; r0 += LL_GF_ROWS) { /* 16 registers: 6 rows at a time */
         size_t m = nr - r0 < LL_GF_ROWS ? nr - r0 : LL_GF_ROWS;
-        if (m == LL_GF_ROWS) gemm_f_rows(kc, w + r0, LL_GF_ROWS, xt, tn, c + r0 * LL_GF_TOKENS, accumulate); /* unrolled */
-        else gemm_f_rows(kc, w + r0, m, xt, tn, c + r0 * LL_GF_TOKENS, accumulate);
+        float *cr = c + r0 * LL_GF_TOKENS;
+        if (m == LL_GF_ROWS) gemm_f_rows(kc, w + r0, LL_GF_ROWS, xt, tn, cr, accumulate); /* unrolled */
+        else gemm_f_rows(kc, w + r0, m, xt, tn, cr, accumulate);
     }
 }
 

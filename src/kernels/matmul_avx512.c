@@ -759,7 +759,7 @@ static void gemm_q(size_t n, size_t unit, int offset, int min, const uint8_t *w,
 /* nr rows x V registers of 16 tokens (V a constant in each copy, so the
  * accumulators stay in registers) */
 static inline __attribute__((always_inline)) void gemm_f_rows(size_t kc, const float *const *w, size_t nr,
-                                                               const float *xt, float *c, int accumulate, const int V) {
+                                                              const float *xt, float *c, int accumulate, const int V) {
     __m512 acc[LL_GF_ROWS_NARROW][LL_GF_TOKENS / 16];
     for (size_t r = 0; r < nr; r++)
         for (int h = 0; h < V; h++)
