@@ -33,7 +33,8 @@ static void usage(FILE *f) {
           "  --profile NAME            a request's default profile: openai (default), hf, llama.cpp, llama2.c\n"
           "  --body-limit BYTES        a larger request body is a 413 (default 1048576)\n"
           "  --alias NAME              the model's name in /v1/models (default: the file name or \"logitlab\")\n"
-          "  --port-file FILE          write the port there once listening (for scripts using --port 0)\n",
+          "  --port-file FILE          write the port there once listening (for scripts using --port 0):\n"
+          "                            whole, by a rename; a file that cannot be written stops the server\n",
           f);
 }
 
