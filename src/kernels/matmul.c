@@ -344,6 +344,7 @@ typedef struct {
     size_t scratch_stride;
     const ll_qvec *qx; /* T of them */
     size_t chunk;      /* rows a matvec chunk takes (matvec_chunk_rows) */
+    const uint8_t *xt; /* repacked Q4_0: the T tokens in tiles of 8 (ll_r16x_put) */
 } job;
 
 /* Rows a chunk of a matvec job takes: small enough that a thread which
@@ -381,10 +382,10 @@ static void matvec_q_chunk(void *ctx, size_t chunk, int slot) {
     size_t r0, r1;
     (void)slot;
     chunk_rows(w->rows, j->chunk, chunk, &r0, &r1);
-    if (w->type == LL_T_Q4_0_R16) { /* a prompt's tokens too, 8 at a time over the chunk's rows */
+    if (w->type == LL_T_Q4_0_R16) { /* a prompt's tokens too, a tile of 8 at a time over the chunk's rows */
         for (size_t t0 = 0; t0 < j->T; t0 += LL_QROWS_MAX)
-            j->k->matvec_r16(w->data, w->cols, j->qx + t0, j->T - t0 < LL_QROWS_MAX ? j->T - t0 : LL_QROWS_MAX,
-                             j->y + t0 * w->rows, w->rows, r0, r1);
+            j->k->matvec_r16(w->data, w->cols, j->xt + ll_r16x_bytes(w->cols, t0),
+                             j->T - t0 < LL_QROWS_MAX ? j->T - t0 : LL_QROWS_MAX, j->y + t0 * w->rows, w->rows, r0, r1);
         return;
     }
     if (j->T == 1) {
@@ -848,10 +849,46 @@ static bool gemm_q(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
  * rows (in cache) serves them 8 at a time (matvec_r16). */
 #define LL_R16_TOKENS 64
 
+/* The products with repacked Q4_0 weights: up to LL_R16_TOKENS tokens at
+ * a time, each quantized through one staging vector into its place in a
+ * tile of 8 (ll_r16x_put; the tiles take what T vectors would). False when
+ * not even one token fits the scratch. */
+static bool r16_matvecs(ll_pool *pool, job *j) {
+    const ll_matrix *w = j->w;
+    size_t n = w->cols, T = j->T, per = ll_r16x_bytes(n, 1);
+    qvec_layout L = qvec_bytes(n, LL_QX_32, false);
+    size_t have = (size_t)ll_pool_size(pool) * ll_matmul_scratch_floats() * sizeof(float);
+    size_t fit = have > 64 + L.bytes ? (have - 64 - L.bytes) / per : 0;
+    if (fit == 0) return false;
+    if (fit > LL_R16_TOKENS) fit = LL_R16_TOKENS;
+    if (fit > LL_QROWS_MAX) fit -= fit % LL_QROWS_MAX; /* whole tiles, but for the last */
+    ll_qvec stage;
+    qvec_in_scratch(j->scratch, n, LL_QX_32, false, 1, &stage);
+    uint8_t *tiles = (uint8_t *)stage.q + L.bytes;
+    const float *x = j->x;
+    float *y = j->y;
+    for (size_t t0 = 0; t0 < T; t0 += fit) {
+        size_t tn = T - t0 < fit ? T - t0 : fit;
+        for (size_t t = 0; t < tn; t++) {
+            size_t first = t - t % LL_QROWS_MAX, width = tn - first < LL_QROWS_MAX ? tn - first : LL_QROWS_MAX;
+            j->k->quantize_x(x + (t0 + t) * n, n, &stage);
+            ll_r16x_put(&stage, n, t - first, width, tiles + ll_r16x_bytes(n, first));
+        }
+        j->xt = tiles;
+        j->y = y + t0 * w->rows;
+        j->T = tn;
+        /* the weights are read once per 8 tokens */
+        size_t reads = (tn + LL_QROWS_MAX - 1) / LL_QROWS_MAX;
+        ll_pool_for(pool, chunks_of(w->rows, j->chunk), ll_pool_threads_for(pool, w->rows * w->row_bytes * reads),
+                    matvec_q_chunk, j);
+    }
+    return true;
+}
+
 /* The products on quantized activations, as many tokens at a time as the
- * scratch holds (at most `most`): false where w's type has none. Each
+ * scratch holds (at most LL_QROWS_MAX): false where w's type has none. Each
  * token's result is the same whatever its group. */
-static bool quantized_matvecs(ll_pool *pool, job *j, size_t most) {
+static bool quantized_matvecs(ll_pool *pool, job *j) {
     const ll_matmul_kernels *k = j->k;
     const ll_matrix *w = j->w;
     const float *x = j->x;
@@ -860,8 +897,8 @@ static bool quantized_matvecs(ll_pool *pool, job *j, size_t most) {
     bool lanes = T > 1 && qn_lanes(k, w);
     size_t block = qblock(k, w), fit = block ? qvecs_fit(pool, w->cols, block, lanes) : 0;
     if (fit == 0) return false;
-    if (fit > most) fit = most;
-    ll_qvec qx[LL_R16_TOKENS];
+    if (fit > LL_QROWS_MAX) fit = LL_QROWS_MAX;
+    ll_qvec qx[LL_QROWS_MAX];
     for (size_t t0 = 0; t0 < T; t0 += fit) {
         size_t tn = T - t0 < fit ? T - t0 : fit;
         qvec_in_scratch(j->scratch, w->cols, block, lanes, tn, qx);
@@ -883,9 +920,9 @@ static bool quantized_matvecs(ll_pool *pool, job *j, size_t most) {
 
 void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
                float *scratch) {
-    job j = {k, w, x, T, y, scratch, ll_matmul_scratch_floats(), NULL, matvec_chunk_rows(w)};
-    if (w->type == LL_T_Q4_0_R16 ? quantized_matvecs(pool, &j, LL_R16_TOKENS)
-                                 : T <= LL_QROWS_MAX && quantized_matvecs(pool, &j, LL_QROWS_MAX))
+    job j = {k, w, x, T, y, scratch, ll_matmul_scratch_floats(), NULL, matvec_chunk_rows(w), NULL};
+    if (w->type == LL_T_Q4_0_R16 ? r16_matvecs(pool, &j)
+                                 : T <= LL_QROWS_MAX && quantized_matvecs(pool, &j))
         return;
     bool float_matvec = w->type != LL_T_Q4_0_R16 && w->type != LL_T_Q4_0; /* Q4_0: the GEMMs below */
     if (T == 1 && float_matvec) {

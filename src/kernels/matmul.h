@@ -35,6 +35,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "threadpool.h"
 
@@ -166,9 +167,10 @@ typedef struct ll_matmul_kernels {
     /* dst[j * ld + i] = src[i * ls + j] for a 16 x 16 tile of floats (the
      * float GEMM's tokens in and its results out); NULL: matmul.c's loop */
     void (*transpose16)(const float *src, size_t ls, float *dst, size_t ld);
-    /* Rows [r0, r1) of LL_T_Q4_0_R16 weights (r0 a multiple of 16) for T
-     * <= 8 tokens: y[t * ldy + i], in the order below; every table has one */
-    void (*matvec_r16)(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
+    /* Rows [r0, r1) of LL_T_Q4_0_R16 weights (r0 a multiple of 16) for the
+     * T <= 8 tokens of a tile x (ll_r16x_put): y[t * ldy + i], in the order
+     * below; every table has one */
+    void (*matvec_r16)(const uint8_t *w, size_t n, const uint8_t *x, size_t T, float *y, size_t ldy, size_t r0,
                        size_t r1);
 } ll_matmul_kernels;
 
@@ -235,8 +237,37 @@ void ll_repack(ll_matrix *m, uint8_t *buf);
 void ll_r16_row_blocks(const uint8_t *w, size_t n, size_t i, size_t b0, size_t nb, uint8_t *out);
 /* Row i of w as floats, whatever its type (repacked ones included) */
 void ll_matrix_row(const ll_matrix *w, size_t i, float *out);
+/*
+ * What matvec_r16 takes for T <= 8 quantized tokens (LL_QX_32): a tile,
+ * the tokens interleaved block by block, so that one pointer serves them
+ * all and a block's offset term is worked out once per token, not once
+ * per group of rows. Block b is LL_R16X_BLOCK(T) bytes from the tile's
+ * start (40 T b): for each step s = 0..7 the T tokens' values 4s .. 4s+3
+ * (within the block) as one int32 each, token after token; then each
+ * token's c = -8 * (the sum of its 32 values) (int32); then each token's
+ * scale d (float). A kernel can then take 8 tokens step by step, 8
+ * independent chains of integer sums, rather than one token's 8 steps
+ * in a row, each waiting on the last.
+ */
+#define LL_R16X_BLOCK(T) ((size_t)40 * (T))
+static inline size_t ll_r16x_bytes(size_t n, size_t T) { return LL_R16X_BLOCK(T) * (n / 32); }
+/* token t of the T in tile x, from its quantized values qx (n values) */
+void ll_r16x_put(const ll_qvec *qx, size_t n, size_t t, size_t T, uint8_t *x);
+/* token t's int32 of step s in block blk (LL_R16X_BLOCK(T) bytes), its
+ * offset term and its scale */
+static inline int32_t ll_r16x_step(const uint8_t *blk, size_t T, size_t s, size_t t) {
+    int32_t v;
+    memcpy(&v, blk + 4 * (s * T + t), 4);
+    return v;
+}
+static inline int32_t ll_r16x_c(const uint8_t *blk, size_t T, size_t t) { return ll_r16x_step(blk, T, 8, t); }
+static inline float ll_r16x_d(const uint8_t *blk, size_t T, size_t t) {
+    float v;
+    memcpy(&v, blk + 4 * (9 * T + t), 4);
+    return v;
+}
 /* the scalar table's matvec_r16 */
-void ll_matvec_r16_scalar(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
+void ll_matvec_r16_scalar(const uint8_t *w, size_t n, const uint8_t *x, size_t T, float *y, size_t ldy, size_t r0,
                           size_t r1);
 
 /* The final sum of a Q4_1/Q5_0/Q5_1 row product from its 16 lane
@@ -260,7 +291,7 @@ void ll_gemm_q_vnni(size_t n, size_t unit, int offset, int min, const uint8_t *w
 void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *qx, size_t T,
                        float *y, size_t ldy, size_t r0, size_t r1);
 /* matvec_r16 with vpdpbusd (matmul_vnni.c) */
-void ll_matvec_r16_vnni(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
+void ll_matvec_r16_vnni(const uint8_t *w, size_t n, const uint8_t *x, size_t T, float *y, size_t ldy, size_t r0,
                         size_t r1);
 #endif
 const ll_matmul_kernels *ll_matmul_best(void);

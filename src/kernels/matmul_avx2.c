@@ -527,19 +527,14 @@ static void gemm_f(size_t kc, const float *const *w, size_t nr, const float *xt,
  * a block's unpacked nibbles; the integer step is vpmaddubsw per step,
  * the eight steps' int16 pairs added (at most 8 x 2 x 15 x 127 = 30480)
  * before one vpmaddwd. */
-static inline __m256i x4(const int8_t *xq, int s) {
-    int32_t v;
-    memcpy(&v, xq + 4 * s, 4);
-    return _mm256_set1_epi32(v);
-}
-
-static inline __attribute__((always_inline)) void r16_half(const uint8_t *g, size_t nb, size_t h, const ll_qvec *qx,
-                                                            const size_t T, __m256 acc[4]) {
+/* tokens t0 .. t0 + T - 1 of a tile of TW */
+static inline __attribute__((always_inline)) void r16_half(const uint8_t *g, size_t nb, size_t h, const uint8_t *x,
+                                                            size_t TW, size_t t0, const size_t T, __m256 acc[4]) {
     const __m256i lo = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     const uint8_t *d = g + 256 * nb;
     for (size_t t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
     for (size_t b = 0; b < nb; b++) {
-        const uint8_t *q = g + 256 * b + 32 * h;
+        const uint8_t *q = g + 256 * b + 32 * h, *blk = x + LL_R16X_BLOCK(TW) * b;
         ll_prefetch_ahead(q, 256);
         __m256i v[8];
         for (int c = 0; c < 4; c++) {
@@ -549,21 +544,23 @@ static inline __attribute__((always_inline)) void r16_half(const uint8_t *g, siz
         }
         __m256 ws = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(d + 32 * b + 16 * h)));
         for (size_t t = 0; t < T; t++) {
-            const ll_qvec *x = &qx[t];
-            const int8_t *xq = x->q + 32 * b;
-            __m256i p0 = _mm256_maddubs_epi16(v[0], x4(xq, 0)), p1 = _mm256_maddubs_epi16(v[1], x4(xq, 1));
+            size_t k = t0 + t;
+#define X4(s) _mm256_set1_epi32(ll_r16x_step(blk, TW, (s), k))
+            __m256i p0 = _mm256_maddubs_epi16(v[0], X4(0)), p1 = _mm256_maddubs_epi16(v[1], X4(1));
             for (int s = 2; s < 8; s += 2) {
-                p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(v[s], x4(xq, s)));
-                p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(v[s + 1], x4(xq, s + 1)));
+                p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(v[s], X4(s)));
+                p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(v[s + 1], X4(s + 1)));
             }
+#undef X4
             __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(_mm256_add_epi16(p0, p1), ones),
-                                            _mm256_set1_epi32(-8 * (x->sum[2 * b] + x->sum[2 * b + 1])));
-            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(isum), ws), _mm256_set1_ps(x->d[b]), acc[t]);
+                                            _mm256_set1_epi32(ll_r16x_c(blk, TW, k)));
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(isum), ws), _mm256_set1_ps(ll_r16x_d(blk, TW, k)),
+                                     acc[t]);
         }
     }
 }
 
-static void matvec_r16(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
+static void matvec_r16(const uint8_t *w, size_t n, const uint8_t *x, size_t T, float *y, size_t ldy, size_t r0,
                        size_t r1) {
     size_t nb = n / 32, gb = ll_r16_group_bytes(n);
     for (size_t i0 = r0; i0 < r1; i0 += 16)
@@ -574,10 +571,10 @@ static void matvec_r16(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, 
                 size_t tn = T - t0 < 4 ? T - t0 : 4;
                 __m256 acc[4];
                 switch (tn) {
-                case 1: r16_half(g, nb, h, qx + t0, 1, acc); break;
-                case 2: r16_half(g, nb, h, qx + t0, 2, acc); break;
-                case 3: r16_half(g, nb, h, qx + t0, 3, acc); break;
-                default: r16_half(g, nb, h, qx + t0, 4, acc); break;
+                case 1: r16_half(g, nb, h, x, T, t0, 1, acc); break;
+                case 2: r16_half(g, nb, h, x, T, t0, 2, acc); break;
+                case 3: r16_half(g, nb, h, x, T, t0, 3, acc); break;
+                default: r16_half(g, nb, h, x, T, t0, 4, acc); break;
                 }
                 for (size_t t = 0; t < tn; t++) {
                     float out[8];

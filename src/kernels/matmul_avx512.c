@@ -402,21 +402,25 @@ static void matvec_qn(uint32_t type, const uint8_t *w, size_t row_bytes, size_t 
     ll_matvec_qn_body(w, row_bytes, n, qx, T, y, ldy, r0, r1, bw_prep, bw_lanes, bw_lanes8);
 }
 
-/* Q4_0 repacked (matmul_avx512_inl.h): vpmaddubsw per step, the eight
- * steps' int16 pairs added before one vpmaddwd (each pair is at most
- * 2 x 15 x 127, eight of them 30480: no saturation) */
-static inline __m512i bw_r16_isum(const __m512i v[8], const int8_t *xq, __m512i c) {
-    __m512i a = _mm512_maddubs_epi16(v[0], ll_x4(xq, 0)), b = _mm512_maddubs_epi16(v[1], ll_x4(xq, 1));
-    for (int s = 2; s < 8; s += 2) {
-        a = _mm512_add_epi16(a, _mm512_maddubs_epi16(v[s], ll_x4(xq, s)));
-        b = _mm512_add_epi16(b, _mm512_maddubs_epi16(v[s + 1], ll_x4(xq, s + 1)));
-    }
-    return _mm512_add_epi32(_mm512_madd_epi16(_mm512_add_epi16(a, b), _mm512_set1_epi16(1)), c);
+/* Q4_0 repacked (matmul_avx512_inl.h): a chain is int16 pairs, one
+ * vpmaddubsw per step added in (each pair at most 2 x 15 x 127, all eight
+ * steps' 30480: no saturation), closed by one vpmaddwd and the offset */
+static inline __m512i bw_start(int32_t c) {
+    (void)c; /* added at the end */
+    return _mm512_setzero_si512();
 }
+static inline __m512i bw_step(__m512i chain, __m512i v, int32_t x4) {
+    return _mm512_add_epi16(chain, _mm512_maddubs_epi16(v, _mm512_set1_epi32(x4)));
+}
+static inline __m512i bw_join(__m512i a, __m512i b) { return _mm512_add_epi16(a, b); }
+static inline __m512i bw_end(__m512i chain, int32_t c) {
+    return _mm512_add_epi32(_mm512_madd_epi16(chain, _mm512_set1_epi16(1)), _mm512_set1_epi32(c));
+}
+static const ll_r16_steps bw_steps = {bw_start, bw_step, bw_join, bw_end};
 
-static void matvec_r16(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
+static void matvec_r16(const uint8_t *w, size_t n, const uint8_t *x, size_t T, float *y, size_t ldy, size_t r0,
                        size_t r1) {
-    ll_matvec_r16_body(w, n, qx, T, y, ldy, r0, r1, bw_r16_isum);
+    ll_matvec_r16_body(w, n, x, T, y, ldy, r0, r1, &bw_steps);
 }
 
 /* int16 lane l of the result = v[idx[l]] */

@@ -106,28 +106,34 @@ ll_matvec_qn_body(const uint8_t *w, size_t row_bytes, size_t n, const ll_qvec *q
 /* ---- Q4_0 repacked 16 rows at a time (matmul.h, LL_T_Q4_0_R16) ----
  * A block of a group is four 64-byte loads: the low nibbles of load c
  * are step c (values 4c .. 4c+3 of each row, row r in lane r), the high
- * ones step 4 + c. A table supplies the integer step: the exact int32
- * lanes c + sum((w + 8) q) of a token's block from the eight steps, c
- * the token's offset term (-8 times its block sum). Then, per
- * token, one conversion, one product by the rows' scales and one fused
- * multiply-add by the token's scale serve all 16 rows. */
-typedef __m512i (*ll_r16_isum_fn)(const __m512i v[8], const int8_t *xq, __m512i c);
+ * ones step 4 + c. The tokens come as a tile (ll_r16x_put). A table
+ * supplies the integer steps, which must give the exact int32 lanes
+ * c + sum((w + 8) q) of a token's block: start(c) opens a chain, step
+ * adds one step's products, join adds a second chain into the first and
+ * end(chain, c) closes it. The steps go step by step across the tokens,
+ * so 4 to 8 tokens keep as many independent chains in flight; fewer
+ * tokens take two chains each (even and odd steps). Then, per token, one
+ * conversion, one product by the rows' scales and one fused multiply-add
+ * by the token's scale serve all 16 rows. */
+typedef struct {
+    __m512i (*start)(int32_t c);
+    __m512i (*step)(__m512i chain, __m512i v, int32_t x4);
+    __m512i (*join)(__m512i a, __m512i b);
+    __m512i (*end)(__m512i chain, int32_t c);
+} ll_r16_steps;
 
-/* the token's four values 4s .. 4s+3 in every int32 lane */
-static inline __m512i ll_x4(const int8_t *xq, int s) {
-    int32_t v;
-    memcpy(&v, xq + 4 * s, 4);
-    return _mm512_set1_epi32(v);
-}
-
-static inline __attribute__((always_inline)) void ll_r16_group(const uint8_t *g, size_t nb, const ll_qvec *qx,
+static inline __attribute__((always_inline)) void ll_r16_group(const uint8_t *g, size_t nb, const uint8_t *x,
                                                                 const size_t T, __m512 acc[LL_QN_MAX],
-                                                                ll_r16_isum_fn isum) {
+                                                                const ll_r16_steps *is) {
     const __m512i lo = _mm512_set1_epi8(0x0F);
     const uint8_t *d = g + 256 * nb;
+    const size_t chains = T >= 4 ? 1 : 2;
+    /* the next group's scales: their own stream, which the quants'
+     * prefetch reaches only after they are needed */
+    for (size_t o = 0; o < 32 * nb; o += 64) __builtin_prefetch(d + 288 * nb + o, 0, 3);
     for (size_t t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (size_t b = 0; b < nb; b++) {
-        const uint8_t *q = g + 256 * b;
+        const uint8_t *q = g + 256 * b, *blk = x + LL_R16X_BLOCK(T) * b;
         ll_prefetch_ahead(q, 256);
         __m512i v[8];
         for (int c = 0; c < 4; c++) {
@@ -136,40 +142,48 @@ static inline __attribute__((always_inline)) void ll_r16_group(const uint8_t *g,
             v[4 + c] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), lo);
         }
         __m512 ws = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(d + 32 * b)));
+        __m512i ch[2][LL_QN_MAX];
         for (size_t t = 0; t < T; t++) {
-            const ll_qvec *x = &qx[t];
-            __m512i s = isum(v, x->q + 32 * b, _mm512_set1_epi32(-8 * (x->sum[2 * b] + x->sum[2 * b + 1])));
-            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s), ws), _mm512_set1_ps(x->d[b]), acc[t]);
+            ch[0][t] = is->start(ll_r16x_c(blk, T, t));
+            if (chains == 2) ch[1][t] = _mm512_setzero_si512();
+        }
+        for (size_t s = 0; s < 8; s++)
+            for (size_t t = 0; t < T; t++)
+                ch[s % chains][t] = is->step(ch[s % chains][t], v[s], ll_r16x_step(blk, T, s, t));
+        for (size_t t = 0; t < T; t++) {
+            __m512i sum = is->end(chains == 2 ? is->join(ch[0][t], ch[1][t]) : ch[0][t], ll_r16x_c(blk, T, t));
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sum), ws), _mm512_set1_ps(ll_r16x_d(blk, T, t)),
+                                     acc[t]);
         }
     }
 }
 
-static inline __attribute__((always_inline)) void ll_r16_rows(const uint8_t *w, size_t n, const ll_qvec *qx,
+static inline __attribute__((always_inline)) void ll_r16_rows(const uint8_t *w, size_t n, const uint8_t *x,
                                                                const size_t T, float *y, size_t ldy, size_t r0,
-                                                               size_t r1, ll_r16_isum_fn isum) {
+                                                               size_t r1, const ll_r16_steps *is) {
     size_t nb = n / 32, gb = ll_r16_group_bytes(n);
     for (size_t i0 = r0; i0 < r1; i0 += 16) {
         __m512 acc[LL_QN_MAX];
-        ll_r16_group(w + i0 / 16 * gb, nb, qx, T, acc, isum);
+        ll_r16_group(w + i0 / 16 * gb, nb, x, T, acc, is);
         __mmask16 keep = r1 - i0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (r1 - i0)) - 1);
         for (size_t t = 0; t < T; t++) _mm512_mask_storeu_ps(y + t * ldy + i0, keep, acc[t]);
     }
 }
 
 /* matvec_r16 with the token count a constant in each copy (the
- * accumulators stay in registers) */
-static inline __attribute__((always_inline)) void ll_matvec_r16_body(const uint8_t *w, size_t n, const ll_qvec *qx,
+ * accumulators and chains stay in registers) */
+static inline __attribute__((always_inline)) void ll_matvec_r16_body(const uint8_t *w, size_t n, const uint8_t *x,
                                                                       size_t T, float *y, size_t ldy, size_t r0,
-                                                                      size_t r1, ll_r16_isum_fn isum) {
+                                                                      size_t r1, const ll_r16_steps *is) {
     switch (T) {
-    case 1: ll_r16_rows(w, n, qx, 1, y, ldy, r0, r1, isum); break;
-    case 2: ll_r16_rows(w, n, qx, 2, y, ldy, r0, r1, isum); break;
-    case 3: ll_r16_rows(w, n, qx, 3, y, ldy, r0, r1, isum); break;
-    case 4: ll_r16_rows(w, n, qx, 4, y, ldy, r0, r1, isum); break;
-    case 5: ll_r16_rows(w, n, qx, 5, y, ldy, r0, r1, isum); break;
-    case 6: ll_r16_rows(w, n, qx, 6, y, ldy, r0, r1, isum); break;
-    case 7: ll_r16_rows(w, n, qx, 7, y, ldy, r0, r1, isum); break;
-    default: ll_r16_rows(w, n, qx, 8, y, ldy, r0, r1, isum); break;
+    case 1: ll_r16_rows(w, n, x, 1, y, ldy, r0, r1, is); break;
+    case 2: ll_r16_rows(w, n, x, 2, y, ldy, r0, r1, is); break;
+    case 3: ll_r16_rows(w, n, x, 3, y, ldy, r0, r1, is); break;
+    case 4: ll_r16_rows(w, n, x, 4, y, ldy, r0, r1, is); break;
+    case 5: ll_r16_rows(w, n, x, 5, y, ldy, r0, r1, is); break;
+    case 6: ll_r16_rows(w, n, x, 6, y, ldy, r0, r1, is); break;
+    case 7: ll_r16_rows(w, n, x, 7, y, ldy, r0, r1, is); break;
+    default: ll_r16_rows(w, n, x, 8, y, ldy, r0, r1, is); break;
     }
 }
 

@@ -99,20 +99,20 @@ void ll_matvec_qn_vnni(uint32_t type, const uint8_t *w, size_t row_bytes, size_t
     ll_matvec_qn_body(w, row_bytes, n, qx, T, y, ldy, r0, r1, vnni_prep, vnni_lanes, vnni_lanes8);
 }
 
-/* Q4_0 repacked (matmul_avx512_inl.h): eight vpdpbusd in two chains, the
- * first starting at the offset term */
-static inline __m512i vnni_r16_isum(const __m512i v[8], const int8_t *xq, __m512i c) {
-    __m512i a = c, b = _mm512_setzero_si512();
-    for (int s = 0; s < 4; s += 2) {
-        a = _mm512_dpbusd_epi32(a, v[s], ll_x4(xq, s));
-        b = _mm512_dpbusd_epi32(b, v[s + 1], ll_x4(xq, s + 1));
-        a = _mm512_dpbusd_epi32(a, v[4 + s], ll_x4(xq, 4 + s));
-        b = _mm512_dpbusd_epi32(b, v[5 + s], ll_x4(xq, 5 + s));
-    }
-    return _mm512_add_epi32(a, b);
+/* Q4_0 repacked (matmul_avx512_inl.h): a chain is int32 lanes starting
+ * at the offset term, one vpdpbusd per step */
+static inline __m512i vnni_start(int32_t c) { return _mm512_set1_epi32(c); }
+static inline __m512i vnni_step(__m512i chain, __m512i v, int32_t x4) {
+    return _mm512_dpbusd_epi32(chain, v, _mm512_set1_epi32(x4));
 }
+static inline __m512i vnni_join(__m512i a, __m512i b) { return _mm512_add_epi32(a, b); }
+static inline __m512i vnni_end(__m512i chain, int32_t c) {
+    (void)c; /* in from the start */
+    return chain;
+}
+static const ll_r16_steps vnni_steps = {vnni_start, vnni_step, vnni_join, vnni_end};
 
-void ll_matvec_r16_vnni(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
+void ll_matvec_r16_vnni(const uint8_t *w, size_t n, const uint8_t *x, size_t T, float *y, size_t ldy, size_t r0,
                         size_t r1) {
-    ll_matvec_r16_body(w, n, qx, T, y, ldy, r0, r1, vnni_r16_isum);
+    ll_matvec_r16_body(w, n, x, T, y, ldy, r0, r1, &vnni_steps);
 }

@@ -59,25 +59,39 @@ void ll_r16_row_blocks(const uint8_t *w, size_t n, size_t i, size_t b0, size_t n
     }
 }
 
-void ll_matvec_r16_scalar(const uint8_t *w, size_t n, const ll_qvec *qx, size_t T, float *y, size_t ldy, size_t r0,
+void ll_r16x_put(const ll_qvec *qx, size_t n, size_t t, size_t T, uint8_t *x) {
+    for (size_t b = 0; b < n / 32; b++) {
+        uint8_t *blk = x + LL_R16X_BLOCK(T) * b;
+        for (size_t s = 0; s < 8; s++) memcpy(blk + 4 * (s * T + t), qx->q + 32 * b + 4 * s, 4);
+        int32_t c = -8 * (qx->sum[2 * b] + qx->sum[2 * b + 1]);
+        memcpy(blk + 4 * (8 * T + t), &c, 4);
+        memcpy(blk + 4 * (9 * T + t), &qx->d[b], 4);
+    }
+}
+
+void ll_matvec_r16_scalar(const uint8_t *w, size_t n, const uint8_t *x, size_t T, float *y, size_t ldy, size_t r0,
                           size_t r1) {
     size_t nb = n / 32;
     for (size_t i = r0; i < r1; i++) {
         const uint8_t *q = w + i / 16 * ll_r16_group_bytes(n), *d = q + 256 * nb;
         size_t r = i % 16;
         for (size_t t = 0; t < T; t++) {
-            const ll_qvec *x = &qx[t];
             float acc = 0.0f;
             for (size_t b = 0; b < nb; b++) {
-                const int8_t *xq = x->q + 32 * b;
-                int32_t isum = -8 * (x->sum[2 * b] + x->sum[2 * b + 1]);
-                for (size_t c = 0; c < 4; c++)
+                const uint8_t *blk = x + LL_R16X_BLOCK(T) * b;
+                int32_t isum = ll_r16x_c(blk, T, t);
+                for (size_t c = 0; c < 4; c++) {
+                    int8_t lo[4], hi[4];
+                    int32_t vl = ll_r16x_step(blk, T, c, t), vh = ll_r16x_step(blk, T, 4 + c, t);
+                    memcpy(lo, &vl, 4);
+                    memcpy(hi, &vh, 4);
                     for (size_t m = 0; m < 4; m++) {
                         uint8_t v = q[256 * b + 64 * c + 4 * r + m];
-                        isum += (v & 0xF) * xq[4 * c + m] + (v >> 4) * xq[16 + 4 * c + m];
+                        isum += (v & 0xF) * lo[m] + (v >> 4) * hi[m];
                     }
+                }
                 float dw = ll_fp16_to_fp32((uint16_t)(d[32 * b + 2 * r] | d[32 * b + 2 * r + 1] << 8));
-                acc = fmaf((float)isum * dw, x->d[b], acc);
+                acc = fmaf((float)isum * dw, ll_r16x_d(blk, T, t), acc);
             }
             y[t * ldy + i] = acc;
         }
