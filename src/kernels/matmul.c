@@ -421,8 +421,12 @@ static qvec_layout qvec_bytes(size_t n, size_t block, bool lanes) {
 
 /* How many quantized activation vectors of n values fit in the scratch
  * (idle during a matvec). */
+static size_t scratch_bytes(const ll_pool *pool) {
+    return (size_t)ll_pool_size(pool) * ll_matmul_scratch_floats() * sizeof(float);
+}
+
 static size_t qvecs_fit(const ll_pool *pool, size_t n, size_t block, bool lanes) {
-    size_t have = (size_t)ll_pool_size(pool) * ll_matmul_scratch_floats() * sizeof(float);
+    size_t have = scratch_bytes(pool);
     size_t one = qvec_bytes(n, block, lanes).bytes;
     return have > 64 ? (have - 64) / one : 0; /* 64: aligning the start */
 }
@@ -822,7 +826,7 @@ static bool gemm_q(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
     size_t groups = LL_GQ_AREA > row_extra ? (LL_GQ_AREA - row_extra) / gb : 0;
     if (groups > 4) groups = 4;
     /* the tokens' share, less the quantizer's block scales and group sums */
-    size_t have = nthreads * ll_matmul_scratch_floats() * sizeof(float) - 64 - nthreads * LL_GQ_AREA;
+    size_t have = scratch_bytes(pool) - 64 - nthreads * LL_GQ_AREA;
     size_t side = ((n / 32 * sizeof(float) + 63) & ~(size_t)63) + ((n / 16 * sizeof(int16_t) + 63) & ~(size_t)63);
     size_t fit = have > side ? (have - side) / tb : 0;
     size_t group = fit / LL_GQ_TOKENS * LL_GQ_TOKENS;
@@ -857,7 +861,7 @@ static bool r16_matvecs(ll_pool *pool, job *j) {
     const ll_matrix *w = j->w;
     size_t n = w->cols, T = j->T, per = ll_r16x_bytes(n, 1);
     qvec_layout L = qvec_bytes(n, LL_QX_32, false);
-    size_t have = (size_t)ll_pool_size(pool) * ll_matmul_scratch_floats() * sizeof(float);
+    size_t have = scratch_bytes(pool);
     size_t fit = have > 64 + L.bytes ? (have - 64 - L.bytes) / per : 0;
     if (fit == 0) return false;
     if (fit > LL_R16_TOKENS) fit = LL_R16_TOKENS;

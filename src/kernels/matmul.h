@@ -253,17 +253,21 @@ void ll_matrix_row(const ll_matrix *w, size_t i, float *out);
 static inline size_t ll_r16x_bytes(size_t n, size_t T) { return LL_R16X_BLOCK(T) * (n / 32); }
 /* token t of the T in tile x, from its quantized values qx (n values) */
 void ll_r16x_put(const ll_qvec *qx, size_t n, size_t t, size_t T, uint8_t *x);
+/* where token t's 4 bytes of field f sit in a block of a tile of T:
+ * f = 0..7 the steps, LL_R16X_C the offset term, LL_R16X_D the scale */
+enum { LL_R16X_C = 8, LL_R16X_D = 9 };
+static inline size_t ll_r16x_at(size_t T, size_t f, size_t t) { return 4 * (f * T + t); }
 /* token t's int32 of step s in block blk (LL_R16X_BLOCK(T) bytes), its
  * offset term and its scale */
 static inline int32_t ll_r16x_step(const uint8_t *blk, size_t T, size_t s, size_t t) {
     int32_t v;
-    memcpy(&v, blk + 4 * (s * T + t), 4);
+    memcpy(&v, blk + ll_r16x_at(T, s, t), 4);
     return v;
 }
-static inline int32_t ll_r16x_c(const uint8_t *blk, size_t T, size_t t) { return ll_r16x_step(blk, T, 8, t); }
+static inline int32_t ll_r16x_c(const uint8_t *blk, size_t T, size_t t) { return ll_r16x_step(blk, T, LL_R16X_C, t); }
 static inline float ll_r16x_d(const uint8_t *blk, size_t T, size_t t) {
     float v;
-    memcpy(&v, blk + 4 * (9 * T + t), 4);
+    memcpy(&v, blk + ll_r16x_at(T, LL_R16X_D, t), 4);
     return v;
 }
 /* the scalar table's matvec_r16 */

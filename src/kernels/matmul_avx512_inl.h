@@ -130,7 +130,7 @@ static inline __attribute__((always_inline)) void ll_r16_group(const uint8_t *g,
     const size_t chains = T >= 4 ? 1 : 2;
     /* the next group's scales: their own stream, which the quants'
      * prefetch reaches only after they are needed */
-    for (size_t o = 0; o < 32 * nb; o += 64) __builtin_prefetch(d + 288 * nb + o, 0, 3);
+    for (size_t o = 0; o < 32 * nb; o += 64) __builtin_prefetch(d + ll_r16_group_bytes(32 * nb) + o, 0, 3);
     for (size_t t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *q = g + 256 * b, *blk = x + LL_R16X_BLOCK(T) * b;

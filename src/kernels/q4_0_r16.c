@@ -62,10 +62,10 @@ void ll_r16_row_blocks(const uint8_t *w, size_t n, size_t i, size_t b0, size_t n
 void ll_r16x_put(const ll_qvec *qx, size_t n, size_t t, size_t T, uint8_t *x) {
     for (size_t b = 0; b < n / 32; b++) {
         uint8_t *blk = x + LL_R16X_BLOCK(T) * b;
-        for (size_t s = 0; s < 8; s++) memcpy(blk + 4 * (s * T + t), qx->q + 32 * b + 4 * s, 4);
+        for (size_t s = 0; s < 8; s++) memcpy(blk + ll_r16x_at(T, s, t), qx->q + 32 * b + 4 * s, 4);
         int32_t c = -8 * (qx->sum[2 * b] + qx->sum[2 * b + 1]);
-        memcpy(blk + 4 * (8 * T + t), &c, 4);
-        memcpy(blk + 4 * (9 * T + t), &qx->d[b], 4);
+        memcpy(blk + ll_r16x_at(T, LL_R16X_C, t), &c, 4);
+        memcpy(blk + ll_r16x_at(T, LL_R16X_D, t), &qx->d[b], 4);
     }
 }
 
