@@ -238,6 +238,17 @@ static void kernel_tables(void) {
             ll_attn_scalar.to_f16(h_ref, k, NK * stride);
             T->to_f16(h_got, k, NK * stride);
             CHECK(memcmp(h_ref, h_got, NK * stride * sizeof(uint16_t)) == 0, "%s to_f16 n %zu", T->name, NK * stride);
+            ll_attn_scalar.round_f16(o_ref, q, hd);
+            T->round_f16(o_got, q, hd);
+            CHECK(memcmp(o_ref, o_got, hd * sizeof(float)) == 0, "%s round_f16 hd %zu", T->name, hd);
+            /* sums of squares of 1-19 rows side by side, each row's chain as one row alone */
+            for (size_t rows = 1; rows < 20; rows += 2) {
+                double ss_ref[20], ss_got[20];
+                ll_attn_scalar.sq_sums(k, stride, rows, hd, ss_ref);
+                T->sq_sums(k, stride, rows, hd, ss_got);
+                CHECK(memcmp(ss_ref, ss_got, rows * sizeof(double)) == 0, "%s sq_sums hd %zu rows %zu", T->name, hd,
+                      rows);
+            }
             /* softmax over positions p0 .. p0 + n - 1 of scores up to 30 apart */
             size_t n = 1 + hd % NK, p0 = hd % 23;
             for (size_t i = 0; i < n; i++) x_ref[i] = x_got[i] = rnd_float(15.0f);
@@ -315,9 +326,13 @@ static void kernel_tables(void) {
               e_ref[9] == 0x0000 && e_ref[10] == 0x0002,
           "ties to even: %04x %04x %04x %04x %04x %04x %04x", e_ref[2], e_ref[3], e_ref[6], e_ref[5], e_ref[8],
           e_ref[9], e_ref[10]);
+    float r_want[LL_ARRAY_LEN(edge)], r_got[LL_ARRAY_LEN(edge)];
+    for (size_t i = 0; i < LL_ARRAY_LEN(edge); i++) r_want[i] = ll_fp16_to_fp32(e_ref[i]);
     for (size_t t = 0; t < nt; t++) {
         tables[t]->to_f16(e_got, edge, LL_ARRAY_LEN(edge));
         CHECK(memcmp(e_ref, e_got, sizeof e_ref) == 0, "%s to_f16 edge values", tables[t]->name);
+        tables[t]->round_f16(r_got, edge, LL_ARRAY_LEN(edge));
+        CHECK(memcmp(r_want, r_got, sizeof r_want) == 0, "%s round_f16 edge values", tables[t]->name);
     }
 }
 

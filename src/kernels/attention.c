@@ -155,6 +155,19 @@ static void scalar_to_f16(uint16_t *dst, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = ll_fp32_to_fp16(x[i]);
 }
 
+static void scalar_round_f16(float *dst, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = ll_fp16_to_fp32(ll_fp32_to_fp16(x[i]));
+}
+
+static void scalar_sq_sums(const float *x, size_t stride, size_t rows, size_t n, double *out) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *v = x + r * stride;
+        double ss = 0.0;
+        for (size_t i = 0; i < n; i++) ss += (double)(v[i] * v[i]);
+        out[r] = ss;
+    }
+}
+
 const ll_attn_kernels ll_attn_scalar = {
     .name = "scalar",
     .scores_f32 = scalar_scores_f32,
@@ -166,6 +179,8 @@ const ll_attn_kernels ll_attn_scalar = {
     .swiglu = scalar_swiglu,
     .rope = scalar_rope,
     .to_f16 = scalar_to_f16,
+    .round_f16 = scalar_round_f16,
+    .sq_sums = scalar_sq_sums,
 };
 
 #if defined(LL_HAVE_AVX2) || defined(LL_HAVE_AVX512)
@@ -410,6 +425,31 @@ LL_T2 static void avx2_to_f16(uint16_t *dst, const float *x, size_t n) {
     for (; i < n; i++) dst[i] = ll_fp32_to_fp16(x[i]);
 }
 
+LL_T2 static void avx2_round_f16(float *dst, const float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    scalar_round_f16(dst + i, x + i, n - i);
+}
+
+/* 4 rows at a time, a row per double lane: value i of each gathered */
+LL_T2 static void avx2_sq_sums(const float *x, size_t stride, size_t rows, size_t n, double *out) {
+    const __m256i at = _mm256_mul_epi32(_mm256_setr_epi64x(0, 1, 2, 3), _mm256_set1_epi64x((long long)stride));
+    for (size_t r0 = 0; r0 < rows; r0 += 4) {
+        size_t k = rows - r0 < 4 ? rows - r0 : 4;
+        __m128 live = _mm_castsi128_ps(_mm_cmplt_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32((int)k)));
+        const float *v = x + r0 * stride;
+        __m256d ss = _mm256_setzero_pd();
+        for (size_t i = 0; i < n; i++) {
+            __m128 e = _mm256_mask_i64gather_ps(_mm_setzero_ps(), v + i, at, live, 4);
+            ss = _mm256_add_pd(ss, _mm256_cvtps_pd(_mm_mul_ps(e, e)));
+        }
+        double t[4];
+        _mm256_storeu_pd(t, ss);
+        memcpy(out + r0, t, k * sizeof *t);
+    }
+}
+
 const ll_attn_kernels ll_attn_avx2 = {
     .name = "avx2",
     .scores_f32 = avx2_scores_f32,
@@ -421,6 +461,8 @@ const ll_attn_kernels ll_attn_avx2 = {
     .swiglu = avx2_swiglu,
     .rope = avx2_rope,
     .to_f16 = avx2_to_f16,
+    .round_f16 = avx2_round_f16,
+    .sq_sums = avx2_sq_sums,
 };
 #endif /* LL_HAVE_AVX2 */
 
@@ -694,6 +736,30 @@ LL_T5 static void avx512_to_f16(uint16_t *dst, const float *x, size_t n) {
     for (; i < n; i++) dst[i] = ll_fp32_to_fp16(x[i]);
 }
 
+LL_T5 static void avx512_round_f16(float *dst, const float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    scalar_round_f16(dst + i, x + i, n - i);
+}
+
+/* 8 rows at a time, a row per double lane: value i of each gathered */
+LL_T5 static void avx512_sq_sums(const float *x, size_t stride, size_t rows, size_t n, double *out) {
+    const __m512i at =
+        _mm512_mullo_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), _mm512_set1_epi64((long long)stride));
+    for (size_t r0 = 0; r0 < rows; r0 += 8) {
+        size_t k = rows - r0 < 8 ? rows - r0 : 8;
+        __mmask8 live = (__mmask8)((1u << k) - 1u);
+        const float *v = x + r0 * stride;
+        __m512d ss = _mm512_setzero_pd();
+        for (size_t i = 0; i < n; i++) {
+            __m256 e = _mm512_mask_i64gather_ps(_mm256_setzero_ps(), live, at, v + i, 4);
+            ss = _mm512_add_pd(ss, _mm512_cvtps_pd(_mm256_mul_ps(e, e)));
+        }
+        _mm512_mask_storeu_pd(out + r0, live, ss);
+    }
+}
+
 const ll_attn_kernels ll_attn_avx512 = {
     .name = "avx512",
     .scores_f32 = avx512_scores_f32,
@@ -705,5 +771,7 @@ const ll_attn_kernels ll_attn_avx512 = {
     .swiglu = avx512_swiglu,
     .rope = avx512_rope,
     .to_f16 = avx512_to_f16,
+    .round_f16 = avx512_round_f16,
+    .sq_sums = avx512_sq_sums,
 };
 #endif /* LL_HAVE_AVX512 */

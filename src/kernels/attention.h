@@ -5,7 +5,7 @@
  * values, and the conversion of new keys and values into an F16 cache. One
  * table per instruction set, picked at run time (dispatch.c; LOGITLAB_SIMD
  * lowers it). The FFN's SiLU gate (it shares ggml's exp) and RoPE's turn
- * (ggml's fused roundings) are here too.
+ * (ggml's fused roundings) and the RMS norm's sum of squares are here too.
  *
  * Every table returns the same bits, so a token depends neither on the
  * CPU, the table nor the thread count. The order of every sum is the one
@@ -76,6 +76,14 @@ typedef struct ll_attn_kernels {
     void (*rope)(float *v, const float *r, size_t half, bool neox);
     /* dst[i] = x[i] rounded to F16 (nearest even), n values */
     void (*to_f16)(uint16_t *dst, const float *x, size_t n);
+    /* dst[i] = x[i] rounded to F16 as to_f16 and widened back: a query
+     * against an F16 cache, as ggml converts it to the keys' type */
+    void (*round_f16)(float *dst, const float *x, size_t n);
+    /* out[r] = the sum of squares of row r (x + r * stride, n values) as
+     * ggml's RMS norm sums it: each square a float, added in order to a
+     * double from +0. One long chain of additions per row, so the SIMD
+     * tables run rows side by side, a row per lane */
+    void (*sq_sums)(const float *x, size_t stride, size_t rows, size_t n, double *out);
 } ll_attn_kernels;
 
 extern const ll_attn_kernels ll_attn_scalar;

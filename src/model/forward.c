@@ -90,8 +90,8 @@ struct ll_context {
      * and blocks in position order keep the memory in use proportional to
      * the positions filled, huge pages included (ll_pages_alloc). */
     ll_kv_type kv_type;
-    size_t kv_elt; /* bytes per stored value: 4 or 2 */
-    bool runc;     /* a llama2.c checkpoint: attention and gate in run.c's arithmetic */
+    size_t kv_elt;           /* bytes per stored value: 4 or 2 */
+    bool runc;               /* a llama2.c checkpoint: attention and gate in run.c's arithmetic */
     bool one_token_products; /* ll_context_params.one_token_products */
     void *k_cache, *v_cache;
     size_t kv_cache_bytes; /* of each (ll_pages_alloc) */
@@ -99,20 +99,20 @@ struct ll_context {
      * (norms, then attention outputs), q: [T][q_dim],
      * rope: [variant][LL_MAX_BATCH][rope_dim/2][cos, sin] */
     float *x, *xb, *xb2, *q, *kk, *vv, *hb, *hb2, *rope;
-    float *att;      /* per thread: n_ctx scores */
-    float *attq;     /* per thread: head_dim floats, the query rounded to F16 for an F16 cache */
-    float *attacc;   /* per thread: the weighted sum's accumulators, LL_ATTN_LANES x LL_ATTN_MAX_ACC x head_dim */
-    float *scratch;  /* per thread matmul scratch */
-    float *qbuf;     /* int8 activations for llama2.c models: values and scales */
+    float *att;     /* per thread: n_ctx scores */
+    float *attq;    /* per thread: head_dim floats, the query rounded to F16 for an F16 cache */
+    float *attacc;  /* per thread: the weighted sum's accumulators, LL_ATTN_LANES x LL_ATTN_MAX_ACC x head_dim */
+    float *scratch; /* per thread matmul scratch */
+    float *qbuf;    /* int8 activations for llama2.c models: values and scales */
     int8_t *xq;
     size_t scratch_stride;
     /* sequence tree for beams and parallel samples: node i holds the key
      * and value of one token for every layer, after the shared prefix */
     void *node_k, *node_v; /* [node][layer][kv_dim], stored as the cache */
     int32_t *node_parent;
-    uint32_t *node_depth;   /* 0 = directly after the prefix */
+    uint32_t *node_depth; /* 0 = directly after the prefix */
     size_t n_nodes, cap_nodes;
-    ll_abort_fn abort_fn;   /* polled between layers (NULL: never stop) */
+    ll_abort_fn abort_fn; /* polled between layers (NULL: never stop) */
     void *abort_user;
     /* a step this context works for (its threads, its scratch): the rows,
      * the groups of rows that go through one matrix product, the paths of
@@ -121,7 +121,7 @@ struct ll_context {
     fw_group *groups;
     size_t n_groups;
     int32_t *paths;
-    size_t att_cap;  /* positions the attention scratch holds per thread */
+    size_t att_cap; /* positions the attention scratch holds per thread */
     float *out;
     /* a context a step has rows for: its counts during that step */
     size_t step_append, step_branch, step_last_row;
@@ -197,8 +197,7 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
     /* whole blocks of positions (kv_index) */
     size_t n_pos = n_ctx / LL_KV_BLOCK + (n_ctx % LL_KV_BLOCK != 0);
     if (!ll_mul_size_ok(n_pos, LL_KV_BLOCK, &n_pos) || !ll_mul_size_ok(L, n_pos, &n_vals) ||
-        !ll_mul_size_ok(n_vals, kv, &n_vals) ||
-        !ll_mul_size_ok(n_vals, c->kv_elt, &n_bytes)) {
+        !ll_mul_size_ok(n_vals, kv, &n_vals) || !ll_mul_size_ok(n_vals, c->kv_elt, &n_bytes)) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "a KV cache of %zu positions x %zu layers x %zu values is too large",
                 n_ctx, L, kv);
         ll_context_free(c);
@@ -227,8 +226,8 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
     size_t qmax = ffn > dim ? ffn : dim;
     c->xq = zalloc(qmax, 1, err);
     c->qbuf = zalloc(qmax, sizeof(float), err);
-    if (!c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->q || !c->kk || !c->vv || !c->hb ||
-        !c->hb2 || !c->rope || !c->att || !c->attq || !c->attacc || !c->scratch || !c->xq || !c->qbuf || !c->rows || !c->groups) {
+    if (!c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->q || !c->kk || !c->vv || !c->hb || !c->hb2 ||
+        !c->rope || !c->att || !c->attq || !c->attacc || !c->scratch || !c->xq || !c->qbuf || !c->rows || !c->groups) {
         ll_context_free(c);
         return NULL;
     }
@@ -321,12 +320,29 @@ static ll_status check_abort(ll_context *c, size_t layer, ll_error *err) {
 
 /* ---- building blocks ---- */
 
-static void rmsnorm(float *out, const float *x, const float *w, size_t n, float eps) {
-    double ss = 0.0;
-    for (size_t i = 0; i < n; i++) ss += (double)(x[i] * x[i]);
+/* out = x / sqrt(mean of squares + eps) * w, from x's sum of squares ss */
+static void rms_scale(float *out, const float *x, const float *w, size_t n, double ss, float eps) {
     float mean = (float)(ss / (double)n);
     float scale = 1.0f / sqrtf(mean + eps);
     for (size_t i = 0; i < n; i++) out[i] = (x[i] * scale) * w[i];
+}
+
+static void rmsnorm(float *out, const float *x, const float *w, size_t n, float eps) {
+    double ss = 0.0;
+    for (size_t i = 0; i < n; i++) ss += (double)(x[i] * x[i]);
+    rms_scale(out, x, w, n, ss, eps);
+}
+
+/* rmsnorm of `rows` consecutive rows of n values (in place allowed): their
+ * sums of squares side by side (ak->sq_sums), the same bits as one by one */
+static void rmsnorm_rows(const ll_context *c, float *out, const float *x, const float *w, size_t rows, size_t n) {
+    enum { AT_ONCE = 8 };
+    double ss[AT_ONCE];
+    for (size_t r0 = 0; r0 < rows; r0 += AT_ONCE) {
+        size_t k = rows - r0 < AT_ONCE ? rows - r0 : AT_ONCE;
+        c->ak->sq_sums(x + r0 * n, n, k, n, ss);
+        for (size_t r = 0; r < k; r++) rms_scale(out + (r0 + r) * n, x + (r0 + r) * n, w, n, ss[r], c->m->info.rms_eps);
+    }
 }
 
 /* Y[T][rows] = X[T][cols] W^T */
@@ -418,18 +434,22 @@ typedef struct {
 static float softcap(float s, float cap) { return cap * tanhf(s * (1.0f / cap)); }
 
 /* out[i] = q . key i for n keys from element off of a cache of type t */
-static void scores_at(const ll_attn_kernels *ak, ll_kv_type t, const float *q, const void *k, size_t off,
-                      size_t stride, size_t n, size_t hd, float *out) {
-    if (t == LL_KV_F16) ak->scores_f16(q, (const uint16_t *)k + off, stride, n, hd, out);
-    else ak->scores_f32(q, (const float *)k + off, stride, n, hd, out);
+static void scores_at(const ll_attn_kernels *ak, ll_kv_type t, const float *q, const void *k, size_t off, size_t stride,
+                      size_t n, size_t hd, float *out) {
+    if (t == LL_KV_F16)
+        ak->scores_f16(q, (const uint16_t *)k + off, stride, n, hd, out);
+    else
+        ak->scores_f32(q, (const float *)k + off, stride, n, hd, out);
 }
 
 /* the weighted sum's accumulators += w[i] * value i for n values from
  * element off, at absolute positions p0 .. p0 + n - 1 */
 static void wsum_at(const ll_attn_kernels *ak, ll_kv_type t, float *acc, size_t n_acc, const float *w, const void *v,
                     size_t off, size_t stride, size_t n, size_t hd, size_t p0, bool first) {
-    if (t == LL_KV_F16) ak->wsum_f16(acc, n_acc, w, (const uint16_t *)v + off, stride, n, hd, p0, first);
-    else ak->wsum_f32(acc, n_acc, w, (const float *)v + off, stride, n, hd, p0, first);
+    if (t == LL_KV_F16)
+        ak->wsum_f16(acc, n_acc, w, (const uint16_t *)v + off, stride, n, hd, p0, first);
+    else
+        ak->wsum_f32(acc, n_acc, w, (const float *)v + off, stride, n, hd, p0, first);
 }
 
 /* run.c's attention of one head over keys [0, pos] of an F32 cache (a
@@ -464,9 +484,7 @@ static void attention_runc(const ll_context *o, size_t layer, size_t kvh, const 
 }
 
 /* the oldest key row r sees in a layer of this window (0: none) */
-static size_t first_key(const fw_row *r, size_t window) {
-    return window && r->pos >= window ? r->pos + 1 - window : 0;
-}
+static size_t first_key(const fw_row *r, size_t window) { return window && r->pos >= window ? r->pos + 1 - window : 0; }
 
 /* Items [it0, it1) of a layer's attention, an item a (row, head) pair: a
  * row attends to its owner's cached prefix, then (a branch row) to the
@@ -497,23 +515,24 @@ static void attention_items(const attn_job *j, size_t it0, size_t it1, int slot)
         size_t n_acc = r->node < 0 && o->step_append >= 2 ? 1 : LL_ATTN_MAX_ACC;
         size_t pos = r->pos, prefix = r->node < 0 ? pos + 1 : o->n_past;
         size_t first = first_key(r, window);
-        size_t end = prefix < pos + 1 ? prefix : pos + 1;            /* keys [first, end) from the cache */
+        size_t end = prefix < pos + 1 ? prefix : pos + 1; /* keys [first, end) from the cache */
         size_t n_keys = pos + 1 - first;
-#define NODE(p) (((size_t)r->path[(p) - prefix] * L + j->layer) * kv + kvh * hd)
+#define NODE(p) (((size_t)r->path[(p)-prefix] * L + j->layer) * kv + kvh * hd)
         const float *q = c->q + t * qd + h * hd;
         if (c->runc && kt == LL_KV_F32 && r->node < 0 && !window && !cap) {
             attention_runc(o, j->layer, kvh, q, pos, att, c->xb + t * qd + h * hd);
             continue;
         }
         if (kt == LL_KV_F16) {
-            for (size_t d = 0; d < hd; d++) qr[d] = ll_fp16_to_fp32(ll_fp32_to_fp16(q[d]));
+            ak->round_f16(qr, q, hd);
             q = qr;
         }
         for (size_t p = first, n; p < end; p += n) { /* the cache's keys, block by block */
             n = kv_run(p, end);
             scores_at(ak, kt, q, o->k_cache, kv_index(o, j->layer, kvh, p), hd, n, hd, att + p);
         }
-        for (size_t p = first > end ? first : end; p <= pos; p++) scores_at(ak, kt, q, o->node_k, NODE(p), kv, 1, hd, att + p);
+        for (size_t p = first > end ? first : end; p <= pos; p++)
+            scores_at(ak, kt, q, o->node_k, NODE(p), kv, 1, hd, att + p);
         for (size_t p = first; p <= pos; p++) att[p] = cap ? softcap(att[p] * scale, cap) : att[p] * scale;
         float mx = c->k->max(att + first, n_keys);
         double sum = ak->softmax_exp(att + first, n_keys, first, mx);
@@ -575,8 +594,10 @@ static void kv_store(const ll_context *c, size_t t, size_t l, bool value, const 
     size_t hd = c->m->info.head_dim;
     for (size_t h = 0; h < c->m->info.n_kv_heads; h++) {
         uint8_t *dst = kv_slot(c, t, l, h, value);
-        if (c->rows[t].owner->kv_type == LL_KV_F16) c->ak->to_f16((uint16_t *)(void *)dst, x + h * hd, hd);
-        else memcpy(dst, x + h * hd, hd * sizeof *x);
+        if (c->rows[t].owner->kv_type == LL_KV_F16)
+            c->ak->to_f16((uint16_t *)(void *)dst, x + h * hd, hd);
+        else
+            memcpy(dst, x + h * hd, hd * sizeof *x);
     }
 }
 
@@ -607,7 +628,8 @@ static ll_status output_rows(ll_context *c, const int32_t *which, size_t n, ll_e
     size_t dim = m->info.dim, V = m->info.n_vocab;
     float eps = m->info.rms_eps;
     if (n == 1 || (n > LL_ONE_TOKEN_ROWS && !c->one_token_products && consecutive(c, which, n, V))) {
-        for (size_t i = 0; i < n; i++) rmsnorm(c->xb + i * dim, c->x + (size_t)which[i] * dim, m->output_norm, dim, eps);
+        for (size_t i = 0; i < n; i++)
+            rmsnorm(c->xb + i * dim, c->x + (size_t)which[i] * dim, m->output_norm, dim, eps);
         matmul(c, &m->output, c->xb, n, c->rows[which[0]].logits);
         softcap_logits(m, c->rows[which[0]].logits, n * V);
         return LL_OK;
@@ -615,8 +637,8 @@ static ll_status output_rows(ll_context *c, const int32_t *which, size_t n, ll_e
     if (!c->out && !(c->out = ll_malloc(LL_ONE_TOKEN_ROWS * V * sizeof(float), err))) return LL_ERR_OUT_OF_MEMORY;
     for (size_t i0 = 0; i0 < n; i0 += LL_ONE_TOKEN_ROWS) {
         size_t k = n - i0 < LL_ONE_TOKEN_ROWS ? n - i0 : LL_ONE_TOKEN_ROWS;
-        for (size_t i = 0; i < k; i++)
-            rmsnorm(c->xb + i * dim, c->x + (size_t)which[i0 + i] * dim, m->output_norm, dim, eps);
+        for (size_t i = 0; i < k; i++) memcpy(c->xb + i * dim, c->x + (size_t)which[i0 + i] * dim, dim * sizeof(float));
+        rmsnorm_rows(c, c->xb, c->xb, m->output_norm, k, dim);
         size_t each = ll_matmul_row_group(c->pool, c->mk, &m->output.m);
         for (size_t i = 0; i < k; i += each)
             matmul(c, &m->output, c->xb + i * dim, k - i < each ? k - i : each, c->out + i * V);
@@ -679,23 +701,35 @@ static float gelu_f16(const float *table, float x) {
     return table[ll_fp32_to_fp16(x)];
 }
 
-/* ---- the stages between the products, one row at a time ----
- * Each reads and writes its own row only, so the rows of a step can go
+/* ---- the stages between the products, over rows [t0, t1) ----
+ * Each reads and writes its own rows only, so the rows of a step can go
  * to any thread (run_rows) without changing a bit. */
-typedef void (*row_stage)(ll_context *c, const ll_layer *L, size_t l, size_t t);
+typedef void (*row_fn)(ll_context *c, const ll_layer *L, size_t l, size_t t0, size_t t1);
 
-/* xb[t] = rmsnorm(x[t]) * w, the block's input norm */
-static void norm_row(ll_context *c, const float *w, size_t t) {
+/* A stage and its weight for the pool: a stage works harder on each byte
+ * than a product does (the gate takes an exponential per value, RoPE a
+ * rotation per pair), so it weighs as a product reading `weight` times
+ * its bytes. So a server's 8 decode rows share the threads, while one row
+ * stays on the caller. The norms weigh less: a norm's sum is one long
+ * chain of additions per row, but the rows' chains run side by side
+ * (rmsnorm_rows), 8 rows in the time of one. */
+typedef struct {
+    row_fn fn;
+    unsigned weight;
+} row_stage;
+
+/* xb = rmsnorm(x) * w, the block's input norm */
+static void norm_rows(ll_context *c, const float *w, size_t t0, size_t t1) {
     size_t dim = c->m->info.dim;
-    rmsnorm(c->xb + t * dim, c->x + t * dim, w, dim, c->m->info.rms_eps);
+    rmsnorm_rows(c, c->xb + t0 * dim, c->x + t0 * dim, w, t1 - t0, dim);
 }
-static void attn_norm_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
+static void attn_norm_fn(ll_context *c, const ll_layer *L, size_t l, size_t t0, size_t t1) {
     (void)l;
-    norm_row(c, L->attn_norm, t);
+    norm_rows(c, L->attn_norm, t0, t1);
 }
-static void ffn_norm_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
+static void ffn_norm_fn(ll_context *c, const ll_layer *L, size_t l, size_t t0, size_t t1) {
     (void)l;
-    norm_row(c, L->ffn_norm, t);
+    norm_rows(c, L->ffn_norm, t0, t1);
 }
 
 /* row t's query, key and value: biases, per-head norms, RoPE; the key
@@ -716,33 +750,33 @@ static void qkv_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
     kv_store(c, t, l, false, k);
     kv_store(c, t, l, true, v);
 }
+static void qkv_fn(ll_context *c, const ll_layer *L, size_t l, size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; t++) qkv_row(c, L, l, t);
+}
 
-/* x[t] += rmsnorm(xb2[t]) * post_norm, or x[t] += xb2[t] where there is
- * no post-norm */
-static void residual_row(ll_context *c, const float *post_norm, size_t t) {
+/* x += rmsnorm(xb2) * post_norm, or x += xb2 where there is no post-norm */
+static void residual_rows(ll_context *c, const float *post_norm, size_t t0, size_t t1) {
     size_t dim = c->m->info.dim;
-    float *x = c->x + t * dim, *y = c->xb2 + t * dim;
-    if (post_norm) rmsnorm(y, y, post_norm, dim, c->m->info.rms_eps);
-    for (size_t i = 0; i < dim; i++) x[i] += y[i];
+    float *x = c->x + t0 * dim, *y = c->xb2 + t0 * dim;
+    if (post_norm) rmsnorm_rows(c, y, y, post_norm, t1 - t0, dim);
+    for (size_t i = 0; i < (t1 - t0) * dim; i++) x[i] += y[i];
 }
-static void attn_residual_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
+static void attn_residual_fn(ll_context *c, const ll_layer *L, size_t l, size_t t0, size_t t1) {
     (void)l;
-    residual_row(c, L->post_attn_norm, t);
+    residual_rows(c, L->post_attn_norm, t0, t1);
 }
-static void ffn_residual_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
+static void ffn_residual_fn(ll_context *c, const ll_layer *L, size_t l, size_t t0, size_t t1) {
     (void)l;
-    residual_row(c, L->post_ffn_norm, t);
+    residual_rows(c, L->post_ffn_norm, t0, t1);
 }
 
 /* hb[t] = act(hb[t]) * hb2[t]; SiLU as ggml's swiglu row by row (its exp
  * in blocks of 16 from each row's start) */
-static void gate_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
+static void gate_row(ll_context *c, size_t t) {
     const ll_model *m = c->m;
     size_t n = m->info.ffn_dim;
     float *g = c->hb + t * n;
     const float *u = c->hb2 + t * n;
-    (void)L;
-    (void)l;
     switch (m->act) {
     case LL_ACT_SILU:
         if (c->runc) /* run.c: val *= 1 / (1 + exp(-val)), then times the up projection */
@@ -755,12 +789,21 @@ static void gate_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
         break;
     }
 }
+static void gate_fn(ll_context *c, const ll_layer *L, size_t l, size_t t0, size_t t1) {
+    (void)L;
+    (void)l;
+    for (size_t t = t0; t < t1; t++) gate_row(c, t);
+}
+
+static const row_stage attn_norm_stage = {attn_norm_fn, 1}, ffn_norm_stage = {ffn_norm_fn, 1}, qkv_stage = {qkv_fn, 4},
+                       gate_stage = {gate_fn, 4}, attn_residual_stage = {attn_residual_fn, 1},
+                       ffn_residual_stage = {ffn_residual_fn, 1};
 
 typedef struct {
     ll_context *c;
     const ll_layer *L;
     size_t l, T;
-    row_stage fn;
+    row_fn fn;
 } rows_job;
 
 enum { LL_ROWS_PER_CHUNK = 4 };
@@ -769,50 +812,43 @@ static void rows_chunk(void *ctx, size_t chunk, int slot) {
     const rows_job *j = ctx;
     size_t t0 = chunk * LL_ROWS_PER_CHUNK, t1 = t0 + LL_ROWS_PER_CHUNK < j->T ? t0 + LL_ROWS_PER_CHUNK : j->T;
     (void)slot;
-    for (size_t t = t0; t < t1; t++) j->fn(j->c, j->L, j->l, t);
+    j->fn(j->c, j->L, j->l, t0, t1);
 }
 
-/* A row stage works harder on each byte than a product does (a norm's
- * sum is one long chain of additions, the gate an exponential per value,
- * RoPE a rotation per pair): for the pool it weighs as a product reading
- * this many times its bytes. So a server's 8 decode rows share the
- * threads (about 0.25 ms of a 110M model's 8-row step at 2 threads),
- * while one row stays on the caller. */
-#define LL_ROW_STAGE_WEIGHT 4
-
-/* fn over the step's T rows, on the threads that `bytes` per row repay
- * (a prompt's rows: all of them; a decode step's one row: the caller) */
-static void run_rows(ll_context *c, row_stage fn, const ll_layer *L, size_t l, size_t T, size_t bytes) {
-    rows_job j = {c, L, l, T, fn};
+/* a stage over the step's T rows, on the threads that `bytes` per row
+ * (times the stage's weight) repay: a prompt's rows all of them, a
+ * decode step's one row the caller */
+static void run_rows(ll_context *c, const row_stage *st, const ll_layer *L, size_t l, size_t T, size_t bytes) {
+    rows_job j = {c, L, l, T, st->fn};
     ll_pool_for(c->pool, (T + LL_ROWS_PER_CHUNK - 1) / LL_ROWS_PER_CHUNK,
-                ll_pool_threads_for(c->pool, LL_ROW_STAGE_WEIGHT * T * bytes), rows_chunk, &j);
+                ll_pool_threads_for(c->pool, st->weight * T * bytes), rows_chunk, &j);
 }
 
 /* x += attention(rmsnorm(x) * w_attn_norm) Wo for layer l */
 static void attention_block(ll_context *c, const ll_layer *L, size_t l, size_t T) {
     const ll_model *m = c->m;
     size_t row = m->info.dim * sizeof(float);
-    run_rows(c, attn_norm_row, L, l, T, 2 * row);
+    run_rows(c, &attn_norm_stage, L, l, T, 2 * row);
     matmul_rows(c, &L->wq, c->xb, c->q);
     matmul_rows(c, &L->wk, c->xb, c->kk);
     matmul_rows(c, &L->wv, c->xb, c->vv);
-    run_rows(c, qkv_row, L, l, T, (m->q_dim + 4 * m->kv_dim) * sizeof(float));
+    run_rows(c, &qkv_stage, L, l, T, (m->q_dim + 4 * m->kv_dim) * sizeof(float));
     attn_job aj = {c, L, l, T, 0};
     attention_run(c, &aj);
     matmul_rows(c, &L->wo, c->xb, c->xb2);
-    run_rows(c, attn_residual_row, L, l, T, 2 * row);
+    run_rows(c, &attn_residual_stage, L, l, T, 2 * row);
 }
 
 /* x += (act(xb Wgate) * (xb Wup)) Wdown with xb = rmsnorm(x) * w_ffn_norm */
 static void ffn_block(ll_context *c, const ll_layer *L, size_t l, size_t T) {
     const ll_model *m = c->m;
     size_t row = m->info.dim * sizeof(float);
-    run_rows(c, ffn_norm_row, L, l, T, 2 * row);
+    run_rows(c, &ffn_norm_stage, L, l, T, 2 * row);
     matmul_rows(c, &L->w_gate, c->xb, c->hb);
     matmul_rows(c, &L->w_up, c->xb, c->hb2);
-    run_rows(c, gate_row, L, l, T, 2 * m->info.ffn_dim * sizeof(float));
+    run_rows(c, &gate_stage, L, l, T, 2 * m->info.ffn_dim * sizeof(float));
     matmul_rows(c, &L->w_down, c->hb, c->xb2);
-    run_rows(c, ffn_residual_row, L, l, T, 2 * row);
+    run_rows(c, &ffn_residual_stage, L, l, T, 2 * row);
 }
 
 /* The forward pass over the T rows planned in c->rows. */
@@ -867,15 +903,17 @@ static ll_status check_rows(ll_context *w, const ll_batch_row *rows, size_t n, s
         ll_context *o = r->ctx;
         if (!o) return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "row %zu has no context", i);
         if (o->m != w->m)
-            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "row %zu's context belongs to another model than the step's", i);
+            return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "row %zu's context belongs to another model than the step's",
+                           i);
         if (r->token < 0 || (size_t)r->token >= in->n_vocab)
             return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "token %zu = %d is out of range: valid is [0, %zu)", i,
                            r->token, in->n_vocab);
         if (r->parent == LL_BATCH_APPEND) {
             if (o->step_append && o->step_last_row != i - 1)
-                return ll_fail(err, LL_ERR_INVALID_ARGUMENT,
-                               "row %zu appends to a context whose earlier appended row is %zu: its rows must be adjacent",
-                               i, o->step_last_row);
+                return ll_fail(
+                    err, LL_ERR_INVALID_ARGUMENT,
+                    "row %zu appends to a context whose earlier appended row is %zu: its rows must be adjacent", i,
+                    o->step_last_row);
             o->step_append++;
             o->step_last_row = i;
             continue;
@@ -1041,8 +1079,8 @@ ll_status ll_context_decode(ll_context *c, const int32_t *tokens, size_t n, floa
     return LL_OK;
 }
 
-ll_status ll_context_decode_tree(ll_context *c, const int32_t *parents, const int32_t *tokens, size_t n,
-                                 float *logits, int32_t *nodes, ll_error *err) {
+ll_status ll_context_decode_tree(ll_context *c, const int32_t *parents, const int32_t *tokens, size_t n, float *logits,
+                                 int32_t *nodes, ll_error *err) {
     if (n == 0 || n > LL_MAX_BATCH)
         return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "%zu sequences per step: valid is [1, %d]", n, LL_MAX_BATCH);
     if (!parents || !tokens || !nodes)
