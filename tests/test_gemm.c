@@ -415,8 +415,8 @@ static void q8_ggml_order(void) {
             if (!tables[tk]->matvec_q) continue;
             memset(y, 0, sizeof y);
             tables[tk]->matvec_q(LL_T_Q8_0, w, rb, n, &v, y, 0, R);
-            CHECK(memcmp(y, want, sizeof y) == 0, "%s, %zu columns: one Q8_0 token is not ggml's order", tables[tk]->name,
-                  n);
+            CHECK(memcmp(y, want, sizeof y) == 0, "%s, %zu columns: one Q8_0 token is not ggml's order",
+                  tables[tk]->name, n);
         }
     }
     CHECK(other_order_differs > 0, "no row where another order of the float steps differs: the test proves nothing");
@@ -452,8 +452,9 @@ static void one_token_tables_agree(void) {
                 if (!tables[tk]->matvec_q) continue;
                 memset(y, 0, sizeof y);
                 tables[tk]->matvec_q(type, w, rb, n, &v, y, 0, R);
-                CHECK(memcmp(y, ref, sizeof y) == 0, "%s %s, %zu columns: one token differs from the scalar table's bits",
-                      tables[tk]->name, tname(type), n);
+                CHECK(memcmp(y, ref, sizeof y) == 0,
+                      "%s %s, %zu columns: one token differs from the scalar table's bits", tables[tk]->name,
+                      tname(type), n);
             }
         }
 }
@@ -480,8 +481,9 @@ static void float_matvec_tables_agree(void) {
             for (size_t tk = 1; tk < n_tables; tk++) {
                 memset(y, 0, sizeof y);
                 tables[tk]->matvec(type, w, rb, n, x, y, 0, R);
-                CHECK(memcmp(y, ref, sizeof y) == 0, "%s %s, %zu columns: one token differs from the scalar table's bits",
-                      tables[tk]->name, tname(type), n);
+                CHECK(memcmp(y, ref, sizeof y) == 0,
+                      "%s %s, %zu columns: one token differs from the scalar table's bits", tables[tk]->name,
+                      tname(type), n);
             }
         }
 }
@@ -499,7 +501,7 @@ static void q4_0_repacked(void) {
     static const size_t widths[] = {32, 96, 544, 8192}, row_counts[] = {5, 16, 37, 53};
     enum { RMAX = 53, NMAX = 8192, T = 20 };
     static uint8_t w[RMAX * NMAX], packed[(RMAX + 15) / 16 * 9 * NMAX] __attribute__((aligned(64)));
-    static float x[T * NMAX], row[NMAX], back[NMAX], want[T * RMAX], y[T * RMAX], y1[RMAX];
+    static float x[T * NMAX], row[NMAX], back[NMAX], want[T * RMAX], y[T * RMAX], y1[RMAX], y2[T * RMAX], y3[T * RMAX];
     static int8_t q[NMAX];
     static float d[NMAX / 32];
     static int16_t sums[NMAX / 16];
@@ -545,8 +547,21 @@ static void q4_0_repacked(void) {
                 const ll_matmul_kernels *k = tables[tk];
                 for (size_t nt = 1; nt <= 8; nt++) {
                     ll_matmul(pool3, k, &m, x, nt, y, scratch);
-                    CHECK(memcmp(y, want, nt * R * sizeof(float)) == 0, "%s, %zu x %zu, %zu tokens: not the formula's bits",
-                          k->name, R, n, nt);
+                    CHECK(memcmp(y, want, nt * R * sizeof(float)) == 0,
+                          "%s, %zu x %zu, %zu tokens: not the formula's bits", k->name, R, n, nt);
+                }
+                /* three products of one input in one job (a layer's Q, K and V),
+                 * and a mixed pair, which goes one product at a time */
+                for (size_t nt = 1; nt <= 8; nt += 3) {
+                    const ll_matrix *ms[] = {&m, &m, &m}, *mixed[] = {&m, &plain};
+                    float *const ys[] = {y, y2, y3};
+                    ll_matmul_shared(pool3, k, ms, 3, x, nt, ys, scratch);
+                    for (size_t i = 0; i < 3; i++)
+                        CHECK(memcmp(ys[i], want, nt * R * sizeof(float)) == 0,
+                              "%s, %zu x %zu, %zu tokens: shared product %zu differs", k->name, R, n, nt, i);
+                    ll_matmul_shared(pool3, k, mixed, 2, x, 3, ys, scratch);
+                    CHECK(memcmp(y, want, 3 * R * sizeof(float)) == 0 && memcmp(y2, want, 3 * R * sizeof(float)) == 0,
+                          "%s, %zu x %zu: a mixed pair differs", k->name, R, n);
                 }
                 ll_matmul(pool1, k, &m, x + 7 * n, 1, y1, scratch);
                 CHECK(memcmp(y1, want + 7 * R, R * sizeof(float)) == 0, "%s, %zu x %zu: token 7 alone differs", k->name,
@@ -556,8 +571,7 @@ static void q4_0_repacked(void) {
                       k->name, R, n, T);
                 ll_matmul(pool3, k, &plain, x, 3, y, scratch);
                 CHECK(memcmp(y, want, 3 * R * sizeof(float)) == 0,
-                      "%s, %zu x %zu: the plain Q4_0 matrix (the integer GEMM) differs",
-                      k->name, R, n);
+                      "%s, %zu x %zu: the plain Q4_0 matrix (the integer GEMM) differs", k->name, R, n);
             }
         }
 }

@@ -281,8 +281,7 @@ static void scalar_matvec_q(uint32_t type, const uint8_t *w, size_t row_bytes, s
 
 /* The integer GEMM's arithmetic (matmul.h), output by output: fmaf
  * rounds once, as the vector fused multiply-add. */
-static void scalar_gemm_q(size_t n, size_t unit, int offset, int min, const uint8_t *w, const uint8_t *x,
-                          float *out) {
+static void scalar_gemm_q(size_t n, size_t unit, int offset, int min, const uint8_t *w, const uint8_t *x, float *out) {
     size_t nu = n / unit, xb = ll_gq_token_bytes(n, unit);
     const float *ws = (const float *)(const void *)(w + 16 * n), *wm = ws + 16 * nu;
     (void)offset; /* in c */
@@ -315,15 +314,15 @@ static void scalar_gemm_f(size_t kc, const float *const *w, size_t nr, const flo
         }
 }
 
-const ll_matmul_kernels ll_matmul_scalar = {"scalar",          scalar_matvec,   scalar_dequant, scalar_gemm,
-                                            scalar_quantize_x, scalar_matvec_q, NULL,           scalar_gemm_f,
-                                            scalar_gemm_q, NULL, NULL, ll_matvec_r16_scalar};
+const ll_matmul_kernels ll_matmul_scalar = {
+    "scalar",      scalar_matvec, scalar_dequant, scalar_gemm, scalar_quantize_x,   scalar_matvec_q, NULL,
+    scalar_gemm_f, scalar_gemm_q, NULL,           NULL,        ll_matvec_r16_scalar};
 
 /* ---- driver ---- */
 
 /* The integer GEMM's share of a thread's scratch: its unpacked row panel
  * and a part of the quantized tokens (which all threads read). */
-#define LL_GQ_AREA (512u << 10)
+#define LL_GQ_AREA        (512u << 10)
 #define LL_GQ_TOKEN_SHARE (1536u << 10)
 
 size_t ll_matmul_scratch_floats(void) {
@@ -511,8 +510,10 @@ static void gemm_chunk(void *ctx, size_t chunk, int slot) {
         for (size_t k0 = 0; k0 < n; k0 += LL_PANEL_K) {
             size_t kc = n - k0 < LL_PANEL_K ? n - k0 : LL_PANEL_K;
             for (size_t i = 0; i < LL_PANEL_ROWS; i++) {
-                if (i < nr) row_values(j->k, w, i0 + i, k0, kc, rowbuf);
-                else memset(rowbuf, 0, kc * sizeof *rowbuf);
+                if (i < nr)
+                    row_values(j->k, w, i0 + i, k0, kc, rowbuf);
+                else
+                    memset(rowbuf, 0, kc * sizeof *rowbuf);
                 for (size_t k = 0; k < kc; k++) panel[k * LL_PANEL_ROWS + i] = rowbuf[k];
             }
             if (nr == LL_PANEL_ROWS) {
@@ -534,8 +535,8 @@ static void gemm_chunk(void *ctx, size_t chunk, int slot) {
 
 /* ---- the float GEMM, tokens in lanes (matmul.h, gemm_f) ---- */
 
-#define LL_GF_K 128    /* values of k per block: 128 x 64 tokens of floats, 32 KiB, stay in L1 */
-#define LL_GF_CHUNK 48 /* rows a chunk takes (8 calls of 6 rows) */
+#define LL_GF_K     128 /* values of k per block: 128 x 64 tokens of floats, 32 KiB, stay in L1 */
+#define LL_GF_CHUNK 48  /* rows a chunk takes (8 calls of 6 rows) */
 
 typedef struct {
     const ll_matmul_kernels *k;
@@ -644,8 +645,7 @@ static bool gemm_f(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
         j.T = T - t0 < fit * LL_GF_TOKENS ? T - t0 : fit * LL_GF_TOKENS;
         j.groups = (j.T + LL_GF_TOKENS - 1) / LL_GF_TOKENS;
         j.x = x + t0 * n;
-        ll_pool_for(pool, j.groups * per_t, ll_pool_threads_for(pool, n * j.T * sizeof(float)), gf_transpose_chunk,
-                    &j);
+        ll_pool_for(pool, j.groups * per_t, ll_pool_threads_for(pool, n * j.T * sizeof(float)), gf_transpose_chunk, &j);
         j.y = y + t0 * w->rows;
         ll_pool_for(pool, j.groups * chunks_of(w->rows, LL_GF_CHUNK),
                     ll_pool_threads_for(pool, w->rows * w->row_bytes * j.T), gf_chunk, &j);
@@ -679,19 +679,24 @@ static bool gq_has_min(uint32_t type) {
  * values a scale covers. */
 static int gq_offset(uint32_t type) {
     switch (type) {
-    case LL_T_Q8_0: return 128;
-    case LL_T_Q4_0: return 8;
-    case LL_T_Q5_0: return 16;
-    case LL_T_Q6_K: return 32;
-    default: return 0;
+    case LL_T_Q8_0:
+        return 128;
+    case LL_T_Q4_0:
+        return 8;
+    case LL_T_Q5_0:
+        return 16;
+    case LL_T_Q6_K:
+        return 32;
+    default:
+        return 0;
     }
 }
 static size_t gq_unit(uint32_t type) { return type == LL_T_Q6_K ? 16 : 32; }
 
 /* fifth_bits[v]: four bytes, byte i = 16 if bit i of v is set */
-static const uint32_t fifth_bits[16] = {
-    0x00000000u, 0x00000010u, 0x00001000u, 0x00001010u, 0x00100000u, 0x00100010u, 0x00101000u, 0x00101010u,
-    0x10000000u, 0x10000010u, 0x10001000u, 0x10001010u, 0x10100000u, 0x10100010u, 0x10101000u, 0x10101010u};
+static const uint32_t fifth_bits[16] = {0x00000000u, 0x00000010u, 0x00001000u, 0x00001010u, 0x00100000u, 0x00100010u,
+                                        0x00101000u, 0x00101010u, 0x10000000u, 0x10000010u, 0x10001000u, 0x10001010u,
+                                        0x10100000u, 0x10100010u, 0x10101000u, 0x10101010u};
 
 /* One weight row as unsigned values (value + offset) and its scale and
  * min per unit: simple loops per case, which the compiler vectorises
@@ -857,28 +862,39 @@ static bool gemm_q(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
  * a time, each quantized through one staging vector into its place in a
  * tile of 8 (ll_r16x_put; the tiles take what T vectors would). False when
  * not even one token fits the scratch. */
-static bool r16_matvecs(ll_pool *pool, job *j) {
-    const ll_matrix *w = j->w;
-    size_t n = w->cols, T = j->T, per = ll_r16x_bytes(n, 1);
-    qvec_layout L = qvec_bytes(n, LL_QX_32, false);
-    size_t have = scratch_bytes(pool);
-    size_t fit = have > 64 + L.bytes ? (have - 64 - L.bytes) / per : 0;
-    if (fit == 0) return false;
+/* Tokens the scratch holds as repacked Q4_0 tiles of n values (0: none),
+ * whole tiles but for the last */
+static size_t r16_fit(const ll_pool *pool, size_t n) {
+    size_t per = ll_r16x_bytes(n, 1), stage = qvec_bytes(n, LL_QX_32, false).bytes, have = scratch_bytes(pool);
+    size_t fit = have > 64 + stage ? (have - 64 - stage) / per : 0;
     if (fit > LL_R16_TOKENS) fit = LL_R16_TOKENS;
-    if (fit > LL_QROWS_MAX) fit -= fit % LL_QROWS_MAX; /* whole tiles, but for the last */
+    if (fit > LL_QROWS_MAX) fit -= fit % LL_QROWS_MAX;
+    return fit;
+}
+
+/* j->xt = tn tokens of x (n values each) quantized and laid out as tiles
+ * (ll_r16x_put) in j's scratch, after the one-token staging vector */
+static void r16_tiles(job *j, size_t n, const float *x, size_t tn) {
     ll_qvec stage;
     qvec_in_scratch(j->scratch, n, LL_QX_32, false, 1, &stage);
-    uint8_t *tiles = (uint8_t *)stage.q + L.bytes;
+    uint8_t *tiles = (uint8_t *)stage.q + qvec_bytes(n, LL_QX_32, false).bytes;
+    for (size_t t = 0; t < tn; t++) {
+        size_t first = t - t % LL_QROWS_MAX, width = tn - first < LL_QROWS_MAX ? tn - first : LL_QROWS_MAX;
+        j->k->quantize_x(x + t * n, n, &stage);
+        ll_r16x_put(&stage, n, t - first, width, tiles + ll_r16x_bytes(n, first));
+    }
+    j->xt = tiles;
+}
+
+static bool r16_matvecs(ll_pool *pool, job *j) {
+    const ll_matrix *w = j->w;
+    size_t n = w->cols, T = j->T, fit = r16_fit(pool, n);
+    if (fit == 0) return false;
     const float *x = j->x;
     float *y = j->y;
     for (size_t t0 = 0; t0 < T; t0 += fit) {
         size_t tn = T - t0 < fit ? T - t0 : fit;
-        for (size_t t = 0; t < tn; t++) {
-            size_t first = t - t % LL_QROWS_MAX, width = tn - first < LL_QROWS_MAX ? tn - first : LL_QROWS_MAX;
-            j->k->quantize_x(x + (t0 + t) * n, n, &stage);
-            ll_r16x_put(&stage, n, t - first, width, tiles + ll_r16x_bytes(n, first));
-        }
-        j->xt = tiles;
+        r16_tiles(j, n, x + t0 * n, tn);
         j->y = y + t0 * w->rows;
         j->T = tn;
         /* the weights are read once per 8 tokens */
@@ -887,6 +903,43 @@ static bool r16_matvecs(ll_pool *pool, job *j) {
                     matvec_q_chunk, j);
     }
     return true;
+}
+
+/* several products of one input as one pool job: chunk c belongs to the
+ * product i with first[i] <= c < first[i + 1] */
+typedef struct {
+    job jobs[LL_SHARED_MAX];
+    size_t first[LL_SHARED_MAX + 1];
+} shared_job;
+
+static void shared_chunk(void *ctx, size_t chunk, int slot) {
+    shared_job *s = ctx;
+    size_t i = 0;
+    while (chunk >= s->first[i + 1]) i++;
+    matvec_q_chunk(&s->jobs[i], chunk - s->first[i], slot);
+}
+
+void ll_matmul_shared(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *const *w, size_t n_w, const float *x,
+                      size_t T, float *const *y, float *scratch) {
+    bool shared = n_w >= 2 && n_w <= LL_SHARED_MAX && T <= LL_QROWS_MAX;
+    for (size_t i = 0; shared && i < n_w; i++) shared = w[i]->type == LL_T_Q4_0_R16 && w[i]->cols == w[0]->cols;
+    shared = shared && r16_fit(pool, w[0]->cols) >= T;
+    if (!shared) {
+        for (size_t i = 0; i < n_w; i++) ll_matmul(pool, k, w[i], x, T, y[i], scratch);
+        return;
+    }
+    shared_job s;
+    size_t bytes = 0;
+    s.first[0] = 0;
+    for (size_t i = 0; i < n_w; i++) {
+        s.jobs[i] =
+            (job){k, w[i], x, T, y[i], scratch, ll_matmul_scratch_floats(), NULL, matvec_chunk_rows(w[i]), NULL};
+        s.first[i + 1] = s.first[i] + chunks_of(w[i]->rows, s.jobs[i].chunk);
+        bytes += w[i]->rows * w[i]->row_bytes;
+    }
+    r16_tiles(&s.jobs[0], w[0]->cols, x, T);
+    for (size_t i = 1; i < n_w; i++) s.jobs[i].xt = s.jobs[0].xt;
+    ll_pool_for(pool, s.first[n_w], ll_pool_threads_for(pool, bytes), shared_chunk, &s);
 }
 
 /* The products on quantized activations, as many tokens at a time as the
@@ -925,9 +978,7 @@ static bool quantized_matvecs(ll_pool *pool, job *j) {
 void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
                float *scratch) {
     job j = {k, w, x, T, y, scratch, ll_matmul_scratch_floats(), NULL, matvec_chunk_rows(w), NULL};
-    if (w->type == LL_T_Q4_0_R16 ? r16_matvecs(pool, &j)
-                                 : T <= LL_QROWS_MAX && quantized_matvecs(pool, &j))
-        return;
+    if (w->type == LL_T_Q4_0_R16 ? r16_matvecs(pool, &j) : T <= LL_QROWS_MAX && quantized_matvecs(pool, &j)) return;
     bool float_matvec = w->type != LL_T_Q4_0_R16 && w->type != LL_T_Q4_0; /* Q4_0: the GEMMs below */
     if (T == 1 && float_matvec) {
         ll_pool_for(pool, chunks_of(w->rows, j.chunk), ll_pool_threads_for(pool, w->rows * w->row_bytes), matvec_chunk,

@@ -40,7 +40,7 @@
 #include "threadpool.h"
 
 #define LL_PANEL_ROWS 32
-#define LL_PANEL_K 256
+#define LL_PANEL_K    256
 
 /*
  * An activation vector of n values quantized for integer dot products:
@@ -104,8 +104,8 @@ void ll_qvec_lanes(uint32_t type, size_t n, ll_qvec *qx);
  * bytes, row r's four at 4r, each value plus the type's offset o (so
  * unsigned: Q8_0 128, Q4_0 8, Q5_0 16, Q6_K 32, the others 0); s and m
  * hold each row's scale and min (x = (v - o) s + m) per unit.
- * A token of n values: q[n] (int8), then per unit s (its block's scale), m (s times the sum of the unit's values), c (int32: -o times
- * that sum), each array n/unit long, tokens ll_gq_token_bytes apart.
+ * A token of n values: q[n] (int8), then per unit s (its block's scale), m (s times the sum of the unit's values), c
+ * (int32: -o times that sum), each array n/unit long, tokens ll_gq_token_bytes apart.
  *
  * Output (r, t), unit by unit:
  *   isum = c + sum(v q)           (exactly sum((v - o) q), in any order)
@@ -118,9 +118,9 @@ void ll_qvec_lanes(uint32_t type, size_t n, ll_qvec *qx);
 /* rows per gemm_f call when a group's tokens fit one register (16): 12
  * accumulators keep both FMA units busy where 6 left them waiting */
 #define LL_GF_ROWS_NARROW 12
-#define LL_GF_TOKENS 64
+#define LL_GF_TOKENS      64
 
-#define LL_GQ_ROWS 16
+#define LL_GQ_ROWS   16
 #define LL_GQ_TOKENS 8
 
 static inline size_t ll_gq_group_bytes(size_t n, size_t unit) { return (16 * n + 128 * (n / unit) + 63) & ~(size_t)63; }
@@ -306,6 +306,15 @@ size_t ll_matmul_scratch_floats(void);
 
 void ll_matmul(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w, const float *x, size_t T, float *y,
                float *scratch);
+
+/* y[i] = x W_i^T for n_w matrices that read the same input (a layer's
+ * query, key and value; its gate and up): repacked Q4_0 of one width and
+ * up to LL_QROWS_MAX tokens quantize x once and run as one pool job (one
+ * hand-over to the threads instead of n_w), others one ll_matmul each.
+ * Each y[i] has the bits ll_matmul gives it alone. */
+#define LL_SHARED_MAX 3
+void ll_matmul_shared(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *const *w, size_t n_w, const float *x,
+                      size_t T, float *const *y, float *scratch);
 
 /* How many rows ll_matmul takes in one product giving each row exactly
  * what it gives that row alone: up to 8 where the activations are

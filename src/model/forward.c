@@ -373,6 +373,36 @@ static void matmul_rows(ll_context *c, const ll_weight *w, const float *x, float
     }
 }
 
+/* matmul_rows for n_w weights that read the same x (a layer's query, key
+ * and value; its gate and up) in the same groups of rows: each group's
+ * products at once (ll_matmul_shared: x quantized once, one job for the
+ * threads), with the bits each gets alone */
+static void matmul_rows_shared(ll_context *c, const ll_weight *const *w, size_t n_w, const float *x, float *const *y) {
+    size_t cols = w[0]->m.cols, each = ll_matmul_row_group(c->pool, c->mk, &w[0]->m);
+    bool together = n_w <= LL_SHARED_MAX;
+    for (size_t i = 0; i < n_w && together; i++)
+        together = w[i]->m.type != LL_T_L2C_Q8 && w[i]->m.cols == cols &&
+                   ll_matmul_row_group(c->pool, c->mk, &w[i]->m) == each;
+    if (!together) {
+        for (size_t i = 0; i < n_w; i++) matmul_rows(c, w[i], x, y[i]);
+        return;
+    }
+    const ll_matrix *m[LL_SHARED_MAX];
+    float *out[LL_SHARED_MAX];
+    for (size_t g = 0; g < c->n_groups; g++) {
+        const fw_group *G = &c->groups[g];
+        size_t step = G->run && !c->one_token_products ? G->n : each;
+        for (size_t t = G->start; t < G->start + G->n; t += step) {
+            size_t n = G->start + G->n - t < step ? G->start + G->n - t : step;
+            for (size_t i = 0; i < n_w; i++) {
+                m[i] = &w[i]->m;
+                out[i] = y[i] + t * w[i]->m.rows;
+            }
+            ll_matmul_shared(c->pool, c->mk, m, n_w, x + t * cols, n, out, c->scratch);
+        }
+    }
+}
+
 /* cos/sin of every rotated pair for each row's position, per RoPE variant
  * (shared by the layers that use it). ggml's arithmetic: the angle of
  * pair i is pos * theta_scale^i by repeated multiplication in float, with
@@ -829,9 +859,9 @@ static void attention_block(ll_context *c, const ll_layer *L, size_t l, size_t T
     const ll_model *m = c->m;
     size_t row = m->info.dim * sizeof(float);
     run_rows(c, &attn_norm_stage, L, l, T, 2 * row);
-    matmul_rows(c, &L->wq, c->xb, c->q);
-    matmul_rows(c, &L->wk, c->xb, c->kk);
-    matmul_rows(c, &L->wv, c->xb, c->vv);
+    const ll_weight *qkv[] = {&L->wq, &L->wk, &L->wv};
+    float *const qkv_out[] = {c->q, c->kk, c->vv};
+    matmul_rows_shared(c, qkv, 3, c->xb, qkv_out);
     run_rows(c, &qkv_stage, L, l, T, (m->q_dim + 4 * m->kv_dim) * sizeof(float));
     attn_job aj = {c, L, l, T, 0};
     attention_run(c, &aj);
@@ -844,8 +874,9 @@ static void ffn_block(ll_context *c, const ll_layer *L, size_t l, size_t T) {
     const ll_model *m = c->m;
     size_t row = m->info.dim * sizeof(float);
     run_rows(c, &ffn_norm_stage, L, l, T, 2 * row);
-    matmul_rows(c, &L->w_gate, c->xb, c->hb);
-    matmul_rows(c, &L->w_up, c->xb, c->hb2);
+    const ll_weight *gate_up[] = {&L->w_gate, &L->w_up};
+    float *const gate_up_out[] = {c->hb, c->hb2};
+    matmul_rows_shared(c, gate_up, 2, c->xb, gate_up_out);
     run_rows(c, &gate_stage, L, l, T, 2 * m->info.ffn_dim * sizeof(float));
     matmul_rows(c, &L->w_down, c->hb, c->xb2);
     run_rows(c, &ffn_residual_stage, L, l, T, 2 * row);
