@@ -737,6 +737,13 @@ void ll_context_set_abort(ll_context *c, ll_abort_fn should_stop, void *user);
 /* The check and user pointer set now (NULL if none), to chain or restore it. */
 void ll_context_get_abort(const ll_context *c, ll_abort_fn *should_stop, void **user);
 
+/* Runs fn(user, i) for every i in [0, n) on c's threads (the caller among
+ * them) and returns when all are done: work between steps, such as a
+ * server sampling its slots' next tokens, on the threads the steps use,
+ * which otherwise wait. fn must be safe to run at once for different i;
+ * which thread runs which i is unspecified. */
+void ll_context_parallel_for(ll_context *c, size_t n, void (*fn)(void *user, size_t i), void *user);
+
 /* ------------------------------------------------------------------ */
 /* Generation: the loop that feeds each chosen token back              */
 /* ------------------------------------------------------------------ */

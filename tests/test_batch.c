@@ -4,8 +4,11 @@
  * sequence gives alone (ll_context_decode, ll_context_decode_tree),
  * whoever shares the step; the contexts advance as if decoded alone;
  * bad rows are errors naming the row, and a stopped step leaves every
- * context as it was.
+ * context as it was. The work context's threads also run a server's
+ * other work between steps (ll_context_parallel_for).
  */
+#include <stdatomic.h>
+
 #include "test_util.h"
 
 #define N_SEQ 5
@@ -88,8 +91,8 @@ static void together(const ll_model *m, size_t V, const float *ref, const int32_
     CHECK(same, "%s: every row's logits equal the sequence decoded alone, bit for bit", name);
     for (size_t s = 0; s < N_SEQ; s++) {
         CHECK(step[s] == N_GEN + 1, "%s: sequence %zu took %zu steps", name, s, step[s]);
-        CHECK(ll_context_n_past(c[s]) == (size_t)prompt_len[s] + N_GEN, "%s: sequence %zu holds %zu positions", name,
-              s, ll_context_n_past(c[s]));
+        CHECK(ll_context_n_past(c[s]) == (size_t)prompt_len[s] + N_GEN, "%s: sequence %zu holds %zu positions", name, s,
+              ll_context_n_past(c[s]));
     }
     CHECK(ll_context_n_past(work) == 0, "%s: the work context owns no row", name);
     for (size_t s = 0; s < N_SEQ; s++) ll_context_free(c[s]);
@@ -113,9 +116,11 @@ static void branches(const ll_model *m, size_t V, const char *name) {
     bool same = true;
     ll_batch_row rows[NB + 12];
     size_t n = 0;
-    for (int32_t i = 0; i < NB; i++) rows[n++] = (ll_batch_row){a, (int32_t)((i * 37 + 5) % (int32_t)V), -1, -1, lg + (size_t)i * V};
+    for (int32_t i = 0; i < NB; i++)
+        rows[n++] = (ll_batch_row){a, (int32_t)((i * 37 + 5) % (int32_t)V), -1, -1, lg + (size_t)i * V};
     make_prompt(4, V, p);
-    for (int32_t i = 0; i < 12; i++) rows[n++] = (ll_batch_row){b, p[i], LL_BATCH_APPEND, -1, i == 11 ? lg + NB * V : NULL};
+    for (int32_t i = 0; i < 12; i++)
+        rows[n++] = (ll_batch_row){b, p[i], LL_BATCH_APPEND, -1, i == 11 ? lg + NB * V : NULL};
     CHECK_OK(ll_decode_batch(a, rows, n, &err), err);
     for (int32_t i = 0; i < NB; i++) {
         int32_t t = rows[i].token;
@@ -174,8 +179,8 @@ static void errors(const ll_model *m, const ll_model *other) {
     r[1] = (ll_batch_row){NULL, 1, LL_BATCH_APPEND, -1, NULL};
     CHECK(ll_decode_batch(a, r, 2, &err) == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "row 1 has no context"),
           "no context: %s", err.message);
-    CHECK(ll_decode_batch(a, r, 0, &err) == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "[1, 256]"),
-          "no rows: %s", err.message);
+    CHECK(ll_decode_batch(a, r, 0, &err) == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "[1, 256]"), "no rows: %s",
+          err.message);
     CHECK(ll_decode_batch(a, r, LL_BATCH_MAX + 1, &err) == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "257 rows"),
           "too many rows: %s", err.message);
     ll_batch_row full[9];
@@ -224,10 +229,12 @@ static void one_token_prompt(const ll_model *m, size_t V, const char *name) {
     if (c && s && f && all && cut && fast && last) {
         CHECK_OK(ll_context_decode(c, p, NP, last, all, &err), err);
         CHECK_OK(ll_context_decode(f, p, NP, last, fast, &err), err);
-        for (size_t i = 0; i < NP; i += PIECE) CHECK_OK(ll_context_decode(s, p + i, PIECE, last, cut + i * V, &err), err);
+        for (size_t i = 0; i < NP; i += PIECE)
+            CHECK_OK(ll_context_decode(s, p + i, PIECE, last, cut + i * V, &err), err);
         CHECK(memcmp(all, cut, NP * V * sizeof(float)) == 0,
               "%s: one-token products: the prompt in one call has the logits of its pieces of 5, bit for bit", name);
-        CHECK(memcmp(all, fast, NP * V * sizeof(float)) != 0, "%s: the batched prompt rounds differently somewhere", name);
+        CHECK(memcmp(all, fast, NP * V * sizeof(float)) != 0, "%s: the batched prompt rounds differently somewhere",
+              name);
     }
     ll_context_free(c);
     ll_context_free(s);
@@ -254,6 +261,30 @@ static void run_model(const char *path) {
     ll_model_free(m);
 }
 
+/* ll_context_parallel_for runs each index once, on 1 and 3 threads, and
+ * nothing for none */
+static void count_index(void *user, size_t i) { atomic_fetch_add((atomic_int *)user + i, 1); }
+
+static void parallel_for(const ll_model *m) {
+    for (int threads = 1; threads <= 3; threads += 2) {
+        ll_error err;
+        ll_context_params p = ll_context_params_default();
+        p.n_threads = threads;
+        ll_context *c = ll_context_new_ex(m, &p, &err);
+        CHECK(c != NULL, "a context of %d threads", threads);
+        if (!c) continue;
+        static atomic_int seen[1000];
+        for (size_t n = 0; n <= 1000; n += 333) {
+            for (size_t i = 0; i < 1000; i++) atomic_store(&seen[i], 0);
+            ll_context_parallel_for(c, n, count_index, seen);
+            size_t wrong = 0;
+            for (size_t i = 0; i < 1000; i++) wrong += atomic_load(&seen[i]) != (i < n ? 1 : 0);
+            CHECK(wrong == 0, "%d threads, %zu indices: %zu run other than once", threads, n, wrong);
+        }
+        ll_context_free(c);
+    }
+}
+
 int main(void) {
     char path[512];
     const char *types[] = {"F32", "Q4_0", "Q8_0", "Q4_K_M"};
@@ -268,6 +299,7 @@ int main(void) {
     snprintf(path, sizeof path, "%s/models/stories260K.gguf", tu_shared());
     ll_model *other = ll_model_load(path, NULL, &err);
     if (m && other) errors(m, other);
+    if (m) parallel_for(m);
     ll_model_free(m);
     ll_model_free(other);
     return tu_finish("batch");

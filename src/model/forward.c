@@ -287,6 +287,22 @@ const void *ll_context_kv_at(const ll_context *c, size_t layer, size_t head, siz
     const uint8_t *base = value ? c->v_cache : c->k_cache;
     return base + kv_index(c, layer, head, pos) * c->kv_elt;
 }
+typedef struct {
+    void (*fn)(void *user, size_t i);
+    void *user;
+} parallel_job;
+
+static void parallel_chunk(void *ctx, size_t chunk, int slot) {
+    const parallel_job *j = ctx;
+    (void)slot;
+    j->fn(j->user, chunk);
+}
+
+void ll_context_parallel_for(ll_context *c, size_t n, void (*fn)(void *user, size_t i), void *user) {
+    parallel_job j = {fn, user};
+    ll_pool_for(c->pool, n, 0, parallel_chunk, &j);
+}
+
 const ll_model *ll_context_model(const ll_context *c) { return c->m; }
 size_t ll_context_n_past(const ll_context *c) { return c->n_past; }
 
