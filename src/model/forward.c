@@ -532,6 +532,25 @@ static void attention_runc(const ll_context *o, size_t layer, size_t kvh, const 
 /* the oldest key row r sees in a layer of this window (0: none) */
 static size_t first_key(const fw_row *r, size_t window) { return window && r->pos >= window ? r->pos + 1 - window : 0; }
 
+/* Bytes of an item's first keys and of its first values asked for while
+ * the item before it runs: the kernels ask a few positions ahead within
+ * a run, which leaves a run's first lines to wait for memory (8-row
+ * steps, 110M Q4_0, F16 cache: attention 2.87-2.97 -> 2.65-2.86 ms) */
+#define LL_ATTN_NEXT_BYTES 512
+
+static void prefetch_item(const attn_job *j, size_t it) {
+    const ll_model_info *in = &j->c->m->info;
+    const fw_row *r = &j->c->rows[it / in->n_heads];
+    const ll_context *o = r->owner;
+    size_t kvh = it % in->n_heads / (in->n_heads / in->n_kv_heads);
+    size_t at = kv_index(o, j->layer, kvh, first_key(r, j->L->window)) * o->kv_elt;
+    const char *k = (const char *)o->k_cache + at, *v = (const char *)o->v_cache + at;
+    for (size_t b = 0; b < LL_ATTN_NEXT_BYTES; b += 64) {
+        __builtin_prefetch(k + b, 0, 3);
+        __builtin_prefetch(v + b, 0, 3);
+    }
+}
+
 /* Items [it0, it1) of a layer's attention, an item a (row, head) pair: a
  * row attends to its owner's cached prefix, then (a branch row) to the
  * nodes of its path. The arithmetic is ggml's (attention.h): scores,
@@ -565,6 +584,7 @@ static void attention_items(const attn_job *j, size_t it0, size_t it1, int slot)
         size_t n_keys = pos + 1 - first;
 #define NODE(p) (((size_t)r->path[(p)-prefix] * L + j->layer) * kv + kvh * hd)
         const float *q = c->q + t * qd + h * hd;
+        if (it + 1 < it1) prefetch_item(j, it + 1);
         if (c->runc && kt == LL_KV_F32 && r->node < 0 && !window && !cap) {
             attention_runc(o, j->layer, kvh, q, pos, att, c->xb + t * qd + h * hd);
             continue;
