@@ -118,8 +118,6 @@ typedef struct {
     char *delta;    /* text made final during this step (ll_generate_params.on_text) */
     size_t delta_len, delta_cap;
     size_t offset; /* bytes of tokens so far (text_offset) */
-    int32_t next;  /* the token slot_pick chose this round */
-    bool picked;   /* whether it chose one (the sequence was live) */
 } srv_seq;
 
 typedef struct {
@@ -133,10 +131,9 @@ typedef struct {
     int32_t *parents, *toks; /* the rows it asks the next step for (n > 1: token-tree parents) */
     size_t *rows;            /* per sequence: its row of logits */
     size_t k;                /* generation rows asked for */
-    ll_status pick_st;       /* slot_pick's outcome, and its error */
-    ll_error pick_err;
-    size_t prompt_pos; /* prompt tokens in the context so far */
-    size_t piece;      /* prompt tokens asked for */
+    bool live;               /* slot_sample's answer this round */
+    size_t prompt_pos;       /* prompt tokens in the context so far */
+    size_t piece;            /* prompt tokens asked for */
     bool prompt_done;
     /* what the context's prefix holds (the prompt cache), and for each
      * token whether it was part of a run of more than 8 rows (the GEMM) */
@@ -154,7 +151,7 @@ typedef struct {
 } srv_slot;
 
 #define N_TTFT_BUCKETS 9
-#define N_TPS_BUCKETS  9
+#define N_TPS_BUCKETS 9
 static const double ttft_le[N_TTFT_BUCKETS] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 static const double tps_le[N_TPS_BUCKETS] = {1, 5, 10, 25, 50, 100, 250, 500, 1000};
 
@@ -218,13 +215,10 @@ fail:
 static const char *finish_reason(ll_stop_reason r) {
     switch (r) {
     case LL_STOP_EOS:
-    case LL_STOP_STRING:
-        return "stop";
+    case LL_STOP_STRING: return "stop";
     case LL_STOP_LENGTH:
-    case LL_STOP_CONTEXT:
-        return "length";
-    default:
-        return "interrupted";
+    case LL_STOP_CONTEXT: return "length";
+    default: return "interrupted";
     }
 }
 
@@ -312,9 +306,8 @@ static json_t *usage_json(const srv_slot *s) {
 static json_t *answer_head(const srv_job *j, bool chunk) {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(j->id));
-    json_object_set_new(
-        o, "object",
-        json_string(j->kind == SRV_CHAT ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion"));
+    json_object_set_new(o, "object", json_string(j->kind == SRV_CHAT ? (chunk ? "chat.completion.chunk" : "chat.completion")
+                                                                     : "text_completion"));
     json_object_set_new(o, "created", json_integer(j->created));
     json_object_set_new(o, "model", json_string(j->model->id));
     /* logitlab's: the seed the request ran with (drawn when it gave none) */
@@ -444,8 +437,7 @@ static void finish_job(srv_engine *e, srv_slot *s) {
             } else if (j->echo) {
                 char *all = NULL;
                 size_t len = 0, cap = 0;
-                ok = ok && srv_buf_add(&all, &len, &cap, j->echo_text, j->echo_len) &&
-                     srv_buf_add(&all, &len, &cap, t, tlen);
+                ok = ok && srv_buf_add(&all, &len, &cap, j->echo_text, j->echo_len) && srv_buf_add(&all, &len, &cap, t, tlen);
                 json_object_set_new(c, "text", srv_json_text(all ? all : "", len));
                 free(all);
             } else {
@@ -540,8 +532,8 @@ static void slot_release(srv_engine *e, srv_slot *s) {
     if (s->su_set) ll_gen_setup_free(&s->su);
     srv_job *j = s->job;
     /* the context and what it holds stay: the prompt cache */
-    srv_slot keep = {
-        .ctx = s->ctx, .held = s->held, .held_run = s->held_run, .n_held = s->n_held, .cap_held = s->cap_held};
+    srv_slot keep = {.ctx = s->ctx, .held = s->held, .held_run = s->held_run, .n_held = s->n_held,
+                     .cap_held = s->cap_held};
     *s = keep;
     srv_job_unref(j);
     pthread_mutex_lock(&e->mu);
@@ -680,39 +672,23 @@ static void slot_interrupt(srv_engine *e, srv_slot *s) {
 }
 
 /* Before a step, a slot that is generating picks the next token of each
- * live sequence from the logits the last step left. The slots pick at
- * once, on the work context's threads (run_round): a pick touches only
- * its slot's sequences. */
-static void slot_pick(srv_slot *s) {
-    size_t V = s->job->model->n_vocab;
-    ll_error_clear(&s->pick_err);
-    s->pick_st = LL_OK;
-    for (size_t i = 0; i < s->ns; i++) {
-        srv_seq *q = &s->seq[i];
-        q->picked = false;
-        if (q->g.done) continue;
-        s->pick_st = ll_gen_seq_step(&q->g, s->logits + s->rows[i] * V, &q->next, &s->pick_err);
-        if (s->pick_st != LL_OK) return;
-        q->picked = true;
-    }
-}
-
-static void pick_one(void *user, size_t i) { slot_pick(((srv_slot **)user)[i]); }
-
-/* Then, one slot after another, it streams what it picked, and the
- * sequences not done become its rows. Returns false when the request is
- * over (answered). */
+ * live sequence from the logits the last step left (and streams it); the
+ * ones not done become its rows. Returns false when the request is over
+ * (answered). It touches only its slot and request, and the engine's
+ * counters under e->mu, so the slots sample at once (run_round). */
 static bool slot_sample(srv_engine *e, srv_slot *s) {
     srv_job *j = s->job;
-    if (s->pick_st != LL_OK) {
-        fail_job(j, 500, s->pick_err.message);
-        return false;
-    }
-    size_t k = 0;
+    ll_error err;
+    ll_error_clear(&err);
+    size_t V = j->model->n_vocab, k = 0;
     for (size_t i = 0; i < s->ns; i++) {
         srv_seq *q = &s->seq[i];
-        if (!q->picked) continue;
-        int32_t t = q->next;
+        if (q->g.done) continue;
+        int32_t t;
+        if (ll_gen_seq_step(&q->g, s->logits + s->rows[i] * V, &t, &err) != LL_OK) {
+            fail_job(j, 500, err.message);
+            return false;
+        }
         if (s->n_generated == 0) note_first_token(e, s);
         s->n_generated++;
         json_t *trace = q->trace ? trace_record(s, i) : NULL;
@@ -740,6 +716,17 @@ static bool slot_sample(srv_engine *e, srv_slot *s) {
     return true;
 }
 
+typedef struct {
+    srv_engine *e;
+    srv_slot **slots;
+} sample_job;
+
+static void sample_one(void *user, size_t i) {
+    sample_job *sj = user;
+    srv_slot *s = sj->slots[i];
+    s->live = slot_sample(sj->e, s);
+}
+
 /* The rows a slot wants in the next step: its generated tokens, or the
  * next piece of its prompt (the last token's logits to s->logits, every
  * token's when the prompt's log-probs are asked for). */
@@ -755,15 +742,13 @@ static void slot_rows(srv_engine *e, srv_slot *s, size_t row0) {
     for (size_t i = 0; i < n; i++) {
         ll_batch_row *r = &e->rows[row0 + i];
         if (s->prompt_done) {
-            *r =
-                (ll_batch_row){s->ctx, s->toks[i], s->ns == 1 ? LL_BATCH_APPEND : s->parents[i], -1, s->logits + i * V};
+            *r = (ll_batch_row){s->ctx, s->toks[i], s->ns == 1 ? LL_BATCH_APPEND : s->parents[i], -1,
+                                s->logits + i * V};
         } else {
             size_t p = s->prompt_pos + i;
             bool last = p + 1 == j->n_prompt;
             *r = (ll_batch_row){s->ctx, j->prompt[p], LL_BATCH_APPEND, -1,
-                                last           ? s->logits
-                                : s->prompt_lp ? s->piece_logits + i * V
-                                               : NULL};
+                                last ? s->logits : s->prompt_lp ? s->piece_logits + i * V : NULL};
         }
     }
 }
@@ -856,11 +841,14 @@ static void run_round(srv_engine *e) {
         }
         if (s->prompt_done) gen[n_gen++] = s;
     }
-    ll_context_parallel_for(e->work, n_gen, pick_one, gen);
+    /* the generating slots sample on the work context's threads, which
+     * otherwise wait for the next step */
+    sample_job sj = {e, gen};
+    ll_context_parallel_for(e->work, n_gen, sample_one, &sj);
     for (int i = 0; i < P; i++) {
         srv_slot *s = &e->slots[i];
         if (!s->job) continue;
-        if (s->prompt_done && !slot_sample(e, s)) {
+        if (s->prompt_done && !s->live) {
             slot_release(e, s);
             continue;
         }
@@ -1033,11 +1021,11 @@ void srv_engine_metrics(srv_engine *e, char **buf, size_t *len, size_t *cap) {
                    "# HELP logitlab_slots slots (--parallel)\n"
                    "# TYPE logitlab_slots gauge\nlogitlab_slots %d\n",
                    e->n_requests, e->n_finished, e->n_cancelled, e->n_rejected, e->prompt_tokens, e->cached_tokens,
-                   e->n_steps, e->step_rows, e->gen_tokens, e->q_len, e->busy, e->cfg.parallel);
-    histogram(buf, len, cap, "logitlab_time_to_first_token_seconds", "from queued to the first generated token",
-              ttft_le, N_TTFT_BUCKETS, e->ttft_count, e->ttft_sum, e->ttft_n);
-    histogram(buf, len, cap, "logitlab_tokens_per_second",
-              "generation speed of a finished request after its first token", tps_le, N_TPS_BUCKETS, e->tps_count,
-              e->tps_sum, e->tps_n);
+                   e->n_steps, e->step_rows, e->gen_tokens, e->q_len,
+                   e->busy, e->cfg.parallel);
+    histogram(buf, len, cap, "logitlab_time_to_first_token_seconds", "from queued to the first generated token", ttft_le,
+              N_TTFT_BUCKETS, e->ttft_count, e->ttft_sum, e->ttft_n);
+    histogram(buf, len, cap, "logitlab_tokens_per_second", "generation speed of a finished request after its first token",
+              tps_le, N_TPS_BUCKETS, e->tps_count, e->tps_sum, e->tps_n);
     pthread_mutex_unlock(&e->mu);
 }
