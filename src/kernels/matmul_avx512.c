@@ -261,12 +261,67 @@ static void matvec(uint32_t type, const uint8_t *w, size_t row_bytes, size_t n, 
 
 /* ---- matvec on quantized activations: integer dot products ---- */
 
+/* out lane b = the largest lane of v[b]: the 16 vectors halved, quartered,
+ * paired and split across each other's lanes (max is exact in any order) */
+static inline __m512 max_lanes16(const __m512 v[16]) {
+    __m512 u[8], w4[4], z[2];
+    for (int k = 0; k < 8; k++) /* key 2k in quarters 0-1, key 2k + 1 in 2-3 */
+        u[k] = _mm512_max_ps(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0x44),
+                             _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0xEE));
+    for (int m = 0; m < 4; m++) /* key 4m + j in quarter j */
+        w4[m] = _mm512_max_ps(_mm512_shuffle_f32x4(u[2 * m], u[2 * m + 1], 0x88),
+                              _mm512_shuffle_f32x4(u[2 * m], u[2 * m + 1], 0xDD));
+    for (int p = 0; p < 2; p++) /* quarter j: keys 8p + j (lanes 0-1) and 8p + 4 + j (2-3) */
+        z[p] = _mm512_max_ps(_mm512_shuffle_ps(w4[2 * p], w4[2 * p + 1], 0x44),
+                             _mm512_shuffle_ps(w4[2 * p], w4[2 * p + 1], 0xEE));
+    /* lane 4j + c: key j + 4c */
+    __m512 f = _mm512_max_ps(_mm512_shuffle_ps(z[0], z[1], 0x88), _mm512_shuffle_ps(z[0], z[1], 0xDD));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), f);
+}
+
+/* 16 blocks of 32 from block b0 at once: their largest |x| and scales as
+ * vectors (one division for all), each block's values as below, the sums
+ * of 16 from the bytes (|q + 128| summed by vpsadbw, less 16 x 128) */
+static void quantize_x32_16(const float *x, size_t b0, ll_qvec *qx) {
+    const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
+    __m512 m[16];
+    for (size_t b = 0; b < 16; b++) {
+        const float *xb = x + 32 * (b0 + b);
+        m[b] = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xb)), _mm512_abs_ps(_mm512_loadu_ps(xb + 16)));
+    }
+    __m512 amax = max_lanes16(m);
+    /* matmul.c's qx_scales: 127 / amax (0 where amax is 0), amax / 127 through half precision */
+    __mmask16 nz = _mm512_cmp_ps_mask(amax, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    float id[16];
+    _mm512_storeu_ps(id, _mm512_maskz_div_ps(nz, _mm512_set1_ps(127.0f), amax));
+    _mm512_storeu_ps(qx->d + b0, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_div_ps(amax, _mm512_set1_ps(127.0f)),
+                                                                 _MM_FROUND_TO_NEAREST_INT)));
+    int8_t *q = qx->q + 32 * b0;
+    for (size_t b = 0; b < 16; b++) {
+        __m512 vid = _mm512_set1_ps(id[b]);
+        for (size_t k = 0; k < 32; k += 16) {
+            __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * (b0 + b) + k), vid));
+            v = _mm512_max_epi32(_mm512_min_epi32(v, lim), nlim);
+            _mm_storeu_si128((__m128i *)(void *)(q + 32 * b + k), _mm512_cvtepi32_epi8(v));
+        }
+    }
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    for (size_t c = 0; c < 8; c++) { /* 64 bytes: four sums of 16 */
+        __m512i s8 = _mm512_sad_epu8(_mm512_xor_si512(_mm512_loadu_si512(q + 64 * c), flip), _mm512_setzero_si512());
+        __m512i s16 = _mm512_add_epi64(s8, _mm512_bsrli_epi128(s8, 8)); /* lanes 0, 2, 4, 6 */
+        __m128i w = _mm512_cvtepi64_epi16(_mm512_maskz_compress_epi64(0x55, s16));
+        _mm_storel_epi64((__m128i *)(void *)(qx->sum + 2 * b0 + 4 * c), _mm_sub_epi16(w, _mm_set1_epi16(2048)));
+    }
+}
+
 /* Rounds exactly as the scalar table: max|x| is order-independent and the
  * conversion rounds to nearest even like lrintf. */
 static void quantize_x(const float *x, size_t n, ll_qvec *qx) {
-    size_t B = qx->block;
+    size_t B = qx->block, b = 0;
     const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
-    for (size_t b = 0; b < n / B; b++) {
+    if (B == LL_QX_32)
+        for (; b + 16 <= n / B; b += 16) quantize_x32_16(x, b, qx);
+    for (; b < n / B; b++) {
         const float *xb = x + b * B;
         __m512 m = _mm512_setzero_ps();
         for (size_t k = 0; k < B; k += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(xb + k)));
