@@ -122,6 +122,15 @@ typedef struct {
     __m512i (*end)(__m512i chain, int32_t c);
 } ll_r16_steps;
 
+/* Four tokens or more keep a group's weights for several times as long as
+ * one token does, and the weights then come from memory rather than the
+ * L3 (the rows' keys and values push them out): there a prefetch into L1
+ * holds one of the core's few fill buffers for a whole memory latency
+ * (about 6 GB/s a core, measured inside a step), while one into L2 further
+ * ahead leaves them to the loads (8-row steps, 110M Q4_0, median of 6 and
+ * 4 interleaved runs: 6.95 -> 6.45 ms F16 cache, 7.31 -> 7.14 F32). One
+ * token keeps ll_prefetch_ahead, which measured better for it. */
+#define LL_R16_AHEAD_MANY 8192
 static inline __attribute__((always_inline)) void ll_r16_group(const uint8_t *g, size_t nb, const uint8_t *x,
                                                                 const size_t T, __m512 acc[LL_QN_MAX],
                                                                 const ll_r16_steps *is) {
@@ -134,7 +143,10 @@ static inline __attribute__((always_inline)) void ll_r16_group(const uint8_t *g,
     for (size_t t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *q = g + 256 * b, *blk = x + LL_R16X_BLOCK(T) * b;
-        ll_prefetch_ahead(q, 256);
+        if (T >= 4) /* into L2, further ahead (LL_R16_AHEAD_MANY) */
+            for (size_t o = 0; o < 256; o += 64) __builtin_prefetch(q + LL_R16_AHEAD_MANY + o, 0, 1);
+        else
+            ll_prefetch_ahead(q, 256);
         __m512i v[8];
         for (int c = 0; c < 4; c++) {
             __m512i raw = _mm512_loadu_si512(q + 64 * c);
