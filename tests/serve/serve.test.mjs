@@ -38,6 +38,8 @@ async function startServer(args) {
   const exited = new Promise((res) => proc.on('exit', (code, sig) => res({ code, sig })));
   for (let i = 0; i < 200 && !existsSync(portFile); i++) await sleep(25);
   const port = Number(readFileSync(portFile, 'utf8').trim());
+  // the banner goes out before the port file, but its pipe may be read later
+  for (let i = 0; i < 200 && !stderr.includes('logitlab serve:'); i++) await sleep(25);
   return { proc, port, url: `http://127.0.0.1:${port}`, exited, stderr: () => stderr };
 }
 
