@@ -660,7 +660,7 @@ ll_context_params ll_context_params_default(void); /* n_ctx 0, 1 thread, F32, ba
 ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_error *err);
 ll_kv_type ll_context_kv_type(const ll_context *c);
 /* The KV cache's size in bytes (keys and values of every layer and position,
- * the positions rounded up to whole blocks of 64). */
+ * the positions rounded up to whole blocks of 128). */
 size_t ll_context_kv_bytes(const ll_context *c);
 void ll_context_free(ll_context *c);
 size_t ll_context_n_ctx(const ll_context *c);

@@ -115,9 +115,10 @@ static void model_checks(const ll_model *m, const char *name, double bound) {
     CHECK(ll_context_kv_at(f16, ll_model_get_info(m)->n_layers, 0, 0, false) == NULL, "no such layer");
     CHECK(ll_context_kv_at(f16, 0, heads, 0, false) == NULL, "no such KV head");
 
-    /* sizes: half the bytes, exactly 2 x layers x positions x kv_dim x 2 */
+    /* sizes: half the bytes, exactly 2 x layers x positions x kv_dim x 2,
+     * the 64 positions rounded up to a block of 128 */
     size_t L = ll_model_get_info(m)->n_layers;
-    CHECK(ll_context_kv_bytes(f16) == 2 * L * 64 * kv * 2, "%s: F16 KV bytes %zu", name, ll_context_kv_bytes(f16));
+    CHECK(ll_context_kv_bytes(f16) == 2 * L * 128 * kv * 2, "%s: F16 KV bytes %zu", name, ll_context_kv_bytes(f16));
     CHECK(ll_context_kv_bytes(f32) == 2 * ll_context_kv_bytes(f16), "%s: F32 KV bytes %zu vs F16 %zu", name,
           ll_context_kv_bytes(f32), ll_context_kv_bytes(f16));
     CHECK(ll_context_kv_type(f16) == LL_KV_F16 && ll_context_kv_type(f32) == LL_KV_F32, "kv types");
