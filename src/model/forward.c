@@ -347,14 +347,9 @@ static void rms_scale(float *out, const float *x, const float *w, size_t n, doub
     for (size_t i = 0; i < n; i++) out[i] = (x[i] * scale) * w[i];
 }
 
-static void rmsnorm(float *out, const float *x, const float *w, size_t n, float eps) {
-    double ss = 0.0;
-    for (size_t i = 0; i < n; i++) ss += (double)(x[i] * x[i]);
-    rms_scale(out, x, w, n, ss, eps);
-}
-
-/* rmsnorm of `rows` consecutive rows of n values (in place allowed): their
- * sums of squares side by side (ak->sq_sums), the same bits as one by one */
+/* out = rmsnorm(x) * w for `rows` consecutive rows of n values (in place
+ * allowed): their sums of squares side by side (ak->sq_sums, whose scalar
+ * table is ggml's loop), the same bits as one by one */
 static void rmsnorm_rows(const ll_context *c, float *out, const float *x, const float *w, size_t rows, size_t n) {
     enum { AT_ONCE = 8 };
     double ss[AT_ONCE];
@@ -377,36 +372,15 @@ static void matmul(ll_context *c, const ll_weight *w, const float *x, size_t T, 
     ll_matmul(c->pool, c->mk, &w->m, x, T, y, c->scratch);
 }
 
-/* Y = X W^T for the step's rows: a prompt's run in one product (unless
- * the context asks for one-token products), other rows as many at a time
- * as give each row what it gets alone */
-static void matmul_rows(ll_context *c, const ll_weight *w, const float *x, float *y) {
-    size_t cols = w->m.cols, rows = w->m.rows;
-    size_t each = w->m.type == LL_T_L2C_Q8 ? LL_ONE_TOKEN_ROWS : ll_matmul_row_group(c->pool, c->mk, &w->m);
-    for (size_t g = 0; g < c->n_groups; g++) {
-        const fw_group *G = &c->groups[g];
-        size_t step = G->run && !c->one_token_products ? G->n : each;
-        for (size_t t = G->start; t < G->start + G->n; t += step) {
-            size_t n = G->start + G->n - t < step ? G->start + G->n - t : step;
-            matmul(c, w, x + t * cols, n, y + t * rows);
-        }
-    }
-}
-
-/* matmul_rows for n_w weights that read the same x (a layer's query, key
- * and value; its gate and up) in the same groups of rows: each group's
- * products at once (ll_matmul_shared: x quantized once, one job for the
- * threads), with the bits each gets alone */
-static void matmul_rows_shared(ll_context *c, const ll_weight *const *w, size_t n_w, const float *x, float *const *y) {
-    size_t cols = w[0]->m.cols, each = ll_matmul_row_group(c->pool, c->mk, &w[0]->m);
-    bool together = n_w <= LL_SHARED_MAX;
-    for (size_t i = 0; i < n_w && together; i++)
-        together = w[i]->m.type != LL_T_L2C_Q8 && w[i]->m.cols == cols &&
-                   ll_matmul_row_group(c->pool, c->mk, &w[i]->m) == each;
-    if (!together) {
-        for (size_t i = 0; i < n_w; i++) matmul_rows(c, w[i], x, y[i]);
-        return;
-    }
+/* Y_i = X W_i^T for n_w weights that read the same x (one, or a layer's
+ * query, key and value, or its gate and up) over the step's rows: a
+ * prompt's run in one product (unless the context asks for one-token
+ * products), other rows as many at a time as give each row what it gets
+ * alone, each group's products at once where there are several
+ * (ll_matmul_shared: x quantized once, one job for the threads) */
+static void matmul_groups(ll_context *c, const ll_weight *const *w, size_t n_w, const float *x, float *const *y) {
+    size_t cols = w[0]->m.cols;
+    size_t each = w[0]->m.type == LL_T_L2C_Q8 ? LL_ONE_TOKEN_ROWS : ll_matmul_row_group(c->pool, c->mk, &w[0]->m);
     const ll_matrix *m[LL_SHARED_MAX];
     float *out[LL_SHARED_MAX];
     for (size_t g = 0; g < c->n_groups; g++) {
@@ -414,6 +388,10 @@ static void matmul_rows_shared(ll_context *c, const ll_weight *const *w, size_t 
         size_t step = G->run && !c->one_token_products ? G->n : each;
         for (size_t t = G->start; t < G->start + G->n; t += step) {
             size_t n = G->start + G->n - t < step ? G->start + G->n - t : step;
+            if (n_w == 1) {
+                matmul(c, w[0], x + t * cols, n, y[0] + t * w[0]->m.rows);
+                continue;
+            }
             for (size_t i = 0; i < n_w; i++) {
                 m[i] = &w[i]->m;
                 out[i] = y[i] + t * w[i]->m.rows;
@@ -421,6 +399,25 @@ static void matmul_rows_shared(ll_context *c, const ll_weight *const *w, size_t 
             ll_matmul_shared(c->pool, c->mk, m, n_w, x + t * cols, n, out, c->scratch);
         }
     }
+}
+
+static void matmul_rows(ll_context *c, const ll_weight *w, const float *x, float *y) {
+    matmul_groups(c, &w, 1, x, &y);
+}
+
+/* several weights of one x together where they group their rows alike
+ * (and are no llama2.c int8 weights), else one after another */
+static void matmul_rows_shared(ll_context *c, const ll_weight *const *w, size_t n_w, const float *x, float *const *y) {
+    size_t each = ll_matmul_row_group(c->pool, c->mk, &w[0]->m);
+    bool together = n_w <= LL_SHARED_MAX;
+    for (size_t i = 0; i < n_w && together; i++)
+        together = w[i]->m.type != LL_T_L2C_Q8 && w[i]->m.cols == w[0]->m.cols &&
+                   ll_matmul_row_group(c->pool, c->mk, &w[i]->m) == each;
+    if (!together) {
+        for (size_t i = 0; i < n_w; i++) matmul_rows(c, w[i], x, y[i]);
+        return;
+    }
+    matmul_groups(c, w, n_w, x, y);
 }
 
 /* cos/sin of every rotated pair for each row's position, per RoPE variant
@@ -693,13 +690,18 @@ static void softcap_logits(const ll_model *m, float *logits, size_t n) {
  * that wants them all in the caller's consecutive rows (a prompt's
  * logits_all), straight into place; others a few rows at a time through
  * c->out. */
+/* xb's first n rows = the final norm of rows which[0..n) */
+static void output_norm_rows(ll_context *c, const int32_t *which, size_t n) {
+    size_t dim = c->m->info.dim;
+    for (size_t i = 0; i < n; i++) memcpy(c->xb + i * dim, c->x + (size_t)which[i] * dim, dim * sizeof(float));
+    rmsnorm_rows(c, c->xb, c->xb, c->m->output_norm, n, dim);
+}
+
 static ll_status output_rows(ll_context *c, const int32_t *which, size_t n, ll_error *err) {
     const ll_model *m = c->m;
     size_t dim = m->info.dim, V = m->info.n_vocab;
-    float eps = m->info.rms_eps;
     if (n == 1 || (n > LL_ONE_TOKEN_ROWS && !c->one_token_products && consecutive(c, which, n, V))) {
-        for (size_t i = 0; i < n; i++)
-            rmsnorm(c->xb + i * dim, c->x + (size_t)which[i] * dim, m->output_norm, dim, eps);
+        output_norm_rows(c, which, n);
         matmul(c, &m->output, c->xb, n, c->rows[which[0]].logits);
         softcap_logits(m, c->rows[which[0]].logits, n * V);
         return LL_OK;
@@ -707,8 +709,7 @@ static ll_status output_rows(ll_context *c, const int32_t *which, size_t n, ll_e
     if (!c->out && !(c->out = ll_malloc(LL_ONE_TOKEN_ROWS * V * sizeof(float), err))) return LL_ERR_OUT_OF_MEMORY;
     for (size_t i0 = 0; i0 < n; i0 += LL_ONE_TOKEN_ROWS) {
         size_t k = n - i0 < LL_ONE_TOKEN_ROWS ? n - i0 : LL_ONE_TOKEN_ROWS;
-        for (size_t i = 0; i < k; i++) memcpy(c->xb + i * dim, c->x + (size_t)which[i0 + i] * dim, dim * sizeof(float));
-        rmsnorm_rows(c, c->xb, c->xb, m->output_norm, k, dim);
+        output_norm_rows(c, which + i0, k);
         size_t each = ll_matmul_row_group(c->pool, c->mk, &m->output.m);
         for (size_t i = 0; i < k; i += each)
             matmul(c, &m->output, c->xb + i * dim, k - i < each ? k - i : each, c->out + i * V);
@@ -758,9 +759,8 @@ static void add_bias(float *v, const float *bias, size_t n) {
 }
 
 /* each head of v RMS-normalized with weight w (none: NULL) */
-static void head_norms(float *v, const float *w, size_t n_heads, size_t hd, float eps) {
-    if (w)
-        for (size_t h = 0; h < n_heads; h++) rmsnorm(v + h * hd, v + h * hd, w, hd, eps);
+static void head_norms(const ll_context *c, float *v, const float *w, size_t n_heads) {
+    if (w) rmsnorm_rows(c, v, v, w, n_heads, c->m->info.head_dim);
 }
 
 /* ggml's GELU on the CPU: the input rounded to FP16 picks the table's
@@ -807,13 +807,13 @@ static void ffn_norm_fn(ll_context *c, const ll_layer *L, size_t l, size_t t0, s
 static void qkv_row(ll_context *c, const ll_layer *L, size_t l, size_t t) {
     const ll_model *m = c->m;
     const ll_model_info *in = &m->info;
-    size_t qd = m->q_dim, kv = m->kv_dim, hd = in->head_dim;
+    size_t qd = m->q_dim, kv = m->kv_dim;
     float *q = c->q + t * qd, *k = c->kk + t * kv, *v = c->vv + t * kv;
     add_bias(q, L->bq, qd);
     add_bias(k, L->bk, kv);
     add_bias(v, L->bv, kv);
-    head_norms(q, L->q_norm, in->n_heads, hd, in->rms_eps);
-    head_norms(k, L->k_norm, in->n_kv_heads, hd, in->rms_eps);
+    head_norms(c, q, L->q_norm, in->n_heads);
+    head_norms(c, k, L->k_norm, in->n_kv_heads);
     const float *r = c->rope + (L->rope * LL_MAX_BATCH + t) * in->rope_dim;
     rope_apply(c, q, in->n_heads, r);
     rope_apply(c, k, in->n_kv_heads, r);
