@@ -418,12 +418,12 @@ static qvec_layout qvec_bytes(size_t n, size_t block, bool lanes) {
     return L;
 }
 
-/* How many quantized activation vectors of n values fit in the scratch
- * (idle during a matvec). */
+/* the scratch of all the pool's threads (idle during a matvec) */
 static size_t scratch_bytes(const ll_pool *pool) {
     return (size_t)ll_pool_size(pool) * ll_matmul_scratch_floats() * sizeof(float);
 }
 
+/* How many quantized activation vectors of n values fit in the scratch. */
 static size_t qvecs_fit(const ll_pool *pool, size_t n, size_t block, bool lanes) {
     size_t have = scratch_bytes(pool);
     size_t one = qvec_bytes(n, block, lanes).bytes;
@@ -858,10 +858,6 @@ static bool gemm_q(ll_pool *pool, const ll_matmul_kernels *k, const ll_matrix *w
  * rows (in cache) serves them 8 at a time (matvec_r16). */
 #define LL_R16_TOKENS 64
 
-/* The products with repacked Q4_0 weights: up to LL_R16_TOKENS tokens at
- * a time, each quantized through one staging vector into its place in a
- * tile of 8 (ll_r16x_put; the tiles take what T vectors would). False when
- * not even one token fits the scratch. */
 /* Tokens the scratch holds as repacked Q4_0 tiles of n values (0: none),
  * whole tiles but for the last */
 static size_t r16_fit(const ll_pool *pool, size_t n) {
@@ -886,6 +882,10 @@ static void r16_tiles(job *j, size_t n, const float *x, size_t tn) {
     j->xt = tiles;
 }
 
+/* The products with repacked Q4_0 weights: up to LL_R16_TOKENS tokens at
+ * a time, each quantized through one staging vector into its place in a
+ * tile of 8 (ll_r16x_put; the tiles take what T vectors would). False when
+ * not even one token fits the scratch. */
 static bool r16_matvecs(ll_pool *pool, job *j) {
     const ll_matrix *w = j->w;
     size_t n = w->cols, T = j->T, fit = r16_fit(pool, n);

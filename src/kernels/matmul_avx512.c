@@ -279,11 +279,19 @@ static inline __m512 max_lanes16(const __m512 v[16]) {
     return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), f);
 }
 
+/* out[0..15] = x[0..15] * id rounded to nearest even and kept within
+ * +-127; the values as int32, for their sum */
+static inline __m512i quantize16(const float *x, __m512 id, int8_t *out) {
+    __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x), id));
+    v = _mm512_max_epi32(_mm512_min_epi32(v, _mm512_set1_epi32(127)), _mm512_set1_epi32(-127));
+    _mm_storeu_si128((__m128i *)(void *)out, _mm512_cvtepi32_epi8(v));
+    return v;
+}
+
 /* 16 blocks of 32 from block b0 at once: their largest |x| and scales as
  * vectors (one division for all), each block's values as below, the sums
  * of 16 from the bytes (|q + 128| summed by vpsadbw, less 16 x 128) */
 static void quantize_x32_16(const float *x, size_t b0, ll_qvec *qx) {
-    const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
     __m512 m[16];
     for (size_t b = 0; b < 16; b++) {
         const float *xb = x + 32 * (b0 + b);
@@ -299,11 +307,7 @@ static void quantize_x32_16(const float *x, size_t b0, ll_qvec *qx) {
     int8_t *q = qx->q + 32 * b0;
     for (size_t b = 0; b < 16; b++) {
         __m512 vid = _mm512_set1_ps(id[b]);
-        for (size_t k = 0; k < 32; k += 16) {
-            __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * (b0 + b) + k), vid));
-            v = _mm512_max_epi32(_mm512_min_epi32(v, lim), nlim);
-            _mm_storeu_si128((__m128i *)(void *)(q + 32 * b + k), _mm512_cvtepi32_epi8(v));
-        }
+        for (size_t k = 0; k < 32; k += 16) quantize16(x + 32 * (b0 + b) + k, vid, q + 32 * b + k);
     }
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     for (size_t c = 0; c < 8; c++) { /* 64 bytes: four sums of 16 */
@@ -318,7 +322,6 @@ static void quantize_x32_16(const float *x, size_t b0, ll_qvec *qx) {
  * conversion rounds to nearest even like lrintf. */
 static void quantize_x(const float *x, size_t n, ll_qvec *qx) {
     size_t B = qx->block, b = 0;
-    const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
     if (B == LL_QX_32)
         for (; b + 16 <= n / B; b += 16) quantize_x32_16(x, b, qx);
     for (; b < n / B; b++) {
@@ -329,12 +332,8 @@ static void quantize_x(const float *x, size_t n, ll_qvec *qx) {
         /* matmul.c's qx_scales */
         float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         __m512 vid = _mm512_set1_ps(id);
-        for (size_t k = 0; k < B; k += 16) {
-            __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xb + k), vid));
-            v = _mm512_max_epi32(_mm512_min_epi32(v, lim), nlim);
-            _mm_storeu_si128((__m128i *)(qx->q + b * B + k), _mm512_cvtepi32_epi8(v));
-            qx->sum[(b * B + k) / 16] = (int16_t)_mm512_reduce_add_epi32(v);
-        }
+        for (size_t k = 0; k < B; k += 16)
+            qx->sum[(b * B + k) / 16] = (int16_t)_mm512_reduce_add_epi32(quantize16(xb + k, vid, qx->q + b * B + k));
         qx->d[b] = B == LL_QX_32 ? _cvtsh_ss(_cvtss_sh(amax / 127.0f, _MM_FROUND_TO_NEAREST_INT))
                    : id != 0.0f  ? 1.0f / id
                                  : 0.0f;
