@@ -3,7 +3,7 @@
  * one ll_decode_batch step each (the server's step, without HTTP), against
  * one sequence decoded alone.
  *
- *   bench_batch MODEL [threads] [rounds] [streams,...] [tokens] [f32|f16]
+ *   bench_batch MODEL [threads] [rounds] [streams,...] [tokens] [f32|f16|q8_0]
  *
  * Each level (default 1,4,8 streams) gets its own contexts holding a
  * 16-token prompt, then decodes `tokens` (default 64; serve_bench's
@@ -73,7 +73,7 @@ static double run_level(const ll_model *m, int threads, size_t B, float *lg) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_batch MODEL [threads] [rounds] [streams,...] [tokens] [f32|f16]\n");
+        fprintf(stderr, "usage: bench_batch MODEL [threads] [rounds] [streams,...] [tokens] [f32|f16|q8_0]\n");
         return 2;
     }
     int threads = argc > 2 ? atoi(argv[2]) : 2, rounds = argc > 3 ? atoi(argv[3]) : 5;

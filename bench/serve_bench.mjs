@@ -4,7 +4,7 @@
 // `logitlab generate` on the same model, prompt and length.
 //
 //   node bench/serve_bench.mjs LOGITLAB MODEL [--streams 1,4,8] [--tokens 128]
-//        [--threads 2] [--rounds 3] [--kv-type f32|f16] [--json]
+//        [--threads 2] [--rounds 3] [--kv-type f32|f16|q8_0] [--json]
 //
 // Each stream is a streamed completion of exactly --tokens tokens
 // (ignore_eos, temperature 0.8, its own seed). A round runs each
@@ -24,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 function usage(msg) {
   if (msg) console.error(`serve_bench: ${msg}`);
-  console.error('usage: node bench/serve_bench.mjs LOGITLAB MODEL [--streams 1,4,8] [--tokens 128] [--threads 2] [--rounds 3] [--kv-type f32|f16] [--json]');
+  console.error('usage: node bench/serve_bench.mjs LOGITLAB MODEL [--streams 1,4,8] [--tokens 128] [--threads 2] [--rounds 3] [--kv-type f32|f16|q8_0] [--json]');
   process.exit(2);
 }
 
@@ -46,7 +46,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--rounds') opt.rounds = int(1, 100);
   else if (a === '--kv-type') {
     opt.kvType = String(args[++i]);
-    if (!['f32', 'f16'].includes(opt.kvType)) usage(`--kv-type ${opt.kvType}: valid are f32 and f16`);
+    if (!['f32', 'f16', 'q8_0'].includes(opt.kvType)) usage(`--kv-type ${opt.kvType}: valid are f32, f16 and q8_0`);
   } else if (a === '--json') opt.json = true;
   else if (a.startsWith('-')) usage(`unknown option ${a}`);
   else pos.push(a);

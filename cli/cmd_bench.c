@@ -193,7 +193,7 @@ static bool parse_thread_list(const char *s, int32_t **out, size_t *n, ll_error 
 }
 
 static void bench_usage(FILE *f) {
-    fputs("usage: logitlab bench -m MODEL [-p 128] [-n 64] [-t 1,2,auto] [-r 3] [--kv-type f32|f16] [--json]\n"
+    fputs("usage: logitlab bench -m MODEL [-p 128] [-n 64] [-t 1,2,auto] [-r 3] [--kv-type f32|f16|q8_0] [--json]\n"
           "pp: a batch of -p random tokens from an empty cache; tg: -n single-token decodes from an\n"
           "empty cache; each repeated -r times after a warm-up, median tokens/s. Peak RSS at the end.\n",
           f);
@@ -255,7 +255,7 @@ int ll_cmd_bench(int argc, char **argv) {
     }
     double load_s = now_s() - t0;
     const ll_model_info *in = ll_model_get_info(m);
-    size_t V = in->n_vocab, n_ctx = (size_t)(pp > tg ? pp : tg) + 1;
+    size_t V = in->n_vocab, n_ctx = (size_t)(pp > tg ? pp : tg) + 1, kv_bytes = 0;
     float *logits = malloc(V * sizeof *logits);
     int32_t *toks = malloc(((size_t)(pp > tg ? pp : tg) + 1) * sizeof *toks);
     double *samples = malloc((size_t)reps * sizeof *samples);
@@ -285,6 +285,7 @@ int ll_cmd_bench(int argc, char **argv) {
             st = err.status;
             break;
         }
+        kv_bytes = ll_context_kv_bytes(ctx); /* its type's bytes, whole blocks of positions */
         for (int test = 0; test < 2; test++) {
             long long n = test == 0 ? pp : tg;
             if (n == 0) continue;
@@ -334,7 +335,6 @@ int ll_cmd_bench(int argc, char **argv) {
     if (st != LL_OK) goto out;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    size_t kv_bytes = 2 * in->n_layers * n_ctx * in->n_kv_heads * in->head_dim * (kv_type == LL_KV_F16 ? 2 : 4);
     if (!json)
         printf("peak RSS %.1f MiB (file %.1f MiB + KV cache %.1f MiB + %.1f MiB)\n", (double)ru.ru_maxrss / 1024.0,
                (double)in->file_bytes / 1048576.0, (double)kv_bytes / 1048576.0,

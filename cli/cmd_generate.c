@@ -37,7 +37,7 @@ static void usage(FILE *f) {
           "  -c, --ctx-size N          context window (default: the model's, at most 4096)\n",
           f);
     ll_cli_threads_help(f, "  -t, --threads N|auto      ");
-    fputs("  --kv-type f32|f16         KV cache storage (default f32; f16 = llama.cpp's default -ctk/-ctv f16)\n"
+    fputs("  --kv-type f32|f16|q8_0    KV cache storage (default f32; f16 = llama.cpp's default -ctk/-ctv f16, q8_0 = -ctk/-ctv q8_0)\n"
           "  --one-token-prompt        the prompt's products with the one-token arithmetic, 8 tokens at a time:\n"
           "                            slower; with Q8_0 weights llama.cpp's logits bit for bit (docs/parity.md)\n"
           "  --max-new-tokens N        (alias --n-predict)\n"

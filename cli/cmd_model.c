@@ -457,7 +457,7 @@ static void logits_usage(FILE *f) {
           "  --all          logits at every position (default: the last)\n"
           "  --top N        the N largest (default 10)      --full   every logit\n"
           "  --json         machine-readable                --no-bos do not add BOS to -p\n"
-          "  --tokenizer FILE (llama2.c)                    --kv-type f32|f16  KV cache storage (default f32)\n",
+          "  --tokenizer FILE (llama2.c)                    --kv-type f32|f16|q8_0  KV cache (default f32)\n",
           f);
     ll_cli_threads_help(f, "  -t N|auto      threads ");
 }

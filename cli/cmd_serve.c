@@ -26,7 +26,7 @@ static void usage(FILE *f) {
           "  --queue N                 requests waiting for a slot at most; more get 503 (default 64)\n"
           "  -c, --ctx-size N          context window per slot (default: the model's, at most 4096)\n"
           "  -t, --threads N|auto      threads of each forward step (all slots share them)\n"
-          "  --kv-type f32|f16         the slots' KV caches (default f32; f16 halves their memory)\n",
+          "  --kv-type f32|f16|q8_0    the slots' KV caches (default f32; f16 halves their memory, q8_0 about quarters it)\n",
           f);
     ll_cli_threads_help(f, "                            ");
     fputs("  --api-key KEY             require \"Authorization: Bearer KEY\" (not for /health)\n"

@@ -631,12 +631,18 @@ ll_context *ll_context_new(const ll_model *m, size_t n_ctx, int n_threads, ll_er
  * each value is rounded to IEEE half, to nearest even, as ggml stores an F16
  * cache (llama.cpp's default `-ctk f16 -ctv f16`), read back widened, and
  * the query is rounded to half for its dot products with the keys, as ggml
- * converts it (docs/semantics.md, "KV cache type"). */
-typedef enum ll_kv_type { LL_KV_F32 = 0, LL_KV_F16 = 1 } ll_kv_type;
-/* "f32", "f16"; NULL for a value outside the enum. */
+ * converts it. LL_KV_Q8_0 takes about a quarter of F32's bytes: each head's
+ * key and value in ggml's Q8_0 blocks (32 values, a half scale, as
+ * llama.cpp's `-ctk q8_0 -ctv q8_0` stores them); the query is quantized to
+ * Q8_0 for its dot products with the keys (ggml's vec_dot_q8_0_q8_0, as
+ * llama.cpp computes KQ against a Q8_0 cache) and the values are read back
+ * as q x scale. It needs a head size that is a multiple of 32
+ * (docs/semantics.md, "KV cache type"). */
+typedef enum ll_kv_type { LL_KV_F32 = 0, LL_KV_F16 = 1, LL_KV_Q8_0 = 2 } ll_kv_type;
+/* "f32", "f16", "q8_0"; NULL for a value outside the enum. */
 const char *ll_kv_type_name(ll_kv_type t);
-/* Parses "f32" / "f16"; anything else is LL_ERR_INVALID_ARGUMENT naming the
- * value and the valid ones. */
+/* Parses "f32" / "f16" / "q8_0"; anything else is LL_ERR_INVALID_ARGUMENT
+ * naming the value and the valid ones. */
 ll_status ll_kv_type_parse(const char *s, ll_kv_type *out, ll_error *err);
 /* Everything a context fixes when it is made (the cache's layout is
  * allocated once): start from ll_context_params_default() and set fields,

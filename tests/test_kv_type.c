@@ -1,12 +1,15 @@
 /*
  * test_kv_type.c - the KV cache type (ll_context_params.kv_type): an F16
  * cache stores every key and value rounded to F16 to nearest even, bit for
- * bit as ggml stores it (ll_fp32_to_fp16, vcvtps2ph); its logits stay within
- * a stated bound of the F32 cache's on the embedded KJV model and
- * stories260K; the thread count and the kernel table change no bit; rows of
- * an F16 and an F32 context share a step without changing either; branch
- * nodes are stored like the cache; sizes halve; bad values are errors that
- * name the value and the valid ones; the default stays F32.
+ * bit as ggml stores it (ll_fp32_to_fp16, vcvtps2ph), a Q8_0 cache as
+ * ggml's quantize_row_q8_0 stores its blocks (scale amax / 127 rounded to
+ * half, values rounded to nearest even at 127 / amax); their logits stay
+ * within a stated bound of the F32 cache's on the embedded KJV model and
+ * stories260K (F16 only: its head size, 8, is no multiple of Q8_0's 32,
+ * which is an error); the thread count and the kernel table change no bit;
+ * rows of F16, Q8_0 and F32 contexts share a step without changing any;
+ * branch nodes are stored like the cache; sizes; bad values are errors
+ * that name the value and the valid ones; the default stays F32.
  */
 #include "test_util.h"
 
@@ -21,6 +24,9 @@
  * room for other CPUs' matrix kernels, far below a wrong cache (> 1). */
 #define KJV_BOUND     0.5
 #define STORIES_BOUND 0.05
+/* the same for a Q8_0 cache on KJV: measured when written (AVX-512)
+ * 0.172 (F16 then 0.196), the bound 3x that */
+#define KJV_Q8_BOUND 0.5
 #define N_PROMPT      40
 #define N_STEPS       24
 
@@ -66,51 +72,89 @@ static void run(const ll_model *m, int threads, ll_kv_type t, int32_t *gen, bool
     ll_context_free(c);
 }
 
-/* F16 against F32 logits, F16 rounding of layer 0's stored keys and
- * values (their inputs do not depend on the cache), thread counts. */
-static void model_checks(const ll_model *m, const char *name, double bound) {
-    ll_error err;
+/* ggml's quantize_row_q8_0 for one block of 32, written out: the scale
+ * amax / 127 rounded to half, the values x * (127 / amax) rounded to
+ * nearest even */
+static void q8_0_block(const float *x, uint8_t out[34]) {
+    float amax = 0;
+    for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[i]));
+    uint16_t d = ll_fp32_to_fp16(amax / 127.0f);
+    float id = amax != 0 ? 127.0f / amax : 0.0f;
+    out[0] = (uint8_t)(d & 0xFF);
+    out[1] = (uint8_t)(d >> 8);
+    for (int i = 0; i < 32; i++) out[2 + i] = (uint8_t)(int8_t)lrintf(x[i] * id);
+}
+
+/* t's logits against F32's within bound, the same bits on 1 and 3
+ * threads as on 2 */
+static void logits_checks(const ll_model *m, const char *name, ll_kv_type t, double bound, const float *a,
+                          int32_t *gen) {
     size_t V = ll_model_get_info(m)->n_vocab, n = (N_STEPS + 1) * V;
-    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
-    int32_t gen[N_STEPS];
-    run(m, 2, LL_KV_F32, gen, true, a);
-    run(m, 2, LL_KV_F16, gen, false, b);
+    float *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
+    const char *tn = ll_kv_type_name(t);
+    run(m, 2, t, gen, false, b);
     double worst = 0;
     for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)a[i] - (double)b[i]));
-    CHECK(worst <= bound && worst > 0, "%s: max |F16 - F32| logit = %g, bound %g (0: the F16 cache is not used)", name,
-          worst, bound);
-    printf("%s: max |logit(F16 cache) - logit(F32 cache)| = %.6f (bound %g)\n", name, worst, bound);
+    CHECK(worst <= bound && worst > 0, "%s: max |%s - f32| logit = %g, bound %g (0: the cache type is not used)", name,
+          tn, worst, bound);
+    printf("%s: max |logit(%s cache) - logit(f32 cache)| = %.6f (bound %g)\n", name, tn, worst, bound);
     for (int threads = 1; threads <= 3; threads += 2) {
-        run(m, threads, LL_KV_F16, gen, false, c);
-        CHECK(memcmp(b, c, n * sizeof *c) == 0, "%s: F16 cache, %d threads: logits differ from 2 threads", name,
+        run(m, threads, t, gen, false, c);
+        CHECK(memcmp(b, c, n * sizeof *c) == 0, "%s: %s cache, %d threads: logits differ from 2 threads", name, tn,
               threads);
     }
+    free(b);
+    free(c);
+}
 
-    /* layer 0: the F16 bits are the F32 values rounded */
-    ll_context *f32 = make(m, 64, 1, LL_KV_F32), *f16 = make(m, 64, 1, LL_KV_F16);
+/* F16 (and Q8_0 where the head size allows it: q8_bound > 0) against
+ * F32 logits, the F16 rounding and Q8_0 blocks of layer 0's stored keys
+ * and values (their inputs do not depend on the cache), thread counts. */
+static void model_checks(const ll_model *m, const char *name, double bound, double q8_bound) {
+    ll_error err;
+    size_t V = ll_model_get_info(m)->n_vocab, n = (N_STEPS + 1) * V;
+    float *a = malloc(n * sizeof *a);
+    int32_t gen[N_STEPS];
+    run(m, 2, LL_KV_F32, gen, true, a);
+    logits_checks(m, name, LL_KV_F16, bound, a, gen);
+    if (q8_bound > 0) logits_checks(m, name, LL_KV_Q8_0, q8_bound, a, gen);
+
+    /* layer 0: the F16 bits are the F32 values rounded, the Q8_0 blocks
+     * the F32 values quantized */
+    bool q8 = q8_bound > 0;
+    ll_context *f32 = make(m, 64, 1, LL_KV_F32), *f16 = make(m, 64, 1, LL_KV_F16),
+               *c8 = q8 ? make(m, 64, 1, LL_KV_Q8_0) : NULL;
     int32_t p[20];
     for (size_t i = 0; i < 20; i++) p[i] = (int32_t)(1 + (29 * i + 3) % (V - 1));
-    for (int t = 0; t < 2; t++) {
-        ll_context *x = t ? f16 : f32; /* the same arithmetic in both: a run, then one-token rows */
+    for (int t = 0; t < 3; t++) {
+        ll_context *x = t == 0 ? f32 : t == 1 ? f16 : c8; /* the same arithmetic in all: a run, then one-token rows */
+        if (!x) continue;
         CHECK_OK(ll_context_decode(x, p, 12, a, NULL, &err), err);
         for (size_t i = 12; i < 20; i++) CHECK_OK(ll_context_decode(x, &p[i], 1, a, NULL, &err), err);
     }
     size_t kv = m->kv_dim, hd = ll_model_get_info(m)->head_dim, heads = ll_model_get_info(m)->n_kv_heads;
-    size_t bad = 0, nonzero = 0, missing = 0;
+    size_t bad = 0, bad8 = 0, nonzero = 0, missing = 0;
     for (size_t pos = 0; pos < 20; pos++)
         for (size_t head = 0; head < heads; head++)
             for (int value = 0; value < 2; value++) {
                 const float *x = ll_context_kv_at(f32, 0, head, pos, value);
                 const uint16_t *h = ll_context_kv_at(f16, 0, head, pos, value);
-                missing += !x || !h;
+                const uint8_t *b8 = c8 ? ll_context_kv_at(c8, 0, head, pos, value) : NULL;
+                missing += !x || !h || (q8 && !b8);
                 for (size_t i = 0; x && h && i < hd; i++) {
                     bad += h[i] != ll_fp32_to_fp16(x[i]);
                     nonzero += x[i] != 0;
+                }
+                for (size_t blk = 0; x && b8 && blk < hd / 32; blk++) {
+                    uint8_t want[34];
+                    q8_0_block(x + 32 * blk, want);
+                    bad8 += memcmp(want, b8 + 34 * blk, 34) != 0;
                 }
             }
     CHECK(missing == 0 && bad == 0 && nonzero > 0,
           "%s: %zu stored F16 values are not the F32 values rounded to nearest even (%zu heads missing)", name, bad,
           missing);
+    CHECK(bad8 == 0, "%s: %zu stored Q8_0 blocks are not ggml's quantization of the F32 values", name, bad8);
     CHECK(ll_context_kv_at(f16, 0, 0, 20, false) == NULL, "position 20 is not cached");
     CHECK(ll_context_kv_at(f16, ll_model_get_info(m)->n_layers, 0, 0, false) == NULL, "no such layer");
     CHECK(ll_context_kv_at(f16, 0, heads, 0, false) == NULL, "no such KV head");
@@ -122,57 +166,66 @@ static void model_checks(const ll_model *m, const char *name, double bound) {
     CHECK(ll_context_kv_bytes(f32) == 2 * ll_context_kv_bytes(f16), "%s: F32 KV bytes %zu vs F16 %zu", name,
           ll_context_kv_bytes(f32), ll_context_kv_bytes(f16));
     CHECK(ll_context_kv_type(f16) == LL_KV_F16 && ll_context_kv_type(f32) == LL_KV_F32, "kv types");
+    if (c8) /* 34 bytes per 32 values */
+        CHECK(ll_context_kv_bytes(c8) == 2 * L * 128 * kv / 32 * 34 && ll_context_kv_type(c8) == LL_KV_Q8_0,
+              "%s: Q8_0 KV bytes %zu", name, ll_context_kv_bytes(c8));
     ll_context_free(f32);
     ll_context_free(f16);
+    ll_context_free(c8);
     free(a);
-    free(b);
-    free(c);
 }
 
-/* An F16 and an F32 context share steps (the work context F32): each gets
- * the bits it gets alone; branches of an F16 context equal appending. */
+/* An F32, an F16 and a Q8_0 context share steps (the work context F32):
+ * each gets the bits it gets alone; branches of an F16 or a Q8_0 context
+ * equal appending. */
 static void mixed_and_branches(const ll_model *m) {
     ll_error err;
     size_t V = ll_model_get_info(m)->n_vocab;
-    float *alone = malloc(4 * V * sizeof(float)), *got = malloc(4 * V * sizeof(float));
+    enum { NT = 3 };
+    const ll_kv_type types[NT] = {LL_KV_F32, LL_KV_F16, LL_KV_Q8_0};
+    float *alone = malloc(2 * NT * V * sizeof(float)), *got = malloc(2 * NT * V * sizeof(float));
     int32_t p[12] = {1, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150}, next = 77;
-    for (int t = 0; t < 2; t++) {
-        ll_context *c = make(m, 32, 1, t ? LL_KV_F16 : LL_KV_F32);
+    for (int t = 0; t < NT; t++) {
+        ll_context *c = make(m, 32, 1, types[t]);
         if (!c) return;
         CHECK_OK(ll_context_decode(c, p, 12, alone + 2 * t * V, NULL, &err), err);
         CHECK_OK(ll_context_decode(c, &next, 1, alone + (2 * t + 1) * V, NULL, &err), err);
         ll_context_free(c);
     }
-    ll_context *work = make(m, 4, 2, LL_KV_F32), *c32 = make(m, 32, 1, LL_KV_F32), *c16 = make(m, 32, 1, LL_KV_F16);
-    if (!work || !c32 || !c16) return;
-    ll_batch_row rows[24];
-    for (size_t i = 0; i < 12; i++) {
-        rows[i] = (ll_batch_row){c32, p[i], LL_BATCH_APPEND, -1, i == 11 ? got : NULL};
-        rows[12 + i] = (ll_batch_row){c16, p[i], LL_BATCH_APPEND, -1, i == 11 ? got + 2 * V : NULL};
-    }
-    CHECK_OK(ll_decode_batch(work, rows, 24, &err), err);
-    rows[0] = (ll_batch_row){c16, next, LL_BATCH_APPEND, -1, got + 3 * V};
-    rows[1] = (ll_batch_row){c32, next, LL_BATCH_APPEND, -1, got + V};
-    CHECK_OK(ll_decode_batch(work, rows, 2, &err), err);
-    CHECK(memcmp(alone, got, 4 * V * sizeof(float)) == 0, "F16 and F32 contexts in one step differ from alone");
+    ll_context *work = make(m, 4, 2, LL_KV_F32), *ctx[NT];
+    for (int t = 0; t < NT; t++) ctx[t] = make(m, 32, 1, types[t]);
+    if (!work || !ctx[0] || !ctx[1] || !ctx[2]) return;
+    ll_batch_row rows[12 * NT];
+    for (int t = 0; t < NT; t++)
+        for (size_t i = 0; i < 12; i++)
+            rows[12 * t + i] = (ll_batch_row){ctx[t], p[i], LL_BATCH_APPEND, -1, i == 11 ? got + 2 * t * V : NULL};
+    CHECK_OK(ll_decode_batch(work, rows, 12 * NT, &err), err);
+    for (int t = 0; t < NT; t++) /* in another order than the prompts' */
+        rows[t] = (ll_batch_row){ctx[NT - 1 - t], next, LL_BATCH_APPEND, -1, got + (2 * (NT - 1 - t) + 1) * V};
+    CHECK_OK(ll_decode_batch(work, rows, NT, &err), err);
+    CHECK(memcmp(alone, got, 2 * NT * V * sizeof(float)) == 0,
+          "F32, F16 and Q8_0 contexts in one step differ from alone");
 
-    /* an F16 context's branch: the node stored in F16, as an appended row */
-    ll_context *b = make(m, 32, 1, LL_KV_F16);
-    int32_t parents[2] = {-1, -1}, toks[2] = {next, next}, nodes[2], child = 9;
-    CHECK_OK(ll_context_decode(b, p, 12, got, NULL, &err), err);
-    CHECK_OK(ll_context_decode_tree(b, parents, toks, 2, got, nodes, &err), err);
-    CHECK(memcmp(got, alone + 3 * V, V * sizeof(float)) == 0, "an F16 branch row differs from appending it");
-    CHECK_OK(ll_context_decode_tree(b, &nodes[1], &child, 1, got + V, nodes, &err), err);
-    ll_context *ap = make(m, 32, 1, LL_KV_F16);
-    CHECK_OK(ll_context_decode(ap, p, 12, got + 2 * V, NULL, &err), err);
-    CHECK_OK(ll_context_decode(ap, &next, 1, got + 2 * V, NULL, &err), err);
-    CHECK_OK(ll_context_decode(ap, &child, 1, got + 2 * V, NULL, &err), err);
-    CHECK(memcmp(got + V, got + 2 * V, V * sizeof(float)) == 0, "an F16 node read back differs from the cache's");
-    ll_context_free(ap);
-    ll_context_free(b);
+    /* a branch of an F16 or a Q8_0 context: the node stored as the cache, as an appended row */
+    for (int t = 1; t < NT; t++) {
+        ll_context *b = make(m, 32, 1, types[t]);
+        int32_t parents[2] = {-1, -1}, toks[2] = {next, next}, nodes[2], child = 9;
+        CHECK_OK(ll_context_decode(b, p, 12, got, NULL, &err), err);
+        CHECK_OK(ll_context_decode_tree(b, parents, toks, 2, got, nodes, &err), err);
+        CHECK(memcmp(got, alone + (2 * t + 1) * V, V * sizeof(float)) == 0, "a %s branch row differs from appending it",
+              ll_kv_type_name(types[t]));
+        CHECK_OK(ll_context_decode_tree(b, &nodes[1], &child, 1, got + V, nodes, &err), err);
+        ll_context *ap = make(m, 32, 1, types[t]);
+        CHECK_OK(ll_context_decode(ap, p, 12, got + 2 * V, NULL, &err), err);
+        CHECK_OK(ll_context_decode(ap, &next, 1, got + 2 * V, NULL, &err), err);
+        CHECK_OK(ll_context_decode(ap, &child, 1, got + 2 * V, NULL, &err), err);
+        CHECK(memcmp(got + V, got + 2 * V, V * sizeof(float)) == 0, "a %s node read back differs from the cache's",
+              ll_kv_type_name(types[t]));
+        ll_context_free(ap);
+        ll_context_free(b);
+    }
     ll_context_free(work);
-    ll_context_free(c32);
-    ll_context_free(c16);
+    for (int t = 0; t < NT; t++) ll_context_free(ctx[t]);
     free(alone);
     free(got);
 }
@@ -235,6 +288,31 @@ static void kernel_tables(void) {
                 T->wsum_f16(acc_got, n_acc, w, kh, stride, NK, hd, p0, true);
                 CHECK(memcmp(acc_ref, acc_got, L * sizeof(float)) == 0, "%s wsum_f16 hd %zu n_acc %zu", T->name, hd,
                       n_acc);
+            }
+            if (hd % 32 == 0) { /* Q8_0 values: q x d, then as F32 values */
+                size_t rb = hd / 32 * 34 + 6; /* rows 6 bytes apart */
+                static uint8_t v8[NK * (MAXD / 32 * 34 + 6)];
+                static float deq[NK * MAXD];
+                for (size_t i = 0; i < NK; i++)
+                    for (size_t blk = 0; blk < hd / 32; blk++) {
+                        q8_0_block(k + i * stride + 32 * blk, v8 + i * rb + 34 * blk);
+                        ll_dequantize_row_ref(LL_T_Q8_0, v8 + i * rb + 34 * blk, deq + i * hd + 32 * blk, 32);
+                    }
+                for (size_t n_acc = 1; n_acc <= 4; n_acc += 3) {
+                    size_t p0 = 3 + hd % 11, L = LL_ATTN_LANES * n_acc * hd;
+                    for (size_t n = 20; n <= NK; n += NK - 20) { /* a short run and a long one */
+                        ll_attn_scalar.wsum_f32(acc_ref, n_acc, w, deq, hd, n, hd, p0, true);
+                        T->wsum_q8_0(acc_got, n_acc, w, v8, rb, n, hd, p0, true);
+                        ll_attn_scalar.wsum_f32(acc_ref, n_acc, w + 1, deq + hd, hd, 1, hd, p0 + n, false);
+                        T->wsum_q8_0(acc_got, n_acc, w + 1, v8 + rb, rb, 1, hd, p0 + n, false);
+                        CHECK(memcmp(acc_ref, acc_got, L * sizeof(float)) == 0,
+                              "%s wsum_q8_0 hd %zu n_acc %zu n %zu: not wsum_f32 of q x d", T->name, hd, n_acc, n);
+                        ll_attn_scalar.wsum_q8_0(acc_got, n_acc, w, v8, rb, n, hd, p0, true);
+                        ll_attn_scalar.wsum_q8_0(acc_got, n_acc, w + 1, v8 + rb, rb, 1, hd, p0 + n, false);
+                        CHECK(memcmp(acc_ref, acc_got, L * sizeof(float)) == 0,
+                              "scalar wsum_q8_0 hd %zu n_acc %zu n %zu: not wsum_f32 of q x d", hd, n_acc, n);
+                    }
+                }
             }
             ll_attn_scalar.to_f16(h_ref, k, NK * stride);
             T->to_f16(h_got, k, NK * stride);
@@ -347,7 +425,7 @@ static void bad_values(const ll_model *m) {
     p.kv_type = (ll_kv_type)7;
     c = ll_context_new_ex(m, &p, &err);
     CHECK(!c && err.status == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "kv_type = 7") &&
-              strstr(err.message, "LL_KV_F16"),
+              strstr(err.message, "LL_KV_F16") && strstr(err.message, "LL_KV_Q8_0 (2)"),
           "kv_type 7: %s", err.message);
     c = ll_context_new_ex(m, NULL, &err);
     CHECK(!c && err.status == LL_ERR_INVALID_ARGUMENT, "NULL params: %s", err.message);
@@ -359,13 +437,15 @@ static void bad_values(const ll_model *m) {
     ll_kv_type t = LL_KV_F32;
     CHECK(ll_kv_type_parse("f16", &t, &err) == LL_OK && t == LL_KV_F16, "f16 parses");
     CHECK(ll_kv_type_parse("f32", &t, &err) == LL_OK && t == LL_KV_F32, "f32 parses");
-    CHECK(ll_kv_type_parse("q8_0", &t, &err) == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "'q8_0'") &&
-              strstr(err.message, "f32, f16") && t == LL_KV_F32,
-          "q8_0: %s", err.message);
+    CHECK(ll_kv_type_parse("q8_0", &t, &err) == LL_OK && t == LL_KV_Q8_0, "q8_0 parses");
+    t = LL_KV_F32;
+    CHECK(ll_kv_type_parse("q4_0", &t, &err) == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "'q4_0'") &&
+              strstr(err.message, "f32, f16, q8_0") && t == LL_KV_F32,
+          "q4_0: %s", err.message);
     CHECK(ll_kv_type_parse("F16", &t, &err) == LL_ERR_INVALID_ARGUMENT, "names are lower case, as llama.cpp's -ctk");
     CHECK(ll_kv_type_parse(NULL, &t, &err) == LL_ERR_INVALID_ARGUMENT, "NULL");
     CHECK(!strcmp(ll_kv_type_name(LL_KV_F16), "f16") && !strcmp(ll_kv_type_name(LL_KV_F32), "f32") &&
-              ll_kv_type_name((ll_kv_type)2) == NULL,
+              !strcmp(ll_kv_type_name(LL_KV_Q8_0), "q8_0") && ll_kv_type_name((ll_kv_type)3) == NULL,
           "names");
 }
 
@@ -379,11 +459,21 @@ int main(void) {
     ll_model *st = ll_model_load(path, NULL, &err);
     CHECK(st != NULL, "%s: %s", path, err.message);
     if (kjv) {
-        model_checks(kjv, "KJV", KJV_BOUND);
+        model_checks(kjv, "KJV", KJV_BOUND, KJV_Q8_BOUND);
         mixed_and_branches(kjv);
         bad_values(kjv);
     }
-    if (st) model_checks(st, "stories260K", STORIES_BOUND);
+    if (st) {
+        model_checks(st, "stories260K", STORIES_BOUND, 0);
+        /* Q8_0 blocks of 32 do not divide its heads of 8 */
+        ll_context_params p = ll_context_params_default();
+        p.kv_type = LL_KV_Q8_0;
+        ll_context *c = ll_context_new_ex(st, &p, &err);
+        CHECK(!c && err.status == LL_ERR_INVALID_ARGUMENT && strstr(err.message, "multiple of 32") &&
+                  strstr(err.message, "this model's is 8"),
+              "Q8_0 cache with head size 8: %s", err.message);
+        ll_context_free(c);
+    }
     ll_model_free(kjv);
     ll_model_free(st);
     printf("%d checks, %d failures\n", tu_checks, tu_failures);

@@ -117,6 +117,22 @@ static void scalar_wsum_f16(float *acc, size_t n_acc, const float *w, const uint
     }
 }
 
+/* value d of a row of Q8_0 blocks: ggml's dequantize_row_q8_0, q x d */
+static float q8_0_value(const uint8_t *row, size_t d) {
+    const uint8_t *b = row + d / 32 * 34;
+    return (float)(int8_t)b[2 + d % 32] * ll_fp16_to_fp32((uint16_t)(b[0] | b[1] << 8));
+}
+
+static void scalar_wsum_q8_0(float *acc, size_t n_acc, const float *w, const uint8_t *v, size_t stride, size_t n,
+                             size_t hd, size_t p0, bool first) {
+    size_t L = 16 * n_acc;
+    if (first) memset(acc, 0, L * hd * sizeof *acc);
+    for (size_t i = 0; i < n; i++) {
+        float *a = acc + ((p0 + i) & (L - 1)) * hd;
+        for (size_t d = 0; d < hd; d++) a[d] = fmaf(w[i], q8_0_value(v + i * stride, d), a[d]);
+    }
+}
+
 static void scalar_wsum_reduce(float *out, const float *acc, size_t n_acc, size_t hd) {
     for (size_t d = 0; d < hd; d++) {
         float t[16];
@@ -175,6 +191,7 @@ const ll_attn_kernels ll_attn_scalar = {
     .softmax_exp = scalar_softmax_exp,
     .wsum_f32 = scalar_wsum_f32,
     .wsum_f16 = scalar_wsum_f16,
+    .wsum_q8_0 = scalar_wsum_q8_0,
     .wsum_reduce = scalar_wsum_reduce,
     .swiglu = scalar_swiglu,
     .rope = scalar_rope,
@@ -356,7 +373,7 @@ LL_T2 static double avx2_softmax_exp(float *x, size_t n, size_t p0, float max) {
             __m256 wv = _mm256_set1_ps(w[i]);                                                                          \
             for (size_t d = 0; d < hd; d += 8) {                                                                       \
                 size_t rr = hd - d < 8 ? hd - d : 8;                                                                   \
-                avx2_store_f32(a + d, _mm256_fmadd_ps(wv, LOADV(v + i * stride + d, rr), avx2_load_f32(a + d, rr)),    \
+                avx2_store_f32(a + d, _mm256_fmadd_ps(wv, LOADV(v + i * stride, d, rr), avx2_load_f32(a + d, rr)),    \
                                rr);                                                                                    \
             }                                                                                                          \
         }                                                                                                              \
@@ -374,18 +391,32 @@ LL_T2 static double avx2_softmax_exp(float *x, size_t n, size_t p0, float max) {
             for (size_t i = first_of(r, p0, L); i < n; i += L) {                                                       \
                 __m256 wv = _mm256_set1_ps(w[i]);                                                                      \
                 for (int j = 0; j < 4; j++)                                                                            \
-                    if (rr[j]) s[j] = _mm256_fmadd_ps(wv, LOADV(v + i * stride + d0 + 8 * j, rr[j]), s[j]);            \
+                    if (rr[j]) s[j] = _mm256_fmadd_ps(wv, LOADV(v + i * stride, d0 + 8 * j, rr[j]), s[j]);            \
             }                                                                                                          \
             for (int j = 0; j < 4; j++)                                                                                \
                 if (rr[j]) avx2_store_f32(a + d0 + 8 * j, s[j], rr[j]);                                                \
         }                                                                                                              \
     }
 
+/* values [d, d + r) of a row (r <= 8), for AVX2_WSUM */
+LL_T2 static inline __m256 avx2_row_f32(const float *row, size_t d, size_t r) { return avx2_load_f32(row + d, r); }
+LL_T2 static inline __m256 avx2_row_f16(const uint16_t *row, size_t d, size_t r) { return avx2_load_f16(row + d, r); }
+/* of Q8_0 blocks: r is 8 (hd a multiple of 32), q x d as q8_0_value */
+LL_T2 static inline __m256 avx2_row_q8_0(const uint8_t *row, size_t d, size_t r) {
+    (void)r;
+    const uint8_t *b = row + d / 32 * 34;
+    __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(b + 2 + d % 32))));
+    return _mm256_mul_ps(q, _mm256_set1_ps(_cvtsh_ss((unsigned short)(b[0] | b[1] << 8))));
+}
+
 LL_T2 static void avx2_wsum_f32(float *acc, size_t n_acc, const float *w, const float *v, size_t stride, size_t n,
-                                size_t hd, size_t p0, bool first){AVX2_WSUM(avx2_load_f32)}
+                                size_t hd, size_t p0, bool first){AVX2_WSUM(avx2_row_f32)}
 
 LL_T2 static void avx2_wsum_f16(float *acc, size_t n_acc, const float *w, const uint16_t *v, size_t stride, size_t n,
-                                size_t hd, size_t p0, bool first){AVX2_WSUM(avx2_load_f16)}
+                                size_t hd, size_t p0, bool first){AVX2_WSUM(avx2_row_f16)}
+
+LL_T2 static void avx2_wsum_q8_0(float *acc, size_t n_acc, const float *w, const uint8_t *v, size_t stride, size_t n,
+                                 size_t hd, size_t p0, bool first){AVX2_WSUM(avx2_row_q8_0)}
 
 LL_T2 static void avx2_wsum_reduce(float *out, const float *acc, size_t n_acc, size_t hd) {
     for (size_t d = 0; d < hd; d += 8) {
@@ -457,6 +488,7 @@ const ll_attn_kernels ll_attn_avx2 = {
     .softmax_exp = avx2_softmax_exp,
     .wsum_f32 = avx2_wsum_f32,
     .wsum_f16 = avx2_wsum_f16,
+    .wsum_q8_0 = avx2_wsum_q8_0,
     .wsum_reduce = avx2_wsum_reduce,
     .swiglu = avx2_swiglu,
     .rope = avx2_rope,
@@ -667,7 +699,7 @@ LL_T5 static double avx512_softmax_exp(float *x, size_t n, size_t p0, float max)
             __m512 wv = _mm512_set1_ps(w[i]);                                                                          \
             for (size_t d = 0; d < hd; d += 16) {                                                                      \
                 size_t rr = hd - d < 16 ? hd - d : 16;                                                                 \
-                __m512 x = _mm512_fmadd_ps(wv, LOADV(v + i * stride + d, rr), avx512_load_f32(a + d, rr));             \
+                __m512 x = _mm512_fmadd_ps(wv, LOADV(v + i * stride, d, rr), avx512_load_f32(a + d, rr));             \
                 _mm512_mask_storeu_ps(a + d, lanes_mask(rr), x);                                                       \
             }                                                                                                          \
         }                                                                                                              \
@@ -685,18 +717,32 @@ LL_T5 static double avx512_softmax_exp(float *x, size_t n, size_t p0, float max)
             for (size_t i = first_of(r, p0, L); i < n; i += L) {                                                       \
                 __m512 wv = _mm512_set1_ps(w[i]);                                                                      \
                 for (int j = 0; j < 4; j++)                                                                            \
-                    if (rr[j]) s[j] = _mm512_fmadd_ps(wv, LOADV(v + i * stride + d0 + 16 * j, rr[j]), s[j]);           \
+                    if (rr[j]) s[j] = _mm512_fmadd_ps(wv, LOADV(v + i * stride, d0 + 16 * j, rr[j]), s[j]);           \
             }                                                                                                          \
             for (int j = 0; j < 4; j++)                                                                                \
                 if (rr[j]) _mm512_mask_storeu_ps(a + d0 + 16 * j, lanes_mask(rr[j]), s[j]);                            \
         }                                                                                                              \
     }
 
+/* values [d, d + r) of a row (r <= 16), for AVX512_WSUM */
+LL_T5 static inline __m512 avx512_row_f32(const float *row, size_t d, size_t r) { return avx512_load_f32(row + d, r); }
+LL_T5 static inline __m512 avx512_row_f16(const uint16_t *row, size_t d, size_t r) { return avx512_load_f16(row + d, r); }
+/* of Q8_0 blocks: r is 16 (hd a multiple of 32), q x d as q8_0_value */
+LL_T5 static inline __m512 avx512_row_q8_0(const uint8_t *row, size_t d, size_t r) {
+    (void)r;
+    const uint8_t *b = row + d / 32 * 34;
+    __m512 q = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(b + 2 + d % 32))));
+    return _mm512_mul_ps(q, _mm512_set1_ps(_cvtsh_ss((unsigned short)(b[0] | b[1] << 8))));
+}
+
 LL_T5 static void avx512_wsum_f32(float *acc, size_t n_acc, const float *w, const float *v, size_t stride, size_t n,
-                                  size_t hd, size_t p0, bool first){AVX512_WSUM(avx512_load_f32)}
+                                  size_t hd, size_t p0, bool first){AVX512_WSUM(avx512_row_f32)}
 
 LL_T5 static void avx512_wsum_f16(float *acc, size_t n_acc, const float *w, const uint16_t *v, size_t stride, size_t n,
-                                  size_t hd, size_t p0, bool first){AVX512_WSUM(avx512_load_f16)}
+                                  size_t hd, size_t p0, bool first){AVX512_WSUM(avx512_row_f16)}
+
+LL_T5 static void avx512_wsum_q8_0(float *acc, size_t n_acc, const float *w, const uint8_t *v, size_t stride, size_t n,
+                                   size_t hd, size_t p0, bool first){AVX512_WSUM(avx512_row_q8_0)}
 
 LL_T5 static void avx512_wsum_reduce(float *out, const float *acc, size_t n_acc, size_t hd) {
     for (size_t d = 0; d < hd; d += 16) {
@@ -767,6 +813,7 @@ const ll_attn_kernels ll_attn_avx512 = {
     .softmax_exp = avx512_softmax_exp,
     .wsum_f32 = avx512_wsum_f32,
     .wsum_f16 = avx512_wsum_f16,
+    .wsum_q8_0 = avx512_wsum_q8_0,
     .wsum_reduce = avx512_wsum_reduce,
     .swiglu = avx512_swiglu,
     .rope = avx512_rope,

@@ -30,6 +30,8 @@
  *    ggml_vec_dot_f32 over the positions (one token: llama.cpp's vector
  *    path), reduced as the score's 4 x 16 lanes; n_acc 1 is tinyBLAS's 16
  *    lanes (a batch of tokens: llamafile's sgemm), a tree.
+ *  - Q8_0 values are widened as ggml's dequantize_row_q8_0: (float)q x d,
+ *    one rounding; then summed as F32 values.
  *  - F16 values are widened exactly; floats are narrowed to F16 rounding to
  *    nearest even, as ggml stores them (vcvtps2ph with imm 0,
  *    ll_fp32_to_fp16). A NaN stays a NaN (its payload bits may differ
@@ -63,6 +65,10 @@ typedef struct ll_attn_kernels {
                      size_t p0, bool first);
     void (*wsum_f16)(float *acc, size_t n_acc, const float *w, const uint16_t *v, size_t stride, size_t n, size_t hd,
                      size_t p0, bool first);
+    /* the same over Q8_0 values (ggml's blocks of 32: half d, int8 q[32];
+     * hd a multiple of 32), v_i = v + i * stride bytes, each value q x d */
+    void (*wsum_q8_0)(float *acc, size_t n_acc, const float *w, const uint8_t *v, size_t stride, size_t n, size_t hd,
+                      size_t p0, bool first);
     /* out[d] = the accumulators of d added in the order above */
     void (*wsum_reduce)(float *out, const float *acc, size_t n_acc, size_t hd);
     /* the FFN gate of one row, ggml_vec_swiglu_f32: g[i] = g[i] / (1 +

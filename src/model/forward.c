@@ -38,6 +38,7 @@
  * or F16 values rounded as ggml stores them (ll_context_params.kv_type).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,14 +88,16 @@ struct ll_context {
     const ll_attn_kernels *ak;
     /* [block of LL_KV_BLOCK positions][layer][kv_head][position][head_dim]
      * floats, or halves (kv_type LL_KV_F16: rounded to nearest even as
-     * ggml stores them, widened when read); kv_index. Within a block the
+     * ggml stores them, widened when read), or ggml's Q8_0 blocks of 32
+     * (LL_KV_Q8_0: a half scale and 32 int8, head_dim / 32 of them per
+     * position); kv_index, kv_bytes. Within a block the
      * keys one query head reads lie one after another, so the prefetcher
      * streams them (position-major, each key was a short run a whole row
      * apart, nearly always on a new page, and attention waited on memory),
      * and blocks in position order keep the memory in use proportional to
      * the positions filled, huge pages included (ll_pages_alloc). */
     ll_kv_type kv_type;
-    size_t kv_elt;           /* bytes per stored value: 4 or 2 */
+    size_t kv_block, kv_block_bytes; /* values per stored block and its bytes: 1 and 4 or 2, 32 and 34 */
     bool runc;               /* a llama2.c checkpoint: attention and gate in run.c's arithmetic */
     bool one_token_products; /* ll_context_params.one_token_products */
     void *k_cache, *v_cache;
@@ -105,6 +108,7 @@ struct ll_context {
     float *x, *xb, *xb2, *q, *kk, *vv, *hb, *hb2, *rope;
     float *att;     /* per thread: n_ctx scores */
     float *attq;    /* per thread: head_dim floats, the query rounded to F16 for an F16 cache */
+    int8_t *attqx;  /* per thread: the query quantized for a Q8_0 cache (attq_vec) */
     float *attacc;  /* per thread: the weighted sum's accumulators, LL_ATTN_LANES x LL_ATTN_MAX_ACC x head_dim */
     float *scratch; /* per thread matmul scratch */
     float *qbuf;    /* int8 activations for llama2.c models: values and scales */
@@ -133,12 +137,26 @@ struct ll_context {
 
 static void *zalloc(size_t n, size_t size, ll_error *err) { return ll_calloc(n ? n : 1, size, err); }
 
-/* the KV types as table rows: name and bytes per value */
+/* the KV types as table rows: name, values per stored block and its bytes */
 static const struct {
     const char *name;
-    size_t bytes;
-} kv_types[] = {[LL_KV_F32] = {"f32", 4}, [LL_KV_F16] = {"f16", 2}};
+    size_t block, bytes;
+} kv_types[] = {[LL_KV_F32] = {"f32", 1, 4}, [LL_KV_F16] = {"f16", 1, 2}, [LL_KV_Q8_0] = {"q8_0", 32, 34}};
 #define N_KV_TYPES (sizeof kv_types / sizeof kv_types[0])
+
+/* bytes of n stored values (n a multiple of the block: whole heads) */
+static size_t kv_bytes(const ll_context *c, size_t n) { return n / c->kv_block * c->kv_block_bytes; }
+
+/* the per-thread buffer of a query quantized to Q8_0: scales, group sums, values */
+static size_t attq_vec_bytes(size_t hd) {
+    return ((hd / 32 + 1) * sizeof(float) + (hd / 16 + 1) * sizeof(int16_t) + hd + 7) & ~(size_t)7;
+}
+
+static ll_qvec attq_vec(int8_t *buf, size_t hd) {
+    size_t d_bytes = (hd / 32 + 1) * sizeof(float), s_bytes = (hd / 16 + 1) * sizeof(int16_t);
+    return (ll_qvec){buf + d_bytes + s_bytes, (float *)(void *)buf, (int16_t *)(void *)(buf + d_bytes), LL_QX_32, NULL,
+                     NULL};
+}
 
 const char *ll_kv_type_name(ll_kv_type t) { return (unsigned)t < N_KV_TYPES ? kv_types[t].name : NULL; }
 
@@ -148,9 +166,11 @@ ll_status ll_kv_type_parse(const char *s, ll_kv_type *out, ll_error *err) {
             *out = (ll_kv_type)i;
             return LL_OK;
         }
-    char q[LL_QUOTE_MAX];
-    return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "KV cache type '%s' is not one of f32, f16",
-                   s ? ll_quote(q, s, strlen(s)) : "(null)");
+    char q[LL_QUOTE_MAX], names[64] = "";
+    for (size_t i = 0; i < N_KV_TYPES; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", kv_types[i].name);
+    return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "KV cache type '%s' is not one of %s",
+                   s ? ll_quote(q, s, strlen(s)) : "(null)", names);
 }
 
 ll_context_params ll_context_params_default(void) { return (ll_context_params){0, 1, LL_KV_F32, false}; }
@@ -171,8 +191,16 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
     size_t n_ctx = p->n_ctx;
     int n_threads = p->n_threads;
     if ((unsigned)p->kv_type >= N_KV_TYPES) {
-        ll_fail(err, LL_ERR_INVALID_ARGUMENT, "kv_type = %d is out of range: valid is LL_KV_F32 (0) or LL_KV_F16 (1)",
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                "kv_type = %d is out of range: valid is LL_KV_F32 (0), LL_KV_F16 (1) or LL_KV_Q8_0 (2)",
                 (int)p->kv_type);
+        return NULL;
+    }
+    if (in->head_dim % kv_types[p->kv_type].block) {
+        ll_fail(err, LL_ERR_INVALID_ARGUMENT,
+                "a %s KV cache stores blocks of %zu values, which need a head size that is a multiple of %zu: "
+                "this model's is %zu (valid for it: f32, f16)",
+                kv_types[p->kv_type].name, kv_types[p->kv_type].block, kv_types[p->kv_type].block, in->head_dim);
         return NULL;
     }
     if (n_ctx == 0) n_ctx = in->n_ctx_train;
@@ -193,7 +221,8 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
     c->k = ll_kernels_best();
     c->ak = ll_attn_kernels_best();
     c->kv_type = p->kv_type;
-    c->kv_elt = kv_types[p->kv_type].bytes;
+    c->kv_block = kv_types[p->kv_type].block;
+    c->kv_block_bytes = kv_types[p->kv_type].bytes;
     c->one_token_products = p->one_token_products;
     c->runc = strcmp(in->format, "llama2.c") == 0;
     size_t dim = in->dim, kv = m->kv_dim, qd = m->q_dim, ffn = in->ffn_dim, B = LL_MAX_BATCH;
@@ -201,7 +230,7 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
     /* whole blocks of positions (kv_index) */
     size_t n_pos = n_ctx / LL_KV_BLOCK + (n_ctx % LL_KV_BLOCK != 0);
     if (!ll_mul_size_ok(n_pos, LL_KV_BLOCK, &n_pos) || !ll_mul_size_ok(L, n_pos, &n_vals) ||
-        !ll_mul_size_ok(n_vals, kv, &n_vals) || !ll_mul_size_ok(n_vals, c->kv_elt, &n_bytes)) {
+        !ll_mul_size_ok(n_vals, kv / c->kv_block, &n_vals) || !ll_mul_size_ok(n_vals, c->kv_block_bytes, &n_bytes)) {
         ll_fail(err, LL_ERR_INVALID_ARGUMENT, "a KV cache of %zu positions x %zu layers x %zu values is too large",
                 n_ctx, L, kv);
         ll_context_free(c);
@@ -222,6 +251,7 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
     c->att_cap = n_ctx;
     c->att = zalloc((size_t)n_threads * n_ctx, sizeof(float), err);
     c->attq = zalloc((size_t)n_threads * in->head_dim, sizeof(float), err);
+    c->attqx = zalloc((size_t)n_threads, attq_vec_bytes(in->head_dim), err);
     c->attacc = zalloc((size_t)n_threads * LL_ATTN_LANES * LL_ATTN_MAX_ACC * in->head_dim, sizeof(float), err);
     c->rows = zalloc(B, sizeof *c->rows, err);
     c->groups = zalloc(B, sizeof *c->groups, err);
@@ -231,7 +261,7 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
     c->xq = zalloc(qmax, 1, err);
     c->qbuf = zalloc(qmax, sizeof(float), err);
     if (!c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->q || !c->kk || !c->vv || !c->hb || !c->hb2 ||
-        !c->rope || !c->att || !c->attq || !c->attacc || !c->scratch || !c->xq || !c->qbuf || !c->rows || !c->groups) {
+        !c->rope || !c->att || !c->attq || !c->attqx || !c->attacc || !c->scratch || !c->xq || !c->qbuf || !c->rows || !c->groups) {
         ll_context_free(c);
         return NULL;
     }
@@ -254,6 +284,7 @@ void ll_context_free(ll_context *c) {
     free(c->rope);
     free(c->att);
     free(c->attq);
+    free(c->attqx);
     free(c->attacc);
     free(c->scratch);
     free(c->xq);
@@ -289,7 +320,7 @@ static size_t kv_run(size_t pos, size_t end) {
 const void *ll_context_kv_at(const ll_context *c, size_t layer, size_t head, size_t pos, bool value) {
     if (layer >= c->m->info.n_layers || head >= c->m->info.n_kv_heads || pos >= c->n_past) return NULL;
     const uint8_t *base = value ? c->v_cache : c->k_cache;
-    return base + kv_index(c, layer, head, pos) * c->kv_elt;
+    return base + kv_bytes(c, kv_index(c, layer, head, pos));
 }
 typedef struct {
     void (*fn)(void *user, size_t i);
@@ -480,23 +511,38 @@ typedef struct {
 /* cap * tanh(s / cap) in ggml's order (callers skip a cap of 0: off) */
 static float softcap(float s, float cap) { return cap * tanhf(s * (1.0f / cap)); }
 
-/* out[i] = q . key i for n keys from element off of a cache of type t */
-static void scores_at(const ll_attn_kernels *ak, ll_kv_type t, const float *q, const void *k, size_t off, size_t stride,
-                      size_t n, size_t hd, float *out) {
-    if (t == LL_KV_F16)
-        ak->scores_f16(q, (const uint16_t *)k + off, stride, n, hd, out);
-    else
-        ak->scores_f32(q, (const float *)k + off, stride, n, hd, out);
+/* A query head read against a cache of o's type: the query as it is
+ * (F32), rounded to F16 (an F16 cache, as ggml converts it to the keys'
+ * type) or quantized to Q8_0 blocks (a Q8_0 cache: the keys' vec_dot
+ * type, as ggml's KQ product converts it). */
+typedef struct {
+    const float *q;
+    ll_qvec qx;
+} attn_query;
+
+/* out[i] = q . key i for n keys from value off of o's cache k, stride values apart */
+static void scores_at(const ll_context *c, const ll_context *o, const attn_query *aq, const void *k, size_t off,
+                      size_t stride, size_t n, size_t hd, float *out) {
+    switch (o->kv_type) {
+    case LL_KV_F16: c->ak->scores_f16(aq->q, (const uint16_t *)k + off, stride, n, hd, out); break;
+    case LL_KV_Q8_0:
+        c->mk->matvec_q(LL_T_Q8_0, (const uint8_t *)k + kv_bytes(o, off), kv_bytes(o, stride), hd, &aq->qx, out, 0, n);
+        break;
+    default: c->ak->scores_f32(aq->q, (const float *)k + off, stride, n, hd, out); break;
+    }
 }
 
 /* the weighted sum's accumulators += w[i] * value i for n values from
- * element off, at absolute positions p0 .. p0 + n - 1 */
-static void wsum_at(const ll_attn_kernels *ak, ll_kv_type t, float *acc, size_t n_acc, const float *w, const void *v,
+ * value off of o's cache v, at absolute positions p0 .. p0 + n - 1 */
+static void wsum_at(const ll_context *c, const ll_context *o, float *acc, size_t n_acc, const float *w, const void *v,
                     size_t off, size_t stride, size_t n, size_t hd, size_t p0, bool first) {
-    if (t == LL_KV_F16)
-        ak->wsum_f16(acc, n_acc, w, (const uint16_t *)v + off, stride, n, hd, p0, first);
-    else
-        ak->wsum_f32(acc, n_acc, w, (const float *)v + off, stride, n, hd, p0, first);
+    switch (o->kv_type) {
+    case LL_KV_F16: c->ak->wsum_f16(acc, n_acc, w, (const uint16_t *)v + off, stride, n, hd, p0, first); break;
+    case LL_KV_Q8_0:
+        c->ak->wsum_q8_0(acc, n_acc, w, (const uint8_t *)v + kv_bytes(o, off), kv_bytes(o, stride), n, hd, p0, first);
+        break;
+    default: c->ak->wsum_f32(acc, n_acc, w, (const float *)v + off, stride, n, hd, p0, first); break;
+    }
 }
 
 /* run.c's attention of one head over keys [0, pos] of an F32 cache (a
@@ -544,7 +590,7 @@ static void prefetch_item(const attn_job *j, size_t it) {
     const fw_row *r = &j->c->rows[it / in->n_heads];
     const ll_context *o = r->owner;
     size_t kvh = it % in->n_heads / (in->n_heads / in->n_kv_heads);
-    size_t at = kv_index(o, j->layer, kvh, first_key(r, j->L->window)) * o->kv_elt;
+    size_t at = kv_bytes(o, kv_index(o, j->layer, kvh, first_key(r, j->L->window)));
     const char *k = (const char *)o->k_cache + at, *v = (const char *)o->v_cache + at;
     for (size_t b = 0; b < LL_ATTN_NEXT_BYTES; b += 64) {
         __builtin_prefetch(k + b, 0, 3);
@@ -570,6 +616,7 @@ static void attention_items(const attn_job *j, size_t it0, size_t it1, int slot)
     size_t H = in->n_heads, hd = in->head_dim, kv = in->n_kv_heads * hd, group = H / in->n_kv_heads;
     size_t L = in->n_layers;
     float *att = c->att + (size_t)slot * c->att_cap, *qr = c->attq + (size_t)slot * hd;
+    attn_query aq = {NULL, attq_vec(c->attqx + (size_t)slot * attq_vec_bytes(hd), hd)};
     float *acc = c->attacc + (size_t)slot * LL_ATTN_LANES * LL_ATTN_MAX_ACC * hd;
     float scale = c->m->q_scale, cap = c->m->attn_softcap;
     size_t window = j->L->window, qd = c->m->q_dim;
@@ -590,16 +637,19 @@ static void attention_items(const attn_job *j, size_t it0, size_t it1, int slot)
             attention_runc(o, j->layer, kvh, q, pos, att, c->xb + t * qd + h * hd);
             continue;
         }
+        aq.q = q;
         if (kt == LL_KV_F16) {
             ak->round_f16(qr, q, hd);
-            q = qr;
+            aq.q = qr;
+        } else if (kt == LL_KV_Q8_0) {
+            c->mk->quantize_x(q, hd, &aq.qx);
         }
         for (size_t p = first, n; p < end; p += n) { /* the cache's keys, block by block */
             n = kv_run(p, end);
-            scores_at(ak, kt, q, o->k_cache, kv_index(o, j->layer, kvh, p), hd, n, hd, att + p);
+            scores_at(c, o, &aq, o->k_cache, kv_index(o, j->layer, kvh, p), hd, n, hd, att + p);
         }
         for (size_t p = first > end ? first : end; p <= pos; p++)
-            scores_at(ak, kt, q, o->node_k, NODE(p), kv, 1, hd, att + p);
+            scores_at(c, o, &aq, o->node_k, NODE(p), kv, 1, hd, att + p);
         for (size_t p = first; p <= pos; p++) att[p] = cap ? softcap(att[p] * scale, cap) : att[p] * scale;
         float mx = c->k->max(att + first, n_keys);
         double sum = ak->softmax_exp(att + first, n_keys, first, mx);
@@ -608,10 +658,10 @@ static void attention_items(const attn_job *j, size_t it0, size_t it1, int slot)
         bool fresh = true;
         for (size_t p = first, n; p < end; p += n, fresh = false) {
             n = kv_run(p, end);
-            wsum_at(ak, kt, acc, n_acc, att + p, o->v_cache, kv_index(o, j->layer, kvh, p), hd, n, hd, p, fresh);
+            wsum_at(c, o, acc, n_acc, att + p, o->v_cache, kv_index(o, j->layer, kvh, p), hd, n, hd, p, fresh);
         }
         for (size_t p = first > end ? first : end; p <= pos; p++, fresh = false)
-            wsum_at(ak, kt, acc, n_acc, att + p, o->node_v, NODE(p), kv, 1, hd, p, fresh);
+            wsum_at(c, o, acc, n_acc, att + p, o->node_v, NODE(p), kv, 1, hd, p, fresh);
         ak->wsum_reduce(c->xb + t * qd + h * hd, acc, n_acc, hd);
 #undef NODE
     }
@@ -638,7 +688,7 @@ static void attention_run(ll_context *c, attn_job *j) {
     for (size_t t = 0; t < j->T; t++) keys += c->rows[t].pos + 1 - first_key(&c->rows[t], j->L->window);
     size_t values = keys * in->n_heads * in->head_dim, per_item = values / items;
     j->per_chunk = per_item >= LL_ATTN_CHUNK_VALUES ? 1 : LL_ATTN_CHUNK_VALUES / (per_item ? per_item : 1);
-    size_t bytes = 2 * values * c->kv_elt; /* keys and values read */
+    size_t bytes = 2 * values / c->kv_block * c->kv_block_bytes; /* keys and values read (in c's type: about) */
     ll_pool_for(c->pool, (items + j->per_chunk - 1) / j->per_chunk, ll_pool_threads_for(c->pool, bytes),
                 attention_chunk, j);
 }
@@ -652,8 +702,25 @@ static uint8_t *kv_slot(const ll_context *c, size_t t, size_t l, size_t h, bool 
     size_t hd = c->m->info.head_dim;
     if (r->node >= 0)
         return (uint8_t *)(value ? o->node_v : o->node_k) +
-               (((size_t)r->node * c->m->info.n_layers + l) * c->m->kv_dim + h * hd) * o->kv_elt;
-    return (uint8_t *)(value ? o->v_cache : o->k_cache) + kv_index(o, l, h, r->pos) * o->kv_elt;
+               kv_bytes(o, ((size_t)r->node * c->m->info.n_layers + l) * c->m->kv_dim + h * hd);
+    return (uint8_t *)(value ? o->v_cache : o->k_cache) + kv_bytes(o, kv_index(o, l, h, r->pos));
+}
+
+/* n values (a multiple of 32) as ggml's Q8_0 blocks: a half scale, then
+ * 32 int8, quantized as ggml's quantize_row_q8_0 (the rounding of
+ * llama.cpp's Q8_0 activations, quantize_x) */
+static void store_q8_0(const ll_matmul_kernels *mk, uint8_t *dst, const float *x, size_t n) {
+    for (size_t b = 0; b < n / 32; b++, dst += 34) {
+        int8_t q[32];
+        float d;
+        int16_t sum[2];
+        ll_qvec qv = {q, &d, sum, LL_QX_32, NULL, NULL};
+        mk->quantize_x(x + 32 * b, 32, &qv);
+        uint16_t h = ll_fp32_to_fp16(d); /* exact: d is rounded through half */
+        dst[0] = (uint8_t)(h & 0xFF);
+        dst[1] = (uint8_t)(h >> 8);
+        memcpy(dst + 2, q, 32);
+    }
 }
 
 /* row t's new key or value (every KV head) into its slots, in its owner's type */
@@ -661,10 +728,11 @@ static void kv_store(const ll_context *c, size_t t, size_t l, bool value, const 
     size_t hd = c->m->info.head_dim;
     for (size_t h = 0; h < c->m->info.n_kv_heads; h++) {
         uint8_t *dst = kv_slot(c, t, l, h, value);
-        if (c->rows[t].owner->kv_type == LL_KV_F16)
-            c->ak->to_f16((uint16_t *)(void *)dst, x + h * hd, hd);
-        else
-            memcpy(dst, x + h * hd, hd * sizeof *x);
+        switch (c->rows[t].owner->kv_type) {
+        case LL_KV_F16: c->ak->to_f16((uint16_t *)(void *)dst, x + h * hd, hd); break;
+        case LL_KV_Q8_0: store_q8_0(c->mk, dst, x + h * hd, hd); break;
+        default: memcpy(dst, x + h * hd, hd * sizeof *x); break;
+        }
     }
 }
 
@@ -946,10 +1014,10 @@ static bool grow_nodes(ll_context *c, size_t need, ll_error *err) {
     size_t cap = c->cap_nodes ? c->cap_nodes : 64;
     while (cap < need) cap *= 2;
     size_t per = in->n_layers * in->n_kv_heads * in->head_dim;
-    void *k = ll_realloc_array(c->node_k, cap * per, c->kv_elt, err);
+    void *k = ll_realloc_array(c->node_k, cap * (per / c->kv_block), c->kv_block_bytes, err);
     if (!k) return false;
     c->node_k = k;
-    void *v = ll_realloc_array(c->node_v, cap * per, c->kv_elt, err);
+    void *v = ll_realloc_array(c->node_v, cap * (per / c->kv_block), c->kv_block_bytes, err);
     if (!v) return false;
     c->node_v = v;
     int32_t *p = ll_realloc_array(c->node_parent, cap, sizeof *p, err);

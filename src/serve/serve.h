@@ -15,7 +15,7 @@ typedef struct {
     int queue;              /* requests waiting for a slot, at most */
     size_t n_ctx;           /* per slot */
     int threads;            /* of the forward step all slots share */
-    ll_kv_type kv_type;     /* the slots' KV caches (LL_KV_F32 or LL_KV_F16) */
+    ll_kv_type kv_type;     /* the slots' KV caches (LL_KV_F32, LL_KV_F16 or LL_KV_Q8_0) */
     const char *api_key;    /* NULL: no key */
     ll_profile profile;     /* the default profile of a request */
     size_t body_limit;      /* bytes; a larger body is a 413 */

@@ -366,25 +366,29 @@ test('continuous batching: 16 slots, long and short prompts, one step for all; e
   }
 });
 
-test('--kv-type f16: the slots keep F16 caches, an answer is the same alone and among others, and it is generate --kv-type f16', async () => {
-  const half = await startServer(['--parallel', '4', '--kv-type', 'f16']);
-  try {
-    assert.match(half.stderr(), /f16 cache/);
-    const hc = new OpenAI({ baseURL: `${half.url}/v1`, apiKey: 'none', maxRetries: 0, timeout: 60000 });
-    const reqs = Array.from({ length: 4 }, (_, i) => ({ prompt: i % 2 ? LONG : PROMPT, max_tokens: 12, seed: 11 * i + 1, temperature: 0 }));
-    const run = async (q) => (await hc.completions.create({ model: 'logitlab', ...q })).choices[0].text;
-    const alone = [];
-    for (const q of reqs) alone.push(await run(q));
-    assert.deepEqual(await Promise.all(reqs.map(run)), alone);
-    // greedy through the server = greedy through generate with the same cache type
-    const g = JSON.parse(execFileSync(BIN, ['generate', '-p', PROMPT, '--json', '--threads', '1', '--kv-type', 'f16', '--temperature', '0',
-      '--max-new-tokens', '12', '--ignore-eos', '--quiet'], { encoding: 'utf8' }));
-    const viaServer = (await hc.completions.create({ model: 'logitlab', prompt: PROMPT, max_tokens: 12, temperature: 0, ignore_eos: true })).choices[0].text;
-    assert.equal(viaServer, g.results[0].text);
-  } finally {
-    half.proc.kill('SIGKILL');
-  }
-  // a bad type is a usage error naming the value
+for (const kv of ['f16', 'q8_0']) {
+  test(`--kv-type ${kv}: the slots keep ${kv} caches, an answer is the same alone and among others, and it is generate --kv-type ${kv}`, async () => {
+    const srv = await startServer(['--parallel', '4', '--kv-type', kv]);
+    try {
+      assert.match(srv.stderr(), new RegExp(`${kv} cache`));
+      const hc = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'none', maxRetries: 0, timeout: 60000 });
+      const reqs = Array.from({ length: 4 }, (_, i) => ({ prompt: i % 2 ? LONG : PROMPT, max_tokens: 12, seed: 11 * i + 1, temperature: 0 }));
+      const run = async (q) => (await hc.completions.create({ model: 'logitlab', ...q })).choices[0].text;
+      const alone = [];
+      for (const q of reqs) alone.push(await run(q));
+      assert.deepEqual(await Promise.all(reqs.map(run)), alone);
+      // greedy through the server = greedy through generate with the same cache type
+      const g = JSON.parse(execFileSync(BIN, ['generate', '-p', PROMPT, '--json', '--threads', '1', '--kv-type', kv, '--temperature', '0',
+        '--max-new-tokens', '12', '--ignore-eos', '--quiet'], { encoding: 'utf8' }));
+      const viaServer = (await hc.completions.create({ model: 'logitlab', prompt: PROMPT, max_tokens: 12, temperature: 0, ignore_eos: true })).choices[0].text;
+      assert.equal(viaServer, g.results[0].text);
+    } finally {
+      srv.proc.kill('SIGKILL');
+    }
+  });
+}
+
+test('--kv-type: a bad type is a usage error naming the value', () => {
   let err;
   try {
     execFileSync(BIN, ['serve', '--port', '0', '--kv-type', 'f17'], { encoding: 'utf8', stdio: 'pipe' });
