@@ -363,9 +363,53 @@ LL_T2 static double avx2_softmax_exp(float *x, size_t n, size_t p0, float max) {
 
 /* accumulator r over blocks of 32 dimensions held in four registers */
 /* short runs position by position, long ones accumulator by accumulator
- * (as the AVX-512 table) */
-#define AVX2_WSUM(LOADV)                                                                                               \
+ * (as the AVX-512 table); a head of whole registers (hd a multiple of 8)
+ * without a mask or a branch per register, as AVX512_WSUM_WHOLE */
+#define AVX2_WSUM_WHOLE(LOAD1, LOAD4)                                                                                  \
+    size_t nc = hd / 8;                                                                                                \
+    if (n < 2 * L) {                                                                                                   \
+        if (first) memset(acc, 0, L *hd * sizeof *acc);                                                                \
+        for (size_t i = 0; i < n; i++) {                                                                               \
+            float *a = acc + ((p0 + i) & (L - 1)) * hd;                                                                \
+            __m256 wv = _mm256_set1_ps(w[i]), x[4];                                                                    \
+            size_t c = 0;                                                                                              \
+            for (; c + 4 <= nc; c += 4) {                                                                              \
+                LOAD4(v + i * stride, 8 * c, x);                                                                       \
+                for (int j = 0; j < 4; j++)                                                                            \
+                    _mm256_storeu_ps(a + 8 * (c + j), _mm256_fmadd_ps(wv, x[j], _mm256_loadu_ps(a + 8 * (c + j))));    \
+            }                                                                                                          \
+            for (; c < nc; c++)                                                                                        \
+                _mm256_storeu_ps(a + 8 * c, _mm256_fmadd_ps(wv, LOAD1(v + i * stride, 8 * c), _mm256_loadu_ps(a + 8 * c))); \
+        }                                                                                                              \
+        return;                                                                                                        \
+    }                                                                                                                  \
+    for (size_t r = 0; r < L; r++) {                                                                                   \
+        float *a = acc + r * hd;                                                                                       \
+        size_t i0 = first_of(r, p0, L), c = 0;                                                                         \
+        for (; c + 4 <= nc; c += 4) {                                                                                  \
+            __m256 s[4], x[4];                                                                                         \
+            for (int j = 0; j < 4; j++) s[j] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(a + 8 * (c + j));        \
+            for (size_t i = i0; i < n; i += L) {                                                                       \
+                __m256 wv = _mm256_set1_ps(w[i]);                                                                      \
+                LOAD4(v + i * stride, 8 * c, x);                                                                       \
+                for (int j = 0; j < 4; j++) s[j] = _mm256_fmadd_ps(wv, x[j], s[j]);                                    \
+            }                                                                                                          \
+            for (int j = 0; j < 4; j++) _mm256_storeu_ps(a + 8 * (c + j), s[j]);                                       \
+        }                                                                                                              \
+        for (; c < nc; c++) {                                                                                          \
+            __m256 s0 = first ? _mm256_setzero_ps() : _mm256_loadu_ps(a + 8 * c);                                      \
+            for (size_t i = i0; i < n; i += L)                                                                         \
+                s0 = _mm256_fmadd_ps(_mm256_set1_ps(w[i]), LOAD1(v + i * stride, 8 * c), s0);                          \
+            _mm256_storeu_ps(a + 8 * c, s0);                                                                           \
+        }                                                                                                              \
+    }
+
+#define AVX2_WSUM(LOADV, LOAD1, LOAD4)                                                                                 \
     size_t L = 16 * n_acc;                                                                                             \
+    if (hd % 8 == 0) {                                                                                                 \
+        AVX2_WSUM_WHOLE(LOAD1, LOAD4)                                                                                  \
+        return;                                                                                                        \
+    }                                                                                                                  \
     if (n < 2 * L) {                                                                                                   \
         if (first) memset(acc, 0, L *hd * sizeof *acc);                                                                \
         for (size_t i = 0; i < n; i++) {                                                                               \
@@ -409,16 +453,59 @@ LL_T2 static inline __m256 avx2_row_q8_0(const uint8_t *row, size_t d, size_t r)
     return _mm256_mul_ps(q, _mm256_set1_ps(_cvtsh_ss((unsigned short)(b[0] | b[1] << 8))));
 }
 
+/* whole registers (AVX2_WSUM_WHOLE): 8 values at d, and 32 at d as four */
+#define AVX2_ONE_F32(row, d) _mm256_loadu_ps((row) + (d))
+#define AVX2_ONE_F16(row, d) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)((row) + (d))))
+#define AVX2_FOUR_F32(row, d, x)                                                                                       \
+    for (int j_ = 0; j_ < 4; j_++) x[j_] = AVX2_ONE_F32(row, (d) + 8 * j_)
+#define AVX2_FOUR_F16(row, d, x)                                                                                       \
+    for (int j_ = 0; j_ < 4; j_++) x[j_] = AVX2_ONE_F16(row, (d) + 8 * j_)
+/* a Q8_0 block's 32 values (d a multiple of 32): its scale widened once */
+LL_T2 static inline void avx2_block_q8_0(const uint8_t *row, size_t d, __m256 x[4]) {
+    const uint8_t *b = row + d / 32 * 34;
+    __m256 s = _mm256_set1_ps(_cvtsh_ss((unsigned short)(b[0] | b[1] << 8)));
+    for (int j = 0; j < 4; j++)
+        x[j] = _mm256_mul_ps(
+            _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(b + 2 + 8 * j)))), s);
+}
+#define AVX2_ONE_Q8_0(row, d)     avx2_row_q8_0(row, d, 8)
+#define AVX2_FOUR_Q8_0(row, d, x) avx2_block_q8_0(row, d, x)
+
 LL_T2 static void avx2_wsum_f32(float *acc, size_t n_acc, const float *w, const float *v, size_t stride, size_t n,
-                                size_t hd, size_t p0, bool first){AVX2_WSUM(avx2_row_f32)}
+                                size_t hd, size_t p0,
+                                bool first){AVX2_WSUM(avx2_row_f32, AVX2_ONE_F32, AVX2_FOUR_F32)}
 
 LL_T2 static void avx2_wsum_f16(float *acc, size_t n_acc, const float *w, const uint16_t *v, size_t stride, size_t n,
-                                size_t hd, size_t p0, bool first){AVX2_WSUM(avx2_row_f16)}
+                                size_t hd, size_t p0,
+                                bool first){AVX2_WSUM(avx2_row_f16, AVX2_ONE_F16, AVX2_FOUR_F16)}
 
 LL_T2 static void avx2_wsum_q8_0(float *acc, size_t n_acc, const float *w, const uint8_t *v, size_t stride, size_t n,
-                                 size_t hd, size_t p0, bool first){AVX2_WSUM(avx2_row_q8_0)}
+                                 size_t hd, size_t p0,
+                                 bool first){AVX2_WSUM(avx2_row_q8_0, AVX2_ONE_Q8_0, AVX2_FOUR_Q8_0)}
+
+/* whole registers: the tree below without a mask */
+LL_T2 static void avx2_wsum_reduce_whole(float *out, const float *acc, size_t n_acc, size_t hd) {
+    for (size_t d = 0; d < hd; d += 8) {
+        __m256 t[16];
+        for (size_t l = 0; l < 16; l++) {
+            __m256 x = _mm256_loadu_ps(acc + l * hd + d);
+            if (n_acc == 4)
+                x = _mm256_add_ps(_mm256_add_ps(x, _mm256_loadu_ps(acc + (32 + l) * hd + d)),
+                                  _mm256_add_ps(_mm256_loadu_ps(acc + (16 + l) * hd + d),
+                                                _mm256_loadu_ps(acc + (48 + l) * hd + d)));
+            t[l] = x;
+        }
+        for (int w = 8; w >= 1; w /= 2)
+            for (int i = 0; i < w; i++) t[i] = _mm256_add_ps(t[i], t[i + w]);
+        _mm256_storeu_ps(out + d, t[0]);
+    }
+}
 
 LL_T2 static void avx2_wsum_reduce(float *out, const float *acc, size_t n_acc, size_t hd) {
+    if (hd % 8 == 0) {
+        avx2_wsum_reduce_whole(out, acc, n_acc, hd);
+        return;
+    }
     for (size_t d = 0; d < hd; d += 8) {
         size_t r = hd - d < 8 ? hd - d : 8;
         __m256 t[16];
@@ -821,7 +908,29 @@ LL_T5 static void avx512_wsum_q8_0(float *acc, size_t n_acc, const float *w, con
                                    size_t hd, size_t p0,
                                    bool first){AVX512_WSUM(avx512_row_q8_0, AVX512_ONE_Q8_0, AVX512_TWO_Q8_0)}
 
+/* whole registers: the tree below without a mask */
+LL_T5 static void avx512_wsum_reduce_whole(float *out, const float *acc, size_t n_acc, size_t hd) {
+    for (size_t d = 0; d < hd; d += 16) {
+        __m512 t[16];
+        for (size_t l = 0; l < 16; l++) {
+            __m512 x = _mm512_loadu_ps(acc + l * hd + d);
+            if (n_acc == 4)
+                x = _mm512_add_ps(_mm512_add_ps(x, _mm512_loadu_ps(acc + (32 + l) * hd + d)),
+                                  _mm512_add_ps(_mm512_loadu_ps(acc + (16 + l) * hd + d),
+                                                _mm512_loadu_ps(acc + (48 + l) * hd + d)));
+            t[l] = x;
+        }
+        for (int w = 8; w >= 1; w /= 2)
+            for (int i = 0; i < w; i++) t[i] = _mm512_add_ps(t[i], t[i + w]);
+        _mm512_storeu_ps(out + d, t[0]);
+    }
+}
+
 LL_T5 static void avx512_wsum_reduce(float *out, const float *acc, size_t n_acc, size_t hd) {
+    if (hd % 16 == 0) {
+        avx512_wsum_reduce_whole(out, acc, n_acc, hd);
+        return;
+    }
     for (size_t d = 0; d < hd; d += 16) {
         size_t r = hd - d < 16 ? hd - d : 16;
         __m512 t[16];
