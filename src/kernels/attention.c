@@ -97,41 +97,31 @@ static double scalar_softmax_exp(float *x, size_t n, size_t p0, float max) {
     return sum;
 }
 
-static void scalar_wsum_f32(float *acc, size_t n_acc, const float *w, const float *v, size_t stride, size_t n,
-                            size_t hd, size_t p0, bool first) {
-    size_t L = 16 * n_acc;
-    if (first) memset(acc, 0, L * hd * sizeof *acc);
-    for (size_t i = 0; i < n; i++) {
-        float *a = acc + ((p0 + i) & (L - 1)) * hd;
-        for (size_t d = 0; d < hd; d++) a[d] = fmaf(w[i], v[i * stride + d], a[d]);
-    }
-}
-
-static void scalar_wsum_f16(float *acc, size_t n_acc, const float *w, const uint16_t *v, size_t stride, size_t n,
-                            size_t hd, size_t p0, bool first) {
-    size_t L = 16 * n_acc;
-    if (first) memset(acc, 0, L * hd * sizeof *acc);
-    for (size_t i = 0; i < n; i++) {
-        float *a = acc + ((p0 + i) & (L - 1)) * hd;
-        for (size_t d = 0; d < hd; d++) a[d] = fmaf(w[i], ll_fp16_to_fp32(v[i * stride + d]), a[d]);
-    }
-}
-
 /* value d of a row of Q8_0 blocks: ggml's dequantize_row_q8_0, q x d */
 static float q8_0_value(const uint8_t *row, size_t d) {
     const uint8_t *b = row + d / 32 * 34;
     return (float)(int8_t)b[2 + d % 32] * ll_fp16_to_fp32((uint16_t)(b[0] | b[1] << 8));
 }
 
-static void scalar_wsum_q8_0(float *acc, size_t n_acc, const float *w, const uint8_t *v, size_t stride, size_t n,
-                             size_t hd, size_t p0, bool first) {
-    size_t L = 16 * n_acc;
-    if (first) memset(acc, 0, L * hd * sizeof *acc);
-    for (size_t i = 0; i < n; i++) {
-        float *a = acc + ((p0 + i) & (L - 1)) * hd;
-        for (size_t d = 0; d < hd; d++) a[d] = fmaf(w[i], q8_0_value(v + i * stride, d), a[d]);
+/* VALUE(row, d): value d of a row, widened to float */
+#define SCALAR_WSUM(VALUE)                                                                                             \
+    size_t L = 16 * n_acc;                                                                                             \
+    if (first) memset(acc, 0, L * hd * sizeof *acc);                                                                   \
+    for (size_t i = 0; i < n; i++) {                                                                                   \
+        float *a = acc + ((p0 + i) & (L - 1)) * hd;                                                                    \
+        for (size_t d = 0; d < hd; d++) a[d] = fmaf(w[i], VALUE(v + i * stride, d), a[d]);                             \
     }
-}
+#define SCALAR_F32(row, d) (row)[d]
+#define SCALAR_F16(row, d) ll_fp16_to_fp32((row)[d])
+
+static void scalar_wsum_f32(float *acc, size_t n_acc, const float *w, const float *v, size_t stride, size_t n,
+                            size_t hd, size_t p0, bool first){SCALAR_WSUM(SCALAR_F32)}
+
+static void scalar_wsum_f16(float *acc, size_t n_acc, const float *w, const uint16_t *v, size_t stride, size_t n,
+                            size_t hd, size_t p0, bool first){SCALAR_WSUM(SCALAR_F16)}
+
+static void scalar_wsum_q8_0(float *acc, size_t n_acc, const float *w, const uint8_t *v, size_t stride, size_t n,
+                             size_t hd, size_t p0, bool first){SCALAR_WSUM(q8_0_value)}
 
 static void scalar_wsum_reduce(float *out, const float *acc, size_t n_acc, size_t hd) {
     for (size_t d = 0; d < hd; d++) {
@@ -361,12 +351,13 @@ LL_T2 static double avx2_softmax_exp(float *x, size_t n, size_t p0, float max) {
     return sum;
 }
 
-/* accumulator r over blocks of 32 dimensions held in four registers */
 /* short runs position by position, long ones accumulator by accumulator
- * (as the AVX-512 table); a head of whole registers (hd a multiple of 8)
- * without a mask or a branch per register, as AVX512_WSUM_WHOLE */
-#define AVX2_WSUM_WHOLE(LOAD1, LOAD4)                                                                                  \
-    size_t nc = hd / 8;                                                                                                \
+ * (as the AVX-512 table); whole registers without a mask, the last hd % 8
+ * values (if any) through a zeroed copy. LOADV(row, d, r): values [d, d +
+ * r) of a row (r <= 8); LOAD4(row, d, x): 32 values from d as four
+ * registers (d a multiple of 32). */
+#define AVX2_WSUM(LOADV, LOAD4)                                                                                        \
+    size_t L = 16 * n_acc, nc = hd / 8, tail = hd % 8;                                                                 \
     if (n < 2 * L) {                                                                                                   \
         if (first) memset(acc, 0, L *hd * sizeof *acc);                                                                \
         for (size_t i = 0; i < n; i++) {                                                                               \
@@ -379,7 +370,10 @@ LL_T2 static double avx2_softmax_exp(float *x, size_t n, size_t p0, float max) {
                     _mm256_storeu_ps(a + 8 * (c + j), _mm256_fmadd_ps(wv, x[j], _mm256_loadu_ps(a + 8 * (c + j))));    \
             }                                                                                                          \
             for (; c < nc; c++)                                                                                        \
-                _mm256_storeu_ps(a + 8 * c, _mm256_fmadd_ps(wv, LOAD1(v + i * stride, 8 * c), _mm256_loadu_ps(a + 8 * c))); \
+                _mm256_storeu_ps(a + 8 * c, _mm256_fmadd_ps(wv, LOADV(v + i * stride, 8 * c, 8), _mm256_loadu_ps(a + 8 * c))); \
+            if (tail)                                                                                                  \
+                avx2_store_f32(a + 8 * c, _mm256_fmadd_ps(wv, LOADV(v + i * stride, 8 * c, tail), avx2_load_f32(a + 8 * c, tail)), \
+                               tail);                                                                                  \
         }                                                                                                              \
         return;                                                                                                        \
     }                                                                                                                  \
@@ -396,49 +390,13 @@ LL_T2 static double avx2_softmax_exp(float *x, size_t n, size_t p0, float max) {
             }                                                                                                          \
             for (int j = 0; j < 4; j++) _mm256_storeu_ps(a + 8 * (c + j), s[j]);                                       \
         }                                                                                                              \
-        for (; c < nc; c++) {                                                                                          \
-            __m256 s0 = first ? _mm256_setzero_ps() : _mm256_loadu_ps(a + 8 * c);                                      \
+        for (; c <= nc; c++) { /* single registers, then the tail */                                                   \
+            size_t rr = c < nc ? 8 : tail;                                                                             \
+            if (!rr) break;                                                                                            \
+            __m256 s0 = first ? _mm256_setzero_ps() : avx2_load_f32(a + 8 * c, rr);                                    \
             for (size_t i = i0; i < n; i += L)                                                                         \
-                s0 = _mm256_fmadd_ps(_mm256_set1_ps(w[i]), LOAD1(v + i * stride, 8 * c), s0);                          \
-            _mm256_storeu_ps(a + 8 * c, s0);                                                                           \
-        }                                                                                                              \
-    }
-
-#define AVX2_WSUM(LOADV, LOAD1, LOAD4)                                                                                 \
-    size_t L = 16 * n_acc;                                                                                             \
-    if (hd % 8 == 0) {                                                                                                 \
-        AVX2_WSUM_WHOLE(LOAD1, LOAD4)                                                                                  \
-        return;                                                                                                        \
-    }                                                                                                                  \
-    if (n < 2 * L) {                                                                                                   \
-        if (first) memset(acc, 0, L *hd * sizeof *acc);                                                                \
-        for (size_t i = 0; i < n; i++) {                                                                               \
-            float *a = acc + ((p0 + i) & (L - 1)) * hd;                                                                \
-            __m256 wv = _mm256_set1_ps(w[i]);                                                                          \
-            for (size_t d = 0; d < hd; d += 8) {                                                                       \
-                size_t rr = hd - d < 8 ? hd - d : 8;                                                                   \
-                avx2_store_f32(a + d, _mm256_fmadd_ps(wv, LOADV(v + i * stride, d, rr), avx2_load_f32(a + d, rr)),    \
-                               rr);                                                                                    \
-            }                                                                                                          \
-        }                                                                                                              \
-        return;                                                                                                        \
-    }                                                                                                                  \
-    for (size_t r = 0; r < L; r++) {                                                                                   \
-        float *a = acc + r * hd;                                                                                       \
-        for (size_t d0 = 0; d0 < hd; d0 += 32) {                                                                       \
-            size_t m = hd - d0 < 32 ? hd - d0 : 32, rr[4];                                                             \
-            __m256 s[4];                                                                                               \
-            for (int j = 0; j < 4; j++) {                                                                              \
-                rr[j] = m > 8 * (size_t)j ? m - 8 * (size_t)j : 0;                                                     \
-                s[j] = first || !rr[j] ? _mm256_setzero_ps() : avx2_load_f32(a + d0 + 8 * j, rr[j]);                   \
-            }                                                                                                          \
-            for (size_t i = first_of(r, p0, L); i < n; i += L) {                                                       \
-                __m256 wv = _mm256_set1_ps(w[i]);                                                                      \
-                for (int j = 0; j < 4; j++)                                                                            \
-                    if (rr[j]) s[j] = _mm256_fmadd_ps(wv, LOADV(v + i * stride, d0 + 8 * j, rr[j]), s[j]);            \
-            }                                                                                                          \
-            for (int j = 0; j < 4; j++)                                                                                \
-                if (rr[j]) avx2_store_f32(a + d0 + 8 * j, s[j], rr[j]);                                                \
+                s0 = _mm256_fmadd_ps(_mm256_set1_ps(w[i]), LOADV(v + i * stride, 8 * c, rr), s0);                      \
+            avx2_store_f32(a + 8 * c, s0, rr);                                                                         \
         }                                                                                                              \
     }
 
@@ -453,13 +411,11 @@ LL_T2 static inline __m256 avx2_row_q8_0(const uint8_t *row, size_t d, size_t r)
     return _mm256_mul_ps(q, _mm256_set1_ps(_cvtsh_ss((unsigned short)(b[0] | b[1] << 8))));
 }
 
-/* whole registers (AVX2_WSUM_WHOLE): 8 values at d, and 32 at d as four */
-#define AVX2_ONE_F32(row, d) _mm256_loadu_ps((row) + (d))
-#define AVX2_ONE_F16(row, d) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)((row) + (d))))
+/* 32 values from d as four registers, for AVX2_WSUM */
 #define AVX2_FOUR_F32(row, d, x)                                                                                       \
-    for (int j_ = 0; j_ < 4; j_++) x[j_] = AVX2_ONE_F32(row, (d) + 8 * j_)
+    for (int j_ = 0; j_ < 4; j_++) x[j_] = _mm256_loadu_ps((row) + (d) + 8 * j_)
 #define AVX2_FOUR_F16(row, d, x)                                                                                       \
-    for (int j_ = 0; j_ < 4; j_++) x[j_] = AVX2_ONE_F16(row, (d) + 8 * j_)
+    for (int j_ = 0; j_ < 4; j_++) x[j_] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)((row) + (d) + 8 * j_)))
 /* a Q8_0 block's 32 values (d a multiple of 32): its scale widened once */
 LL_T2 static inline void avx2_block_q8_0(const uint8_t *row, size_t d, __m256 x[4]) {
     const uint8_t *b = row + d / 32 * 34;
@@ -468,59 +424,43 @@ LL_T2 static inline void avx2_block_q8_0(const uint8_t *row, size_t d, __m256 x[
         x[j] = _mm256_mul_ps(
             _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(b + 2 + 8 * j)))), s);
 }
-#define AVX2_ONE_Q8_0(row, d)     avx2_row_q8_0(row, d, 8)
 #define AVX2_FOUR_Q8_0(row, d, x) avx2_block_q8_0(row, d, x)
 
 LL_T2 static void avx2_wsum_f32(float *acc, size_t n_acc, const float *w, const float *v, size_t stride, size_t n,
                                 size_t hd, size_t p0,
-                                bool first){AVX2_WSUM(avx2_row_f32, AVX2_ONE_F32, AVX2_FOUR_F32)}
+                                bool first){AVX2_WSUM(avx2_row_f32, AVX2_FOUR_F32)}
 
 LL_T2 static void avx2_wsum_f16(float *acc, size_t n_acc, const float *w, const uint16_t *v, size_t stride, size_t n,
                                 size_t hd, size_t p0,
-                                bool first){AVX2_WSUM(avx2_row_f16, AVX2_ONE_F16, AVX2_FOUR_F16)}
+                                bool first){AVX2_WSUM(avx2_row_f16, AVX2_FOUR_F16)}
 
 LL_T2 static void avx2_wsum_q8_0(float *acc, size_t n_acc, const float *w, const uint8_t *v, size_t stride, size_t n,
                                  size_t hd, size_t p0,
-                                 bool first){AVX2_WSUM(avx2_row_q8_0, AVX2_ONE_Q8_0, AVX2_FOUR_Q8_0)}
+                                 bool first){AVX2_WSUM(avx2_row_q8_0, AVX2_FOUR_Q8_0)}
 
-/* whole registers: the tree below without a mask */
-LL_T2 static void avx2_wsum_reduce_whole(float *out, const float *acc, size_t n_acc, size_t hd) {
-    for (size_t d = 0; d < hd; d += 8) {
-        __m256 t[16];
-        for (size_t l = 0; l < 16; l++) {
-            __m256 x = _mm256_loadu_ps(acc + l * hd + d);
-            if (n_acc == 4)
-                x = _mm256_add_ps(_mm256_add_ps(x, _mm256_loadu_ps(acc + (32 + l) * hd + d)),
-                                  _mm256_add_ps(_mm256_loadu_ps(acc + (16 + l) * hd + d),
-                                                _mm256_loadu_ps(acc + (48 + l) * hd + d)));
-            t[l] = x;
-        }
-        for (int w = 8; w >= 1; w /= 2)
-            for (int i = 0; i < w; i++) t[i] = _mm256_add_ps(t[i], t[i + w]);
-        _mm256_storeu_ps(out + d, t[0]);
+/* out[d .. d + r) (r <= 8): the accumulators of those dimensions added in
+ * attention.h's order */
+LL_T2 static inline __attribute__((always_inline)) void avx2_reduce_at(float *out, const float *acc, size_t n_acc,
+                                                                       size_t hd, size_t d, size_t r) {
+    __m256 t[16];
+    for (size_t l = 0; l < 16; l++) {
+        __m256 x = avx2_load_f32(acc + l * hd + d, r);
+        if (n_acc == 4)
+            x = _mm256_add_ps(_mm256_add_ps(x, avx2_load_f32(acc + (32 + l) * hd + d, r)),
+                              _mm256_add_ps(avx2_load_f32(acc + (16 + l) * hd + d, r),
+                                            avx2_load_f32(acc + (48 + l) * hd + d, r)));
+        t[l] = x;
     }
+    for (int w = 8; w >= 1; w /= 2)
+        for (int i = 0; i < w; i++) t[i] = _mm256_add_ps(t[i], t[i + w]);
+    avx2_store_f32(out + d, t[0], r);
 }
 
+/* whole registers (r a constant 8: no copy), then the last hd % 8 */
 LL_T2 static void avx2_wsum_reduce(float *out, const float *acc, size_t n_acc, size_t hd) {
-    if (hd % 8 == 0) {
-        avx2_wsum_reduce_whole(out, acc, n_acc, hd);
-        return;
-    }
-    for (size_t d = 0; d < hd; d += 8) {
-        size_t r = hd - d < 8 ? hd - d : 8;
-        __m256 t[16];
-        for (size_t l = 0; l < 16; l++) {
-            __m256 x = avx2_load_f32(acc + l * hd + d, r);
-            if (n_acc == 4)
-                x = _mm256_add_ps(_mm256_add_ps(x, avx2_load_f32(acc + (32 + l) * hd + d, r)),
-                                  _mm256_add_ps(avx2_load_f32(acc + (16 + l) * hd + d, r),
-                                                avx2_load_f32(acc + (48 + l) * hd + d, r)));
-            t[l] = x;
-        }
-        for (int w = 8; w >= 1; w /= 2)
-            for (int i = 0; i < w; i++) t[i] = _mm256_add_ps(t[i], t[i + w]);
-        avx2_store_f32(out + d, t[0], r);
-    }
+    size_t d = 0;
+    for (; d + 8 <= hd; d += 8) avx2_reduce_at(out, acc, n_acc, hd, d, 8);
+    if (d < hd) avx2_reduce_at(out, acc, n_acc, hd, d, hd - d);
 }
 
 LL_T2 static void avx2_swiglu(float *g, const float *u, size_t n) {
@@ -828,16 +768,16 @@ LL_T5 static double avx512_softmax_exp(float *x, size_t n, size_t p0, float max)
     return sum;
 }
 
-/* accumulator r over blocks of 64 dimensions held in four registers */
 /* a short run (fewer than 2 positions per accumulator: one token's step)
  * position by position into the accumulators in memory, a long one
  * accumulator by accumulator in registers; each accumulator adds its
- * positions in increasing order either way. A head of whole registers
- * (hd a multiple of 16: every model's but the smallest) takes
- * AVX512_WSUM_WHOLE, the same arithmetic without a mask or a branch per
- * register (the masked loop ran at about 25 cycles a position from L1) */
-#define AVX512_WSUM_WHOLE(LOAD1, LOAD2)                                                                                \
-    size_t nc = hd / 16;                                                                                               \
+ * positions in increasing order either way. Whole registers go without a
+ * mask, the last hd % 16 values (if any) masked (a mask and a branch per
+ * register ran at about 25 cycles a position from L1). LOADV(row, d, r):
+ * values [d, d + r) of a row (r <= 16); LOAD2(row, d, x0, x1): 32 values
+ * from d as two registers (d a multiple of 32). */
+#define AVX512_WSUM(LOADV, LOAD2)                                                                                      \
+    size_t L = 16 * n_acc, nc = hd / 16, tail = hd % 16;                                                               \
     if (n < 2 * L) {                                                                                                   \
         if (first) memset(acc, 0, L *hd * sizeof *acc);                                                                \
         for (size_t i = 0; i < n; i++) {                                                                               \
@@ -850,7 +790,12 @@ LL_T5 static double avx512_softmax_exp(float *x, size_t n, size_t p0, float max)
                 _mm512_storeu_ps(a + 16 * c, _mm512_fmadd_ps(wv, x0, _mm512_loadu_ps(a + 16 * c)));                    \
                 _mm512_storeu_ps(a + 16 * c + 16, _mm512_fmadd_ps(wv, x1, _mm512_loadu_ps(a + 16 * c + 16)));          \
             }                                                                                                          \
-            if (c < nc) _mm512_storeu_ps(a + 16 * c, _mm512_fmadd_ps(wv, LOAD1(v + i * stride, 16 * c), _mm512_loadu_ps(a + 16 * c))); \
+            for (; c <= nc; c++) { /* a single register, then the tail */                                              \
+                size_t rr = c < nc ? 16 : tail;                                                                        \
+                if (!rr) break;                                                                                        \
+                __m512 x = _mm512_fmadd_ps(wv, LOADV(v + i * stride, 16 * c, rr), avx512_load_f32(a + 16 * c, rr));   \
+                _mm512_mask_storeu_ps(a + 16 * c, lanes_mask(rr), x);                                                  \
+            }                                                                                                          \
         }                                                                                                              \
         return;                                                                                                        \
     }                                                                                                                  \
@@ -879,50 +824,13 @@ LL_T5 static double avx512_softmax_exp(float *x, size_t n, size_t p0, float max)
             _mm512_storeu_ps(a + 16 * c + 32, s2);                                                                     \
             _mm512_storeu_ps(a + 16 * c + 48, s3);                                                                     \
         }                                                                                                              \
-        for (; c < nc; c++) {                                                                                          \
-            __m512 s0 = first ? _mm512_setzero_ps() : _mm512_loadu_ps(a + 16 * c);                                     \
+        for (; c <= nc; c++) { /* single registers, then the tail */                                                   \
+            size_t rr = c < nc ? 16 : tail;                                                                            \
+            if (!rr) break;                                                                                            \
+            __m512 s0 = first ? _mm512_setzero_ps() : avx512_load_f32(a + 16 * c, rr);                                 \
             for (size_t i = i0; i < n; i += L)                                                                         \
-                s0 = _mm512_fmadd_ps(_mm512_set1_ps(w[i]), LOAD1(v + i * stride, 16 * c), s0);                         \
-            _mm512_storeu_ps(a + 16 * c, s0);                                                                          \
-        }                                                                                                              \
-    }
-
-#define AVX512_WSUM(LOADV, LOAD1, LOAD2)                                                                               \
-    size_t L = 16 * n_acc;                                                                                             \
-    if (hd % 16 == 0) {                                                                                                \
-        AVX512_WSUM_WHOLE(LOAD1, LOAD2)                                                                                \
-        return;                                                                                                        \
-    }                                                                                                                  \
-    if (n < 2 * L) {                                                                                                   \
-        if (first) memset(acc, 0, L *hd * sizeof *acc);                                                                \
-        for (size_t i = 0; i < n; i++) {                                                                               \
-            float *a = acc + ((p0 + i) & (L - 1)) * hd;                                                                \
-            prefetch_row(v + (i + LL_ATTN_AHEAD) * stride, hd * sizeof *v);                                            \
-            __m512 wv = _mm512_set1_ps(w[i]);                                                                          \
-            for (size_t d = 0; d < hd; d += 16) {                                                                      \
-                size_t rr = hd - d < 16 ? hd - d : 16;                                                                 \
-                __m512 x = _mm512_fmadd_ps(wv, LOADV(v + i * stride, d, rr), avx512_load_f32(a + d, rr));             \
-                _mm512_mask_storeu_ps(a + d, lanes_mask(rr), x);                                                       \
-            }                                                                                                          \
-        }                                                                                                              \
-        return;                                                                                                        \
-    }                                                                                                                  \
-    for (size_t r = 0; r < L; r++) {                                                                                   \
-        float *a = acc + r * hd;                                                                                       \
-        for (size_t d0 = 0; d0 < hd; d0 += 64) {                                                                       \
-            size_t m = hd - d0 < 64 ? hd - d0 : 64, rr[4];                                                             \
-            __m512 s[4];                                                                                               \
-            for (int j = 0; j < 4; j++) {                                                                              \
-                rr[j] = m > 16 * (size_t)j ? m - 16 * (size_t)j : 0;                                                   \
-                s[j] = first || !rr[j] ? _mm512_setzero_ps() : avx512_load_f32(a + d0 + 16 * j, rr[j]);                \
-            }                                                                                                          \
-            for (size_t i = first_of(r, p0, L); i < n; i += L) {                                                       \
-                __m512 wv = _mm512_set1_ps(w[i]);                                                                      \
-                for (int j = 0; j < 4; j++)                                                                            \
-                    if (rr[j]) s[j] = _mm512_fmadd_ps(wv, LOADV(v + i * stride, d0 + 16 * j, rr[j]), s[j]);           \
-            }                                                                                                          \
-            for (int j = 0; j < 4; j++)                                                                                \
-                if (rr[j]) _mm512_mask_storeu_ps(a + d0 + 16 * j, lanes_mask(rr[j]), s[j]);                            \
+                s0 = _mm512_fmadd_ps(_mm512_set1_ps(w[i]), LOADV(v + i * stride, 16 * c, rr), s0);                     \
+            _mm512_mask_storeu_ps(a + 16 * c, lanes_mask(rr), s0);                                                     \
         }                                                                                                              \
     }
 
@@ -937,11 +845,10 @@ LL_T5 static inline __m512 avx512_row_q8_0(const uint8_t *row, size_t d, size_t 
     return _mm512_mul_ps(q, _mm512_set1_ps(_cvtsh_ss((unsigned short)(b[0] | b[1] << 8))));
 }
 
-/* whole registers (AVX512_WSUM_WHOLE): 16 values at d, and 32 at d as two */
-#define AVX512_ONE_F32(row, d)         _mm512_loadu_ps((row) + (d))
+/* 32 values from d as two registers, for AVX512_WSUM */
 #define AVX512_TWO_F32(row, d, x0, x1) (x0 = _mm512_loadu_ps((row) + (d)), x1 = _mm512_loadu_ps((row) + (d) + 16))
-#define AVX512_ONE_F16(row, d)         _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)((row) + (d))))
-#define AVX512_TWO_F16(row, d, x0, x1) (x0 = AVX512_ONE_F16(row, d), x1 = AVX512_ONE_F16(row, (d) + 16))
+#define AVX512_F16_AT(row, d)          _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)((row) + (d))))
+#define AVX512_TWO_F16(row, d, x0, x1) (x0 = AVX512_F16_AT(row, d), x1 = AVX512_F16_AT(row, (d) + 16))
 /* a Q8_0 block's 32 values (d a multiple of 32): its scale widened once */
 LL_T5 static inline void avx512_block_q8_0(const uint8_t *row, size_t d, __m512 *x0, __m512 *x1) {
     const uint8_t *b = row + d / 32 * 34;
@@ -950,59 +857,43 @@ LL_T5 static inline void avx512_block_q8_0(const uint8_t *row, size_t d, __m512 
     *x0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))), s);
     *x1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))), s);
 }
-#define AVX512_ONE_Q8_0(row, d)         avx512_row_q8_0(row, d, 16)
 #define AVX512_TWO_Q8_0(row, d, x0, x1) avx512_block_q8_0(row, d, &x0, &x1)
 
 LL_T5 static void avx512_wsum_f32(float *acc, size_t n_acc, const float *w, const float *v, size_t stride, size_t n,
                                   size_t hd, size_t p0,
-                                  bool first){AVX512_WSUM(avx512_row_f32, AVX512_ONE_F32, AVX512_TWO_F32)}
+                                  bool first){AVX512_WSUM(avx512_row_f32, AVX512_TWO_F32)}
 
 LL_T5 static void avx512_wsum_f16(float *acc, size_t n_acc, const float *w, const uint16_t *v, size_t stride, size_t n,
                                   size_t hd, size_t p0,
-                                  bool first){AVX512_WSUM(avx512_row_f16, AVX512_ONE_F16, AVX512_TWO_F16)}
+                                  bool first){AVX512_WSUM(avx512_row_f16, AVX512_TWO_F16)}
 
 LL_T5 static void avx512_wsum_q8_0(float *acc, size_t n_acc, const float *w, const uint8_t *v, size_t stride, size_t n,
                                    size_t hd, size_t p0,
-                                   bool first){AVX512_WSUM(avx512_row_q8_0, AVX512_ONE_Q8_0, AVX512_TWO_Q8_0)}
+                                   bool first){AVX512_WSUM(avx512_row_q8_0, AVX512_TWO_Q8_0)}
 
-/* whole registers: the tree below without a mask */
-LL_T5 static void avx512_wsum_reduce_whole(float *out, const float *acc, size_t n_acc, size_t hd) {
-    for (size_t d = 0; d < hd; d += 16) {
-        __m512 t[16];
-        for (size_t l = 0; l < 16; l++) {
-            __m512 x = _mm512_loadu_ps(acc + l * hd + d);
-            if (n_acc == 4)
-                x = _mm512_add_ps(_mm512_add_ps(x, _mm512_loadu_ps(acc + (32 + l) * hd + d)),
-                                  _mm512_add_ps(_mm512_loadu_ps(acc + (16 + l) * hd + d),
-                                                _mm512_loadu_ps(acc + (48 + l) * hd + d)));
-            t[l] = x;
-        }
-        for (int w = 8; w >= 1; w /= 2)
-            for (int i = 0; i < w; i++) t[i] = _mm512_add_ps(t[i], t[i + w]);
-        _mm512_storeu_ps(out + d, t[0]);
+/* out[d .. d + r) (r <= 16): the accumulators of those dimensions added
+ * in attention.h's order */
+LL_T5 static inline __attribute__((always_inline)) void avx512_reduce_at(float *out, const float *acc, size_t n_acc,
+                                                                         size_t hd, size_t d, size_t r) {
+    __m512 t[16];
+    for (size_t l = 0; l < 16; l++) {
+        __m512 x = avx512_load_f32(acc + l * hd + d, r);
+        if (n_acc == 4)
+            x = _mm512_add_ps(_mm512_add_ps(x, avx512_load_f32(acc + (32 + l) * hd + d, r)),
+                              _mm512_add_ps(avx512_load_f32(acc + (16 + l) * hd + d, r),
+                                            avx512_load_f32(acc + (48 + l) * hd + d, r)));
+        t[l] = x;
     }
+    for (int w = 8; w >= 1; w /= 2)
+        for (int i = 0; i < w; i++) t[i] = _mm512_add_ps(t[i], t[i + w]);
+    _mm512_mask_storeu_ps(out + d, lanes_mask(r), t[0]);
 }
 
+/* whole registers (r a constant 16: no mask), then the last hd % 16 */
 LL_T5 static void avx512_wsum_reduce(float *out, const float *acc, size_t n_acc, size_t hd) {
-    if (hd % 16 == 0) {
-        avx512_wsum_reduce_whole(out, acc, n_acc, hd);
-        return;
-    }
-    for (size_t d = 0; d < hd; d += 16) {
-        size_t r = hd - d < 16 ? hd - d : 16;
-        __m512 t[16];
-        for (size_t l = 0; l < 16; l++) {
-            __m512 x = avx512_load_f32(acc + l * hd + d, r);
-            if (n_acc == 4)
-                x = _mm512_add_ps(_mm512_add_ps(x, avx512_load_f32(acc + (32 + l) * hd + d, r)),
-                                  _mm512_add_ps(avx512_load_f32(acc + (16 + l) * hd + d, r),
-                                                avx512_load_f32(acc + (48 + l) * hd + d, r)));
-            t[l] = x;
-        }
-        for (int w = 8; w >= 1; w /= 2)
-            for (int i = 0; i < w; i++) t[i] = _mm512_add_ps(t[i], t[i + w]);
-        _mm512_mask_storeu_ps(out + d, lanes_mask(r), t[0]);
-    }
+    size_t d = 0;
+    for (; d + 16 <= hd; d += 16) avx512_reduce_at(out, acc, n_acc, hd, d, 16);
+    if (d < hd) avx512_reduce_at(out, acc, n_acc, hd, d, hd - d);
 }
 
 LL_T5 static void avx512_swiglu(float *g, const float *u, size_t n) {
