@@ -160,17 +160,25 @@ static ll_qvec attq_vec(int8_t *buf, size_t hd) {
 
 const char *ll_kv_type_name(ll_kv_type t) { return (unsigned)t < N_KV_TYPES ? kv_types[t].name : NULL; }
 
+/* "f32, f16, ...": the names of the types whose blocks divide a head of
+ * hd values (hd 0: every type); the table's names fit the 64 bytes */
+static const char *kv_type_names(char names[64], size_t hd) {
+    names[0] = 0;
+    for (size_t i = 0; i < N_KV_TYPES; i++)
+        if (!hd || hd % kv_types[i].block == 0)
+            snprintf(names + strlen(names), 64 - strlen(names), "%s%s", names[0] ? ", " : "", kv_types[i].name);
+    return names;
+}
+
 ll_status ll_kv_type_parse(const char *s, ll_kv_type *out, ll_error *err) {
     for (size_t i = 0; s && i < N_KV_TYPES; i++)
         if (strcmp(s, kv_types[i].name) == 0) {
             *out = (ll_kv_type)i;
             return LL_OK;
         }
-    char q[LL_QUOTE_MAX], names[64] = "";
-    for (size_t i = 0; i < N_KV_TYPES; i++)
-        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", kv_types[i].name);
+    char q[LL_QUOTE_MAX], names[64];
     return ll_fail(err, LL_ERR_INVALID_ARGUMENT, "KV cache type '%s' is not one of %s",
-                   s ? ll_quote(q, s, strlen(s)) : "(null)", names);
+                   s ? ll_quote(q, s, strlen(s)) : "(null)", kv_type_names(names, 0));
 }
 
 ll_context_params ll_context_params_default(void) { return (ll_context_params){0, 1, LL_KV_F32, false}; }
@@ -197,10 +205,12 @@ ll_context *ll_context_new_ex(const ll_model *m, const ll_context_params *p, ll_
         return NULL;
     }
     if (in->head_dim % kv_types[p->kv_type].block) {
+        char names[64];
         ll_fail(err, LL_ERR_INVALID_ARGUMENT,
                 "a %s KV cache stores blocks of %zu values, which need a head size that is a multiple of %zu: "
-                "this model's is %zu (valid for it: f32, f16)",
-                kv_types[p->kv_type].name, kv_types[p->kv_type].block, kv_types[p->kv_type].block, in->head_dim);
+                "this model's is %zu (valid for it: %s)",
+                kv_types[p->kv_type].name, kv_types[p->kv_type].block, kv_types[p->kv_type].block, in->head_dim,
+                kv_type_names(names, in->head_dim));
         return NULL;
     }
     if (n_ctx == 0) n_ctx = in->n_ctx_train;
@@ -688,7 +698,7 @@ static void attention_run(ll_context *c, attn_job *j) {
     for (size_t t = 0; t < j->T; t++) keys += c->rows[t].pos + 1 - first_key(&c->rows[t], j->L->window);
     size_t values = keys * in->n_heads * in->head_dim, per_item = values / items;
     j->per_chunk = per_item >= LL_ATTN_CHUNK_VALUES ? 1 : LL_ATTN_CHUNK_VALUES / (per_item ? per_item : 1);
-    size_t bytes = 2 * values / c->kv_block * c->kv_block_bytes; /* keys and values read (in c's type: about) */
+    size_t bytes = kv_bytes(c, 2 * values); /* keys and values read (in c's type: about) */
     ll_pool_for(c->pool, (items + j->per_chunk - 1) / j->per_chunk, ll_pool_threads_for(c->pool, bytes),
                 attention_chunk, j);
 }
