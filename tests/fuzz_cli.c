@@ -3,7 +3,8 @@
  * (cli/args.c): token id lists, --logit-bias, --sequence-bias, the DRY
  * breakers, --samplers, and every other sampling flag, then the chain they
  * describe (src/sampling/params.c: ll_chain_from_params parses the sampler
- * order) built over a small vocabulary and run for a few tokens.
+ * order) built over a small vocabulary and run for a few tokens; every
+ * argument is also read as a --kv-type value (ll_kv_type_parse).
  *
  * The input is an argument vector, one argument per line, e.g.
  * "--samplers\ntop_k,temperature\n--logit-bias\n3=-inf". A line that is
@@ -83,6 +84,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
             }
             ll_chain_free(c);
+        }
+    }
+    /* every argument as a --kv-type value: a name of the table, or an
+     * error that quotes it */
+    for (int i = 0; i < argc; i++) {
+        ll_kv_type t = LL_KV_F32;
+        if (ll_kv_type_parse(argv[i], &t, &err) == LL_OK) {
+            if (!ll_kv_type_name(t) || strcmp(ll_kv_type_name(t), argv[i]) != 0) abort();
+        } else if (err.status != LL_ERR_INVALID_ARGUMENT || t != LL_KV_F32) {
+            abort();
         }
     }
     free(ids);
